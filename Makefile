@@ -1,0 +1,56 @@
+# The two commands a new developer needs: `make run` and `make test`.
+GO       ?= go
+BIN      := bin/walrus
+PKGS     := ./...
+FUZZTIME ?= 10s
+BENCHTIME ?= 1x
+
+.PHONY: all build run test bench fuzz lint e2e vectors clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/walrus
+
+## run: start a local network (embedded chain, storage nodes, publisher/aggregator).
+run: build
+	./$(BIN) devnet
+
+## test: every test, with the race detector (one build configuration, so the
+## dependency graph is compiled once).
+test:
+	$(GO) test -race -timeout 15m $(PKGS)
+
+## bench: benchmarks (numbers for issue notes); BENCH=regexp to narrow.
+BENCH ?= .
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+## fuzz: every fuzz target for FUZZTIME each.
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## lint: formatting, go vet, staticcheck (installed into ./bin by this target).
+STATICCHECK := bin/staticcheck
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@2025.1.1
+lint: $(STATICCHECK)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(STATICCHECK) $(PKGS)
+
+## e2e: long end-to-end runs with real processes (large blobs, soak).
+e2e:
+	WALRUS_E2E_LONG=1 $(GO) test -race -timeout 60m -run 'E2E' -v ./cmd/walrus/...
+
+## vectors: regenerate the golden RS2 vectors with Walrus's own encoder (needs Node.js).
+vectors:
+	encoding/testdata/gen.sh
+
+clean:
+	rm -rf bin
