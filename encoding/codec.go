@@ -1,7 +1,6 @@
 package encoding
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -328,8 +327,5 @@ func (c *Codec) parallel(count int, fn func(ws *workerScratch, unit int) error) 
 		}()
 	}
 	wg.Wait()
-	if first != nil {
-		return fmt.Errorf("encoding: %w", first)
-	}
-	return nil
+	return first
 }

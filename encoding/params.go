@@ -19,11 +19,11 @@ const (
 	// MinShards is the smallest shard count: below it f would be 0 and the
 	// code could not tolerate a single fault.
 	MinShards = 4
-	// MaxShards is the largest shard count the RS2 column code supports. The
-	// column code RS(rows → n) is evaluated on points of GF(2^16): it needs
-	// nextPow2(rows) + 2f ≤ 65,536, which holds up to n = 49,150 and fails for
-	// every larger n (Walrus's reed-solomon-simd refuses the same codes).
-	MaxShards = 49150
+	// MaxShards is the largest shard count RS2 supports. The column code
+	// RS(rows → n) is evaluated on points of GF(2^16): it needs
+	// nextPow2(rows) + 2f ≤ 65,536, which holds up to n = 49,155 and fails
+	// for every larger n (Walrus's reed-solomon-simd refuses the same codes).
+	MaxShards = 49155
 	// MaxSymbolSize is the largest symbol: symbols are indexed by u16 sizes
 	// and hold whole GF(2^16) elements, so the size is even.
 	MaxSymbolSize = 65534

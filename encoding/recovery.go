@@ -90,3 +90,147 @@ func readRecoverySymbol(rd *bcsReader) (RecoverySymbol, error) {
 	}
 	return r, rd.err
 }
+
+// RecoverySymbols returns, for each target position, the symbol at that
+// position of held's expansion with its Merkle proof. held must be verified
+// against md; if its expansion does not hash to md's record, the result is
+// ErrInvalidSliver and no symbols, so a node never serves unprovable data.
+func (c *Codec) RecoverySymbols(md *Metadata, held *Sliver, targets []int) ([]RecoverySymbol, error) {
+	if err := held.CheckShape(c.p, md); err != nil {
+		return nil, err
+	}
+	var ws workerScratch
+	leaves, full, err := c.sliverLeaves(&ws, held)
+	if err != nil {
+		return nil, err
+	}
+	tree := NewMerkleTree(leaves)
+	if tree.Root() != md.SliverHash(held.Axis, int(held.Index)) {
+		return nil, fmt.Errorf("%w: %s sliver %d does not match its hash", ErrInvalidSliver, held.Axis, held.Index)
+	}
+	s := int(held.SymbolSize)
+	out := make([]RecoverySymbol, 0, len(targets))
+	for _, t := range targets {
+		proof, err := tree.Proof(t)
+		if err != nil {
+			return nil, fmt.Errorf("%w: target %d out of range", ErrInvalidSliver, t)
+		}
+		out = append(out, RecoverySymbol{
+			SourceAxis:  held.Axis,
+			SourceIndex: held.Index,
+			TargetIndex: uint16(t),
+			Data:        full[t*s : (t+1)*s : (t+1)*s],
+			Proof:       proof,
+		})
+	}
+	return out, nil
+}
+
+// VerifyRecoverySymbol checks a symbol's size, indices and Merkle proof
+// against md.
+func (c *Codec) VerifyRecoverySymbol(md *Metadata, sym *RecoverySymbol) error {
+	p := c.p
+	s, err := c.checkSize(md.UnencodedLength)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(md.Hashes) != p.N:
+		return fmt.Errorf("%w: metadata for %d shards, codec for %d", ErrMetadataMismatch, len(md.Hashes), p.N)
+	case sym.SourceAxis > Secondary || int(sym.SourceIndex) >= p.N || int(sym.TargetIndex) >= p.N:
+		return fmt.Errorf("%w: symbol (%s %d, target %d) out of range", ErrInvalidProof, sym.SourceAxis, sym.SourceIndex, sym.TargetIndex)
+	case len(sym.Data) != s:
+		return fmt.Errorf("%w: symbol of %d bytes, want %d", ErrInvalidProof, len(sym.Data), s)
+	}
+	root := md.SliverHash(sym.SourceAxis, int(sym.SourceIndex))
+	return sym.Proof.Verify(root, LeafHash(sym.Data), int(sym.TargetIndex), p.N)
+}
+
+// RecoverSliver rebuilds sliver (axis, index) from recovery symbols taken
+// from slivers of the other axis: cols of them for a primary sliver, rows for
+// a secondary one. Symbols that fail verification or do not target the sliver
+// are ignored; if too few remain the error is ErrTooFewSymbols and says how
+// many were rejected. The rebuilt sliver is checked against md; a mismatch is
+// ErrInconsistentBlob.
+func (c *Codec) RecoverSliver(md *Metadata, axis Axis, index int, symbols []RecoverySymbol) (*Sliver, error) {
+	p := c.p
+	if axis > Secondary || index < 0 || index >= p.N {
+		return nil, fmt.Errorf("%w: %s sliver %d out of range", ErrInvalidSliver, axis, index)
+	}
+	s, err := c.checkSize(md.UnencodedLength)
+	if err != nil {
+		return nil, err
+	}
+	byPos := make([][]byte, p.N)
+	valid, rejected := 0, 0
+	var firstErr error
+	for i := range symbols {
+		sym := &symbols[i]
+		if sym.SourceAxis != axis.Other() || int(sym.TargetIndex) != index {
+			rejected++
+			continue
+		}
+		if err := c.VerifyRecoverySymbol(md, sym); err != nil {
+			rejected++
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if byPos[sym.SourceIndex] == nil {
+			byPos[sym.SourceIndex] = sym.Data
+			valid++
+		}
+	}
+	need := p.Cols
+	if axis == Secondary {
+		need = p.Rows
+	}
+	if valid < need {
+		return nil, fmt.Errorf("%w: %d valid recovery symbols for %s sliver %d, need %d (%d rejected, first: %v)",
+			ErrTooFewSymbols, valid, axis, index, need, rejected, firstErr)
+	}
+	size := packedLen(s / 2)
+	shards := make([][]byte, p.N)
+	for k, d := range byPos {
+		if d != nil {
+			shards[k] = make([]byte, size)
+			packSymbol(shards[k], 0, d)
+		}
+	}
+	if axis == Primary {
+		for j := range p.Cols {
+			if shards[j] == nil {
+				shards[j] = make([]byte, 0, size)
+			}
+		}
+		if err := c.row.reconstruct(shards, false); err != nil {
+			return nil, err
+		}
+	} else {
+		present := make([]bool, p.N)
+		for k := range shards {
+			present[k] = shards[k] != nil
+		}
+		pl, err := c.col.plan(present)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.applyColPlan(pl, shards, size); err != nil {
+			return nil, err
+		}
+	}
+	sl := &Sliver{Axis: axis, Index: uint16(index), SymbolSize: uint16(s), Data: make([]byte, need*s)}
+	for k := range need {
+		unpackSymbol(shards[k], 0, sl.Data[k*s:(k+1)*s])
+	}
+	var ws workerScratch
+	root, err := c.sliverRoot(&ws, sl)
+	if err != nil {
+		return nil, err
+	}
+	if root != md.SliverHash(axis, index) {
+		return nil, fmt.Errorf("%w: %s sliver %d rebuilt from verified symbols does not match its hash", ErrInconsistentBlob, axis, index)
+	}
+	return sl, nil
+}

@@ -56,7 +56,7 @@ func (c *rowCode) encode(shards [][]byte) error { return c.enc.Encode(shards) }
 func (c *rowCode) reconstruct(shards [][]byte, all bool) error {
 	present := 0
 	for _, s := range shards {
-		if s != nil {
+		if len(s) > 0 {
 			present++
 		}
 	}
@@ -126,133 +126,147 @@ func (c *colCode) encode(data, parity [][]byte, zero []byte, scratch [][]byte) e
 // scratchShards is how many scratch shards encode needs.
 func (c *colCode) scratchShards() int { return c.span - c.k - (c.n - c.rows) }
 
-// decodeData fills the nil entries among shards[0:rows] from any rows
-// present shards of the n column positions. zero is a zeroed shard of the
-// shards' length. Present shards are not modified.
-func (c *colCode) decodeData(shards [][]byte, zero []byte) error {
-	present := 0
-	for _, s := range shards {
-		if s != nil {
-			present++
+// colPlan is how to decode the column code for one set of present
+// positions: which missing positions to interpolate and with what weights,
+// and whether klauspost's (K, K) reconstruction finishes the job. All columns
+// (and all byte ranges of packed shards) with the same erasure pattern share
+// one plan. A plan is immutable and safe for concurrent use.
+type colPlan struct {
+	c *colCode
+	// src are the present positions that feed interpolation.
+	src []int
+	// targets are the positions computed by interpolation, and coefs[t][i]
+	// the weight of src[i] in targets[t].
+	targets []int
+	coefs   [][]uint16
+	// rs is set when the (K, K) reconstruction must run after interpolation.
+	rs bool
+}
+
+// plan makes the decoding plan for the given present positions (len n).
+// Positions computed by interpolation are, in order: missing data positions,
+// then missing first-block parity positions, as many as the first block lacks
+// to hold K known values.
+func (c *colCode) plan(present []bool) (*colPlan, error) {
+	count := 0
+	for _, ok := range present {
+		if ok {
+			count++
 		}
 	}
-	if present < c.rows {
-		return fmt.Errorf("%w: %d of the %d needed", ErrTooFewSymbols, present, c.rows)
+	if count < c.rows {
+		return nil, fmt.Errorf("%w: %d of the %d needed", ErrTooFewSymbols, count, c.rows)
 	}
+	pl := &colPlan{c: c}
 	missing := 0
 	for r := range c.rows {
-		if shards[r] == nil {
+		if !present[r] {
 			missing++
 		}
 	}
 	if missing == 0 {
-		return nil
+		return pl, nil
 	}
-	size := 0
-	for _, s := range shards {
-		if s != nil {
-			size = len(s)
-			break
+	k := c.k
+	have := k - c.rows // the zeros
+	for r, ok := range present {
+		if ok && c.knownIndex(r) < 2*k {
+			have++
 		}
 	}
+	short := k - have
+	if short <= 0 {
+		pl.rs = true
+		return pl, nil
+	}
+	for r := 0; r < c.n && len(pl.targets) < short; r++ {
+		if !present[r] && c.knownIndex(r) < 2*k {
+			pl.targets = append(pl.targets, r)
+		}
+	}
+	pl.rs = len(pl.targets) < missing
+	for r, ok := range present {
+		if ok && len(pl.src) < c.rows {
+			pl.src = append(pl.src, r)
+		}
+	}
+	pl.coefs = c.weights(pl.src, pl.targets)
+	return pl, nil
+}
 
-	// The (K, K) block holds known[0:2K]: data, zeros and the first K parity
-	// positions. Count what it has.
+// weights returns the Lagrange weights of the values at src positions (the
+// K−rows zeros complete the K points) for evaluating at each target.
+func (c *colCode) weights(src, targets []int) [][]uint16 {
+	gfInit()
+	k := c.k
+	xs := make([]uint16, 0, k)
+	for _, r := range src {
+		xs = append(xs, c.point(r))
+	}
+	for q := c.rows; q < k; q++ {
+		xs = append(xs, uint16(q^k))
+	}
+	// Barycentric weights w_i = 1 / Π_{j≠i} (x_i − x_j), for the src points
+	// only: the zeros' terms vanish. Subtraction is XOR in GF(2^16).
+	w := make([]uint16, len(src))
+	for i := range src {
+		prod := uint16(1)
+		for j, x := range xs {
+			if j != i {
+				prod = gfMul(prod, xs[i]^x)
+			}
+		}
+		w[i] = gfInv(prod)
+	}
+	coefs := make([][]uint16, len(targets))
+	for ti, r := range targets {
+		t := c.point(r)
+		// ℓ(t) = Π_j (t − x_j); weight_i = ℓ(t)·w_i / (t − x_i).
+		ell := uint16(1)
+		for _, x := range xs {
+			ell = gfMul(ell, t^x)
+		}
+		row := make([]uint16, len(src))
+		for i := range src {
+			row[i] = gfMul(gfMul(ell, w[i]), gfInv(t^xs[i]))
+		}
+		coefs[ti] = row
+	}
+	return coefs
+}
+
+// interpolate computes target ti of the plan into out (zeroed, packed, the
+// shards' length) from the present shards.
+func (pl *colPlan) interpolate(ti int, shards [][]byte, out []byte) {
+	var tab gfMulTable
+	for i, r := range pl.src {
+		if coef := pl.coefs[ti][i]; coef != 0 {
+			newMulTable(coef, &tab)
+			tab.mulAdd(out, shards[r])
+		}
+	}
+}
+
+// reconstruct runs the (K, K) reconstruction on one byte range of the
+// shards, after interpolation: shards holds every position (nil = missing),
+// and out[r] (len 0, capacity the range's length) receives missing data
+// position r < rows.
+func (pl *colPlan) reconstruct(shards, out [][]byte, zero []byte) error {
+	c := pl.c
 	k := c.k
 	block := make([][]byte, 2*k)
-	have := k - c.rows // the zeros
 	for r, s := range shards {
 		if q := c.knownIndex(r); q < 2*k && s != nil {
 			block[q] = s
-			have++
 		}
 	}
 	for q := c.rows; q < k; q++ {
 		block[q] = zero
 	}
-
-	// Interpolate the shortfall: missing data positions first, as they are
-	// what we want.
-	if short := k - have; short > 0 {
-		var targets []int
-		for r := 0; r < c.n && len(targets) < short; r++ {
-			if q := c.knownIndex(r); q < 2*k && shards[r] == nil {
-				targets = append(targets, r)
-			}
-		}
-		outs, err := c.interpolate(shards, targets, size)
-		if err != nil {
-			return err
-		}
-		for i, r := range targets {
-			shards[r] = outs[i]
-			block[c.knownIndex(r)] = outs[i]
-		}
-		if len(targets) >= missing {
-			return nil
-		}
-	}
-	if err := c.levels[0].ReconstructData(block); err != nil {
-		return err
-	}
 	for r := range c.rows {
-		shards[r] = block[r]
-	}
-	return nil
-}
-
-// interpolate evaluates the column polynomial at the points of positions
-// targets, from the present shards (any rows of them) and the implied zeros.
-func (c *colCode) interpolate(shards [][]byte, targets []int, size int) ([][]byte, error) {
-	gfInit()
-	// Points: the zeros (values known to be zero) and the first present
-	// shards, K in all.
-	k := c.k
-	xs := make([]uint16, 0, k)
-	var vals [][]byte
-	for q := c.rows; q < k; q++ {
-		xs = append(xs, uint16(q^k))
-	}
-	nz := len(xs)
-	for r, s := range shards {
-		if s != nil && len(xs) < k {
-			xs = append(xs, c.point(r))
-			vals = append(vals, s)
+		if block[r] == nil {
+			block[r] = out[r]
 		}
 	}
-	if len(xs) < k {
-		return nil, fmt.Errorf("%w: %d points of the %d needed", ErrTooFewSymbols, len(xs), k)
-	}
-	// Barycentric weights w_i = 1 / Π_{j≠i} (x_i − x_j).
-	w := make([]uint16, k)
-	for i := range xs {
-		prod := uint16(1)
-		for j := range xs {
-			if j != i {
-				prod = gfMul(prod, xs[i]^xs[j])
-			}
-		}
-		w[i] = gfInv(prod)
-	}
-	outs := make([][]byte, len(targets))
-	var tab gfMulTable
-	for ti, r := range targets {
-		t := c.point(r)
-		// ℓ(t) = Π_j (t − x_j); coefficient_i = ℓ(t)·w_i / (t − x_i).
-		ell := uint16(1)
-		for _, x := range xs {
-			ell = gfMul(ell, t^x)
-		}
-		out := make([]byte, size)
-		for i := nz; i < k; i++ {
-			coef := gfMul(gfMul(ell, w[i]), gfInv(t^xs[i]))
-			if coef == 0 {
-				continue
-			}
-			newMulTable(coef, &tab)
-			tab.mulAdd(out, vals[i-nz])
-		}
-		outs[ti] = out
-	}
-	return outs, nil
+	return c.levels[0].ReconstructData(block)
 }

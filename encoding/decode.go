@@ -1,0 +1,372 @@
+package encoding
+
+import (
+	"fmt"
+	"slices"
+)
+
+// ConsistencyCheck selects how a decoded blob is checked against its
+// metadata before it is returned.
+type ConsistencyCheck uint8
+
+const (
+	// CheckDefault re-encodes the systematic primary slivers of the decoded
+	// blob and compares their hashes with the metadata. Every reader that
+	// passes it returns the same bytes: those the systematic slivers commit
+	// to.
+	CheckDefault ConsistencyCheck = iota
+	// CheckStrict re-encodes the whole blob and compares every sliver hash
+	// (and so the blob ID): the encoding is consistent as a whole.
+	CheckStrict
+)
+
+// Decode rebuilds a blob from slivers of one axis: at least rows primary
+// slivers or at least cols secondary slivers, each already verified against
+// md (VerifySliver). Duplicates are ignored. The result is checked as check
+// says; an inconsistent encoding returns ErrInconsistentBlob and no data.
+func (c *Codec) Decode(md *Metadata, slivers []Sliver, check ConsistencyCheck) ([]byte, error) {
+	p := c.p
+	if len(md.Hashes) != p.N {
+		return nil, fmt.Errorf("%w: metadata for %d shards, codec for %d", ErrMetadataMismatch, len(md.Hashes), p.N)
+	}
+	s, err := c.checkSize(md.UnencodedLength)
+	if err != nil {
+		return nil, err
+	}
+	if len(slivers) == 0 {
+		return nil, fmt.Errorf("%w: no slivers", ErrTooFewSymbols)
+	}
+	axis := slivers[0].Axis
+	byIndex := make([]*Sliver, p.N)
+	for i := range slivers {
+		sl := &slivers[i]
+		if sl.Axis != axis {
+			return nil, fmt.Errorf("%w: decode needs slivers of one axis, got %s and %s", ErrInvalidSliver, axis, sl.Axis)
+		}
+		if err := sl.CheckShape(p, md); err != nil {
+			return nil, err
+		}
+		byIndex[sl.Index] = sl
+	}
+	var data []byte
+	if axis == Primary {
+		data, err = c.decodePrimary(byIndex, s)
+	} else {
+		data, err = c.decodeSecondary(byIndex, s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkConsistency(md, data, s, check); err != nil {
+		return nil, err
+	}
+	return data[:md.UnencodedLength], nil
+}
+
+// decodePrimary decodes the source matrix (row-major, rows·cols·s bytes)
+// from primary slivers indexed by sliver index (nil = missing).
+func (c *Codec) decodePrimary(byIndex []*Sliver, s int) ([]byte, error) {
+	p := c.p
+	rowLen := p.Cols * s
+	out := make([]byte, p.Rows*rowLen)
+	present := make([]bool, p.N)
+	missing := 0
+	for i, sl := range byIndex {
+		present[i] = sl != nil
+		if i < p.Rows && sl == nil {
+			missing++
+		}
+	}
+	if missing == 0 {
+		for r := range p.Rows {
+			copy(out[r*rowLen:], byIndex[r].Data)
+		}
+		return out, nil
+	}
+	pl, err := c.col.plan(present)
+	if err != nil {
+		return nil, err
+	}
+	width := packedLen(rowLen / 2)
+	shards := make([][]byte, p.N)
+	used := append(slices.Clone(pl.src), pl.targets...)
+	if pl.rs {
+		used = used[:0]
+		for i := range p.N {
+			if present[i] {
+				used = append(used, i)
+			}
+		}
+	}
+	// Pack what the plan reads.
+	packed := make([]byte, len(used)*width)
+	if err := c.parallel(len(used), func(_ *workerScratch, u int) error {
+		r := used[u]
+		if present[r] {
+			shards[r] = packed[u*width : (u+1)*width]
+			packSymbols(shards[r], 0, byIndex[r].Data, s)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := c.applyColPlan(pl, shards, width); err != nil {
+		return nil, err
+	}
+	return out, c.parallel(p.Rows, func(_ *workerScratch, r int) error {
+		if present[r] {
+			copy(out[r*rowLen:], byIndex[r].Data)
+		} else {
+			unpackSymbols(shards[r], 0, out[r*rowLen:(r+1)*rowLen], s)
+		}
+		return nil
+	})
+}
+
+// applyColPlan fills shards[r] for every missing data position r < rows.
+// shards are packed, width bytes each.
+func (c *Codec) applyColPlan(pl *colPlan, shards [][]byte, width int) error {
+	p := c.p
+	if err := c.parallel(len(pl.targets), func(_ *workerScratch, ti int) error {
+		out := make([]byte, width)
+		pl.interpolate(ti, shards, out)
+		shards[pl.targets[ti]] = out
+		return nil
+	}); err != nil {
+		return err
+	}
+	if !pl.rs {
+		return nil
+	}
+	outs := make([][]byte, p.Rows)
+	for r := range p.Rows {
+		if shards[r] == nil {
+			outs[r] = make([]byte, width)
+		}
+	}
+	zero := make([]byte, width)
+	stripe := c.byteStripe(width, 2*c.col.k)
+	units := (width + stripe - 1) / stripe
+	if err := c.parallel(units, func(_ *workerScratch, u int) error {
+		a, b := u*stripe, min((u+1)*stripe, width)
+		sub := make([][]byte, len(shards))
+		for r, sh := range shards {
+			if sh != nil {
+				sub[r] = sh[a:b]
+			}
+		}
+		o := make([][]byte, p.Rows)
+		for r := range o {
+			if outs[r] != nil {
+				o[r] = outs[r][a:a:b]
+			}
+		}
+		return pl.reconstruct(sub, o, zero[a:b])
+	}); err != nil {
+		return err
+	}
+	for r := range p.Rows {
+		if outs[r] != nil {
+			shards[r] = outs[r]
+		}
+	}
+	return nil
+}
+
+// byteStripe returns a chunk-aligned byte range length for splitting packed
+// shards of the given width over the workers, for calls on `shards` shards.
+func (c *Codec) byteStripe(width, shards int) int {
+	stripe := c.scratchBytes / shards
+	if per := (width + 2*c.workers - 1) / (2 * c.workers); stripe > per {
+		stripe = per
+	}
+	stripe = (stripe + 63) &^ 63
+	return max(stripe, 64)
+}
+
+// decodeSecondary decodes the source matrix from secondary slivers indexed
+// by sliver index (nil = missing).
+func (c *Codec) decodeSecondary(byIndex []*Sliver, s int) ([]byte, error) {
+	p := c.p
+	count := 0
+	for _, sl := range byIndex {
+		if sl != nil {
+			count++
+		}
+	}
+	if count < p.Cols {
+		return nil, fmt.Errorf("%w: %d secondary slivers of the %d needed", ErrTooFewSymbols, count, p.Cols)
+	}
+	colLen := p.Rows * s
+	width := packedLen(colLen / 2)
+	shards := make([][]byte, p.N)
+	missing := false
+	for j := range p.Cols {
+		if byIndex[j] == nil {
+			missing = true
+		}
+	}
+	if missing {
+		packed := make([]byte, p.N*width)
+		if err := c.parallel(p.N, func(_ *workerScratch, j int) error {
+			if byIndex[j] != nil {
+				shards[j] = packed[j*width : (j+1)*width]
+				packSymbols(shards[j], 0, byIndex[j].Data, s)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		outs := make([][]byte, p.Cols)
+		for j := range p.Cols {
+			if shards[j] == nil {
+				outs[j] = make([]byte, width)
+			}
+		}
+		stripe := c.byteStripe(width, p.N)
+		units := (width + stripe - 1) / stripe
+		if err := c.parallel(units, func(_ *workerScratch, u int) error {
+			a, b := u*stripe, min((u+1)*stripe, width)
+			sub := make([][]byte, p.N)
+			for j, sh := range shards {
+				switch {
+				case sh != nil:
+					sub[j] = sh[a:b]
+				case j < p.Cols:
+					sub[j] = outs[j][a:a:b]
+				}
+			}
+			return c.row.reconstruct(sub, false)
+		}); err != nil {
+			return nil, err
+		}
+		for j := range p.Cols {
+			if outs[j] != nil {
+				shards[j] = outs[j]
+			}
+		}
+	}
+	out := make([]byte, p.Rows*p.Cols*s)
+	rowLen := p.Cols * s
+	return out, c.parallel(p.Cols, func(ws *workerScratch, j int) error {
+		col := byIndex[j]
+		var raw []byte
+		if col != nil {
+			raw = col.Data
+		} else {
+			raw = ws.bytes(colLen)
+			unpackSymbols(shards[j], 0, raw, s)
+		}
+		for i := range p.Rows {
+			copy(out[i*rowLen+j*s:i*rowLen+(j+1)*s], raw[i*s:(i+1)*s])
+		}
+		return nil
+	})
+}
+
+// checkConsistency checks decoded source matrix data against md.
+func (c *Codec) checkConsistency(md *Metadata, data []byte, s int, check ConsistencyCheck) error {
+	p := c.p
+	switch check {
+	case CheckStrict:
+		x, err := c.expand(data[:md.UnencodedLength], s)
+		if err != nil {
+			return err
+		}
+		for i := range p.N {
+			if x.rowRoots[i] != md.Hashes[i].Primary || x.colRoots[p.N-1-i] != md.Hashes[i].Secondary {
+				return fmt.Errorf("%w: sliver pair %d re-encodes to other hashes", ErrInconsistentBlob, i)
+			}
+		}
+		return nil
+	case CheckDefault:
+		rowLen := p.Cols * s
+		return c.parallel(p.Rows, func(ws *workerScratch, r int) error {
+			sl := Sliver{Axis: Primary, Index: uint16(r), SymbolSize: uint16(s), Data: data[r*rowLen : (r+1)*rowLen]}
+			root, err := c.sliverRoot(ws, &sl)
+			if err != nil {
+				return err
+			}
+			if root != md.Hashes[r].Primary {
+				return fmt.Errorf("%w: decoded primary sliver %d does not match its hash", ErrInconsistentBlob, r)
+			}
+			return nil
+		})
+	}
+	return fmt.Errorf("encoding: unknown consistency check %d", check)
+}
+
+// VerifySliver checks a sliver's shape and hash against md.
+func (c *Codec) VerifySliver(md *Metadata, sl *Sliver) error {
+	if err := sl.CheckShape(c.p, md); err != nil {
+		return err
+	}
+	var ws workerScratch
+	root, err := c.sliverRoot(&ws, sl)
+	if err != nil {
+		return err
+	}
+	if want := md.SliverHash(sl.Axis, int(sl.Index)); root != want {
+		return fmt.Errorf("%w: %s sliver %d does not match its hash", ErrInvalidSliver, sl.Axis, sl.Index)
+	}
+	return nil
+}
+
+// expandSliver returns the n symbols of a sliver's full row (primary) or
+// column (secondary) of the expanded matrix, concatenated, in ws's memory.
+func (c *Codec) expandSliver(ws *workerScratch, sl *Sliver) ([]byte, error) {
+	p := c.p
+	s := int(sl.SymbolSize)
+	e := s / 2
+	size := packedLen(e)
+	full := make([]byte, p.N*s)
+	copy(full, sl.Data)
+	sh := ws.shards(p.N+1+c.col.scratchShards(), size)
+	src := p.Cols
+	if sl.Axis == Secondary {
+		src = p.Rows
+	}
+	for k := range src {
+		packSymbol(sh[k], 0, sl.Symbol(k))
+	}
+	var err error
+	if sl.Axis == Primary {
+		err = c.row.encode(sh[:p.N])
+	} else {
+		zero := sh[p.N]
+		clear(zero)
+		err = c.col.encode(sh[:p.Rows], sh[p.Rows:p.N], zero, sh[p.N+1:])
+	}
+	if err != nil {
+		return nil, err
+	}
+	for k := src; k < p.N; k++ {
+		unpackSymbol(sh[k], 0, full[k*s:(k+1)*s])
+	}
+	return full, nil
+}
+
+// sliverLeaves returns the leaf hashes of a sliver's expansion and the
+// expansion itself.
+func (c *Codec) sliverLeaves(ws *workerScratch, sl *Sliver) ([]Hash, []byte, error) {
+	full, err := c.expandSliver(ws, sl)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := int(sl.SymbolSize)
+	leaves := make([]Hash, c.p.N)
+	lh := ws.leafHasher(s)
+	for k := range leaves {
+		leaves[k] = lh.sum(full[k*s : (k+1)*s])
+	}
+	return leaves, full, nil
+}
+
+// sliverRoot returns the Merkle root over a sliver's expansion: its hash.
+func (c *Codec) sliverRoot(ws *workerScratch, sl *Sliver) (Hash, error) {
+	leaves, _, err := c.sliverLeaves(ws, sl)
+	if err != nil {
+		return Hash{}, err
+	}
+	return MerkleRoot(leaves), nil
+}
