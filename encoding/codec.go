@@ -146,7 +146,7 @@ func (c *Codec) expand(blob []byte, s int) (*expansion, error) {
 		for i := range n {
 			col[i] = leaves[i*n+j]
 		}
-		x.colRoots[j] = MerkleRoot(col)
+		x.colRoots[j] = merkleRootZ(col, ws.leafHasher(s).zt)
 		return nil
 	})
 	return x, err
@@ -180,19 +180,19 @@ func (c *Codec) expandColumns(rows []Sliver, width, s int) error {
 	units := (width + w - 1) / w
 	return c.parallel(units, func(ws *workerScratch, u int) error {
 		a, b := u*w, min((u+1)*w, width)
-		size := packedLen((b - a) * s / 2)
-		sh := ws.shards(c.col.span+1, size)
+		l := newLayout(s, b-a)
+		sh := ws.shards(c.col.span+1, l.size())
 		zero := sh[c.col.span]
 		clear(zero)
 		for r := range p.Rows {
-			packSymbols(sh[r], 0, rows[r].Data[a*s:b*s], s)
+			l.putAll(sh[r], rows[r].Data[a*s:b*s])
 		}
 		data, parity := sh[:p.Rows], sh[p.Rows:p.N]
 		if err := c.col.encode(data, parity, zero, sh[p.N:c.col.span]); err != nil {
 			return err
 		}
 		for r := p.Rows; r < p.N; r++ {
-			unpackSymbols(sh[r], 0, rows[r].Data[a*s:b*s], s)
+			l.getAll(sh[r], rows[r].Data[a*s:b*s])
 		}
 		return nil
 	})
@@ -205,14 +205,13 @@ func (c *Codec) expandRows(x *expansion, s int, leaves []Hash) error {
 	nn := p.N
 	g := c.stripe(nn, s, nn)
 	units := (nn + g - 1) / g
-	e := s / 2
 	return c.parallel(units, func(ws *workerScratch, u int) error {
 		i0, i1 := u*g, min((u+1)*g, nn)
-		size := packedLen((i1 - i0) * e)
-		sh := ws.shards(nn, size)
+		l := newLayout(s, i1-i0)
+		sh := ws.shards(nn, l.size())
 		for j := range p.Cols {
 			for i := i0; i < i1; i++ {
-				packSymbol(sh[j], (i-i0)*e, x.primary[i].Symbol(j))
+				l.put(sh[j], i-i0, x.primary[i].Symbol(j))
 			}
 		}
 		if err := c.row.encode(sh); err != nil {
@@ -234,12 +233,12 @@ func (c *Codec) expandRows(x *expansion, s int, leaves []Hash) error {
 				if i < p.Rows {
 					v = x.secondary[j].Symbol(i)
 				}
-				unpackSymbol(sh[j], (i-i0)*e, v)
+				l.get(sh[j], i-i0, v)
 				row[j] = lh.sum(v)
 			}
 			tmp := ws.hashes(nn)
 			copy(tmp, row)
-			x.rowRoots[i] = MerkleRoot(tmp)
+			x.rowRoots[i] = merkleRootZ(tmp, lh.zt)
 		}
 		return nil
 	})

@@ -87,7 +87,8 @@ func (c *Codec) decodePrimary(byIndex []*Sliver, s int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	width := packedLen(rowLen / 2)
+	l := newLayout(s, p.Cols)
+	width := l.size()
 	shards := make([][]byte, p.N)
 	used := append(slices.Clone(pl.src), pl.targets...)
 	if pl.rs {
@@ -104,7 +105,7 @@ func (c *Codec) decodePrimary(byIndex []*Sliver, s int) ([]byte, error) {
 		r := used[u]
 		if present[r] {
 			shards[r] = packed[u*width : (u+1)*width]
-			packSymbols(shards[r], 0, byIndex[r].Data, s)
+			l.putAll(shards[r], byIndex[r].Data)
 		}
 		return nil
 	}); err != nil {
@@ -117,7 +118,7 @@ func (c *Codec) decodePrimary(byIndex []*Sliver, s int) ([]byte, error) {
 		if present[r] {
 			copy(out[r*rowLen:], byIndex[r].Data)
 		} else {
-			unpackSymbols(shards[r], 0, out[r*rowLen:(r+1)*rowLen], s)
+			l.getAll(shards[r], out[r*rowLen:(r+1)*rowLen])
 		}
 		return nil
 	})
@@ -198,7 +199,8 @@ func (c *Codec) decodeSecondary(byIndex []*Sliver, s int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d secondary slivers of the %d needed", ErrTooFewSymbols, count, p.Cols)
 	}
 	colLen := p.Rows * s
-	width := packedLen(colLen / 2)
+	l := newLayout(s, p.Rows)
+	width := l.size()
 	shards := make([][]byte, p.N)
 	missing := false
 	for j := range p.Cols {
@@ -211,7 +213,7 @@ func (c *Codec) decodeSecondary(byIndex []*Sliver, s int) ([]byte, error) {
 		if err := c.parallel(p.N, func(_ *workerScratch, j int) error {
 			if byIndex[j] != nil {
 				shards[j] = packed[j*width : (j+1)*width]
-				packSymbols(shards[j], 0, byIndex[j].Data, s)
+				l.putAll(shards[j], byIndex[j].Data)
 			}
 			return nil
 		}); err != nil {
@@ -255,7 +257,7 @@ func (c *Codec) decodeSecondary(byIndex []*Sliver, s int) ([]byte, error) {
 			raw = col.Data
 		} else {
 			raw = ws.bytes(colLen)
-			unpackSymbols(shards[j], 0, raw, s)
+			l.getAll(shards[j], raw)
 		}
 		for i := range p.Rows {
 			copy(out[i*rowLen+j*s:i*rowLen+(j+1)*s], raw[i*s:(i+1)*s])
@@ -317,17 +319,16 @@ func (c *Codec) VerifySliver(md *Metadata, sl *Sliver) error {
 func (c *Codec) expandSliver(ws *workerScratch, sl *Sliver) ([]byte, error) {
 	p := c.p
 	s := int(sl.SymbolSize)
-	e := s / 2
-	size := packedLen(e)
+	l := newLayout(s, 1)
 	full := make([]byte, p.N*s)
 	copy(full, sl.Data)
-	sh := ws.shards(p.N+1+c.col.scratchShards(), size)
+	sh := ws.shards(p.N+1+c.col.scratchShards(), l.size())
 	src := p.Cols
 	if sl.Axis == Secondary {
 		src = p.Rows
 	}
 	for k := range src {
-		packSymbol(sh[k], 0, sl.Symbol(k))
+		l.put(sh[k], 0, sl.Symbol(k))
 	}
 	var err error
 	if sl.Axis == Primary {
@@ -341,7 +342,7 @@ func (c *Codec) expandSliver(ws *workerScratch, sl *Sliver) ([]byte, error) {
 		return nil, err
 	}
 	for k := src; k < p.N; k++ {
-		unpackSymbol(sh[k], 0, full[k*s:(k+1)*s])
+		l.get(sh[k], 0, full[k*s:(k+1)*s])
 	}
 	return full, nil
 }

@@ -1,6 +1,7 @@
 package encoding
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -40,23 +41,77 @@ func LeafHash(data []byte) Hash {
 }
 
 // leafHasher computes leaf hashes of symbols of one size without
-// allocating. It is not safe for concurrent use.
+// allocating, and answers all-zero symbols (the padding of every blob smaller
+// than its matrix, and everything the codes derive from it) from a cache. It
+// is not safe for concurrent use.
 type leafHasher struct {
-	buf []byte
+	buf  []byte
+	zero []byte
+	// zt is the zero tree of the current size.
+	zt zeroTree
 }
 
 func (h *leafHasher) reset(size int) {
+	if h.zt != nil && len(h.zero) == size {
+		return
+	}
 	if cap(h.buf) < 1+size {
 		h.buf = make([]byte, 1+size)
+		h.zero = make([]byte, size)
 	}
 	h.buf = h.buf[:1+size]
+	h.zero = h.zero[:size]
 	h.buf[0] = leafPrefix
+	h.zt = newZeroTree(size)
 }
 
 // sum returns LeafHash(data); len(data) must be the size given to reset.
 func (h *leafHasher) sum(data []byte) Hash {
+	if bytes.Equal(data, h.zero) {
+		return h.zt[0]
+	}
 	copy(h.buf[1:], data)
 	return blake2b.Sum256(h.buf[:1+len(data)])
+}
+
+// zeroTree holds the roots of complete Merkle trees over all-zero symbols of
+// one size: zt[h] is the root of such a tree of height h (zt[0] the leaf).
+type zeroTree []Hash
+
+// maxTreeHeight covers trees of up to 2^17 leaves, more than MaxShards.
+const maxTreeHeight = 17
+
+func newZeroTree(size int) zeroTree {
+	zt := make(zeroTree, maxTreeHeight+1)
+	zt[0] = LeafHash(make([]byte, size))
+	for h := 1; h < len(zt); h++ {
+		zt[h] = innerHash(&zt[h-1], &zt[h-1])
+	}
+	return zt
+}
+
+// merkleRootZ is MerkleRoot that takes the parent of two zero subtrees from
+// zt instead of hashing it. leaves is scratch.
+func merkleRootZ(leaves []Hash, zt zeroTree) Hash {
+	if len(leaves) == 0 {
+		return emptyNode
+	}
+	level := leaves
+	for h := 0; len(level) > 1; h++ {
+		next := level[:(len(level)+1)/2]
+		for i := range next {
+			l := &level[2*i]
+			if 2*i+1 >= len(level) {
+				next[i] = innerHash(l, &emptyNode)
+			} else if r := &level[2*i+1]; *l == zt[h] && *r == zt[h] {
+				next[i] = zt[h+1]
+			} else {
+				next[i] = innerHash(l, r)
+			}
+		}
+		level = next
+	}
+	return level[0]
 }
 
 // innerHash returns Blake2b-256(0x01 ‖ left ‖ right).

@@ -7,33 +7,79 @@ package encoding
 // bytes of 32 elements and bytes 32..63 their high bytes. A final chunk of t <
 // 64 bytes holds t/2 elements: its first t/2 bytes are the low bytes and the
 // rest the high bytes. That fixes which two bytes of a symbol form each
-// element, and in which order the elements come.
+// element.
 //
-// Both codes act on each element position independently, so any arrangement of
-// elements into klauspost's chunk layout gives the same results, as long as all
-// shards of a call use the same one. We pack the elements of a run of symbols
-// densely, element k of the run going to chunk k/32, slot k%32. Small symbols
-// then share chunks instead of each filling a 64-byte chunk of its own, and
-// when S is a multiple of 64 packing is a plain copy.
+// Both codes act on each element position independently, so any arrangement
+// of elements into klauspost's 64-byte chunk layout gives the same results, as
+// long as all shards of one call use the same one. A shard holding a run of
+// `count` symbols is laid out as
+//
+//	[count × the symbols' full 64-byte chunks, copied as they are]
+//	[the symbols' tail elements, packed densely: 32 to a chunk]
+//
+// so full chunks move with one copy per symbol, and small symbols (a 2-byte
+// symbol is one element) share chunks instead of each filling one of their own.
+
+// layout is the packing of a run of count symbols of size s.
+type layout struct {
+	s, count int
+	full     int // bytes of full chunks per symbol
+	tail     int // tail elements per symbol
+}
+
+func newLayout(s, count int) layout {
+	full := s / 64 * 64
+	return layout{s: s, count: count, full: full, tail: (s - full) / 2}
+}
+
+// size is the packed shard length.
+func (l layout) size() int { return l.count*l.full + packedLen(l.count*l.tail) }
 
 // packedLen is the length of the packed form of count elements.
 func packedLen(count int) int { return (count + 31) / 32 * 64 }
 
-// elementRuns calls fn for each run of elements of a symbol of size s that sit
-// contiguously in the symbol: a run of m elements starting at element e of the
-// symbol has its low bytes at lo..lo+m and its high bytes at hi..hi+m.
-func elementRuns(s int, fn func(e, m, lo, hi int)) {
-	full := s / 64
-	for c := range full {
-		fn(32*c, 32, 64*c, 64*c+32)
-	}
-	if t := s - 64*full; t > 0 {
-		fn(32*full, t/2, 64*full, 64*full+t/2)
+// put writes symbol sym as symbol k of the run into shard dst.
+func (l layout) put(dst []byte, k int, sym []byte) {
+	copy(dst[k*l.full:(k+1)*l.full], sym[:l.full])
+	if l.tail > 0 {
+		t := sym[l.full:]
+		putRun(dst[l.count*l.full:], k*l.tail, t[:l.tail], t[l.tail:])
 	}
 }
 
-// putRun writes m elements, low bytes from lo and high bytes from hi, into
-// packed buffer dst starting at element k.
+// get reads symbol k of the run from shard src into sym.
+func (l layout) get(src []byte, k int, sym []byte) {
+	copy(sym[:l.full], src[k*l.full:(k+1)*l.full])
+	if l.tail > 0 {
+		t := sym[l.full:]
+		getRun(src[l.count*l.full:], k*l.tail, t[:l.tail], t[l.tail:])
+	}
+}
+
+// putAll packs the concatenated symbols raw (count of them) into dst.
+func (l layout) putAll(dst, raw []byte) {
+	if l.tail == 0 {
+		copy(dst, raw)
+		return
+	}
+	for k := range l.count {
+		l.put(dst, k, raw[k*l.s:(k+1)*l.s])
+	}
+}
+
+// getAll unpacks all symbols of dst into raw, concatenated.
+func (l layout) getAll(src, raw []byte) {
+	if l.tail == 0 {
+		copy(raw, src)
+		return
+	}
+	for k := range l.count {
+		l.get(src, k, raw[k*l.s:(k+1)*l.s])
+	}
+}
+
+// putRun writes elements, low bytes from lo and high bytes from hi, into the
+// densely packed buffer dst starting at element k.
 func putRun(dst []byte, k int, lo, hi []byte) {
 	for len(lo) > 0 {
 		c, slot := k/32, k%32
@@ -43,55 +89,12 @@ func putRun(dst []byte, k int, lo, hi []byte) {
 	}
 }
 
-// getRun reads m = len(lo) elements starting at element k of packed src.
+// getRun reads len(lo) elements starting at element k of packed src.
 func getRun(src []byte, k int, lo, hi []byte) {
 	for len(lo) > 0 {
 		c, slot := k/32, k%32
 		n := copy(lo, src[64*c+slot:64*c+32])
 		copy(hi[:n], src[64*c+32+slot:64*c+64])
 		lo, hi, k = lo[n:], hi[n:], k+n
-	}
-}
-
-// packSymbol writes symbol sym (its elements) into dst starting at element k.
-func packSymbol(dst []byte, k int, sym []byte) {
-	elementRuns(len(sym), func(e, m, lo, hi int) {
-		putRun(dst, k+e, sym[lo:lo+m], sym[hi:hi+m])
-	})
-}
-
-// unpackSymbol reads symbol sym from src starting at element k.
-func unpackSymbol(src []byte, k int, sym []byte) {
-	elementRuns(len(sym), func(e, m, lo, hi int) {
-		getRun(src, k+e, sym[lo:lo+m], sym[hi:hi+m])
-	})
-}
-
-// packSymbols packs the concatenated symbols of size s in raw into dst,
-// starting at element k. Slots past the last element are left as they are:
-// element positions are independent, so what they hold never reaches a used
-// slot. When s is a multiple of 64 and k is chunk-aligned this is a copy.
-func packSymbols(dst []byte, k int, raw []byte, s int) {
-	if s%64 == 0 && k%32 == 0 {
-		copy(dst[k*2:], raw)
-		return
-	}
-	e := s / 2
-	for off := 0; off < len(raw); off += s {
-		packSymbol(dst, k, raw[off:off+s])
-		k += e
-	}
-}
-
-// unpackSymbols is the inverse of packSymbols.
-func unpackSymbols(src []byte, k int, raw []byte, s int) {
-	if s%64 == 0 && k%32 == 0 {
-		copy(raw, src[k*2:])
-		return
-	}
-	e := s / 2
-	for off := 0; off < len(raw); off += s {
-		unpackSymbol(src, k, raw[off:off+s])
-		k += e
 	}
 }

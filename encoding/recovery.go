@@ -190,12 +190,13 @@ func (c *Codec) RecoverSliver(md *Metadata, axis Axis, index int, symbols []Reco
 		return nil, fmt.Errorf("%w: %d valid recovery symbols for %s sliver %d, need %d (%d rejected, first: %v)",
 			ErrTooFewSymbols, valid, axis, index, need, rejected, firstErr)
 	}
-	size := packedLen(s / 2)
+	l := newLayout(s, 1)
+	size := l.size()
 	shards := make([][]byte, p.N)
 	for k, d := range byPos {
 		if d != nil {
 			shards[k] = make([]byte, size)
-			packSymbol(shards[k], 0, d)
+			l.put(shards[k], 0, d)
 		}
 	}
 	if axis == Primary {
@@ -222,7 +223,7 @@ func (c *Codec) RecoverSliver(md *Metadata, axis Axis, index int, symbols []Reco
 	}
 	sl := &Sliver{Axis: axis, Index: uint16(index), SymbolSize: uint16(s), Data: make([]byte, need*s)}
 	for k := range need {
-		unpackSymbol(shards[k], 0, sl.Data[k*s:(k+1)*s])
+		l.get(shards[k], 0, sl.Data[k*s:(k+1)*s])
 	}
 	var ws workerScratch
 	root, err := c.sliverRoot(&ws, sl)
