@@ -22,8 +22,10 @@ const (
 
 // Decode rebuilds a blob from slivers of one axis: at least rows primary
 // slivers or at least cols secondary slivers, each already verified against
-// md (VerifySliver). Duplicates are ignored. The result is checked as check
-// says; an inconsistent encoding returns ErrInconsistentBlob and no data.
+// md (VerifySliver); the default check relies on that. Duplicates are
+// ignored. The result is checked as check says; an inconsistent encoding
+// returns ErrInconsistentBlob and no data. Decoding from the systematic
+// primary slivers is a copy.
 func (c *Codec) Decode(md *Metadata, slivers []Sliver, check ConsistencyCheck) ([]byte, error) {
 	p := c.p
 	if len(md.Hashes) != p.N {
@@ -57,7 +59,15 @@ func (c *Codec) Decode(md *Metadata, slivers []Sliver, check ConsistencyCheck) (
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkConsistency(md, data, s, check); err != nil {
+	// The default check re-hashes the systematic primary slivers; those that
+	// were given are verified already (Decode's contract) and are skipped.
+	given := make([]bool, p.Rows)
+	if axis == Primary {
+		for r := range p.Rows {
+			given[r] = byIndex[r] != nil
+		}
+	}
+	if err := c.checkConsistency(md, data, s, check, given); err != nil {
 		return nil, err
 	}
 	return data[:md.UnencodedLength], nil
@@ -266,8 +276,9 @@ func (c *Codec) decodeSecondary(byIndex []*Sliver, s int) ([]byte, error) {
 	})
 }
 
-// checkConsistency checks decoded source matrix data against md.
-func (c *Codec) checkConsistency(md *Metadata, data []byte, s int, check ConsistencyCheck) error {
+// checkConsistency checks decoded source matrix data against md. given[r]
+// marks systematic primary slivers that were inputs, already verified.
+func (c *Codec) checkConsistency(md *Metadata, data []byte, s int, check ConsistencyCheck, given []bool) error {
 	p := c.p
 	switch check {
 	case CheckStrict:
@@ -284,6 +295,9 @@ func (c *Codec) checkConsistency(md *Metadata, data []byte, s int, check Consist
 	case CheckDefault:
 		rowLen := p.Cols * s
 		return c.parallel(p.Rows, func(ws *workerScratch, r int) error {
+			if given[r] {
+				return nil
+			}
 			sl := Sliver{Axis: Primary, Index: uint16(r), SymbolSize: uint16(s), Data: data[r*rowLen : (r+1)*rowLen]}
 			root, err := c.sliverRoot(ws, &sl)
 			if err != nil {
