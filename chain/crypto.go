@@ -1,0 +1,285 @@
+package chain
+
+import (
+	"crypto/ed25519"
+	cryptorand "crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	"github.com/cloudflare/circl/ecc/bls12381"
+	"github.com/cloudflare/circl/sign/bls"
+)
+
+// AccountKey is an account's Ed25519 key pair. It implements Signer and is
+// safe for concurrent use.
+type AccountKey struct {
+	priv ed25519.PrivateKey
+	addr Address
+}
+
+// AccountKeySeedSize is the size of an account key's seed.
+const AccountKeySeedSize = ed25519.SeedSize
+
+// GenerateAccountKey makes a new account key from rand (crypto/rand.Reader
+// when nil).
+func GenerateAccountKey(rand io.Reader) (*AccountKey, error) {
+	_, priv, err := ed25519.GenerateKey(rand)
+	if err != nil {
+		return nil, err
+	}
+	return newAccountKey(priv), nil
+}
+
+// AccountKeyFromSeed returns the account key of a 32-byte seed.
+func AccountKeyFromSeed(seed []byte) (*AccountKey, error) {
+	if len(seed) != AccountKeySeedSize {
+		return nil, fmt.Errorf("%w: account key seed has %d bytes, want %d", ErrInvalidKey, len(seed), AccountKeySeedSize)
+	}
+	return newAccountKey(ed25519.NewKeyFromSeed(seed)), nil
+}
+
+func newAccountKey(priv ed25519.PrivateKey) *AccountKey {
+	return &AccountKey{priv: priv, addr: AddressOf(priv.Public().(ed25519.PublicKey))}
+}
+
+// Seed returns the key's 32-byte seed. Keep it secret.
+func (k *AccountKey) Seed() []byte { return k.priv.Seed() }
+
+// Address returns the account's address.
+func (k *AccountKey) Address() Address { return k.addr }
+
+// PublicKey returns the Ed25519 public key.
+func (k *AccountKey) PublicKey() ed25519.PublicKey { return k.priv.Public().(ed25519.PublicKey) }
+
+// Sign signs msg with Ed25519.
+func (k *AccountKey) Sign(msg []byte) []byte { return ed25519.Sign(k.priv, msg) }
+
+// Sizes of BLS12-381 keys and signatures (compressed points).
+const (
+	BLSPrivateKeySize = 32
+	BLSPublicKeySize  = 48
+	BLSSignatureSize  = 96
+)
+
+// cryptoRand is the default source of key material.
+var cryptoRand = cryptorand.Reader
+
+// blsKeyInfo is the KeyGen key_info of protocol keys.
+const blsKeyInfo = "walrus-go protocol key"
+
+// BLSPrivateKey is a node's BLS12-381 protocol key (public key in G1,
+// signatures in G2). It is safe for concurrent use.
+type BLSPrivateKey struct {
+	k   *bls.PrivateKey[bls.KeyG1SigG2]
+	pub BLSPublicKey
+}
+
+// GenerateBLSKey makes a new protocol key from 32 bytes of rand
+// (crypto/rand.Reader when nil).
+func GenerateBLSKey(rand io.Reader) (*BLSPrivateKey, error) {
+	if rand == nil {
+		rand = cryptoRand
+	}
+	ikm := make([]byte, 32)
+	if _, err := io.ReadFull(rand, ikm); err != nil {
+		return nil, err
+	}
+	k, err := bls.KeyGen[bls.KeyG1SigG2](ikm, nil, []byte(blsKeyInfo))
+	if err != nil {
+		return nil, err
+	}
+	return newBLSKey(k)
+}
+
+// BLSPrivateKeyFromBytes parses a protocol key from its 32-byte big-endian
+// scalar.
+func BLSPrivateKeyFromBytes(b []byte) (*BLSPrivateKey, error) {
+	if len(b) != BLSPrivateKeySize {
+		return nil, fmt.Errorf("%w: BLS private key has %d bytes, want %d", ErrInvalidKey, len(b), BLSPrivateKeySize)
+	}
+	k := new(bls.PrivateKey[bls.KeyG1SigG2])
+	if err := k.UnmarshalBinary(b); err != nil {
+		return nil, fmt.Errorf("%w: BLS private key: %v", ErrInvalidKey, err)
+	}
+	return newBLSKey(k)
+}
+
+func newBLSKey(k *bls.PrivateKey[bls.KeyG1SigG2]) (*BLSPrivateKey, error) {
+	pb, err := k.PublicKey().MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	out := &BLSPrivateKey{k: k}
+	copy(out.pub[:], pb)
+	return out, nil
+}
+
+// Bytes returns the 32-byte big-endian scalar. Keep it secret.
+func (k *BLSPrivateKey) Bytes() []byte {
+	b, _ := k.k.MarshalBinary()
+	return b
+}
+
+// PublicKey returns the public key.
+func (k *BLSPrivateKey) PublicKey() BLSPublicKey { return k.pub }
+
+// Sign signs msg.
+func (k *BLSPrivateKey) Sign(msg []byte) BLSSignature {
+	var s BLSSignature
+	copy(s[:], bls.Sign(k.k, msg))
+	return s
+}
+
+// ProofOfPossession signs ProofOfPossessionMessage(epoch, operator, key):
+// what registering the key on chain needs.
+func (k *BLSPrivateKey) ProofOfPossession(epoch uint32, operator Address) BLSSignature {
+	return k.Sign(ProofOfPossessionMessage(epoch, operator, k.pub))
+}
+
+// BLSPublicKey is a compressed G1 point. Its text form is standard base64.
+type BLSPublicKey [BLSPublicKeySize]byte
+
+// BLSSignature is a compressed G2 point. Its text form is standard base64.
+type BLSSignature [BLSSignatureSize]byte
+
+// point parses the key into a G1 point, checking that it is a valid,
+// non-identity point of the prime-order subgroup.
+func (pk BLSPublicKey) point() (*bls12381.G1, error) {
+	if pk[0]&0x80 == 0 {
+		return nil, fmt.Errorf("%w: BLS public key is not compressed", ErrInvalidKey)
+	}
+	var p bls12381.G1
+	if err := p.SetBytes(pk[:]); err != nil {
+		return nil, fmt.Errorf("%w: BLS public key: %v", ErrInvalidKey, err)
+	}
+	if p.IsIdentity() {
+		return nil, fmt.Errorf("%w: BLS public key is the identity", ErrInvalidKey)
+	}
+	return &p, nil
+}
+
+// Validate checks that pk is a valid public key.
+func (pk BLSPublicKey) Validate() error {
+	_, err := pk.point()
+	return err
+}
+
+// Verify checks sig on msg under pk. It returns ErrBadSignature or
+// ErrInvalidKey (wrapped) when it does not verify.
+func (pk BLSPublicKey) Verify(msg []byte, sig BLSSignature) error {
+	p, err := pk.point()
+	if err != nil {
+		return err
+	}
+	return verifyPoint(p, msg, sig)
+}
+
+func verifyPoint(p *bls12381.G1, msg []byte, sig BLSSignature) error {
+	var key bls.PublicKey[bls.KeyG1SigG2]
+	if err := key.UnmarshalBinary(p.BytesCompressed()); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	if !bls.Verify(&key, msg, sig[:]) {
+		return fmt.Errorf("%w: BLS signature does not verify", ErrBadSignature)
+	}
+	return nil
+}
+
+// String returns the base64 form.
+func (pk BLSPublicKey) String() string { return base64.StdEncoding.EncodeToString(pk[:]) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (pk BLSPublicKey) MarshalText() ([]byte, error) { return []byte(pk.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler. It checks the length
+// only; Validate checks the point.
+func (pk *BLSPublicKey) UnmarshalText(b []byte) error { return decodeFixed("BLS public key", pk[:], b) }
+
+// String returns the base64 form.
+func (s BLSSignature) String() string { return base64.StdEncoding.EncodeToString(s[:]) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (s BLSSignature) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *BLSSignature) UnmarshalText(b []byte) error { return decodeFixed("BLS signature", s[:], b) }
+
+func decodeFixed(kind string, dst, text []byte) error {
+	if base64.StdEncoding.DecodedLen(len(text)) > len(dst)+2 {
+		return fmt.Errorf("%w: %s too long", ErrInvalidArgument, kind)
+	}
+	b, err := base64.StdEncoding.DecodeString(string(text))
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrInvalidArgument, kind, err)
+	}
+	if len(b) != len(dst) {
+		return fmt.Errorf("%w: %s has %d bytes, want %d", ErrInvalidArgument, kind, len(b), len(dst))
+	}
+	copy(dst, b)
+	return nil
+}
+
+// AggregateSignatures adds BLS signatures (on the same message) into one.
+func AggregateSignatures(sigs []BLSSignature) (BLSSignature, error) {
+	var out BLSSignature
+	if len(sigs) == 0 {
+		return out, fmt.Errorf("%w: no signatures to aggregate", ErrInvalidArgument)
+	}
+	raw := make([]bls.Signature, len(sigs))
+	for i := range sigs {
+		raw[i] = sigs[i][:]
+	}
+	agg, err := bls.Aggregate(bls.KeyG1SigG2{}, raw)
+	if err != nil {
+		return out, fmt.Errorf("%w: aggregating: %v", ErrBadSignature, err)
+	}
+	copy(out[:], agg)
+	return out, nil
+}
+
+// VerifyAggregate checks an aggregate signature on msg by the holders of pks
+// (all signing the same message). Keys must have proofs of possession, as
+// every key on chain does.
+func VerifyAggregate(pks []BLSPublicKey, msg []byte, agg BLSSignature) error {
+	pts := make([]*bls12381.G1, len(pks))
+	for i, pk := range pks {
+		p, err := pk.point()
+		if err != nil {
+			return err
+		}
+		pts[i] = p
+	}
+	return verifyAggregatePoints(pts, msg, agg)
+}
+
+func verifyAggregatePoints(pts []*bls12381.G1, msg []byte, agg BLSSignature) error {
+	if len(pts) == 0 {
+		return fmt.Errorf("%w: no signers", ErrBadSignature)
+	}
+	var sum bls12381.G1
+	sum.SetIdentity()
+	for _, p := range pts {
+		sum.Add(&sum, p)
+	}
+	if sum.IsIdentity() {
+		return fmt.Errorf("%w: signers' keys sum to the identity", ErrBadSignature)
+	}
+	return verifyPoint(&sum, msg, agg)
+}
+
+// VerifyProofOfPossession checks a node key's proof of possession for an
+// operator address and epoch. It returns ErrInvalidProofOfPossession
+// (wrapped) when it does not verify.
+func VerifyProofOfPossession(pk BLSPublicKey, epoch uint32, operator Address, pop BLSSignature) error {
+	if err := pk.Verify(ProofOfPossessionMessage(epoch, operator, pk), pop); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidProofOfPossession, err)
+	}
+	return nil
+}
+
+// keyCache holds a committee's parsed public keys.
+type keyCache struct {
+	pts atomic.Pointer[[]*bls12381.G1]
+}
