@@ -1,0 +1,71 @@
+// Package store is a storage node's local database: the metadata of blobs,
+// the sliver pairs of the shards the node holds, the node's view of each
+// blob's state on chain, the chain event cursor and small node-state values,
+// all in one Pebble database.
+//
+// # Usage
+//
+// Open a store, write a blob's metadata and the sliver pairs of the shards the
+// node holds, read them back:
+//
+//	s, err := store.Open(dir, store.Options{Logger: logger})
+//	if err != nil {
+//		return err
+//	}
+//	defer s.Close()
+//	if err := s.PutMetadata(ctx, enc.BlobID, enc.Metadata); err != nil {
+//		return err
+//	}
+//	err = s.PutPairs(ctx, enc.BlobID, []store.ShardPair{
+//		{Shard: 7, Pair: enc.Pair(enc.BlobID.PairForShard(7, n))},
+//	})
+//	sliver, err := s.Sliver(ctx, 7, enc.BlobID, encoding.Primary)
+//
+// Chain events update blob records, the event cursor and node state together in
+// one transaction, so that an event is applied exactly once across restarts:
+//
+//	err := s.Update(ctx, func(tx *store.Tx) error {
+//		rec, err := tx.BlobRecord(id)
+//		if errors.Is(err, store.ErrNotFound) {
+//			rec = store.BlobRecord{RegisteredEpoch: epoch}
+//		} else if err != nil {
+//			return err
+//		}
+//		rec.EndEpoch = ev.EndEpoch
+//		if err := tx.PutBlobRecord(id, rec); err != nil {
+//			return err
+//		}
+//		return tx.SetEventCursor(ev.Cursor)
+//	})
+//
+// # Durability and atomicity
+//
+// Every write is one Pebble batch, committed with a WAL sync unless
+// Options.DisableSync is set: when a write method returns nil its data
+// survives a process crash (and, on a disk that honours fsync, a power loss).
+// A sliver pair is written with its bookkeeping in one batch, so after a crash
+// the store holds the whole pair (both slivers and both markers) or none of it.
+// Concurrent synced writers share WAL syncs: Pebble's commit pipeline groups
+// the batches that arrive while a sync is in flight into the next one (see
+// BenchmarkPutPairs/parallel), so the store adds no group-commit layer of its
+// own.
+//
+// # Integrity
+//
+// Every value carries a CRC-32C over its key and payload, verified on every
+// read; Pebble's own block checksums cover the files underneath. Either kind of
+// mismatch is reported as ErrCorrupt, naming the key, and the value is never
+// returned.
+//
+// # On-disk format
+//
+// keys.go is the specification of the keys, and value.go and record.go of the
+// values. Both are part of the on-disk format: a change to either needs a new
+// SchemaVersion.
+//
+// # Errors
+//
+// Errors returned by this package wrap one of its sentinels (ErrNotFound,
+// ErrCorrupt, ErrInvalid, ErrTooLarge, ErrClosed, ErrSchema, ErrIO), tested
+// with errors.Is. No Pebble error is returned as such.
+package store

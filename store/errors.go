@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Errors returned by the store. Each is wrapped with details (which key, which
+// argument); test with errors.Is.
+var (
+	// ErrNotFound is returned by the getters (Metadata, Sliver, BlobRecord,
+	// EventCursor, CurrentEpoch, ShardStatus) when the value was never
+	// written or has been deleted.
+	ErrNotFound = errors.New("store: not found")
+
+	// ErrCorrupt is returned when stored data fails a check on read: a value
+	// whose checksum does not match its key and payload, a payload that does
+	// not decode, or a Pebble file whose block checksum fails. The corrupt
+	// value is never returned. The error names the key.
+	ErrCorrupt = errors.New("store: corrupt data")
+
+	// ErrInvalid is returned for arguments the store refuses before writing
+	// anything: invalid Options, a sliver pair that does not fit its shard,
+	// a blob record that breaks its invariants, metadata that does not hash
+	// to its blob ID, a page limit or cursor over its bound.
+	ErrInvalid = errors.New("store: invalid argument")
+
+	// ErrTooLarge is returned by PutPairs when the pairs do not fit in one
+	// batch of Options.MaxBatchSize bytes; nothing is written, and the caller
+	// may split them over several calls.
+	ErrTooLarge = errors.New("store: batch too large")
+
+	// ErrClosed is returned by every method called after Close.
+	ErrClosed = errors.New("store: closed")
+
+	// ErrSchema is returned by Open for a directory that holds a database of
+	// another SchemaVersion, or a Pebble database that this package did not
+	// create.
+	ErrSchema = errors.New("store: unsupported schema")
+
+	// ErrIO is returned when Pebble or the file system fails for a reason
+	// other than corruption (a full disk, a lock held by another process).
+	ErrIO = errors.New("store: i/o error")
+)
+
+// translate maps an error of Pebble to one of this package's sentinels, naming
+// the operation and the key. Pebble's errors are formatted, never wrapped, so
+// that none leaks to callers.
+func (s *Store) translate(op string, key []byte, err error) error {
+	if key != nil {
+		op += " " + describeKey(key)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pebble.ErrNotFound):
+		return fmt.Errorf("%w: %s", ErrNotFound, describeKey(key))
+	case pebble.IsCorruptionError(err):
+		return s.corrupt(key, fmt.Errorf("%s: %v", op, err))
+	case errors.Is(err, pebble.ErrClosed):
+		return fmt.Errorf("%w: %s", ErrClosed, op)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// The caller's own context: returned as such, so errors.Is works.
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrIO, op, err)
+}
+
+// corrupt returns ErrCorrupt for key, wrapped with cause, and logs it: a
+// corruption is worth an operator's attention even when the caller recovers
+// (by fetching the sliver from a peer, say).
+func (s *Store) corrupt(key []byte, cause error) error {
+	what := "store"
+	if key != nil {
+		what = describeKey(key)
+	}
+	s.log.Error("corrupt data", "key", what, "err", cause)
+	return fmt.Errorf("%w: %s: %v", ErrCorrupt, what, cause)
+}

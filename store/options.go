@@ -1,0 +1,206 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+)
+
+// Defaults and bounds of Options. Each bound is checked by Validate.
+const (
+	// DefaultCacheSize is the default block cache: enough for the index and
+	// filter blocks of a store of some hundred GiB and the small values
+	// (markers, records); slivers are read once per request and gain little
+	// from caching.
+	DefaultCacheSize = 64 << 20
+	// MinCacheSize is the smallest block cache Validate accepts.
+	MinCacheSize = 1 << 20
+
+	// DefaultMemTableSize is the default memtable size. Slivers are large
+	// (hundreds of KiB to tens of MiB), so a small memtable would flush after
+	// a handful of pairs and make many small L0 files.
+	DefaultMemTableSize = 64 << 20
+	// MinMemTableSize and MaxMemTableSize bound Options.MemTableSize. Pebble
+	// itself refuses 4 GiB and more.
+	MinMemTableSize = 1 << 20
+	MaxMemTableSize = 1 << 30
+
+	// DefaultMaxOpenFiles is the default soft limit on open files.
+	DefaultMaxOpenFiles = 1000
+	// MinMaxOpenFiles is the smallest MaxOpenFiles Validate accepts.
+	MinMaxOpenFiles = 16
+
+	// DefaultMaxBatchSize is the default largest write batch, in bytes:
+	// all the pairs of one PutPairs call, with keys and checksums.
+	DefaultMaxBatchSize = 1 << 30
+	// MaxMaxBatchSize bounds Options.MaxBatchSize. Pebble's hard limit on a
+	// batch is 4 GiB (and it panics past it), and a batch is held in memory
+	// twice while it is built from the caller's slivers.
+	MaxMaxBatchSize = 2 << 30
+	// MinMaxBatchSize is the smallest MaxBatchSize Validate accepts.
+	MinMaxBatchSize = 1 << 20
+)
+
+// Options configure a Store. The zero value is valid: Open fills in defaults.
+type Options struct {
+	// Logger receives the store's log output and Pebble's (background
+	// errors, corruption, stalls, slow disks), with subsystem=store. The
+	// default is slog.Default().
+	Logger *slog.Logger
+
+	// CacheSize is the size of Pebble's block cache in bytes. The default is
+	// DefaultCacheSize; it must be at least MinCacheSize.
+	CacheSize int64
+
+	// MemTableSize is the size of a Pebble memtable in bytes. Up to two
+	// memtables (one being flushed) are held in memory. The default is
+	// DefaultMemTableSize; it must lie in [MinMemTableSize, MaxMemTableSize].
+	MemTableSize uint64
+
+	// MaxOpenFiles is a soft limit on the files Pebble keeps open. The
+	// default is DefaultMaxOpenFiles; it must be at least MinMaxOpenFiles.
+	MaxOpenFiles int
+
+	// MaxBatchSize is the largest write batch in bytes; PutPairs returns
+	// ErrTooLarge for pairs that need more. The default is
+	// DefaultMaxBatchSize; it must lie in [MinMaxBatchSize, MaxMaxBatchSize].
+	MaxBatchSize int
+
+	// DisableSync commits writes without waiting for the WAL to reach the
+	// disk: a write that returned may be lost in a crash (atomicity of each
+	// batch is kept). A storage node must not set it: it signs confirmations
+	// for slivers it has stored. It exists for tests and benchmarks.
+	DisableSync bool
+}
+
+// EnsureDefaults sets every zero field to its default.
+func (o *Options) EnsureDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = DefaultCacheSize
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
+	if o.MaxOpenFiles == 0 {
+		o.MaxOpenFiles = DefaultMaxOpenFiles
+	}
+	if o.MaxBatchSize == 0 {
+		o.MaxBatchSize = DefaultMaxBatchSize
+	}
+}
+
+// Validate checks every field against its bounds and reports all the fields
+// that are out of them, naming each. It returns ErrInvalid, wrapped.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Logger == nil {
+		errs = append(errs, errors.New("Logger must be set"))
+	}
+	if o.CacheSize < MinCacheSize {
+		errs = append(errs, fmt.Errorf("CacheSize (%d) must be >= %d", o.CacheSize, MinCacheSize))
+	}
+	if o.MemTableSize < MinMemTableSize || o.MemTableSize > MaxMemTableSize {
+		errs = append(errs, fmt.Errorf("MemTableSize (%d) must be in [%d, %d]", o.MemTableSize, MinMemTableSize, MaxMemTableSize))
+	}
+	if o.MaxOpenFiles < MinMaxOpenFiles {
+		errs = append(errs, fmt.Errorf("MaxOpenFiles (%d) must be >= %d", o.MaxOpenFiles, MinMaxOpenFiles))
+	}
+	if o.MaxBatchSize < MinMaxBatchSize || o.MaxBatchSize > MaxMaxBatchSize {
+		errs = append(errs, fmt.Errorf("MaxBatchSize (%d) must be in [%d, %d]", o.MaxBatchSize, MinMaxBatchSize, MaxMaxBatchSize))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: options: %w", ErrInvalid, errors.Join(errs...))
+	}
+	return nil
+}
+
+// formatMajorVersion is the Pebble format new stores are created with, pinned
+// so that a Pebble upgrade does not silently ratchet the files of existing
+// stores (Pebble only ever moves a database forward).
+const formatMajorVersion = pebble.FormatValueSeparation
+
+// pebbleOptions returns the Pebble options for o, which must be valid. Every
+// option that matters to the store is set here rather than left to Pebble's
+// defaults, which change between releases.
+func (o *Options) pebbleOptions(log *slog.Logger) *pebble.Options {
+	po := &pebble.Options{
+		FormatMajorVersion:          formatMajorVersion,
+		CacheSize:                   o.CacheSize,
+		MemTableSize:                o.MemTableSize,
+		MemTableStopWritesThreshold: 4,
+		MaxOpenFiles:                o.MaxOpenFiles,
+		// The store issues a WAL sync per batch; smooth out the sstable
+		// writes of flushes and compactions.
+		BytesPerSync:    1 << 20,
+		WALBytesPerSync: 0,
+		// L0 files are flushed memtables; a flush writes one file per
+		// memtable rather than many small ones.
+		L0CompactionThreshold: 4,
+		L0StopWritesThreshold: 20,
+		LBaseMaxBytes:         256 << 20,
+		Logger:                pebbleLogger{log},
+		EventListener:         eventListener(log),
+		// Two cores is the common machine for a node; one compaction runs
+		// alongside flushes, and a second when compaction debt builds up.
+		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
+	}
+	po.TargetFileSizes[0] = 16 << 20
+	for i := range po.Levels {
+		// Bloom filters turn point lookups of absent keys (HasPair for a
+		// sliver not yet received, Metadata of an unknown blob) into one
+		// filter probe per file.
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		po.Levels[i].BlockSize = 32 << 10
+	}
+	// Snappy (Pebble's fastest) costs little on incompressible slivers, since
+	// Pebble stores a block uncompressed when compression does not pay, and
+	// saves space on blobs of text.
+	po.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionFastest })
+	return po
+}
+
+// pebbleLogger adapts slog to Pebble's Logger.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) { p.l.Info(fmt.Sprintf(format, args...)) }
+
+func (p pebbleLogger) Errorf(format string, args ...any) { p.l.Error(fmt.Sprintf(format, args...)) }
+
+// Fatalf logs and panics: Pebble calls it on a broken invariant and expects it
+// not to return.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg, "fatal", true)
+	panic("store: pebble: " + msg)
+}
+
+// eventListener logs the Pebble events an operator should see; routine
+// flushes and compactions go to Debug.
+func eventListener(log *slog.Logger) *pebble.EventListener {
+	return &pebble.EventListener{
+		BackgroundError: func(err error) { log.Error("pebble background error", "err", err) },
+		DataCorruption: func(info pebble.DataCorruptionInfo) {
+			log.Error("pebble data corruption", "path", info.Path, "err", info.Details)
+		},
+		DiskSlow: func(info pebble.DiskSlowInfo) {
+			log.Warn("slow disk", "path", info.Path, "op", info.OpType.String(), "duration", info.Duration)
+		},
+		WriteStallBegin: func(info pebble.WriteStallBeginInfo) { log.Warn("write stall", "reason", info.Reason) },
+		WriteStallEnd:   func() { log.Info("write stall ended") },
+		LowDiskSpace: func(info pebble.LowDiskSpaceInfo) {
+			log.Warn("low disk space", "avail_bytes", info.AvailBytes, "total_bytes", info.TotalBytes)
+		},
+		FlushEnd: func(info pebble.FlushInfo) {
+			log.Debug("pebble flush", "info", info.String())
+		},
+		CompactionEnd: func(info pebble.CompactionInfo) {
+			log.Debug("pebble compaction", "info", info.String())
+		},
+	}
+}

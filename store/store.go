@@ -1,0 +1,768 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/walrus-go/walrus/encoding"
+)
+
+// Bounds of listings. Each listing method returns one page; a caller pages on
+// with Page.After.
+const (
+	// DefaultPageLimit is the number of entries of a page when Page.Limit
+	// (or the limit argument) is 0.
+	DefaultPageLimit = 1000
+	// MaxPageLimit bounds Page.Limit: a page is held in memory whole.
+	MaxPageLimit = 100_000
+	// DefaultPageBytes is the sliver bytes of a ShardSlivers page when
+	// Page.MaxBytes is 0.
+	DefaultPageBytes = 64 << 20
+	// MaxPageBytes bounds Page.MaxBytes.
+	MaxPageBytes = 1 << 30
+
+	// MaxEventCursorSize bounds an event cursor. A cursor names a position
+	// in the chain's event stream (a Sui event ID is a digest and a sequence
+	// number, about 40 bytes); 1 KiB leaves room for any backend.
+	MaxEventCursorSize = 1 << 10
+
+	// deleteShardChunk is the number of pairs DeleteShard removes per batch:
+	// each batch is atomic, so a crash or a cancelled context leaves whole
+	// pairs, and one batch stays well under MaxBatchSize (under 1 MiB).
+	deleteShardChunk = 10_000
+
+	// ctxCheckInterval is how many entries a scan reads between checks of
+	// its context.
+	ctxCheckInterval = 64
+)
+
+// Store is a storage node's database: metadata, sliver pairs, blob records,
+// the event cursor and node state, in one Pebble database.
+//
+// A Store is safe for concurrent use. Reads run in parallel with each other and
+// with writes. Pair writes run in parallel with each other. Update transactions
+// (and so the record writers and DeleteBlob) run one at a time. DeleteShard and
+// DeleteBlob wait for the pair writes in flight and hold new ones back until
+// they are done, so that they never leave a marker without its slivers.
+type Store struct {
+	db   *pebble.DB
+	dir  string
+	opts Options
+	log  *slog.Logger
+	wo   *pebble.WriteOptions
+
+	// closeMu guards closed. Every method holds it for reading while it
+	// uses db; Close takes it for writing, so Close waits for the calls in
+	// flight, and a call after Close gets ErrClosed rather than Pebble's
+	// panic.
+	closeMu sync.RWMutex
+	closed  bool
+
+	// txMu serializes Update: a transaction reads the blob record it
+	// rewrites, to keep the expiry index in step, and the event cursor it
+	// advances.
+	txMu sync.Mutex
+
+	// pairMu is held for reading by pair writes and for writing by the
+	// deletes that scan markers (DeleteShard, Tx.DeleteBlob), so that no
+	// pair is committed between their scan and their commit. Lock order:
+	// closeMu, txMu, pairMu.
+	pairMu sync.RWMutex
+}
+
+// Open opens the store in dir, creating it if dir holds no database. It copies
+// opts, fills in defaults and validates them (ErrInvalid), opens Pebble with
+// the options of Options.pebbleOptions, and checks the schema version: a new
+// database gets SchemaVersion, an existing one must have it (ErrSchema
+// otherwise). A corrupt database is ErrCorrupt; a database another process has
+// open is ErrIO.
+func Open(dir string, opts Options) (*Store, error) {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger.With("subsystem", "store")
+	db, err := pebble.Open(dir, opts.pebbleOptions(log))
+	if err != nil {
+		if pebble.IsCorruptionError(err) {
+			return nil, fmt.Errorf("%w: open %s: %v", ErrCorrupt, dir, err)
+		}
+		return nil, fmt.Errorf("%w: open %s: %v", ErrIO, dir, err)
+	}
+	s := &Store{db: db, dir: dir, opts: opts, log: log, wo: pebble.Sync}
+	if opts.DisableSync {
+		s.wo = pebble.NoSync
+	}
+	if err := s.checkSchema(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	log.Debug("store opened", "dir", dir, "schema_version", SchemaVersion, "sync", !opts.DisableSync)
+	return s, nil
+}
+
+// checkSchema reads the schema version key, or writes it into an empty
+// database.
+func (s *Store) checkSchema() error {
+	key := []byte(schemaKey)
+	p, err := s.get(s.db, key)
+	if err == nil {
+		v, err := decodeSchema(p)
+		if err != nil {
+			return s.corrupt(key, err)
+		}
+		if v != SchemaVersion {
+			return fmt.Errorf("%w: %s holds schema version %d, this build reads version %d", ErrSchema, s.dir, v, SchemaVersion)
+		}
+		return nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	it, err := s.db.NewIter(nil)
+	if err != nil {
+		return s.translate("open", nil, err)
+	}
+	nonEmpty := it.First()
+	var first []byte
+	if nonEmpty {
+		first = append(first, it.Key()...)
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return s.translate("open", nil, err)
+	}
+	if nonEmpty {
+		return fmt.Errorf("%w: %s holds a Pebble database without a schema version key (first key %x): not a store", ErrSchema, s.dir, first)
+	}
+	// Always synced: a store must never exist without its version.
+	return s.translate("set", key, s.db.Set(key, sealValue(key, []byte{SchemaVersion}), pebble.Sync))
+}
+
+// Close closes the store after the calls in flight have returned. Later calls,
+// a second Close included, return ErrClosed.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.closed = true
+	if err := s.db.Close(); err != nil {
+		return s.translate("close", nil, err)
+	}
+	s.log.Debug("store closed", "dir", s.dir)
+	return nil
+}
+
+// enter starts a call: it fails if ctx is done or the store is closed, and
+// otherwise holds closeMu for reading until exit.
+func (s *Store) enter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) exit() { s.closeMu.RUnlock() }
+
+// get reads the value under key from r, checks its envelope and returns its
+// payload, which the caller owns.
+func (s *Store) get(r pebble.Reader, key []byte) ([]byte, error) {
+	v, closer, err := r.Get(key)
+	if err != nil {
+		return nil, s.translate("get", key, err)
+	}
+	buf := make([]byte, len(v))
+	copy(buf, v)
+	if err := closer.Close(); err != nil {
+		return nil, s.translate("get", key, err)
+	}
+	p, err := openValue(key, buf)
+	if err != nil {
+		return nil, s.corrupt(key, err)
+	}
+	return p, nil
+}
+
+// has reports whether key exists in r, checking its envelope.
+func (s *Store) has(r pebble.Reader, key []byte) (bool, error) {
+	v, closer, err := r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.translate("get", key, err)
+	}
+	_, verr := openValue(key, v)
+	if err := closer.Close(); err != nil {
+		return false, s.translate("get", key, err)
+	}
+	if verr != nil {
+		return false, s.corrupt(key, verr)
+	}
+	return true, nil
+}
+
+// scan calls fn for each key in [lower, upper) of r with its checked payload,
+// in key order, until fn returns false or an error. key and payload are only
+// valid during the call. ctx is checked every ctxCheckInterval entries.
+func (s *Store) scan(ctx context.Context, r pebble.Reader, lower, upper []byte, fn func(key, payload []byte) (bool, error)) (err error) {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return s.translate("scan", lower, err)
+	}
+	defer func() {
+		if cerr := it.Close(); cerr != nil && err == nil {
+			err = s.translate("scan", lower, cerr)
+		}
+	}()
+	n := 0
+	for valid := it.First(); valid; valid = it.Next() {
+		if n++; n%ctxCheckInterval == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+		}
+		key := it.Key()
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return s.translate("scan", key, err)
+		}
+		p, err := openValue(key, v)
+		if err != nil {
+			return s.corrupt(key, err)
+		}
+		more, err := fn(key, p)
+		if err != nil || !more {
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return s.translate("scan", lower, err)
+	}
+	return nil
+}
+
+// setValue adds key → envelope(payload) to b.
+func setValue(b *pebble.Batch, key, payload []byte) error {
+	return b.Set(key, sealValue(key, payload), nil)
+}
+
+// commit commits b with the store's write options.
+func (s *Store) commit(b *pebble.Batch, what []byte) error {
+	return s.translate("commit", what, b.Commit(s.wo))
+}
+
+// PutMetadata stores the metadata of blob id, replacing any earlier copy. It
+// returns ErrInvalid, writing nothing, when md does not hash to id or does not
+// survive its own BCS round trip (a pair count outside the codec's range, an
+// unknown encoding type). It does not check md against the network's shard
+// count; that is the caller's (encoding.Metadata.Verify).
+func (s *Store) PutMetadata(ctx context.Context, id encoding.BlobID, md *encoding.Metadata) error {
+	if md == nil {
+		return fmt.Errorf("%w: nil metadata for blob %s", ErrInvalid, id)
+	}
+	bcs := md.MarshalBCS()
+	if _, err := encoding.UnmarshalMetadata(bcs); err != nil {
+		return fmt.Errorf("%w: metadata for blob %s: %v", ErrInvalid, id, err)
+	}
+	if got := md.BlobID(); got != id {
+		return fmt.Errorf("%w: metadata hashes to blob %s, not %s", ErrInvalid, got, id)
+	}
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.exit()
+	key := metadataKey(id)
+	return s.translate("set", key, s.db.Set(key, sealValue(key, bcs), s.wo))
+}
+
+// Metadata returns the metadata of blob id, or ErrNotFound.
+func (s *Store) Metadata(ctx context.Context, id encoding.BlobID) (*encoding.Metadata, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.exit()
+	key := metadataKey(id)
+	p, err := s.get(s.db, key)
+	if err != nil {
+		return nil, err
+	}
+	md, err := encoding.UnmarshalMetadata(p)
+	if err != nil {
+		return nil, s.corrupt(key, err)
+	}
+	return md, nil
+}
+
+// HasMetadata reports whether the metadata of blob id is stored.
+func (s *Store) HasMetadata(ctx context.Context, id encoding.BlobID) (bool, error) {
+	if err := s.enter(ctx); err != nil {
+		return false, err
+	}
+	defer s.exit()
+	return s.has(s.db, metadataKey(id))
+}
+
+// ShardPair is a sliver pair with the shard that stores it.
+type ShardPair struct {
+	Shard uint16
+	Pair  encoding.SliverPair
+}
+
+// checkPair checks that sp is a sliver pair of blob id that belongs on sp.Shard:
+// the axes, that the indices make a pair (primary i, secondary n−1−i) of a
+// valid shard count n, that pair i of id maps to the shard, and that both
+// slivers have the symbol count of n with one even, non-zero symbol size.
+// Slivers that pass decode again on read.
+func checkPair(id encoding.BlobID, sp ShardPair) error {
+	p, q := &sp.Pair.Primary, &sp.Pair.Secondary
+	if p.Axis != encoding.Primary || q.Axis != encoding.Secondary {
+		return fmt.Errorf("shard %d: pair has a %s and a %s sliver, want primary and secondary", sp.Shard, p.Axis, q.Axis)
+	}
+	n := int(p.Index) + int(q.Index) + 1
+	params, err := encoding.NewParams(n)
+	if err != nil {
+		return fmt.Errorf("shard %d: slivers %d and %d are no pair: %v", sp.Shard, p.Index, q.Index, err)
+	}
+	if int(sp.Shard) >= n || id.ShardForPair(int(p.Index), n) != int(sp.Shard) {
+		return fmt.Errorf("shard %d: pair %d of blob %s belongs on shard %d (n = %d)", sp.Shard, p.Index, id, id.ShardForPair(int(p.Index), n), n)
+	}
+	sz := int(p.SymbolSize)
+	if sz == 0 || sz%2 != 0 || q.SymbolSize != p.SymbolSize {
+		return fmt.Errorf("shard %d: symbol sizes %d and %d, want one even, non-zero size", sp.Shard, p.SymbolSize, q.SymbolSize)
+	}
+	if len(p.Data) != params.Cols*sz || len(q.Data) != params.Rows*sz {
+		return fmt.Errorf("shard %d: slivers of %d and %d bytes, want %d and %d (n = %d, symbol size %d)",
+			sp.Shard, len(p.Data), len(q.Data), params.Cols*sz, params.Rows*sz, n, sz)
+	}
+	return nil
+}
+
+// batchOpOverhead bounds the bytes a batch adds to each operation: a kind
+// byte and two varint lengths.
+const batchOpOverhead = 1 + 2*5
+
+// pairBatchSize bounds the batch bytes of one pair with its markers.
+func pairBatchSize(sp *ShardPair) int {
+	return 2*(batchOpOverhead+sliverKeyLen+checksumLen) + sp.Pair.Primary.BCSSize() + sp.Pair.Secondary.BCSSize() +
+		2*(batchOpOverhead+shardPairKeyLen+checksumLen)
+}
+
+// PutPair stores one sliver pair of blob id on shard: see PutPairs.
+func (s *Store) PutPair(ctx context.Context, shard uint16, id encoding.BlobID, pair encoding.SliverPair) error {
+	return s.PutPairs(ctx, id, []ShardPair{{Shard: shard, Pair: pair}})
+}
+
+// PutPairs stores sliver pairs of blob id, one per shard, with their markers,
+// in one batch: after a crash the store holds all of them or none. A pair
+// already stored is overwritten. It returns ErrInvalid, writing nothing, for a
+// pair that fails checkPair or a shard given twice, and ErrTooLarge for pairs
+// that need more than Options.MaxBatchSize bytes. It returns once the batch is
+// synced to disk (unless Options.DisableSync). It does not verify the slivers
+// against the blob's metadata; that is the caller's (encoding.Sliver.Verify).
+// It does not retain pairs.
+func (s *Store) PutPairs(ctx context.Context, id encoding.BlobID, pairs []ShardPair) error {
+	if len(pairs) == 0 {
+		return fmt.Errorf("%w: no sliver pairs for blob %s", ErrInvalid, id)
+	}
+	size := 12 // batch header
+	seen := make(map[uint16]bool, len(pairs))
+	for i := range pairs {
+		sp := &pairs[i]
+		if err := checkPair(id, *sp); err != nil {
+			return fmt.Errorf("%w: blob %s: %v", ErrInvalid, id, err)
+		}
+		if seen[sp.Shard] {
+			return fmt.Errorf("%w: blob %s: shard %d given twice", ErrInvalid, id, sp.Shard)
+		}
+		seen[sp.Shard] = true
+		size += pairBatchSize(sp)
+	}
+	if size > s.opts.MaxBatchSize {
+		return fmt.Errorf("%w: %d pairs of blob %s need %d bytes, MaxBatchSize is %d", ErrTooLarge, len(pairs), id, size, s.opts.MaxBatchSize)
+	}
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.exit()
+	s.pairMu.RLock()
+	defer s.pairMu.RUnlock()
+	b := s.db.NewBatchWithSize(size)
+	defer b.Close()
+	for i := range pairs {
+		sp := &pairs[i]
+		setSliver(b, sliverKey(sp.Shard, encoding.Primary, id), &sp.Pair.Primary)
+		setSliver(b, sliverKey(sp.Shard, encoding.Secondary, id), &sp.Pair.Secondary)
+		for _, k := range [][]byte{shardPairKey(sp.Shard, id), blobShardKey(id, sp.Shard)} {
+			if err := setValue(b, k, nil); err != nil {
+				return s.translate("batch", k, err)
+			}
+		}
+	}
+	return s.commit(b, sliverKey(pairs[0].Shard, encoding.Primary, id))
+}
+
+// setSliver adds a sliver to b, encoding it straight into the batch's buffer.
+func setSliver(b *pebble.Batch, key []byte, sl *encoding.Sliver) {
+	op := b.SetDeferred(len(key), checksumLen+sl.BCSSize())
+	copy(op.Key, key)
+	payload := sl.AppendBCS(op.Value[checksumLen:checksumLen:len(op.Value)])
+	if len(payload) != len(op.Value)-checksumLen || &payload[0] != &op.Value[checksumLen] {
+		panic("store: sliver BCSSize does not match AppendBCS")
+	}
+	putChecksum(op.Value, key, payload)
+	_ = op.Finish() // only fails for batches of an indexed kind, which this is not
+}
+
+// HasPair reports whether the sliver pair of blob id on shard is stored.
+func (s *Store) HasPair(ctx context.Context, shard uint16, id encoding.BlobID) (bool, error) {
+	if err := s.enter(ctx); err != nil {
+		return false, err
+	}
+	defer s.exit()
+	return s.has(s.db, shardPairKey(shard, id))
+}
+
+// Sliver returns the sliver of the given axis of blob id on shard, or
+// ErrNotFound. Its Data is a fresh copy the caller owns.
+func (s *Store) Sliver(ctx context.Context, shard uint16, id encoding.BlobID, axis encoding.Axis) (encoding.Sliver, error) {
+	if axis != encoding.Primary && axis != encoding.Secondary {
+		return encoding.Sliver{}, fmt.Errorf("%w: axis %d", ErrInvalid, axis)
+	}
+	if err := s.enter(ctx); err != nil {
+		return encoding.Sliver{}, err
+	}
+	defer s.exit()
+	key := sliverKey(shard, axis, id)
+	p, err := s.get(s.db, key)
+	if err != nil {
+		return encoding.Sliver{}, err
+	}
+	sl, err := encoding.UnmarshalSliver(axis, p)
+	if err != nil {
+		return encoding.Sliver{}, s.corrupt(key, err)
+	}
+	return sl, nil
+}
+
+// DeletePair deletes the sliver pair of blob id on shard with its markers, in
+// one batch. Deleting a pair that is not stored is not an error.
+func (s *Store) DeletePair(ctx context.Context, shard uint16, id encoding.BlobID) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.exit()
+	s.pairMu.RLock()
+	defer s.pairMu.RUnlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	deletePair(b, shard, id)
+	return s.commit(b, shardPairKey(shard, id))
+}
+
+// deletePair adds the deletes of a pair and its markers to b.
+func deletePair(b *pebble.Batch, shard uint16, id encoding.BlobID) {
+	for _, k := range [][]byte{
+		sliverKey(shard, encoding.Primary, id), sliverKey(shard, encoding.Secondary, id),
+		shardPairKey(shard, id), blobShardKey(id, shard),
+	} {
+		_ = b.Delete(k, nil) // a batch's Delete cannot fail
+	}
+}
+
+// StoredShards returns the shards that store a sliver pair of blob id, in
+// increasing order.
+func (s *Store) StoredShards(ctx context.Context, id encoding.BlobID) ([]uint16, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.exit()
+	return s.storedShards(ctx, s.db, id)
+}
+
+func (s *Store) storedShards(ctx context.Context, r pebble.Reader, id encoding.BlobID) ([]uint16, error) {
+	var shards []uint16
+	p := blobShardPrefix(id)
+	err := s.scan(ctx, r, p, prefixEnd(p), func(key, payload []byte) (bool, error) {
+		ki, err := parseKey(key)
+		if err == nil {
+			err = decodeEmpty(payload)
+		}
+		if err != nil {
+			return false, s.corrupt(key, err)
+		}
+		shards = append(shards, ki.shard)
+		return true, nil
+	})
+	return shards, err
+}
+
+// Page selects one page of a listing in blob ID order.
+type Page struct {
+	// After, if set, starts the page after this blob ID: the last blob ID
+	// of the previous page.
+	After *encoding.BlobID
+	// Limit caps the number of entries; 0 means DefaultPageLimit. It must be
+	// at most MaxPageLimit.
+	Limit int
+	// MaxBytes caps the sliver bytes of a ShardSlivers page, which holds at
+	// least one sliver nonetheless; 0 means DefaultPageBytes. It must be at
+	// most MaxPageBytes.
+	MaxBytes int
+}
+
+// normalize fills in defaults and checks bounds.
+func (p Page) normalize() (Page, error) {
+	if p.Limit == 0 {
+		p.Limit = DefaultPageLimit
+	}
+	if p.MaxBytes == 0 {
+		p.MaxBytes = DefaultPageBytes
+	}
+	if p.Limit < 0 || p.Limit > MaxPageLimit {
+		return p, fmt.Errorf("%w: page limit %d, want 1 to %d", ErrInvalid, p.Limit, MaxPageLimit)
+	}
+	if p.MaxBytes < 0 || p.MaxBytes > MaxPageBytes {
+		return p, fmt.Errorf("%w: page bytes %d, want 1 to %d", ErrInvalid, p.MaxBytes, MaxPageBytes)
+	}
+	return p, nil
+}
+
+// lowerBound is the first key of a page over keys prefix ‖ blob ID.
+func (p Page) lowerBound(prefix []byte) []byte {
+	if p.After == nil {
+		return prefix
+	}
+	// The smallest key after prefix ‖ After.
+	return append(append(append([]byte(nil), prefix...), p.After[:]...), 0)
+}
+
+// ShardBlobs returns a page of the blob IDs whose sliver pair shard stores, in
+// increasing order. A page shorter than its limit is the last.
+func (s *Store) ShardBlobs(ctx context.Context, shard uint16, page Page) ([]encoding.BlobID, error) {
+	page, err := page.normalize()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.exit()
+	var ids []encoding.BlobID
+	p := shardPairPrefix(shard)
+	err = s.scan(ctx, s.db, page.lowerBound(p), prefixEnd(p), func(key, payload []byte) (bool, error) {
+		ki, err := parseKey(key)
+		if err == nil {
+			err = decodeEmpty(payload)
+		}
+		if err != nil {
+			return false, s.corrupt(key, err)
+		}
+		ids = append(ids, ki.blobID)
+		return len(ids) < page.Limit, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// BlobSliver is a sliver with the blob it belongs to.
+type BlobSliver struct {
+	BlobID encoding.BlobID
+	Sliver encoding.Sliver
+}
+
+// ShardSlivers returns a page of the slivers of one axis that shard stores, in
+// blob ID order, for shard sync. The page ends after Page.Limit slivers, or
+// before the sliver that would take it over Page.MaxBytes (a page holds at
+// least one sliver). An empty page is the last. The slivers' Data are fresh
+// copies the caller owns.
+func (s *Store) ShardSlivers(ctx context.Context, shard uint16, axis encoding.Axis, page Page) ([]BlobSliver, error) {
+	if axis != encoding.Primary && axis != encoding.Secondary {
+		return nil, fmt.Errorf("%w: axis %d", ErrInvalid, axis)
+	}
+	page, err := page.normalize()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.exit()
+	var out []BlobSliver
+	bytes := 0
+	p := sliverAxisPrefix(shard, axis)
+	err = s.scan(ctx, s.db, page.lowerBound(p), prefixEnd(p), func(key, payload []byte) (bool, error) {
+		if len(out) > 0 && bytes+len(payload) > page.MaxBytes {
+			return false, nil
+		}
+		ki, err := parseKey(key)
+		if err != nil {
+			return false, s.corrupt(key, err)
+		}
+		sl, err := encoding.UnmarshalSliver(axis, append([]byte(nil), payload...))
+		if err != nil {
+			return false, s.corrupt(key, err)
+		}
+		bytes += len(payload)
+		out = append(out, BlobSliver{BlobID: ki.blobID, Sliver: sl})
+		return len(out) < page.Limit, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteShard deletes every sliver pair shard stores, with their markers. It
+// deletes in batches of whole pairs, each atomic: when it returns an error
+// (a cancelled ctx, say) the store holds a subset of the shard's pairs, each
+// whole, and a new call finishes the job. It ends with range deletions over
+// the shard's key ranges. The shard's status is left as it is. Pair writes
+// wait while it runs.
+func (s *Store) DeleteShard(ctx context.Context, shard uint16) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.exit()
+	s.pairMu.Lock()
+	defer s.pairMu.Unlock()
+	markers := shardPairPrefix(shard)
+	deleted := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("store: delete shard %d after %d pairs: %w", shard, deleted, err)
+		}
+		var ids []encoding.BlobID
+		err := s.scan(ctx, s.db, markers, prefixEnd(markers), func(key, _ []byte) (bool, error) {
+			ki, err := parseKey(key)
+			if err != nil {
+				return false, s.corrupt(key, err)
+			}
+			ids = append(ids, ki.blobID)
+			return len(ids) < deleteShardChunk, nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			break
+		}
+		b := s.db.NewBatch()
+		first, last := ids[0], ids[len(ids)-1]
+		for _, id := range ids {
+			_ = b.Delete(blobShardKey(id, shard), nil)
+		}
+		// The chunk's keys are contiguous in each of these ranges, so a range
+		// deletion over [first, last] removes them and nothing else of value
+		// (a sliver without a marker in between is an orphan).
+		for _, rng := range [][2][]byte{
+			{sliverKey(shard, encoding.Primary, first), sliverKey(shard, encoding.Primary, last)},
+			{sliverKey(shard, encoding.Secondary, first), sliverKey(shard, encoding.Secondary, last)},
+			{shardPairKey(shard, first), shardPairKey(shard, last)},
+		} {
+			_ = b.DeleteRange(rng[0], append(rng[1], 0), nil)
+		}
+		err = s.commit(b, markers)
+		_ = b.Close()
+		if err != nil {
+			return err
+		}
+		deleted += len(ids)
+	}
+	// Sweep whatever has no marker (nothing, unless a bug left an orphan).
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, p := range [][]byte{sliverShardPrefix(shard), markers} {
+		_ = b.DeleteRange(p, prefixEnd(p), nil)
+	}
+	if err := s.commit(b, markers); err != nil {
+		return err
+	}
+	s.log.Debug("shard deleted", "shard", shard, "pairs", deleted)
+	return nil
+}
+
+// Expiry is an entry of the expiry index: a blob and its record's end epoch.
+type Expiry struct {
+	EndEpoch uint32
+	BlobID   encoding.BlobID
+}
+
+// ExpiredAt returns a page of the blobs whose records have expired by epoch:
+// EndEpoch ≤ epoch (the end epoch is exclusive), ordered by end epoch, then
+// blob ID. It starts after the entry after, if set, and returns at most limit
+// entries (0 means DefaultPageLimit, at most MaxPageLimit). A page shorter than
+// its limit is the last. It reads the expiry index only.
+func (s *Store) ExpiredAt(ctx context.Context, epoch uint32, after *Expiry, limit int) ([]Expiry, error) {
+	page, err := Page{Limit: limit}.normalize()
+	if err != nil {
+		return nil, err
+	}
+	lower := prefix(tagExpiry)
+	if after != nil {
+		lower = append(expiryKey(after.EndEpoch, after.BlobID), 0)
+	}
+	upper := prefixEnd(prefix(tagExpiry))
+	if epoch < math.MaxUint32 {
+		upper = expiryEpochPrefix(epoch + 1)
+	}
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.exit()
+	var out []Expiry
+	err = s.scan(ctx, s.db, lower, upper, func(key, payload []byte) (bool, error) {
+		ki, err := parseKey(key)
+		if err == nil {
+			err = decodeEmpty(payload)
+		}
+		if err != nil {
+			return false, s.corrupt(key, err)
+		}
+		out = append(out, Expiry{EndEpoch: ki.endEpoch, BlobID: ki.blobID})
+		return len(out) < page.Limit, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Compact compacts the whole store, so that deleted data leaves the disk and
+// reads touch fewer files. It blocks until done or ctx is cancelled; it is
+// safe to call alongside other methods, which it slows down.
+func (s *Store) Compact(ctx context.Context) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.exit()
+	s.log.Debug("compaction started")
+	if err := s.db.Compact(ctx, []byte{0x00}, []byte{0xff}, true /* parallelize */); err != nil {
+		return s.translate("compact", nil, err)
+	}
+	s.log.Debug("compaction done", "disk_bytes", s.db.Metrics().DiskSpaceUsage())
+	return nil
+}
+
+// DiskUsage returns the bytes the store's files take on disk.
+func (s *Store) DiskUsage() (uint64, error) {
+	if err := s.enter(context.Background()); err != nil {
+		return 0, err
+	}
+	defer s.exit()
+	return s.db.Metrics().DiskSpaceUsage(), nil
+}
