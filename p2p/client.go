@@ -1,0 +1,421 @@
+package p2p
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/walrus-go/walrus/encoding"
+)
+
+// ClientOption configures a Client.
+type ClientOption func(*clientConfig)
+
+type clientConfig struct {
+	log             *slog.Logger
+	requestTimeout  time.Duration
+	transferTimeout time.Duration
+}
+
+// WithClientLogger sets the Client's logger (default slog.Default()); it
+// logs per-request lines at Debug only.
+func WithClientLogger(l *slog.Logger) ClientOption {
+	return func(c *clientConfig) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// WithRequestTimeout bounds a whole metadata, confirmation, recovery or status
+// exchange, from opening the stream to the last byte of the response (the
+// context's deadline applies too, whichever is first). If d <= 0, it is
+// ignored. Default DefaultRequestTimeout.
+func WithRequestTimeout(d time.Duration) ClientOption {
+	return func(c *clientConfig) {
+		if d > 0 {
+			c.requestTimeout = d
+		}
+	}
+}
+
+// WithTransferTimeout is WithRequestTimeout for sliver/put and sliver/get.
+// Default DefaultTransferTimeout.
+func WithTransferTimeout(d time.Duration) ClientOption {
+	return func(c *clientConfig) {
+		if d > 0 {
+			c.transferTimeout = d
+		}
+	}
+}
+
+// Client is the requesting side of the protocols of this package, used by
+// the client's write and read paths and by nodes asking each other. It is
+// safe for concurrent use; every call opens its own stream.
+//
+// Every method takes the peer to ask (whose addresses were added to the
+// Host) and returns a *RequestError on failure, whose Err matches the
+// sentinels of this package: the peer's answer (ErrNotFound, ...), or
+// ErrUnavailable, ErrTimeout, ErrBusy or ErrProtocol; or the context's
+// error when the caller's context ended the request. Cancelling the context
+// resets the stream.
+type Client struct {
+	host *Host
+	cfg  clientConfig
+}
+
+// NewClient returns a Client that opens its streams from h.
+func NewClient(h *Host, opts ...ClientOption) *Client {
+	cfg := clientConfig{
+		log:             slog.Default(),
+		requestTimeout:  DefaultRequestTimeout,
+		transferTimeout: DefaultTransferTimeout,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cfg.log = cfg.log.With("subsystem", "p2p.client")
+	return &Client{host: h, cfg: cfg}
+}
+
+// exchange runs one request on a new stream to p: write sends the request
+// (on its own goroutine, so that a peer that answers early — an error
+// before the request's end — is heard), read reads the response. The
+// stream is closed after a complete exchange and reset otherwise. Errors
+// are classified (see classify) and wrapped in a *RequestError.
+func (c *Client) exchange(ctx context.Context, p peer.ID, proto protocol.ID,
+	write func(w *bufio.Writer) error, read func(f *frameReader) error) (err error) {
+	start := time.Now()
+	defer func() {
+		if err != nil {
+			err = &RequestError{Peer: p, Protocol: proto, Err: classify(ctx, err)}
+		}
+		c.cfg.log.Debug("p2p request", "protocol", proto, "peer", p, "duration", time.Since(start), "error", err)
+	}()
+
+	timeout := c.cfg.requestTimeout
+	if transferProtocol(proto) {
+		timeout = c.cfg.transferTimeout
+	}
+	deadline := start.Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	sctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+
+	s, err := c.host.h.NewStream(sctx, p, proto)
+	if err != nil {
+		if sctx.Err() != nil && ctx.Err() == nil {
+			return fmt.Errorf("%w: opening stream: %v", ErrTimeout, err)
+		}
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = s.Reset() })
+	defer stop()
+	if err := s.Scope().SetService(ServiceName); err != nil {
+		_ = s.ResetWithError(network.StreamResourceLimitExceeded)
+		return err
+	}
+	_ = s.SetDeadline(deadline)
+
+	written := make(chan error, 1)
+	go func() {
+		w := bufio.NewWriterSize(s, 64<<10)
+		err := write(w)
+		if err == nil {
+			err = w.Flush()
+		}
+		if err == nil {
+			err = s.CloseWrite()
+		}
+		written <- err
+	}()
+
+	frames := newFrameReader(s, s.Scope())
+	defer frames.release()
+	rerr := read(frames)
+	if rerr != nil {
+		_ = s.Reset()
+		<-written
+		return rerr
+	}
+	select {
+	case werr := <-written:
+		if werr != nil {
+			// The peer answered in full although the request did not go
+			// out in full: it answered early (and the answer is read).
+			_ = s.Reset()
+			return nil
+		}
+	default:
+		// The answer came before the request was written out: the peer
+		// refused early. Stop writing.
+		_ = s.Reset()
+		<-written
+		return nil
+	}
+	_ = s.Close()
+	return nil
+}
+
+// readResult reads a response frame of at most max bytes holding a result.
+// A peer's error response is returned as a *RemoteError.
+func readResult[T any](f *frameReader, max int) (*T, error) {
+	b, err := f.next(max, false)
+	if err != nil {
+		return nil, err
+	}
+	v, rerr, err := decodeResult[T](b)
+	if err != nil {
+		return nil, err
+	}
+	if rerr != nil {
+		return nil, rerr
+	}
+	return v, nil
+}
+
+// writeRequest returns a write func that sends one request frame.
+func writeRequest(payload []byte) func(*bufio.Writer) error {
+	return func(w *bufio.Writer) error { return writeFrame(w, payload) }
+}
+
+// PutMetadata sends the metadata of blob id to p. The peer checks that md
+// hashes to id (ErrInvalid otherwise).
+func (c *Client) PutMetadata(ctx context.Context, p peer.ID, id encoding.BlobID, md *encoding.Metadata) error {
+	if md == nil {
+		return &RequestError{Peer: p, Protocol: ProtocolMetadataPut, Err: fmt.Errorf("%w: nil metadata", ErrInvalid)}
+	}
+	req := encodeBCS(&metadataPutRequest{BlobID: id, Metadata: bcsMetadata{md}})
+	if len(req) > MaxMetadataFrameSize {
+		return &RequestError{Peer: p, Protocol: ProtocolMetadataPut,
+			Err: fmt.Errorf("%w: metadata request of %d bytes, max %d", ErrTooLarge, len(req), MaxMetadataFrameSize)}
+	}
+	return c.exchange(ctx, p, ProtocolMetadataPut, writeRequest(req), func(f *frameReader) error {
+		_, err := readResult[unit](f, MaxRequestFrameSize)
+		return err
+	})
+}
+
+// GetMetadata asks p for the metadata of blob id. It checks that the answer
+// hashes to id (ErrProtocol otherwise); checking it against the network's
+// shard count (encoding.Metadata.Verify) is the caller's.
+func (c *Client) GetMetadata(ctx context.Context, p peer.ID, id encoding.BlobID) (*encoding.Metadata, error) {
+	var md *encoding.Metadata
+	err := c.exchange(ctx, p, ProtocolMetadataGet, writeRequest(encodeBCS(&blobRequest{BlobID: id})), func(f *frameReader) error {
+		v, err := readResult[bcsMetadata](f, MaxMetadataFrameSize)
+		if err != nil {
+			return err
+		}
+		if got := v.BlobID(); got != id {
+			return fmt.Errorf("%w: asked for the metadata of %s, got %s's", ErrProtocol, id, got)
+		}
+		md = v.Metadata
+		return nil
+	})
+	return md, err
+}
+
+// PutSlivers sends slivers of blob id to p in one request: all the slivers
+// of one blob that p's shards hold, each with its axis set. It returns the
+// slivers p refused (each a *SliverError whose Err matches the peer's code,
+// for example ErrNotAssigned or ErrInvalid) with err nil, or an error for
+// the request as a whole, when no sliver can be assumed stored.
+//
+// The slivers are written straight from their Data, which must not change
+// during the call.
+func (c *Client) PutSlivers(ctx context.Context, p peer.ID, id encoding.BlobID, slivers []encoding.Sliver) ([]SliverError, error) {
+	if err := checkPutSlivers(slivers); err != nil {
+		return nil, &RequestError{Peer: p, Protocol: ProtocolSliverPut, Err: err}
+	}
+	hdr := encodeBCS(&sliverPutHeader{BlobID: id, Count: uint32(len(slivers))})
+	write := func(w *bufio.Writer) error {
+		if err := writeFrame(w, hdr); err != nil {
+			return err
+		}
+		for i := range slivers {
+			head, _ := sliverPutFrameHead(&slivers[i])
+			if _, err := w.Write(head); err != nil {
+				return err
+			}
+			if _, err := w.Write(slivers[i].Data); err != nil {
+				return err
+			}
+			if _, err := w.Write(sliverTail(&slivers[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var rejected []SliverError
+	err := c.exchange(ctx, p, ProtocolSliverPut, write, func(f *frameReader) error {
+		v, err := readResult[sliverPutResponse](f, MaxRequestFrameSize)
+		if err != nil {
+			return err
+		}
+		if err := v.validate(); err != nil {
+			return err
+		}
+		if len(v.Rejected) > len(slivers) {
+			return fmt.Errorf("%w: %d slivers rejected of %d sent", ErrProtocol, len(v.Rejected), len(slivers))
+		}
+		for _, r := range v.Rejected {
+			rejected = append(rejected, SliverError{Axis: encoding.Axis(r.Axis), Index: r.Index, Err: r.Error.remote()})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rejected, nil
+}
+
+func checkPutSlivers(slivers []encoding.Sliver) error {
+	switch {
+	case len(slivers) == 0:
+		return fmt.Errorf("%w: no slivers to put", ErrInvalid)
+	case len(slivers) > MaxSliversPerRequest:
+		return fmt.Errorf("%w: %d slivers in one request, max %d", ErrTooLarge, len(slivers), MaxSliversPerRequest)
+	}
+	for i := range slivers {
+		s := &slivers[i]
+		if s.Axis > encoding.Secondary {
+			return fmt.Errorf("%w: sliver %d has axis %d", ErrInvalid, i, s.Axis)
+		}
+		if 1+s.BCSSize() > MaxSliverFrameSize {
+			return fmt.Errorf("%w: %s sliver %d is %d bytes, max frame %d", ErrTooLarge, s.Axis, s.Index, s.BCSSize(), MaxSliverFrameSize)
+		}
+	}
+	return nil
+}
+
+// SliverResult is one sliver of a GetSlivers answer.
+type SliverResult struct {
+	// Sliver is the sliver; valid if and only if Err is nil. Its hash is
+	// not verified here: check it against the metadata before use.
+	Sliver encoding.Sliver
+	// Err is a *SliverError: the peer's error for this sliver (matching
+	// ErrNotFound, ErrNotAssigned, ...), or the request's error for a
+	// sliver that did not arrive.
+	Err error
+}
+
+// GetSlivers asks p for the slivers (axis, i) of blob id, for each i in
+// indices (distinct, at most MaxSliversPerRequest). Results are in the order
+// of indices, one each; a sliver p cannot serve has its own error and does
+// not fail the others. If the exchange fails part-way, the slivers that
+// arrived are returned with the error, and the others carry it.
+func (c *Client) GetSlivers(ctx context.Context, p peer.ID, id encoding.BlobID, axis encoding.Axis, indices []uint16) ([]SliverResult, error) {
+	if err := checkIndices(indices, MaxSliversPerRequest); err != nil {
+		return nil, &RequestError{Peer: p, Protocol: ProtocolSliverGet, Err: err}
+	}
+	if axis > encoding.Secondary {
+		return nil, &RequestError{Peer: p, Protocol: ProtocolSliverGet, Err: fmt.Errorf("%w: axis %d", ErrInvalid, axis)}
+	}
+	req := encodeBCS(&sliverGetRequest{BlobID: id, Axis: uint8(axis), Indices: slices.Clone(indices)})
+	results := make([]SliverResult, len(indices))
+	got := 0
+	err := c.exchange(ctx, p, ProtocolSliverGet, writeRequest(req), func(f *frameReader) error {
+		for ; got < len(indices); got++ {
+			b, err := f.next(MaxSliverFrameSize, false)
+			if err != nil {
+				return err
+			}
+			sl, rerr, err := decodeSliverGetFrame(axis, b)
+			if err != nil {
+				return err
+			}
+			idx := indices[got]
+			if rerr != nil {
+				results[got].Err = &SliverError{Axis: axis, Index: idx, Err: rerr}
+				continue
+			}
+			if sl.Index != idx {
+				return fmt.Errorf("%w: asked for %s sliver %d, got %d", ErrProtocol, axis, idx, sl.Index)
+			}
+			results[got].Sliver = sl
+		}
+		return nil
+	})
+	if err != nil {
+		for i := got; i < len(results); i++ {
+			results[i] = SliverResult{Err: &SliverError{Axis: axis, Index: indices[i], Err: err}}
+		}
+		return results, err
+	}
+	return results, nil
+}
+
+// GetConfirmation asks p for its signed confirmation of req.BlobID for
+// req.Epoch. The bytes are not checked here (BLS lives in package chain).
+func (c *Client) GetConfirmation(ctx context.Context, p peer.ID, req ConfirmationRequest) (Confirmation, error) {
+	var out Confirmation
+	err := c.exchange(ctx, p, ProtocolConfirmationGet, writeRequest(encodeBCS(&req)), func(f *frameReader) error {
+		v, err := readResult[confirmationWire](f, MaxRequestFrameSize)
+		if err != nil {
+			return err
+		}
+		out = Confirmation{Message: v.Message, Signature: v.Signature}
+		return nil
+	})
+	return out, err
+}
+
+// GetRecoverySymbols asks p for the recovery symbols of target slivers (axis,
+// i), i in indices (distinct, at most MaxRecoveryTargets), of blob id: one
+// per sliver of the other axis p holds, per target. It checks that each
+// symbol comes from the other axis and targets one of indices (ErrProtocol
+// otherwise); verifying their proofs against the metadata is the caller's.
+func (c *Client) GetRecoverySymbols(ctx context.Context, p peer.ID, id encoding.BlobID, axis encoding.Axis, indices []uint16) ([]encoding.RecoverySymbol, error) {
+	if err := checkIndices(indices, MaxRecoveryTargets); err != nil {
+		return nil, &RequestError{Peer: p, Protocol: ProtocolRecoveryGet, Err: err}
+	}
+	if axis > encoding.Secondary {
+		return nil, &RequestError{Peer: p, Protocol: ProtocolRecoveryGet, Err: fmt.Errorf("%w: axis %d", ErrInvalid, axis)}
+	}
+	req := encodeBCS(&recoveryRequest{BlobID: id, Axis: uint8(axis), Indices: slices.Clone(indices)})
+	var out []encoding.RecoverySymbol
+	err := c.exchange(ctx, p, ProtocolRecoveryGet, writeRequest(req), func(f *frameReader) error {
+		v, err := readResult[recoveryResponse](f, MaxRecoveryFrameSize)
+		if err != nil {
+			return err
+		}
+		out = make([]encoding.RecoverySymbol, len(v.Symbols))
+		for i := range v.Symbols {
+			out[i] = encoding.RecoverySymbol(v.Symbols[i])
+		}
+		if err := checkSymbols(out, axis, indices); err != nil {
+			return fmt.Errorf("%w: %v", ErrProtocol, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetStatus asks p what it knows of blob id.
+func (c *Client) GetStatus(ctx context.Context, p peer.ID, id encoding.BlobID) (BlobStatus, error) {
+	var out BlobStatus
+	err := c.exchange(ctx, p, ProtocolStatusGet, writeRequest(encodeBCS(&blobRequest{BlobID: id})), func(f *frameReader) error {
+		v, err := readResult[BlobStatus](f, MaxRequestFrameSize)
+		if err != nil {
+			return err
+		}
+		if err := v.validate(); err != nil {
+			return err
+		}
+		out = *v
+		return nil
+	})
+	return out, err
+}

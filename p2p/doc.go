@@ -1,0 +1,106 @@
+// Package p2p is the network layer between storage nodes and their clients:
+// the libp2p host and its identity, the request/response protocols of
+// DESIGN.md §6, their framing and messages, a Server that serves them by
+// calling a Handler, and a Client that asks them.
+//
+// # Host
+//
+// NewHost starts a libp2p host with the node's Ed25519 network key
+// (LoadOrCreateKey keeps it in a 0600 file), TCP and QUIC listeners, Noise
+// (and TLS) security, yamux, and explicit connection-manager and
+// resource-manager limits (Limits; libp2p's defaults throttle a storage
+// node). Host.AddPeer records a committee member's peer ID and multiaddrs.
+//
+//	key, err := p2p.LoadOrCreateKey(filepath.Join(dir, "network.key"))
+//	h, err := p2p.NewHost(ctx, p2p.HostConfig{Key: key, ListenAddrs: addrs})
+//	srv := p2p.NewServer(h, node)          // node implements p2p.Handler
+//	defer srv.Close()
+//
+//	c := p2p.NewClient(h)
+//	err = h.AddPeer(member.PeerID, member.Addrs)
+//	md, err := c.GetMetadata(ctx, member.PeerID, blobID)
+//
+// # Protocols
+//
+// One stream per request. Every protocol ID is versioned; these constants
+// are part of the wire format and a layout change gets a new version:
+//
+//	/walrus/metadata/put/1.0.0      metadata of a blob → ack
+//	/walrus/metadata/get/1.0.0      blob ID → metadata
+//	/walrus/sliver/put/1.0.0        header, then one frame per sliver → ack with per-sliver failures
+//	/walrus/sliver/get/1.0.0        blob ID, axis, indices → one frame per sliver
+//	/walrus/confirmation/get/1.0.0  blob ID, epoch, object ID → signed confirmation (opaque)
+//	/walrus/recovery/get/1.0.0      blob ID, target axis, target indices → recovery symbols
+//	/walrus/status/get/1.0.0        blob ID → status
+//	/walrus/challenge/get/1.0.0     reserved (storage challenges)
+//	/walrus/shard-sync/get/1.0.0    reserved (shard transfer at epoch change)
+//
+// A node holds many shards, so one sliver/put or sliver/get carries all the
+// slivers of one blob that the node holds, never one stream per sliver.
+//
+// # Framing
+//
+// A stream carries frames:
+//
+//	frame  = uvarint(len(payload)) ‖ payload
+//
+// The varint is minimal and at most 5 bytes. Its value is checked against
+// the cap of the frame's place (MaxRequestFrameSize, MaxMetadataFrameSize,
+// MaxSliverFrameSize, MaxRecoveryFrameSize) and the frame's memory is
+// reserved in the stream's resource scope before the payload is allocated.
+// The requester writes its frames and closes its side for writing; the
+// responder writes its frames and closes the stream. A responder that cannot
+// answer resets the stream.
+//
+// # Messages
+//
+// Payloads are BCS. Structs with several fields are encoded with go-bcs;
+// the layouts of package encoding (metadata, sliver, recovery symbol) are
+// encoding's own and appear in place. Decoding is strict: no trailing bytes,
+// canonical forms only, lengths bounded by the frame. In the layouts below,
+// blob_id is 32 bytes, string and vector<T> are ULEB128(count) ‖ elements,
+// Option<T> is 0x00 | 0x01 ‖ T, and integers are little-endian.
+//
+//	Result<T> = 0x00 ‖ T | 0x01 ‖ Error           (BCS enum)
+//	Error     = code u8 ‖ message string          (ErrorCode; message ≤ MaxErrorMessageLen)
+//
+//	metadata/put   request   blob_id ‖ Metadata (encoding's BCS)
+//	               response  Result<()>
+//	metadata/get   request   blob_id
+//	               response  Result<Metadata>
+//	sliver/put     header    blob_id ‖ count u32          (1 ≤ count ≤ MaxSliversPerRequest)
+//	               count ×   axis u8 ‖ Sliver             (≤ MaxSliverFrameSize each)
+//	               response  Result<vector<(axis u8 ‖ index u16 ‖ Error)>>   (the slivers refused)
+//	sliver/get     request   blob_id ‖ axis u8 ‖ vector<u16> indices   (distinct)
+//	               response  one frame per index, in order: Result<Sliver>
+//	confirmation/get request blob_id ‖ epoch u32 ‖ Option<[32]u8> object_id
+//	               response  Result<vector<u8> message ‖ vector<u8> signature>
+//	recovery/get   request   blob_id ‖ axis u8 ‖ vector<u16> indices   (targets; distinct, ≤ MaxRecoveryTargets)
+//	               response  Result<vector<RecoverySymbol>>   (encoding's BCS each)
+//	status/get     request   blob_id
+//	               response  Result<epoch u32 ‖ state u8 ‖ end_epoch u32 ‖
+//	                         has_metadata bool ‖ shards u32 ‖ stored_slivers u32>
+//
+//	Sliver = ULEB128(len(data)) ‖ data ‖ symbol_size u16 ‖ index u16   (Walrus's SliverData)
+//	axis   = 0 primary | 1 secondary;  state = BlobState
+//
+// # Errors
+//
+// A Handler returns ErrNotFound, ErrNotAssigned, ErrNotRegistered,
+// ErrInvalid, ErrTooLarge or ErrBusy (wrapped as it likes); the Server sends
+// the code and message, and the Client returns an error that matches the
+// same sentinel (a *RemoteError inside a *RequestError). A frame over its
+// cap is answered with ErrTooLarge, a truncated or undecodable one with
+// ErrInvalid, and nothing of it reaches the Handler. Failures of the
+// transport are ErrUnavailable or ErrTimeout; a peer whose answer breaks the
+// protocol is ErrProtocol.
+//
+// # Limits
+//
+// Frame caps, MaxSliversPerRequest, MaxRecoveryTargets and
+// MaxErrorMessageLen are constants of the protocol. Deadlines per stream
+// (WithServerRequestTimeout, WithServerTransferTimeout, WithRequestTimeout,
+// WithTransferTimeout), concurrent requests per peer and in total
+// (WithMaxStreamsPerPeer, WithMaxStreams) and the libp2p resource limits
+// (Limits) are options.
+package p2p

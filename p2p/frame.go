@@ -1,0 +1,143 @@
+package p2p
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/libp2p/go-libp2p/core/network"
+)
+
+// A frame is uvarint(len(payload)) ‖ payload. The varint must be minimal and
+// at most maxVarintLen bytes; the length is checked against the cap of the
+// frame's place before anything is allocated.
+
+// maxVarintLen is the longest length prefix: 5 bytes hold lengths up to
+// 2^35−1, far above every cap.
+const maxVarintLen = 5
+
+// memoryScope is the part of a libp2p resource scope the frame reader uses to
+// account for a frame's buffer before allocating it.
+type memoryScope interface {
+	ReserveMemory(size int, prio uint8) error
+	ReleaseMemory(size int)
+}
+
+// readFrameLen reads a frame's length prefix and checks it against max.
+// A stream that ends before the first byte returns io.EOF; one that ends
+// inside the prefix returns ErrTruncated.
+func readFrameLen(r io.ByteReader, max int) (int, error) {
+	var v uint64
+	for i := 0; i < maxVarintLen; i++ {
+		c, err := r.ReadByte()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				if i == 0 {
+					return 0, io.EOF
+				}
+				return 0, fmt.Errorf("%w: stream ended inside a length prefix", ErrTruncated)
+			}
+			return 0, err
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if c&0x80 == 0 {
+			if i > 0 && c == 0 {
+				return 0, fmt.Errorf("%w: non-minimal length prefix", ErrMalformed)
+			}
+			if v > uint64(max) {
+				return 0, fmt.Errorf("%w: %d bytes, cap %d", ErrFrameTooLarge, v, max)
+			}
+			return int(v), nil
+		}
+	}
+	return 0, fmt.Errorf("%w: length prefix over %d bytes", ErrFrameTooLarge, maxVarintLen)
+}
+
+// frameReader reads frames from a stream. It is not safe for concurrent use.
+type frameReader struct {
+	r     *bufio.Reader
+	scope memoryScope // nil: no accounting
+	held  int         // bytes reserved in scope for the current buffer
+	buf   []byte      // reused by next when reuse is set
+}
+
+func newFrameReader(r io.Reader, scope memoryScope) *frameReader {
+	return &frameReader{r: bufio.NewReaderSize(r, 16<<10), scope: scope}
+}
+
+// next reads one frame of at most max bytes. What is missing — a frame that
+// the protocol requires, or the rest of one — is ErrTruncated.
+//
+// With reuse, the payload lives in a buffer that the next call overwrites,
+// and its reservation is held until then (or release); without it, the
+// payload is the caller's and its memory is released from the scope as
+// soon as it is read: the reservation bounds what is in flight on the
+// stream, and the caller accounts for what it keeps.
+func (f *frameReader) next(max int, reuse bool) ([]byte, error) {
+	n, err := readFrameLen(f.r, max)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: stream ended before a frame", ErrTruncated)
+		}
+		return nil, err
+	}
+	var b []byte
+	if reuse && cap(f.buf) >= n {
+		b = f.buf[:n]
+	} else {
+		f.release()
+		if err := f.reserve(n); err != nil {
+			return nil, err
+		}
+		b = make([]byte, n)
+		if reuse {
+			f.buf = b
+		}
+	}
+	if !reuse {
+		defer f.release()
+	}
+	if _, err := io.ReadFull(f.r, b); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: stream ended inside a frame of %d bytes", ErrTruncated, n)
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+func (f *frameReader) reserve(n int) error {
+	if f.scope == nil || n == 0 {
+		return nil
+	}
+	if err := f.scope.ReserveMemory(n, network.ReservationPriorityAlways); err != nil {
+		return fmt.Errorf("%w: reserving %d bytes for a frame: %v", ErrBusy, n, err)
+	}
+	f.held = n
+	return nil
+}
+
+// release returns the reservation of the reused buffer, and drops it.
+func (f *frameReader) release() {
+	if f.scope != nil && f.held > 0 {
+		f.scope.ReleaseMemory(f.held)
+	}
+	f.held = 0
+	f.buf = nil
+}
+
+// appendFrameLen appends the length prefix of an n-byte payload.
+func appendFrameLen(b []byte, n int) []byte {
+	return appendULEB(b, uint64(n))
+}
+
+// writeFrame writes one frame.
+func writeFrame(w io.Writer, payload []byte) error {
+	var head [maxVarintLen]byte
+	if _, err := w.Write(appendFrameLen(head[:0], len(payload))); err != nil {
+		return err
+	}
+	_, err := w.Write(payload)
+	return err
+}

@@ -1,0 +1,90 @@
+package p2p
+
+import (
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/walrus-go/walrus/encoding"
+)
+
+// Protocol IDs of DESIGN.md §6. They are part of the wire format: a change of
+// a message layout gets a new version, never a silent edit.
+const (
+	ProtocolMetadataPut     protocol.ID = "/walrus/metadata/put/1.0.0"
+	ProtocolMetadataGet     protocol.ID = "/walrus/metadata/get/1.0.0"
+	ProtocolSliverPut       protocol.ID = "/walrus/sliver/put/1.0.0"
+	ProtocolSliverGet       protocol.ID = "/walrus/sliver/get/1.0.0"
+	ProtocolConfirmationGet protocol.ID = "/walrus/confirmation/get/1.0.0"
+	ProtocolRecoveryGet     protocol.ID = "/walrus/recovery/get/1.0.0"
+	ProtocolStatusGet       protocol.ID = "/walrus/status/get/1.0.0"
+
+	// ProtocolChallengeGet is reserved for storage challenges (DESIGN.md §7);
+	// no Server serves it yet.
+	ProtocolChallengeGet protocol.ID = "/walrus/challenge/get/1.0.0"
+	// ProtocolShardSyncGet is reserved for shard transfer at epoch change
+	// (DESIGN.md §5, step 7); no Server serves it yet.
+	ProtocolShardSyncGet protocol.ID = "/walrus/shard-sync/get/1.0.0"
+)
+
+// ServiceName is the resource-manager service that owns the streams of
+// these protocols, on both sides.
+const ServiceName = "walrus.p2p"
+
+// Limits of the protocols. Every frame's length prefix is checked against the
+// cap of its place in the protocol before a byte of it is allocated.
+const (
+	// MaxRequestFrameSize caps every request frame except metadata/put's, and
+	// every small response: acknowledgements, status, confirmations, errors.
+	// The largest legitimate request, a sliver/get for MaxSliversPerRequest
+	// indices, is under 200 KiB.
+	MaxRequestFrameSize = 1 << 20
+
+	// MaxMetadataFrameSize caps the frames that carry metadata (the
+	// metadata/put request and the metadata/get response). Metadata is
+	// 66 bytes per shard: 3.2 MB at encoding.MaxShards.
+	MaxMetadataFrameSize = 4 << 20
+
+	// MaxSliverFrameSize caps one sliver frame, in both directions. A primary
+	// sliver holds cols symbols of up to 65,534 bytes, 43.7 MB at n = 1,000
+	// for a blob of the maximum size, so every sliver of every blob fits for
+	// n up to about 1,500. A larger sliver is refused with ErrTooLarge.
+	MaxSliverFrameSize = 64 << 20
+
+	// MaxRecoveryFrameSize caps a recovery/get response: one symbol (up to
+	// 65,534 bytes and a proof) per sliver the node holds, per target.
+	MaxRecoveryFrameSize = 64 << 20
+
+	// MaxSliversPerRequest caps the slivers of one sliver/put or sliver/get
+	// request: both slivers of every pair, the most one node can hold.
+	MaxSliversPerRequest = 2 * encoding.MaxShards
+
+	// MaxRecoveryTargets caps the target slivers of one recovery/get request.
+	MaxRecoveryTargets = 256
+
+	// MaxErrorMessageLen caps the message of an error response; a server
+	// truncates longer messages (at a UTF-8 boundary).
+	MaxErrorMessageLen = 1024
+)
+
+// Default timeouts and concurrency of Server and Client (see the options).
+const (
+	// DefaultRequestTimeout bounds a whole metadata, confirmation,
+	// recovery or status exchange.
+	DefaultRequestTimeout = 30 * time.Second
+	// DefaultTransferTimeout bounds a whole sliver/put or sliver/get
+	// exchange, which may move hundreds of megabytes.
+	DefaultTransferTimeout = 5 * time.Minute
+	// DefaultMaxStreamsPerPeer is how many requests of one peer a Server
+	// serves at once; more are answered with ErrBusy.
+	DefaultMaxStreamsPerPeer = 64
+	// DefaultMaxStreams is how many requests a Server serves at once in
+	// total; more are answered with ErrBusy.
+	DefaultMaxStreams = 1024
+)
+
+// transferProtocol reports whether p moves slivers, and so runs under the
+// transfer timeout rather than the request timeout.
+func transferProtocol(p protocol.ID) bool {
+	return p == ProtocolSliverPut || p == ProtocolSliverGet
+}
