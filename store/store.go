@@ -32,7 +32,7 @@ const (
 	// number, about 40 bytes); 1 KiB leaves room for any backend.
 	MaxEventCursorSize = 1 << 10
 
-	// deleteShardChunk is the number of pairs DeleteShard removes per batch:
+	// deleteShardChunk is the default number of pairs DeleteShard removes per batch:
 	// each batch is atomic, so a crash or a cancelled context leaves whole
 	// pairs, and one batch stays well under MaxBatchSize (under 1 MiB).
 	deleteShardChunk = 10_000
@@ -74,6 +74,10 @@ type Store struct {
 	// pair is committed between their scan and their commit. Lock order:
 	// closeMu, txMu, pairMu.
 	pairMu sync.RWMutex
+
+	// deleteChunk is the number of pairs DeleteShard removes per batch:
+	// deleteShardChunk, smaller in tests.
+	deleteChunk int
 }
 
 // Open opens the store in dir, creating it if dir holds no database. It copies
@@ -95,7 +99,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("%w: open %s: %v", ErrIO, dir, err)
 	}
-	s := &Store{db: db, dir: dir, opts: opts, log: log, wo: pebble.Sync}
+	s := &Store{db: db, dir: dir, opts: opts, log: log, wo: pebble.Sync, deleteChunk: deleteShardChunk}
 	if opts.DisableSync {
 		s.wo = pebble.NoSync
 	}
@@ -653,7 +657,7 @@ func (s *Store) DeleteShard(ctx context.Context, shard uint16) error {
 				return false, s.corrupt(key, err)
 			}
 			ids = append(ids, ki.blobID)
-			return len(ids) < deleteShardChunk, nil
+			return len(ids) < s.deleteChunk, nil
 		})
 		if err != nil {
 			return err
