@@ -85,7 +85,9 @@ func TestRecordValidate(t *testing.T) {
 		want string // "" = valid
 	}{
 		{"full", func(*BlobRecord) {}, ""},
-		{"uncertified", func(r *BlobRecord) { r.Certified, r.CertifiedEpoch, r.PermanentCertified, r.DeletableCertified = false, 0, 0, 0 }, ""},
+		{"uncertified", func(r *BlobRecord) {
+			r.Certified, r.CertifiedEpoch, r.PermanentCertified, r.DeletableCertified = false, 0, 0, 0
+		}, ""},
 		{"certified epoch without certified", func(r *BlobRecord) { r.Certified = false }, "CertifiedEpoch (11) must be 0"},
 		{"permanent certified > registered", func(r *BlobRecord) { r.PermanentCertified = 3 }, "PermanentCertified (3) must be <= PermanentRegistered (2)"},
 		{"deletable certified > registered", func(r *BlobRecord) { r.DeletableCertified = 5 }, "DeletableCertified (5) must be <= DeletableRegistered (4)"},
