@@ -1,0 +1,95 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Status is what /health returns as JSON and the status page shows.
+type Status struct {
+	NodeID      string   `json:"nodeId"`
+	Name        string   `json:"name"`
+	PeerID      string   `json:"peerId"`
+	Addresses   []string `json:"addresses"`
+	Epoch       uint32   `json:"epoch"`
+	Phase       string   `json:"phase"`
+	Member      bool     `json:"committeeMember"`
+	Shards      []uint16 `json:"shards"`
+	BufferedB   int64    `json:"bufferedBytes"`
+	DiskUsageB  uint64   `json:"diskUsageBytes"`
+	NShards     int      `json:"nShards"`
+	StartedAt   string   `json:"startedAt"`
+	EventCursor string   `json:"eventCursor"`
+}
+
+// Status reports the node's state.
+func (n *Node) Status(ctx context.Context) Status {
+	v := n.view.Load()
+	st := Status{
+		NodeID: n.nodeID.String(), Name: n.cfg.Name, PeerID: n.keys.PeerID, Addresses: n.host.Addrs(),
+		Epoch: v.epoch, Phase: v.phase.String(), Member: v.index >= 0, Shards: v.shards,
+		BufferedB: n.pending.size(), NShards: v.n(),
+	}
+	st.DiskUsageB, _ = n.store.DiskUsage()
+	if c, err := n.store.EventCursor(ctx); err == nil {
+		st.EventCursor = string(c)
+	}
+	return st
+}
+
+var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>walrus node {{.Name}}</title>
+<style>body{font-family:sans-serif;margin:2em}td{padding:2px 12px}</style></head>
+<body><h1>Storage node {{.Name}}</h1><table>
+<tr><td>node ID</td><td><code>{{.NodeID}}</code></td></tr>
+<tr><td>peer ID</td><td><code>{{.PeerID}}</code></td></tr>
+<tr><td>addresses</td><td>{{range .Addresses}}<code>{{.}}</code><br>{{end}}</td></tr>
+<tr><td>epoch</td><td>{{.Epoch}} ({{.Phase}})</td></tr>
+<tr><td>committee member</td><td>{{.Member}}</td></tr>
+<tr><td>shards</td><td>{{len .Shards}} of {{.NShards}}</td></tr>
+<tr><td>buffered</td><td>{{.BufferedB}} B</td></tr>
+<tr><td>disk usage</td><td>{{.DiskUsageB}} B</td></tr>
+<tr><td>event cursor</td><td>{{.EventCursor}}</td></tr>
+</table><p><a href="/metrics">metrics</a> · <a href="/health">health (JSON)</a></p></body></html>
+`))
+
+// serveAdmin starts the admin HTTP server and returns its stop function.
+func (n *Node) serveAdmin(ctx context.Context) (func() error, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(n.Status(r.Context()))
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		statusPage.Execute(w, n.Status(r.Context()))
+	})
+	ln, err := net.Listen("tcp", n.cfg.AdminAddr)
+	if err != nil {
+		return nil, fmt.Errorf("node: admin address: %w", err)
+	}
+	n.adminAddr = ln.Addr().String()
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("admin server failed", "err", err)
+		}
+	}()
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(ctx)
+	}, nil
+}
+
+// AdminAddr is the admin server's address, once Ready ("" when off).
+func (n *Node) AdminAddr() string { return n.adminAddr }

@@ -1,0 +1,140 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/p2p"
+	"github.com/walrus-go/walrus/store"
+)
+
+func TestPendingBuffer(t *testing.T) {
+	now := time.Unix(1000, 0)
+	p := newPending(1000, time.Minute)
+	p.now = func() time.Time { return now }
+	a, b := encoding.BlobID{1}, encoding.BlobID{2}
+	sl := func(axis encoding.Axis, idx uint16, size int) encoding.Sliver {
+		return encoding.Sliver{Axis: axis, Index: idx, SymbolSize: 2, Data: bytes.Repeat([]byte{byte(idx)}, size)}
+	}
+	if err := p.putSlivers(a, []encoding.Sliver{sl(0, 1, 400), sl(1, 2, 400)}); err != nil {
+		t.Fatal(err)
+	}
+	// Over the bound: refused whole, nothing half-buffered.
+	if err := p.putSlivers(b, []encoding.Sliver{sl(0, 3, 100), sl(0, 4, 200)}); !errors.Is(err, p2p.ErrBusy) {
+		t.Fatalf("over the bound: err = %v, want ErrBusy", err)
+	}
+	if p.has(b) || p.size() != 800 {
+		t.Fatalf("after a refused put: has(b) = %v, size = %d; want false, 800", p.has(b), p.size())
+	}
+	// Replacing a sliver does not count it twice.
+	if err := p.putSlivers(a, []encoding.Sliver{sl(0, 1, 400)}); err != nil || p.size() != 800 {
+		t.Fatalf("replace: err %v, size %d", err, p.size())
+	}
+	md := &encoding.Metadata{EncodingType: encoding.RS2, Hashes: make([]encoding.SliverPairHashes, 3)}
+	if err := p.putMetadata(b, md); err != nil || p.metadata(b) != md || p.size() != 800+3*64 {
+		t.Fatalf("metadata: err %v, size %d", err, p.size())
+	}
+	got := p.take(a)
+	if got == nil || len(got.slivers) != 2 || p.has(a) || p.size() != 3*64 {
+		t.Fatalf("take: %v, size %d", got, p.size())
+	}
+	// Expiry drops entries older than the TTL.
+	now = now.Add(2 * time.Minute)
+	if n := p.expire(); n != 1 || p.has(b) || p.size() != 0 {
+		t.Fatalf("expire dropped %d, has(b) = %v, size %d", n, p.has(b), p.size())
+	}
+}
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	s, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestApplyBlobEvents replays a blob's life through the events a chain emits
+// and checks the record after each.
+func TestApplyBlobEvents(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	md := &encoding.Metadata{EncodingType: encoding.RS2, Hashes: make([]encoding.SliverPairHashes, 4)}
+	id := md.BlobID()
+	perm, del1, del2 := chain.ObjectID{1}, chain.ObjectID{2}, chain.ObjectID{3}
+	apply := func(ev chain.Event) store.BlobRecord {
+		t.Helper()
+		ev.BlobID = id
+		if err := s.Update(ctx, func(tx *store.Tx) error { return applyBlobEvent(tx, ev) }); err != nil {
+			t.Fatalf("%s: %v", ev.Kind, err)
+		}
+		rec, err := s.BlobRecord(ctx, id)
+		if err != nil {
+			t.Fatalf("%s: %v", ev.Kind, err)
+		}
+		return rec
+	}
+	rec := apply(chain.Event{Kind: chain.EventBlobRegistered, Epoch: 1, ObjectID: perm, Size: 10, EncodingType: encoding.RS2, EndEpoch: 5})
+	if rec.PermanentRegistered != 1 || rec.EndEpoch != 5 || rec.Certified || rec.UnencodedLength != 10 || rec.RegisteredEpoch != 1 {
+		t.Fatalf("after registration: %+v", rec)
+	}
+	// The same event again (a replay) changes nothing.
+	if again := apply(chain.Event{Kind: chain.EventBlobRegistered, Epoch: 1, ObjectID: perm, EndEpoch: 5}); again.PermanentRegistered != 1 {
+		t.Fatalf("replayed registration counted twice: %+v", again)
+	}
+	rec = apply(chain.Event{Kind: chain.EventBlobCertified, Epoch: 2, ObjectID: perm, EndEpoch: 5})
+	if !rec.Certified || rec.CertifiedEpoch != 2 || rec.PermanentCertified != 1 {
+		t.Fatalf("after certification: %+v", rec)
+	}
+	rec = apply(chain.Event{Kind: chain.EventBlobRegistered, Epoch: 2, ObjectID: del1, Deletable: true, EndEpoch: 9})
+	rec = apply(chain.Event{Kind: chain.EventBlobRegistered, Epoch: 2, ObjectID: del2, Deletable: true, EndEpoch: 3})
+	if rec.DeletableRegistered != 2 || rec.EndEpoch != 9 || len(rec.ObjectIDs) != 3 {
+		t.Fatalf("after deletable registrations: %+v", rec)
+	}
+	rec = apply(chain.Event{Kind: chain.EventBlobExtended, Epoch: 3, ObjectID: perm, EndEpoch: 12})
+	if rec.EndEpoch != 12 {
+		t.Fatalf("after extension: end epoch %d, want 12", rec.EndEpoch)
+	}
+	rec = apply(chain.Event{Kind: chain.EventBlobDeleted, Epoch: 3, ObjectID: del1, EndEpoch: 9})
+	if rec.DeletableRegistered != 1 || len(rec.ObjectIDs) != 2 || rec.PermanentRegistered != 1 {
+		t.Fatalf("after deleting one deletable registration: %+v", rec)
+	}
+	// Invalidation deletes the data and keeps a marked record.
+	if err := s.PutMetadata(ctx, id, md); err != nil {
+		t.Fatal(err)
+	}
+	rec = apply(chain.Event{Kind: chain.EventInvalidBlobID, Epoch: 4})
+	if !rec.Invalid {
+		t.Fatalf("after invalidation: %+v", rec)
+	}
+	if ok, _ := s.HasMetadata(ctx, id); ok {
+		t.Fatal("invalidation kept the metadata")
+	}
+}
+
+// TestDeleteLastRegistration: deleting the last deletable registration
+// deletes the blob's data and record.
+func TestDeleteLastRegistration(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	id := encoding.BlobID{9}
+	obj := chain.ObjectID{4}
+	for _, ev := range []chain.Event{
+		{Kind: chain.EventBlobRegistered, BlobID: id, Epoch: 1, ObjectID: obj, Deletable: true, EndEpoch: 5, EncodingType: encoding.RS2},
+		{Kind: chain.EventBlobCertified, BlobID: id, Epoch: 1, ObjectID: obj, Deletable: true, EndEpoch: 5},
+		{Kind: chain.EventBlobDeleted, BlobID: id, Epoch: 2, ObjectID: obj, WasCertified: true},
+	} {
+		if err := s.Update(ctx, func(tx *store.Tx) error { return applyBlobEvent(tx, ev) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.BlobRecord(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("record after deleting the last registration: err = %v, want ErrNotFound", err)
+	}
+}

@@ -1,0 +1,49 @@
+package node
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the node's Prometheus metrics, on a registry of its own so
+// that several nodes can run in one process (the devnet).
+type metrics struct {
+	reg *prometheus.Registry
+
+	epoch, shards, buffered, eventSeq prometheus.Gauge
+
+	pairsStored, bytesStored, rejected, sliversServed, symbolsServed,
+	confirmations, pairsRecovered, recoveryQueued, recoveryFailed,
+	gcDeleted, chainErrors prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	g := func(name, help string) prometheus.Gauge {
+		v := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "walrus", Subsystem: "node", Name: name, Help: help})
+		m.reg.MustRegister(v)
+		return v
+	}
+	c := func(name, help string) prometheus.Counter {
+		v := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "walrus", Subsystem: "node", Name: name, Help: help})
+		m.reg.MustRegister(v)
+		return v
+	}
+	m.epoch = g("epoch", "Current epoch as the node sees it.")
+	m.shards = g("shards", "Shards the node holds this epoch.")
+	m.buffered = g("buffered_bytes", "Bytes held in memory for blobs whose registration has not been seen.")
+	m.eventSeq = g("event_cursor", "Sequence number of the last chain event applied.")
+	m.pairsStored = c("sliver_pairs_stored_total", "Sliver pairs stored from clients.")
+	m.bytesStored = c("sliver_bytes_stored_total", "Sliver bytes stored from clients.")
+	m.rejected = c("slivers_rejected_total", "Slivers rejected because they fail verification.")
+	m.sliversServed = c("slivers_served_total", "Slivers served.")
+	m.symbolsServed = c("recovery_symbols_served_total", "Recovery symbols served.")
+	m.confirmations = c("confirmations_signed_total", "Storage confirmations signed.")
+	m.pairsRecovered = c("sliver_pairs_recovered_total", "Sliver pairs rebuilt from peers' recovery symbols.")
+	m.recoveryQueued = c("recoveries_queued_total", "Blobs queued for recovery.")
+	m.recoveryFailed = c("recoveries_failed_total", "Blobs whose recovery failed after every attempt.")
+	m.gcDeleted = c("gc_blobs_deleted_total", "Expired blobs deleted.")
+	m.chainErrors = c("chain_errors_total", "Failed reads of the chain's event stream.")
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,283 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/p2p"
+	"github.com/walrus-go/walrus/store"
+)
+
+// recoveryQueueLen bounds the blobs waiting for recovery; past it, check
+// drops work that the next scan finds again.
+const recoveryQueueLen = 4096
+
+// recoverer rebuilds the slivers a node lacks for certified blobs from
+// recovery symbols of its peers, in the background, with bounded concurrency
+// and retries.
+type recoverer struct {
+	n     *Node
+	queue chan encoding.BlobID
+	mu    sync.Mutex
+	// queued holds the blobs queued or being recovered.
+	queued map[encoding.BlobID]bool
+}
+
+func newRecoverer(n *Node) *recoverer {
+	return &recoverer{n: n, queue: make(chan encoding.BlobID, recoveryQueueLen), queued: make(map[encoding.BlobID]bool)}
+}
+
+// run starts the workers and waits for them until ctx ends.
+func (r *recoverer) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range r.n.cfg.RecoveryWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case id := <-r.queue:
+					r.recoverWithRetries(ctx, id)
+					r.mu.Lock()
+					delete(r.queued, id)
+					r.mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// check queues a blob if it is certified, live, and the node lacks pairs of
+// it.
+func (r *recoverer) check(ctx context.Context, id encoding.BlobID) {
+	need, err := r.needs(ctx, id)
+	if err != nil {
+		r.n.log.Warn("checking blob for recovery failed", "blob_id", id, "err", err)
+		return
+	}
+	if len(need) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.queued[id] {
+		return
+	}
+	select {
+	case r.queue <- id:
+		r.queued[id] = true
+		r.n.metrics.recoveryQueued.Inc()
+	default:
+		r.n.log.Warn("recovery queue full; the next scan retries", "blob_id", id)
+	}
+}
+
+// needs returns the shards the node holds that lack a pair of a certified,
+// live blob.
+func (r *recoverer) needs(ctx context.Context, id encoding.BlobID) ([]uint16, error) {
+	rec, found, err := r.n.blobRecord(ctx, id)
+	if err != nil || !found {
+		return nil, err
+	}
+	v := r.n.view.Load()
+	if !rec.Certified || !live(rec, v.epoch) {
+		return nil, nil
+	}
+	return r.n.missingShards(ctx, id, v)
+}
+
+// scan queues every certified blob the node lacks pairs of.
+func (r *recoverer) scan(ctx context.Context) {
+	r.forEachRecord(ctx, func(id encoding.BlobID) { r.check(ctx, id) })
+}
+
+// scanInline recovers, inline, every certified blob the node lacks pairs
+// of (after new shards were assigned at an epoch change).
+func (r *recoverer) scanInline(ctx context.Context) {
+	r.forEachRecord(ctx, func(id encoding.BlobID) {
+		if need, err := r.needs(ctx, id); err == nil && len(need) > 0 {
+			r.recoverWithRetries(ctx, id)
+		}
+	})
+}
+
+// forEachRecord calls fn for every blob the node has a record of.
+func (r *recoverer) forEachRecord(ctx context.Context, fn func(encoding.BlobID)) {
+	var after *store.Expiry
+	for ctx.Err() == nil {
+		page, err := r.n.store.ExpiredAt(ctx, math.MaxUint32, after, 0)
+		if err != nil {
+			r.n.log.Warn("listing blob records failed", "err", err)
+			return
+		}
+		for _, e := range page {
+			fn(e.BlobID)
+		}
+		if len(page) < store.DefaultPageLimit {
+			return
+		}
+		after = &page[len(page)-1]
+	}
+}
+
+func (r *recoverer) recoverWithRetries(ctx context.Context, id encoding.BlobID) {
+	backoff := r.n.cfg.RecoveryBackoff
+	for attempt := 1; attempt <= r.n.cfg.RecoveryAttempts; attempt++ {
+		err := r.recoverBlob(ctx, id)
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		r.n.log.Warn("recovering blob failed", "blob_id", id, "attempt", attempt, "err", err)
+		if sleepCtx(ctx, backoff) != nil {
+			return
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+	r.n.metrics.recoveryFailed.Inc()
+}
+
+// recoverBlob rebuilds every pair the node lacks of a blob.
+func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID) error {
+	n := r.n
+	missing, err := r.needs(ctx, id)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	md, err := r.metadata(ctx, id)
+	if err != nil {
+		return err
+	}
+	nn := n.codec.Params().N
+	for start := 0; start < len(missing); start += p2p.MaxRecoveryTargets {
+		batch := missing[start:min(start+p2p.MaxRecoveryTargets, len(missing))]
+		prim := make([]uint16, len(batch))
+		sec := make([]uint16, len(batch))
+		for i, s := range batch {
+			pair := id.PairForShard(int(s), nn)
+			prim[i] = uint16(pair)
+			sec[i] = uint16(nn - 1 - pair)
+		}
+		primSyms := r.gather(ctx, id, encoding.Primary, prim)
+		secSyms := r.gather(ctx, id, encoding.Secondary, sec)
+		var pairs []store.ShardPair
+		var firstErr error
+		for i, s := range batch {
+			p, err := n.codec.RecoverSliver(md, encoding.Primary, int(prim[i]), primSyms[prim[i]])
+			if err != nil {
+				firstErr = cmpErr(firstErr, fmt.Errorf("shard %d: %w", s, err))
+				continue
+			}
+			q, err := n.codec.RecoverSliver(md, encoding.Secondary, int(sec[i]), secSyms[sec[i]])
+			if err != nil {
+				firstErr = cmpErr(firstErr, fmt.Errorf("shard %d: %w", s, err))
+				continue
+			}
+			pairs = append(pairs, store.ShardPair{Shard: s, Pair: encoding.SliverPair{Primary: *p, Secondary: *q}})
+		}
+		if len(pairs) > 0 {
+			if err := n.store.PutPairs(ctx, id, pairs); err != nil {
+				return err
+			}
+			n.metrics.pairsRecovered.Add(float64(len(pairs)))
+			n.notifyStored()
+			n.log.Debug("recovered sliver pairs", "blob_id", id, "pairs", len(pairs))
+		}
+		if firstErr != nil {
+			return firstErr
+		}
+	}
+	return nil
+}
+
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// gather collects recovery symbols for the target slivers (axis, indices)
+// from the node's own slivers and from every other committee member, by
+// target index.
+func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, axis encoding.Axis, indices []uint16) map[uint16][]encoding.RecoverySymbol {
+	n := r.n
+	out := make(map[uint16][]encoding.RecoverySymbol)
+	var mu sync.Mutex
+	add := func(syms []encoding.RecoverySymbol) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range syms {
+			out[s.TargetIndex] = append(out[s.TargetIndex], s)
+		}
+	}
+	if own, err := n.GetRecoverySymbols(ctx, id, axis, indices); err == nil {
+		add(own)
+	}
+	v := n.view.Load()
+	var wg sync.WaitGroup
+	for i, m := range v.committee.Members {
+		if i == v.index {
+			continue
+		}
+		pid, err := p2p.ParsePeerID(m.PeerID)
+		if err != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			syms, err := n.client.GetRecoverySymbols(ctx, pid, id, axis, indices)
+			if err != nil {
+				n.log.Debug("peer gave no recovery symbols", "blob_id", id, "peer", pid, "err", err)
+				return
+			}
+			add(syms)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// metadata returns a blob's metadata from the store, or fetches it from the
+// committee, verifies it against the blob ID and stores it.
+func (r *recoverer) metadata(ctx context.Context, id encoding.BlobID) (*encoding.Metadata, error) {
+	n := r.n
+	md, err := n.store.Metadata(ctx, id)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return md, err
+	}
+	v := n.view.Load()
+	for i, m := range v.committee.Members {
+		if i == v.index {
+			continue
+		}
+		pid, err := p2p.ParsePeerID(m.PeerID)
+		if err != nil {
+			continue
+		}
+		md, err := n.client.GetMetadata(ctx, pid, id)
+		if err != nil {
+			continue
+		}
+		if err := md.Verify(id, n.codec.Params().N); err != nil {
+			n.log.Warn("peer sent metadata that does not match the blob ID", "blob_id", id, "peer", pid)
+			continue
+		}
+		if err := n.store.PutMetadata(ctx, id, md); err != nil {
+			return nil, err
+		}
+		return md, nil
+	}
+	return nil, fmt.Errorf("node: no peer has the metadata of blob %s", id)
+}
