@@ -1,0 +1,146 @@
+package p2p
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+)
+
+func TestReadFrameLen(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		max  int
+		want int
+		err  error
+	}{
+		{"zero", "00", 10, 0, nil},
+		{"one byte", "7f", 200, 127, nil},
+		{"two bytes", "8001", 200, 128, nil},
+		{"at the cap", "ac02", 300, 300, nil},
+		{"over the cap", "ad02", 300, 0, ErrFrameTooLarge},
+		{"64 MiB", "80808020", MaxSliverFrameSize, MaxSliverFrameSize, nil},
+		{"64 MiB + 1", "81808020", MaxSliverFrameSize, 0, ErrFrameTooLarge},
+		{"huge", "ffffffff0f", MaxSliverFrameSize, 0, ErrFrameTooLarge},
+		{"longer than 5 bytes", "ffffffffff01", 1 << 30, 0, ErrFrameTooLarge},
+		{"non-minimal", "8000", 10, 0, ErrMalformed},
+		{"non-minimal 3 bytes", "818000", 10, 0, ErrMalformed},
+		{"empty stream", "", 10, 0, io.EOF},
+		{"ends inside the prefix", "80", 10, 0, ErrTruncated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readFrameLen(bytes.NewReader(unhex(t, tt.in)), tt.max)
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %d, %v; want %d", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// countingScope is a memoryScope that records reservations and can refuse.
+type countingScope struct {
+	reserved, peak, limit int
+}
+
+func (s *countingScope) ReserveMemory(n int, _ uint8) error {
+	if s.limit > 0 && s.reserved+n > s.limit {
+		return errors.New("limit")
+	}
+	s.reserved += n
+	s.peak = max(s.peak, s.reserved)
+	return nil
+}
+
+func (s *countingScope) ReleaseMemory(n int) { s.reserved -= n }
+
+func TestFrameReader(t *testing.T) {
+	stream := func(payloads ...[]byte) []byte {
+		var b bytes.Buffer
+		for _, p := range payloads {
+			if err := writeFrame(&b, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b.Bytes()
+	}
+	big := bytes.Repeat([]byte{7}, 100000)
+
+	t.Run("frames in order", func(t *testing.T) {
+		sc := &countingScope{}
+		f := newFrameReader(bytes.NewReader(stream([]byte("a"), big, nil, []byte("zz"))), sc)
+		for i, want := range [][]byte{[]byte("a"), big, {}, []byte("zz")} {
+			got, err := f.next(len(big), false)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("frame %d: got %d bytes, %v", i, len(got), err)
+			}
+		}
+		if _, err := f.next(10, false); !errors.Is(err, ErrTruncated) {
+			t.Fatalf("after the last frame: err = %v, want ErrTruncated", err)
+		}
+		if sc.reserved != 0 || sc.peak != len(big) {
+			t.Errorf("reserved %d at the end (want 0), peak %d (want %d)", sc.reserved, sc.peak, len(big))
+		}
+	})
+	t.Run("reuse keeps one buffer and its reservation", func(t *testing.T) {
+		sc := &countingScope{}
+		f := newFrameReader(bytes.NewReader(stream(big, []byte("abc"))), sc)
+		first, err := f.next(len(big), true)
+		if err != nil || !bytes.Equal(first, big) {
+			t.Fatal(err)
+		}
+		second, err := f.next(len(big), true)
+		if err != nil || string(second) != "abc" || &second[0] != &first[0] {
+			t.Fatalf("second frame %q (%v) is not in the first one's buffer", second, err)
+		}
+		if sc.reserved != len(big) {
+			t.Errorf("reserved %d while reusing, want %d", sc.reserved, len(big))
+		}
+		f.release()
+		if sc.reserved != 0 {
+			t.Errorf("reserved %d after release", sc.reserved)
+		}
+	})
+	t.Run("over the cap allocates nothing", func(t *testing.T) {
+		sc := &countingScope{}
+		f := newFrameReader(bytes.NewReader(stream(big)), sc)
+		if _, err := f.next(len(big)-1, false); !errors.Is(err, ErrFrameTooLarge) {
+			t.Fatalf("err = %v, want ErrFrameTooLarge", err)
+		}
+		if sc.peak != 0 {
+			t.Errorf("reserved %d bytes for a frame over the cap", sc.peak)
+		}
+	})
+	t.Run("truncated payload", func(t *testing.T) {
+		s := stream(big)
+		f := newFrameReader(bytes.NewReader(s[:len(s)-1]), nil)
+		if _, err := f.next(len(big), false); !errors.Is(err, ErrTruncated) {
+			t.Fatalf("err = %v, want ErrTruncated", err)
+		}
+	})
+	t.Run("memory refused is busy", func(t *testing.T) {
+		sc := &countingScope{limit: 1000}
+		f := newFrameReader(bytes.NewReader(stream(big)), sc)
+		if _, err := f.next(len(big), false); !errors.Is(err, ErrBusy) {
+			t.Fatalf("err = %v, want ErrBusy", err)
+		}
+	})
+	t.Run("I/O errors pass through", func(t *testing.T) {
+		boom := errors.New("boom")
+		f := newFrameReader(io.MultiReader(bytes.NewReader([]byte{5, 1}), errReader{boom}), nil)
+		if _, err := f.next(10, false); !errors.Is(err, boom) {
+			t.Fatalf("err = %v, want boom", err)
+		}
+	})
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
