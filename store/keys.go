@@ -14,12 +14,10 @@ import (
 // change; a change needs a new SchemaVersion (and a migration). The golden test
 // in keys_test.go pins the exact bytes.
 //
-// One key, outside every version's namespace, records the schema a database was
-// written with:
+// The schema version is not under a key but in a file beside Pebble's (see
+// schema.go).
 //
-//	"\x00walrus/store/schema"                     → value payload: version u8
-//
-// Every other key starts with the schema version byte and a table tag byte.
+// Every key starts with the schema version byte and a table tag byte.
 // Integers in keys are big-endian, so that Pebble's bytewise order is numeric
 // order; blob IDs are their 32 raw bytes; an axis is encoding.Axis as one byte
 // (0 = primary, 1 = secondary). Version 1:
@@ -63,9 +61,6 @@ const (
 	tagEventCursor byte = 0x07
 	tagEpoch       byte = 0x08
 	tagShardStatus byte = 0x09
-
-	// schemaKey sits outside every version's namespace (0x00 < 0x01).
-	schemaKey = "\x00walrus/store/schema"
 
 	blobIDLen = 32
 
@@ -253,14 +248,28 @@ func (ki keyInfo) encode() []byte {
 	return nil
 }
 
+// tableNames names the tables for describeKey.
+var tableNames = map[byte]string{
+	tagMetadata:    "metadata",
+	tagSliver:      "sliver",
+	tagShardPair:   "pair marker (by shard)",
+	tagBlobShard:   "pair marker (by blob)",
+	tagBlobRecord:  "blob record",
+	tagExpiry:      "expiry entry",
+	tagEventCursor: "event cursor",
+	tagEpoch:       "current epoch",
+	tagShardStatus: "shard status",
+}
+
 // describeKey names a key for error messages and logs: "sliver shard=3
 // axis=primary blob=…". It never fails; an unknown key is shown in hex.
 func describeKey(k []byte) string {
-	if string(k) == schemaKey {
-		return "schema version"
-	}
 	ki, err := parseKey(k)
 	if err != nil {
+		// A range bound (the prefix of a listing) names its table.
+		if len(k) >= 2 && k[0] == SchemaVersion && tableNames[k[1]] != "" {
+			return tableNames[k[1]] + " keys from " + hex.EncodeToString(k)
+		}
 		return "key " + hex.EncodeToString(k)
 	}
 	switch ki.tag {

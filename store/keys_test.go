@@ -30,7 +30,6 @@ func TestKeyGolden(t *testing.T) {
 		key  []byte
 		want string
 	}{
-		{"schema", []byte(schemaKey), hex.EncodeToString([]byte("\x00walrus/store/schema"))},
 		{"metadata", metadataKey(id), "0101" + seqHex},
 		{"sliver primary", sliverKey(0x0102, encoding.Primary, id), "0102" + "0102" + "00" + seqHex},
 		{"sliver secondary", sliverKey(0xfffe, encoding.Secondary, id), "0102" + "fffe" + "01" + seqHex},
@@ -86,6 +85,26 @@ func TestParseKeyRoundTrip(t *testing.T) {
 	}
 }
 
+func TestDescribeKey(t *testing.T) {
+	id := blobID(0)
+	tests := []struct {
+		key  []byte
+		want string
+	}{
+		{sliverKey(3, encoding.Secondary, id), "sliver shard=3 axis=secondary blob=" + id.String()},
+		{expiryKey(9, id), "expiry entry end_epoch=9 blob=" + id.String()},
+		{sliverAxisPrefix(2, encoding.Primary), "sliver keys from 0102000200"},
+		{shardPairPrefix(2), "pair marker (by shard) keys from 01030002"},
+		{[]byte{1, 0x7f}, "key 017f"},
+		{nil, "key "},
+	}
+	for _, tt := range tests {
+		if got := describeKey(tt.key); got != tt.want {
+			t.Errorf("describeKey(%x) = %q, want %q", tt.key, got, tt.want)
+		}
+	}
+}
+
 func TestParseKeyRejects(t *testing.T) {
 	id := seqID()
 	tests := []struct {
@@ -96,7 +115,7 @@ func TestParseKeyRejects(t *testing.T) {
 		{"empty", nil, "not a version 1 key"},
 		{"one byte", []byte{1}, "not a version 1 key"},
 		{"other version", append([]byte{2, tagMetadata}, id[:]...), "not a version 1 key"},
-		{"schema key", []byte(schemaKey), "not a version 1 key"},
+		{"foreign key", []byte("\xffwalrus"), "not a version 1 key"},
 		{"unknown table", []byte{1, 0x7f}, "unknown table 0x7f"},
 		{"table 0", []byte{1, 0}, "unknown table"},
 		{"short metadata", metadataKey(id)[:33], "33 bytes, table 0x01 keys have 34"},
@@ -123,8 +142,8 @@ func TestKeyOrder(t *testing.T) {
 		{shardPairKey(255, hi), shardPairKey(256, lo)},
 		{expiryKey(255, hi), expiryKey(256, lo), expiryKey(1<<24, lo)},
 		{blobShardKey(lo, 65535), blobShardKey(hi, 0)},
-		{[]byte(schemaKey), metadataKey(lo), sliverKey(0, 0, lo), shardPairKey(0, lo), blobShardKey(lo, 0),
-			blobRecordKey(lo), expiryKey(0, lo), eventCursorKey(), epochKey(), shardStatusKey(0)},
+		{metadataKey(lo), sliverKey(0, 0, lo), shardPairKey(0, lo), blobShardKey(lo, 0),
+			blobRecordKey(lo), expiryKey(0, lo), eventCursorKey(), epochKey(), shardStatusKey(0), shardStatusKey(65535)},
 	}
 	for i, keys := range ordered {
 		for j := 1; j < len(keys); j++ {
@@ -159,7 +178,7 @@ func FuzzParseKey(f *testing.F) {
 	id := seqID()
 	for _, k := range [][]byte{
 		metadataKey(id), sliverKey(3, 1, id), shardPairKey(3, id), blobShardKey(id, 3), blobRecordKey(id),
-		expiryKey(9, id), eventCursorKey(), epochKey(), shardStatusKey(2), []byte(schemaKey), {1}, {},
+		expiryKey(9, id), eventCursorKey(), epochKey(), shardStatusKey(2), {1}, {},
 	} {
 		f.Add(k)
 	}

@@ -184,9 +184,11 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 // flushes and compactions go to Debug.
 func eventListener(log *slog.Logger) *pebble.EventListener {
 	return &pebble.EventListener{
-		BackgroundError: func(err error) { log.Error("pebble background error", "err", err) },
+		// Errors are logged by their message: Pebble's carry stack traces that
+		// slog would print whole.
+		BackgroundError: func(err error) { log.Error("pebble background error", "err", pebbleMessage(err)) },
 		DataCorruption: func(info pebble.DataCorruptionInfo) {
-			log.Error("pebble data corruption", "path", info.Path, "err", info.Details)
+			log.Error("pebble data corruption", "path", info.Path, "err", pebbleMessage(info.Details))
 		},
 		DiskSlow: func(info pebble.DiskSlowInfo) {
 			log.Warn("slow disk", "path", info.Path, "op", info.OpType.String(), "duration", info.Duration)

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"sync"
@@ -78,13 +80,16 @@ type Store struct {
 	// deleteChunk is the number of pairs DeleteShard removes per batch:
 	// deleteShardChunk, smaller in tests.
 	deleteChunk int
+
+	// bad remembers keys whose reads hit a corrupt Pebble block.
+	bad corruptKeys
 }
 
 // Open opens the store in dir, creating it if dir holds no database. It copies
 // opts, fills in defaults and validates them (ErrInvalid), opens Pebble with
-// the options of Options.pebbleOptions, and checks the schema version: a new
-// database gets SchemaVersion, an existing one must have it (ErrSchema
-// otherwise). A corrupt database is ErrCorrupt; a database another process has
+// the options of Options.pebbleOptions, and checks the schema version (see
+// schema.go): a new database gets SchemaVersion, an existing one must have it
+// (ErrSchema otherwise). A corrupt database is ErrCorrupt; a database another process has
 // open is ErrIO.
 func Open(dir string, opts Options) (*Store, error) {
 	opts.EnsureDefaults()
@@ -109,43 +114,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	log.Debug("store opened", "dir", dir, "schema_version", SchemaVersion, "sync", !opts.DisableSync)
 	return s, nil
-}
-
-// checkSchema reads the schema version key, or writes it into an empty
-// database.
-func (s *Store) checkSchema() error {
-	key := []byte(schemaKey)
-	p, err := s.get(s.db, key)
-	if err == nil {
-		v, err := decodeSchema(p)
-		if err != nil {
-			return s.corrupt(key, err)
-		}
-		if v != SchemaVersion {
-			return fmt.Errorf("%w: %s holds schema version %d, this build reads version %d", ErrSchema, s.dir, v, SchemaVersion)
-		}
-		return nil
-	}
-	if !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	it, err := s.db.NewIter(nil)
-	if err != nil {
-		return s.translate("open", nil, err)
-	}
-	nonEmpty := it.First()
-	var first []byte
-	if nonEmpty {
-		first = append(first, it.Key()...)
-	}
-	if err := errors.Join(it.Error(), it.Close()); err != nil {
-		return s.translate("open", nil, err)
-	}
-	if nonEmpty {
-		return fmt.Errorf("%w: %s holds a Pebble database without a schema version key (first key %x): not a store", ErrSchema, s.dir, first)
-	}
-	// Always synced: a store must never exist without its version.
-	return s.translate("set", key, s.db.Set(key, sealValue(key, []byte{SchemaVersion}), pebble.Sync))
 }
 
 // Close closes the store after the calls in flight have returned. Later calls,
@@ -180,12 +148,31 @@ func (s *Store) enter(ctx context.Context) error {
 
 func (s *Store) exit() { s.closeMu.RUnlock() }
 
+// errRemembered is the cause of ErrCorrupt for a key in s.bad.
+var errRemembered = errors.New("an earlier read found its block corrupt")
+
+// read is r.Get, failing fast for a key known to sit in a corrupt block and
+// remembering the keys that do.
+func (s *Store) read(r pebble.Reader, key []byte) ([]byte, io.Closer, error) {
+	if s.bad.has(key) {
+		return nil, nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, describeKey(key), errRemembered)
+	}
+	v, closer, err := r.Get(key)
+	if err != nil {
+		if pebble.IsCorruptionError(err) {
+			s.bad.add(key)
+		}
+		return nil, nil, s.translate("get", key, err)
+	}
+	return v, closer, nil
+}
+
 // get reads the value under key from r, checks its envelope and returns its
 // payload, which the caller owns.
 func (s *Store) get(r pebble.Reader, key []byte) ([]byte, error) {
-	v, closer, err := r.Get(key)
+	v, closer, err := s.read(r, key)
 	if err != nil {
-		return nil, s.translate("get", key, err)
+		return nil, err
 	}
 	buf := make([]byte, len(v))
 	copy(buf, v)
@@ -201,12 +188,12 @@ func (s *Store) get(r pebble.Reader, key []byte) ([]byte, error) {
 
 // has reports whether key exists in r, checking its envelope.
 func (s *Store) has(r pebble.Reader, key []byte) (bool, error) {
-	v, closer, err := r.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
+	v, closer, err := s.read(r, key)
+	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return false, s.translate("get", key, err)
+		return false, err
 	}
 	_, verr := openValue(key, v)
 	if err := closer.Close(); err != nil {
@@ -265,7 +252,44 @@ func setValue(b *pebble.Batch, key, payload []byte) error {
 
 // commit commits b with the store's write options.
 func (s *Store) commit(b *pebble.Batch, what []byte) error {
-	return s.translate("commit", what, b.Commit(s.wo))
+	if err := b.Commit(s.wo); err != nil {
+		return s.translate("commit", what, err)
+	}
+	s.forgetWritten(b)
+	return nil
+}
+
+// forgetWritten drops from s.bad the keys a committed batch wrote or deleted:
+// their new version shadows the corrupt block.
+func (s *Store) forgetWritten(b *pebble.Batch) {
+	if s.bad.n.Load() == 0 {
+		return
+	}
+	points := map[string]bool{}
+	var spans [][2][]byte
+	r := b.Reader()
+	for {
+		kind, k, v, ok, err := r.Next()
+		if !ok || err != nil {
+			break
+		}
+		if kind == pebble.InternalKeyKindRangeDelete {
+			spans = append(spans, [2][]byte{k, v})
+		} else {
+			points[string(k)] = true
+		}
+	}
+	s.bad.forget(func(key []byte) bool {
+		if points[string(key)] {
+			return true
+		}
+		for _, sp := range spans {
+			if bytes.Compare(key, sp[0]) >= 0 && bytes.Compare(key, sp[1]) < 0 {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // PutMetadata stores the metadata of blob id, replacing any earlier copy. It
@@ -289,7 +313,11 @@ func (s *Store) PutMetadata(ctx context.Context, id encoding.BlobID, md *encodin
 	}
 	defer s.exit()
 	key := metadataKey(id)
-	return s.translate("set", key, s.db.Set(key, sealValue(key, bcs), s.wo))
+	if err := s.db.Set(key, sealValue(key, bcs), s.wo); err != nil {
+		return s.translate("set", key, err)
+	}
+	s.bad.forget(func(k []byte) bool { return bytes.Equal(k, key) })
+	return nil
 }
 
 // Metadata returns the metadata of blob id, or ErrNotFound.

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -84,25 +87,69 @@ func TestOptionsValidate(t *testing.T) {
 
 func TestOpenSchema(t *testing.T) {
 	s, dir := openTest(t, Options{DisableSync: true})
-	p, err := s.get(s.db, []byte(schemaKey))
-	if err != nil || !bytes.Equal(p, []byte{SchemaVersion}) {
-		t.Fatalf("schema key = %x, %v; want %x", p, err, SchemaVersion)
+	b, err := os.ReadFile(filepath.Join(dir, schemaFile))
+	if err != nil || string(b) != "walrus/store schema=1\n" {
+		t.Fatalf("schema file = %q, %v", b, err)
 	}
 	// A second Open of the same directory fails while the first holds it.
 	if _, err := Open(dir, Options{Logger: testLogger(t)}); !errors.Is(err, ErrIO) {
 		t.Errorf("second Open = %v, want ErrIO (locked)", err)
 	}
-	// Another schema version: ErrSchema naming both versions.
-	key := []byte(schemaKey)
-	if err := s.db.Set(key, sealValue(key, []byte{2}), pebble.Sync); err != nil {
-		t.Fatal(err)
-	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(dir, Options{Logger: testLogger(t)})
-	if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "schema version 2, this build reads version 1") {
-		t.Errorf("Open of a version-2 store = %v, want ErrSchema", err)
+	tests := []struct {
+		name     string
+		contents string
+		want     error
+		msg      string
+	}{
+		{"version 1", "walrus/store schema=1\n", nil, ""},
+		{"version 2", "walrus/store schema=2\n", ErrSchema, "schema version 2, this build reads version 1"},
+		{"version 0", "walrus/store schema=0\n", ErrCorrupt, `bad version "0"`},
+		{"leading zero", "walrus/store schema=01\n", ErrCorrupt, `bad version "01"`},
+		{"no newline", "walrus/store schema=1", ErrCorrupt, "does not end in a newline"},
+		{"flipped bit", "walrus/stnre schema=1\n", ErrCorrupt, "does not start with"},
+		{"empty", "", ErrCorrupt, "does not start with"},
+		{"too long", "walrus/store schema=1\n" + strings.Repeat(" ", 64), ErrCorrupt, "longer than 64 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(dir, schemaFile), []byte(tt.contents), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(dir, Options{Logger: testLogger(t)})
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				s.Close()
+				return
+			}
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("Open = %v, want %v containing %q", err, tt.want, tt.msg)
+			}
+		})
+	}
+
+	// A store whose schema file is lost is not recreated over its data.
+	if err := os.Remove(filepath.Join(dir, schemaFile)); err != nil {
+		t.Fatal(err)
+	}
+	// (The store above is empty, so Open writes a new file; give it data.)
+	s, err = Open(dir, Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCurrentEpoch(bg, 1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.Remove(filepath.Join(dir, schemaFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, Options{Logger: testLogger(t)}); !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "not a store") {
+		t.Errorf("Open without a schema file = %v, want ErrSchema", err)
 	}
 
 	// A Pebble database of someone else: ErrSchema, and it is left alone.
@@ -120,13 +167,8 @@ func TestOpenSchema(t *testing.T) {
 	if _, err := Open(foreign, Options{Logger: testLogger(t)}); !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "not a store") {
 		t.Errorf("Open of a foreign database = %v, want ErrSchema", err)
 	}
-	db, err = pebble.Open(foreign, &pebble.Options{Logger: pebbleLogger{testLogger(t)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, _, err := db.Get([]byte(schemaKey)); !errors.Is(err, pebble.ErrNotFound) {
-		t.Errorf("Open wrote a schema key into a foreign database: %v", err)
+	if _, err := os.Stat(filepath.Join(foreign, schemaFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open wrote a schema file into a foreign database: %v", err)
 	}
 }
 

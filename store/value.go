@@ -117,11 +117,3 @@ func decodeEmpty(p []byte) error {
 	}
 	return nil
 }
-
-// decodeSchema decodes the schema version payload: one byte.
-func decodeSchema(p []byte) (byte, error) {
-	if len(p) != 1 {
-		return 0, fmt.Errorf("schema version of %d bytes, want 1", len(p))
-	}
-	return p[0], nil
-}
