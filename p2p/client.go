@@ -93,30 +93,37 @@ func NewClient(h *Host, opts ...ClientOption) *Client {
 func (c *Client) exchange(ctx context.Context, p peer.ID, proto protocol.ID,
 	write func(w *bufio.Writer) error, read func(f *frameReader) error) (err error) {
 	start := time.Now()
-	defer func() {
-		if err != nil {
-			err = &RequestError{Peer: p, Protocol: proto, Err: classify(ctx, err)}
-		}
-		c.cfg.log.Debug("p2p request", "protocol", proto, "peer", p, "duration", time.Since(start), "error", err)
-	}()
-
 	timeout := c.cfg.requestTimeout
 	if transferProtocol(proto) {
 		timeout = c.cfg.transferTimeout
 	}
 	deadline := start.Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	ctxBound := false // the context's deadline is the stream's
+	if d, ok := ctx.Deadline(); ok && !d.After(deadline) {
+		deadline, ctxBound = d, true
 	}
+	defer func() {
+		if err != nil {
+			err = &RequestError{Peer: p, Protocol: proto, Err: classify(ctx, ctxBound, err)}
+		}
+		c.cfg.log.Debug("p2p request", "protocol", proto, "peer", p, "duration", time.Since(start), "error", err)
+	}()
+
 	sctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 
 	s, err := c.host.h.NewStream(sctx, p, proto)
 	if err != nil {
-		if sctx.Err() != nil && ctx.Err() == nil {
+		switch {
+		case ctx.Err() != nil:
+			return err // the caller's context: classify reports it
+		case sctx.Err() != nil:
 			return fmt.Errorf("%w: opening stream: %v", ErrTimeout, err)
+		default:
+			// Whatever libp2p says (a dial's own timeouts included), the
+			// peer could not be reached within our deadline.
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
-		return err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Reset() })
 	defer stop()

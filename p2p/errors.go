@@ -245,14 +245,16 @@ func isTimeout(err error) bool {
 }
 
 // classify translates an error of a client-side exchange into this package's
-// vocabulary. ctx is the caller's context.
-func classify(ctx context.Context, err error) error {
+// vocabulary. ctx is the caller's context; ctxBound reports that its deadline
+// was the stream's (the stream's timer may fire a moment before the
+// context's).
+func classify(ctx context.Context, ctxBound bool, err error) error {
 	var re *RemoteError
 	switch {
 	case errors.As(err, &re):
 		return err
-	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), ctxBound && isTimeout(err):
+		return fmt.Errorf("%w: %w", ErrTimeout, context.DeadlineExceeded)
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case errors.Is(err, ErrProtocol), errors.Is(err, ErrUnavailable), errors.Is(err, ErrTimeout),

@@ -115,12 +115,8 @@ type memHandler struct {
 	notAssigned   map[sliverKey]bool
 	codec         *encoding.Codec // for recovery symbols; nil: none
 
-	// hooks for tests
-	block      chan struct{} // if set, every call waits for it (or ctx)
-	entered    chan string   // if set, every call announces itself first
-	panicIn    string        // method name that panics
-	failWith   error         // if set, every call returns it
-	sliverHook func(i int)   // called before each GetSliver, with its count
+	// hooks for tests; set them with set, read them with hooks
+	h hooks
 
 	calls        atomic.Int64 // handler method calls
 	sliversTaken atomic.Int64 // PutSliver calls
@@ -139,6 +135,29 @@ func newMemHandler() *memHandler {
 	}
 }
 
+// hooks change a memHandler's behaviour for a test.
+type hooks struct {
+	block      chan struct{} // if set, every call waits for it (or ctx)
+	entered    chan string   // if set, every call announces itself first
+	panicIn    string        // method name that panics
+	failWith   error         // if set, every call returns it
+	sliverHook func(i int)   // called before each GetSliver, with its count
+}
+
+// set changes the handler under its lock (handler goroutines read hooks
+// concurrently, and the race detector sees no order through a socket).
+func (m *memHandler) set(f func(m *memHandler)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f(m)
+}
+
+func (m *memHandler) hooks() hooks {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.h
+}
+
 func (m *memHandler) register(id encoding.BlobID) {
 	m.mu.Lock()
 	m.registered[id] = true
@@ -149,24 +168,25 @@ func (m *memHandler) register(id encoding.BlobID) {
 // panic, fail.
 func (m *memHandler) enter(ctx context.Context, name string) error {
 	m.calls.Add(1)
-	if m.entered != nil {
+	h := m.hooks()
+	if h.entered != nil {
 		select {
-		case m.entered <- name:
+		case h.entered <- name:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	if m.block != nil {
+	if h.block != nil {
 		select {
-		case <-m.block:
+		case <-h.block:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	if m.panicIn == name {
+	if h.panicIn == name {
 		panic("memHandler: " + name)
 	}
-	return m.failWith
+	return h.failWith
 }
 
 func (m *memHandler) PutMetadata(ctx context.Context, id encoding.BlobID, md *encoding.Metadata) error {
@@ -225,7 +245,7 @@ type memSink struct {
 
 func (s *memSink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 	s.m.sliversTaken.Add(1)
-	if s.m.panicIn == "PutSliver" {
+	if s.m.hooks().panicIn == "PutSliver" {
 		panic("memSink: PutSliver")
 	}
 	k := sliverKey{s.id, sl.Axis, sl.Index}
@@ -257,8 +277,8 @@ func (s *memSink) Abort() { s.m.aborts.Add(1) }
 
 func (m *memHandler) GetSliver(ctx context.Context, id encoding.BlobID, axis encoding.Axis, index uint16) (encoding.Sliver, error) {
 	n := m.getSlivers.Add(1)
-	if m.sliverHook != nil {
-		m.sliverHook(int(n))
+	if hook := m.hooks().sliverHook; hook != nil {
+		hook(int(n))
 	}
 	if err := m.enter(ctx, "GetSliver"); err != nil {
 		return encoding.Sliver{}, err

@@ -185,6 +185,13 @@ func (s *Server) acquire(p peer.ID) (ok, closed bool) {
 	return true, false
 }
 
+// inFlight is the number of streams being served.
+func (s *Server) inFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
 func (s *Server) release(p peer.ID) {
 	s.mu.Lock()
 	s.total--
