@@ -3,6 +3,7 @@ package chain
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -211,16 +212,22 @@ func TestCosts(t *testing.T) {
 
 func TestErrorCodes(t *testing.T) {
 	for _, c := range errorCodes {
-		err := ErrorFromCode(ErrorCode(c.err), "msg")
+		err := ErrorFromCode("msg", ErrorCode(c.err))
 		if !errors.Is(err, c.err) || err.Error() != "msg" {
 			t.Errorf("%s does not survive the round trip", c.code)
 		}
 	}
-	if !errors.Is(ErrorFromCode("nonsense", "m"), ErrUnavailable) {
+	if !errors.Is(ErrorFromCode("m", "nonsense"), ErrUnavailable) {
 		t.Error("unknown code")
 	}
 	if ErrorCode(&InsufficientBalanceError{}) != "insufficient-balance" {
 		t.Error("typed error code")
+	}
+	// Every sentinel in a chain survives.
+	wrapped := fmt.Errorf("%w: %w", ErrInvalidCertificate, fmt.Errorf("%w: x", ErrBadSignature))
+	back := ErrorFromCode(wrapped.Error(), ErrorCodes(wrapped)...)
+	if !errors.Is(back, ErrInvalidCertificate) || !errors.Is(back, ErrBadSignature) || errors.Is(back, ErrNotFound) {
+		t.Errorf("codes %v rebuild %v", ErrorCodes(wrapped), back)
 	}
 }
 

@@ -183,25 +183,44 @@ func ErrorCode(err error) string {
 	return ""
 }
 
-// ErrorFromCode rebuilds an error received from a remote backend: it has the
-// given message and matches the sentinel named by code. An unknown code
-// gives an error matching ErrUnavailable.
-func ErrorFromCode(code, message string) error {
+// ErrorCodes returns the stable names of every sentinel of this package that
+// err matches: an invalid certificate whose signature does not verify is
+// both "invalid-certificate" and "bad-signature".
+func ErrorCodes(err error) []string {
+	var out []string
 	for _, c := range errorCodes {
-		if c.code == code {
-			return &remoteError{sentinel: c.err, msg: message}
+		if errors.Is(err, c.err) {
+			out = append(out, c.code)
 		}
 	}
-	return &remoteError{sentinel: ErrUnavailable, msg: message}
+	return out
+}
+
+// ErrorFromCode rebuilds an error received from a remote backend: it has the
+// given message and matches the sentinels named by codes. Unknown codes are
+// ignored; an error matching none gets ErrUnavailable.
+func ErrorFromCode(message string, codes ...string) error {
+	e := &remoteError{msg: message}
+	for _, code := range codes {
+		for _, c := range errorCodes {
+			if c.code == code {
+				e.sentinels = append(e.sentinels, c.err)
+			}
+		}
+	}
+	if len(e.sentinels) == 0 {
+		e.sentinels = []error{ErrUnavailable}
+	}
+	return e
 }
 
 type remoteError struct {
-	sentinel error
-	msg      string
+	sentinels []error
+	msg       string
 }
 
-func (e *remoteError) Error() string { return e.msg }
-func (e *remoteError) Unwrap() error { return e.sentinel }
+func (e *remoteError) Error() string   { return e.msg }
+func (e *remoteError) Unwrap() []error { return e.sentinels }
 
 // InsufficientBalanceError reports an account that cannot pay. It matches
 // ErrInsufficientBalance.

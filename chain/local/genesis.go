@@ -1,0 +1,321 @@
+package local
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/blake2b"
+	"gopkg.in/yaml.v3"
+
+	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/encoding"
+)
+
+// Defaults of a genesis.
+const (
+	// DefaultNShards is the local network's shard count (DESIGN.md §2).
+	DefaultNShards = 100
+	// DefaultEpochDuration suits a devnet: epochs pass while one watches.
+	DefaultEpochDuration = 10 * time.Minute
+	// DefaultMaxEpochsAhead is Walrus mainnet's.
+	DefaultMaxEpochsAhead = 53
+	// DefaultStoragePrice is FROST per MiB of encoded length per epoch.
+	DefaultStoragePrice = 100_000
+	// DefaultWritePrice is FROST per MiB of encoded length, once.
+	DefaultWritePrice = 20_000
+	// DefaultFaucetLimit is the most one faucet request mints: 1,000 WAL.
+	DefaultFaucetLimit = 1000 * chain.FrostPerWAL
+	// DefaultMinStake is the smallest stake one transaction adds.
+	DefaultMinStake = chain.FrostPerWAL / 1000
+	// DefaultCapacity is a node's capacity when its genesis entry names none.
+	DefaultCapacity = 1 << 40
+)
+
+// Limits of a genesis.
+const (
+	// MinEpochDuration keeps a misconfigured chain from spinning.
+	MinEpochDuration = 100 * time.Millisecond
+	// MaxGenesisNodes and MaxGenesisAccounts bound the genesis.
+	MaxGenesisNodes    = 1000
+	MaxGenesisAccounts = 10_000
+	// MaxGenesisFileSize bounds a genesis file.
+	MaxGenesisFileSize = 16 << 20
+)
+
+// Genesis is the initial state of a local chain. It is loadable from YAML
+// or JSON (LoadGenesis) with the field names of its tags. Open stores the
+// genesis (after EnsureDefaults) in the database; its hash is the chain ID.
+//
+// A Genesis is a plain value; it is not safe for concurrent mutation.
+type Genesis struct {
+	// Time is the start of epoch 1. Zero means when the chain is created.
+	Time time.Time `json:"time" yaml:"time"`
+	// NShards is n (default DefaultNShards).
+	NShards int `json:"nShards" yaml:"nShards"`
+	// EpochDuration is the length of an epoch (default
+	// DefaultEpochDuration, at least MinEpochDuration).
+	EpochDuration Duration `json:"epochDuration" yaml:"epochDuration"`
+	// MaxEpochsAhead bounds storage purchases (default
+	// DefaultMaxEpochsAhead).
+	MaxEpochsAhead uint32 `json:"maxEpochsAhead" yaml:"maxEpochsAhead"`
+	// StoragePrice and WritePrice are the prices of epoch 1, in FROST per
+	// MiB of encoded length (defaults DefaultStoragePrice,
+	// DefaultWritePrice). Later epochs take the votes of their committee.
+	StoragePrice uint64 `json:"storagePrice" yaml:"storagePrice"`
+	WritePrice   uint64 `json:"writePrice" yaml:"writePrice"`
+	// FaucetLimit is the most FROST a faucet request mints; 0 means the
+	// default (DefaultFaucetLimit) and NoFaucet disables the faucet.
+	FaucetLimit uint64 `json:"faucetLimit" yaml:"faucetLimit"`
+	NoFaucet    bool   `json:"noFaucet" yaml:"noFaucet"`
+	// MinStake is the smallest stake a transaction adds (default
+	// DefaultMinStake).
+	MinStake uint64 `json:"minStake" yaml:"minStake"`
+	// Seed is the randomness of epoch 1's challenge seed; zero means random
+	// at creation.
+	Seed chain.Seed `json:"seed" yaml:"seed"`
+	// Nodes are the storage nodes of epoch 1's committee.
+	Nodes []GenesisNode `json:"nodes" yaml:"nodes"`
+	// Accounts are funded at genesis.
+	Accounts []GenesisAccount `json:"accounts" yaml:"accounts"`
+}
+
+// GenesisNode is a storage node registered at genesis, with stake owned by
+// its operator that is active in epoch 1.
+type GenesisNode struct {
+	// Operator is the account that operates the node.
+	Operator  chain.Address      `json:"operator" yaml:"operator"`
+	Name      string             `json:"name" yaml:"name"`
+	PeerID    string             `json:"peerId" yaml:"peerId"`
+	Addresses []string           `json:"addresses" yaml:"addresses"`
+	PublicKey chain.BLSPublicKey `json:"publicKey" yaml:"publicKey"`
+	// ProofOfPossession is the key's signature on
+	// chain.ProofOfPossessionMessage(0, Operator, PublicKey).
+	ProofOfPossession chain.BLSSignature `json:"proofOfPossession" yaml:"proofOfPossession"`
+	Commission        uint16             `json:"commissionRate" yaml:"commissionRate"`
+	// Stake is minted at genesis and staked with the node by the operator.
+	Stake uint64 `json:"stake" yaml:"stake"`
+	// Price votes default to the genesis prices; capacity to
+	// DefaultCapacity.
+	StoragePriceVote uint64 `json:"storagePriceVote" yaml:"storagePriceVote"`
+	WritePriceVote   uint64 `json:"writePriceVote" yaml:"writePriceVote"`
+	Capacity         uint64 `json:"nodeCapacity" yaml:"nodeCapacity"`
+}
+
+// GenesisAccount is an account funded at genesis.
+type GenesisAccount struct {
+	Address chain.Address `json:"address" yaml:"address"`
+	Balance uint64        `json:"balance" yaml:"balance"`
+}
+
+// NewGenesisNode fills a GenesisNode for a node whose operator and protocol
+// keys are known, computing the proof of possession.
+func NewGenesisNode(operator chain.Address, key *chain.BLSPrivateKey, name, peerID string, addrs []string, stake uint64) GenesisNode {
+	return GenesisNode{
+		Operator:          operator,
+		Name:              name,
+		PeerID:            peerID,
+		Addresses:         addrs,
+		PublicKey:         key.PublicKey(),
+		ProofOfPossession: key.ProofOfPossession(0, operator),
+		Stake:             stake,
+	}
+}
+
+// Duration is a time.Duration whose text form is Go's ("90s", "10m"), in
+// YAML and JSON alike.
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%w: duration %q: %v", chain.ErrInvalidArgument, b, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// EnsureDefaults fills unset fields with their defaults. It leaves Time and
+// Seed zero; Open fixes those when it creates the chain.
+func (g *Genesis) EnsureDefaults() {
+	if g.NShards == 0 {
+		g.NShards = DefaultNShards
+	}
+	if g.EpochDuration == 0 {
+		g.EpochDuration = Duration(DefaultEpochDuration)
+	}
+	if g.MaxEpochsAhead == 0 {
+		g.MaxEpochsAhead = DefaultMaxEpochsAhead
+	}
+	if g.StoragePrice == 0 {
+		g.StoragePrice = DefaultStoragePrice
+	}
+	if g.WritePrice == 0 {
+		g.WritePrice = DefaultWritePrice
+	}
+	if g.FaucetLimit == 0 && !g.NoFaucet {
+		g.FaucetLimit = DefaultFaucetLimit
+	}
+	if g.NoFaucet {
+		g.FaucetLimit = 0
+	}
+	if g.MinStake == 0 {
+		g.MinStake = DefaultMinStake
+	}
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		if n.StoragePriceVote == 0 {
+			n.StoragePriceVote = g.StoragePrice
+		}
+		if n.WritePriceVote == 0 {
+			n.WritePriceVote = g.WritePrice
+		}
+		if n.Capacity == 0 {
+			n.Capacity = DefaultCapacity
+		}
+	}
+}
+
+// Validate checks the genesis after EnsureDefaults, naming the field of
+// every problem: the shard count, the epoch duration, node metadata, keys
+// and proofs of possession, stakes, and that the total minted fits in a
+// uint64.
+func (g *Genesis) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: genesis: "+format, append([]any{chain.ErrInvalidArgument}, args...)...))
+	}
+	if _, err := encoding.NewParams(g.NShards); err != nil {
+		bad("nShards %d: %v", g.NShards, err)
+	}
+	if time.Duration(g.EpochDuration) < MinEpochDuration {
+		bad("epochDuration %v is below %v", time.Duration(g.EpochDuration), MinEpochDuration)
+	}
+	if g.MaxEpochsAhead == 0 {
+		bad("maxEpochsAhead must be positive")
+	}
+	if len(g.Nodes) > MaxGenesisNodes {
+		bad("%d nodes, over %d", len(g.Nodes), MaxGenesisNodes)
+	}
+	if len(g.Accounts) > MaxGenesisAccounts {
+		bad("%d accounts, over %d", len(g.Accounts), MaxGenesisAccounts)
+	}
+	var total uint64
+	add := func(what string, v uint64) {
+		if total+v < total {
+			bad("%s: total WAL overflows", what)
+		}
+		total += v
+	}
+	keys := map[chain.BLSPublicKey]bool{}
+	for i, n := range g.Nodes {
+		field := fmt.Sprintf("nodes[%d]", i)
+		if err := checkNodeMeta(n.Name, n.PeerID, n.Addresses, n.Commission); err != nil {
+			bad("%s: %v", field, err)
+		}
+		if n.Operator.IsZero() {
+			bad("%s.operator is unset", field)
+		}
+		if keys[n.PublicKey] {
+			bad("%s.publicKey is registered twice", field)
+		}
+		keys[n.PublicKey] = true
+		if err := chain.VerifyProofOfPossession(n.PublicKey, 0, n.Operator, n.ProofOfPossession); err != nil {
+			bad("%s.proofOfPossession: %v", field, err)
+		}
+		if n.Stake == 0 {
+			bad("%s.stake must be positive", field)
+		}
+		add(field+".stake", n.Stake)
+	}
+	for i, a := range g.Accounts {
+		if a.Address.IsZero() {
+			bad("accounts[%d].address is unset", i)
+		}
+		add(fmt.Sprintf("accounts[%d].balance", i), a.Balance)
+	}
+	return errors.Join(errs...)
+}
+
+// checkNodeMeta checks node metadata against the limits of package chain.
+func checkNodeMeta(name, peerID string, addrs []string, commission uint16) error {
+	switch {
+	case name == "" || len(name) > chain.MaxNodeNameLen:
+		return fmt.Errorf("name must have 1 to %d bytes", chain.MaxNodeNameLen)
+	case peerID == "" || len(peerID) > chain.MaxPeerIDLen:
+		return fmt.Errorf("peer ID must have 1 to %d bytes", chain.MaxPeerIDLen)
+	case len(addrs) > chain.MaxNodeAddresses:
+		return fmt.Errorf("%d addresses, over %d", len(addrs), chain.MaxNodeAddresses)
+	case commission > chain.MaxCommission:
+		return fmt.Errorf("commission %d bps over %d", commission, chain.MaxCommission)
+	}
+	for _, a := range addrs {
+		if !strings.HasPrefix(a, "/") || len(a) > chain.MaxAddressLen {
+			return fmt.Errorf("address %q is not a multiaddr of at most %d bytes", a, chain.MaxAddressLen)
+		}
+	}
+	return nil
+}
+
+// Hash returns the genesis hash: Blake2b-256 of its canonical JSON. It is
+// the chain ID.
+func (g *Genesis) Hash() chain.Digest {
+	b, _ := json.Marshal(g)
+	return chain.Digest(blake2b.Sum256(b))
+}
+
+// LoadGenesis reads a genesis from a YAML or JSON file (JSON is YAML), at
+// most MaxGenesisFileSize bytes. Unknown fields are errors.
+func LoadGenesis(path string) (*Genesis, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxGenesisFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxGenesisFileSize {
+		return nil, fmt.Errorf("%w: genesis %s over %d bytes", chain.ErrTooLarge, path, MaxGenesisFileSize)
+	}
+	g, err := ParseGenesis(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return g, nil
+}
+
+// ParseGenesis parses a genesis from YAML or JSON. Unknown fields are errors.
+func ParseGenesis(b []byte) (*Genesis, error) {
+	var g Genesis
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&g); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: genesis: %v", chain.ErrInvalidArgument, err)
+	}
+	return &g, nil
+}
+
+// SaveGenesis writes a genesis as YAML.
+func SaveGenesis(path string, g *Genesis) error {
+	b, err := yaml.Marshal(g)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Clean(path))
+}
