@@ -178,7 +178,9 @@ func pathEpoch(r *http.Request) (uint32, error) {
 	return uint32(e), nil
 }
 
-func pathAddress(r *http.Request) (chain.Address, error) { return chain.ParseAddress(r.PathValue("address")) }
+func pathAddress(r *http.Request) (chain.Address, error) {
+	return chain.ParseAddress(r.PathValue("address"))
+}
 
 func (s *server) system(w http.ResponseWriter, r *http.Request) {
 	v, err := s.c.SystemState(r.Context())
