@@ -49,9 +49,10 @@ const (
 //
 // A Store is safe for concurrent use. Reads run in parallel with each other and
 // with writes. Pair writes run in parallel with each other. Update transactions
-// (and so the record writers and DeleteBlob) run one at a time. DeleteShard and
-// DeleteBlob wait for the pair writes in flight and hold new ones back until
-// they are done, so that they never leave a marker without its slivers.
+// (and so the record writers and DeleteBlob) run one at a time. DeleteBlob and
+// each batch of DeleteShard wait for the pair writes in flight and hold new
+// ones back until they commit, so that they never leave a marker without its
+// slivers.
 type Store struct {
 	db   *pebble.DB
 	dir  string
@@ -72,9 +73,9 @@ type Store struct {
 	txMu sync.Mutex
 
 	// pairMu is held for reading by pair writes and for writing by the
-	// deletes that scan markers (DeleteShard, Tx.DeleteBlob), so that no
-	// pair is committed between their scan and their commit. Lock order:
-	// closeMu, txMu, pairMu.
+	// deletes that scan markers (a DeleteShard batch, Tx.DeleteBlob), so
+	// that no pair is committed between their scan and their commit. Lock
+	// order: closeMu, txMu, pairMu.
 	pairMu sync.RWMutex
 
 	// deleteChunk is the number of pairs DeleteShard removes per batch:
@@ -662,70 +663,79 @@ func (s *Store) ShardSlivers(ctx context.Context, shard uint16, axis encoding.Ax
 // DeleteShard deletes every sliver pair shard stores, with their markers. It
 // deletes in batches of whole pairs, each atomic: when it returns an error
 // (a cancelled ctx, say) the store holds a subset of the shard's pairs, each
-// whole, and a new call finishes the job. It ends with range deletions over
-// the shard's key ranges. The shard's status is left as it is. Pair writes
-// wait while it runs.
+// whole, and a new call finishes the job. The last batch, which finds no pair
+// left, range-deletes the shard's key ranges, sweeping any sliver that lost
+// its markers. The shard's status is left as it is. Pair writes wait while a
+// batch is prepared and committed, not for the whole call; a pair written for
+// the shard meanwhile may survive it, whole.
 func (s *Store) DeleteShard(ctx context.Context, shard uint16) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
 	defer s.exit()
-	s.pairMu.Lock()
-	defer s.pairMu.Unlock()
-	markers := shardPairPrefix(shard)
 	deleted := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("store: delete shard %d after %d pairs: %w", shard, deleted, err)
 		}
-		var ids []encoding.BlobID
-		err := s.scan(ctx, s.db, markers, prefixEnd(markers), func(key, _ []byte) (bool, error) {
-			ki, err := parseKey(key)
-			if err != nil {
-				return false, s.corrupt(key, err)
-			}
-			ids = append(ids, ki.blobID)
-			return len(ids) < s.deleteChunk, nil
-		})
+		n, err := s.deleteShardChunk(ctx, shard)
 		if err != nil {
 			return err
 		}
-		if len(ids) == 0 {
+		if n == 0 {
 			break
 		}
-		b := s.db.NewBatch()
-		first, last := ids[0], ids[len(ids)-1]
-		for _, id := range ids {
-			_ = b.Delete(blobShardKey(id, shard), nil)
-		}
-		// The chunk's keys are contiguous in each of these ranges, so a range
-		// deletion over [first, last] removes them and nothing else of value
-		// (a sliver without a marker in between is an orphan).
-		for _, rng := range [][2][]byte{
-			{sliverKey(shard, encoding.Primary, first), sliverKey(shard, encoding.Primary, last)},
-			{sliverKey(shard, encoding.Secondary, first), sliverKey(shard, encoding.Secondary, last)},
-			{shardPairKey(shard, first), shardPairKey(shard, last)},
-		} {
-			_ = b.DeleteRange(rng[0], append(rng[1], 0), nil)
-		}
-		err = s.commit(b, markers)
-		_ = b.Close()
-		if err != nil {
-			return err
-		}
-		deleted += len(ids)
-	}
-	// Sweep whatever has no marker (nothing, unless a bug left an orphan).
-	b := s.db.NewBatch()
-	defer b.Close()
-	for _, p := range [][]byte{sliverShardPrefix(shard), markers} {
-		_ = b.DeleteRange(p, prefixEnd(p), nil)
-	}
-	if err := s.commit(b, markers); err != nil {
-		return err
+		deleted += n
 	}
 	s.log.Debug("shard deleted", "shard", shard, "pairs", deleted)
 	return nil
+}
+
+// deleteShardChunk deletes up to s.deleteChunk pairs of shard in one batch and
+// returns how many. When there are none it range-deletes the shard's key
+// ranges instead, and returns 0.
+func (s *Store) deleteShardChunk(ctx context.Context, shard uint16) (int, error) {
+	s.pairMu.Lock()
+	defer s.pairMu.Unlock()
+	markers := shardPairPrefix(shard)
+	var ids []encoding.BlobID
+	err := s.scan(ctx, s.db, markers, prefixEnd(markers), func(key, _ []byte) (bool, error) {
+		ki, err := parseKey(key)
+		if err != nil {
+			return false, s.corrupt(key, err)
+		}
+		ids = append(ids, ki.blobID)
+		return len(ids) < s.deleteChunk, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	if len(ids) == 0 {
+		// No marker is left, and none can appear before this commits:
+		// sweep whatever has no marker (nothing, unless a bug left an
+		// orphan).
+		for _, p := range [][]byte{sliverShardPrefix(shard), markers} {
+			_ = b.DeleteRange(p, prefixEnd(p), nil)
+		}
+		return 0, s.commit(b, markers)
+	}
+	first, last := ids[0], ids[len(ids)-1]
+	for _, id := range ids {
+		_ = b.Delete(blobShardKey(id, shard), nil)
+	}
+	// The chunk's keys are contiguous in each of these ranges, so a range
+	// deletion over [first, last] removes them and nothing else of value (a
+	// sliver without a marker in between is an orphan).
+	for _, rng := range [][2][]byte{
+		{sliverKey(shard, encoding.Primary, first), sliverKey(shard, encoding.Primary, last)},
+		{sliverKey(shard, encoding.Secondary, first), sliverKey(shard, encoding.Secondary, last)},
+		{shardPairKey(shard, first), shardPairKey(shard, last)},
+	} {
+		_ = b.DeleteRange(rng[0], append(rng[1], 0), nil)
+	}
+	return len(ids), s.commit(b, markers)
 }
 
 // Expiry is an entry of the expiry index: a blob and its record's end epoch.
