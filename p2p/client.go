@@ -148,26 +148,19 @@ func (c *Client) exchange(ctx context.Context, p peer.ID, proto protocol.ID,
 
 	frames := newFrameReader(s, s.Scope())
 	defer frames.release()
-	rerr := read(frames)
-	if rerr != nil {
+	if err := read(frames); err != nil {
+		// An error response (which may come before the request is written
+		// out: a peer refuses early, without reading it all) or a failure:
+		// either way, stop writing.
 		_ = s.Reset()
 		<-written
-		return rerr
+		return err
 	}
-	select {
-	case werr := <-written:
-		if werr != nil {
-			// The peer answered in full although the request did not go
-			// out in full: it answered early (and the answer is read).
-			_ = s.Reset()
-			return nil
-		}
-	default:
-		// The answer came before the request was written out: the peer
-		// refused early. Stop writing.
+	// A peer answers success only after reading the whole request, so the
+	// writer is done or about to be.
+	if werr := <-written; werr != nil {
 		_ = s.Reset()
-		<-written
-		return nil
+		return nil // the answer is complete; the write side's error is moot
 	}
 	_ = s.Close()
 	return nil

@@ -304,8 +304,10 @@ func NewHost(ctx context.Context, cfg HostConfig) (*Host, error) {
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
-		// libp2p.New closes what it started when it fails, the managers
-		// included.
+		// libp2p.New closes the managers on some failures but not all (a
+		// listener that fails to bind); closing them again is harmless.
+		rm.Close()
+		cm.Close()
 		return nil, fmt.Errorf("p2p: starting host: %w", err)
 	}
 	if err := ctx.Err(); err != nil {

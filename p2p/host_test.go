@@ -171,6 +171,20 @@ func TestHostListensOnTCPAndQUIC(t *testing.T) {
 	}
 }
 
+func TestNewHostFailsToListen(t *testing.T) {
+	key, _ := GenerateKey()
+	// 192.0.2.1 (TEST-NET-1) is no interface of this machine.
+	_, err := NewHost(t.Context(), HostConfig{Key: key, ListenAddrs: []string{"/ip4/192.0.2.1/tcp/0"}, Logger: quiet})
+	if err == nil || !strings.Contains(err.Error(), "starting host") {
+		t.Fatalf("err = %v, want a failure to start", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := NewHost(ctx, HostConfig{Key: key, ListenAddrs: loopback}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: %v", err)
+	}
+}
+
 func TestAddPeer(t *testing.T) {
 	h := newTestHost(t)
 	other := newTestHost(t)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -420,26 +421,40 @@ func TestBadSliverFrames(t *testing.T) {
 // TestServerDeadline checks that a requester that stalls mid-frame is cut off
 // at the server's deadline, and the handler never called.
 func TestServerDeadline(t *testing.T) {
-	n := newTestNet(t, []ServerOption{WithServerRequestTimeout(300 * time.Millisecond)}, nil)
-	s, err := n.chost.Libp2p().NewStream(t.Context(), n.node.ID(), ProtocolStatusGet)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		opt   ServerOption
+		proto protocol.ID
+		sent  []byte
+	}{
+		{"request timeout", WithServerRequestTimeout(300 * time.Millisecond), ProtocolStatusGet,
+			frameOf(encodeBCS(&blobRequest{BlobID: blobID1}))[:5]},
+		{"transfer timeout", WithServerTransferTimeout(300 * time.Millisecond), ProtocolSliverGet,
+			frameOf(encodeBCS(&sliverGetRequest{BlobID: blobID1, Indices: bcsVec[uint16]{1}}))[:5]},
 	}
-	defer s.Close()
-	s.SetDeadline(time.Now().Add(20 * time.Second)) // the test's own bound
-	req := frameOf(encodeBCS(&blobRequest{BlobID: blobID1}))
-	if _, err := s.Write(req[:5]); err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Read(make([]byte, 1))
-	if err == nil || isTimeout(err) {
-		t.Fatalf("read = %v, want the server's reset", err)
-	}
-	if !errors.Is(err, network.ErrReset) {
-		t.Errorf("read = %v, want a stream reset", err)
-	}
-	if got := n.handler.calls.Load(); got != 0 {
-		t.Errorf("handler called %d times", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newTestNet(t, []ServerOption{tt.opt}, nil)
+			s, err := n.chost.Libp2p().NewStream(t.Context(), n.node.ID(), tt.proto)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			s.SetDeadline(time.Now().Add(20 * time.Second)) // the test's own bound
+			if _, err := s.Write(tt.sent); err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Read(make([]byte, 1))
+			if err == nil || isTimeout(err) {
+				t.Fatalf("read = %v, want the server's reset", err)
+			}
+			if !errors.Is(err, network.ErrReset) {
+				t.Errorf("read = %v, want a stream reset", err)
+			}
+			if got := n.handler.calls.Load() + n.handler.getSlivers.Load(); got != 0 {
+				t.Errorf("handler called %d times", got)
+			}
+		})
 	}
 }
 
@@ -460,6 +475,11 @@ func TestClientTimeout(t *testing.T) {
 	_, err = c.GetMetadata(ctx, n.node.ID(), blobID1)
 	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want ErrTimeout and context.DeadlineExceeded", err)
+	}
+
+	c = NewClient(n.chost, WithClientLogger(quiet), WithTransferTimeout(250*time.Millisecond))
+	if _, err := c.GetSlivers(t.Context(), n.node.ID(), blobID1, encoding.Primary, []uint16{1}); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("sliver/get: err = %v, want ErrTimeout", err)
 	}
 }
 
@@ -577,6 +597,105 @@ func TestBusy(t *testing.T) {
 	if err := <-second; err != nil {
 		t.Fatalf("another peer's request: %v", err)
 	}
+}
+
+// TestBusyTotal checks the limit on requests in progress from all peers.
+func TestBusyTotal(t *testing.T) {
+	n := newTestNet(t, []ServerOption{WithMaxStreams(1)}, nil)
+	entered, block := make(chan string), make(chan struct{})
+	n.handler.set(func(m *memHandler) { m.h = hooks{entered: entered, block: block} })
+	first := make(chan error)
+	go func() {
+		_, err := n.client.GetStatus(t.Context(), n.node.ID(), blobID1)
+		first <- err
+	}()
+	<-entered
+	other := newTestHost(t)
+	introduce(t, other, n.node, "/tcp/")
+	if _, err := NewClient(other, WithClientLogger(quiet)).GetStatus(t.Context(), n.node.ID(), blobID1); !errors.Is(err, ErrBusy) {
+		t.Fatalf("another peer at the total limit: err = %v, want ErrBusy", err)
+	}
+	close(block)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if got := n.handler.calls.Load(); got != 1 {
+		t.Errorf("%d handler calls, want 1", got)
+	}
+}
+
+// TestSizeLimits checks the caps on what a handler returns and what a
+// caller sends.
+func TestSizeLimits(t *testing.T) {
+	n := newTestNet(t, nil, nil)
+	ctx, p, c, h := t.Context(), n.node.ID(), n.client, n.handler
+	huge := encoding.Sliver{Axis: encoding.Primary, Index: 1, SymbolSize: 2, Data: make([]byte, MaxSliverFrameSize)}
+	small := encoding.Sliver{Axis: encoding.Primary, Index: 2, SymbolSize: 2, Data: []byte{1, 2}}
+
+	t.Run("sliver over the frame cap, refused locally", func(t *testing.T) {
+		before := h.calls.Load()
+		if _, err := c.PutSlivers(ctx, p, blobID1, []encoding.Sliver{small, huge}); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("err = %v, want ErrTooLarge", err)
+		}
+		if h.calls.Load() != before {
+			t.Error("the request went out")
+		}
+	})
+	t.Run("too many slivers, refused locally", func(t *testing.T) {
+		idx := make([]uint16, MaxSliversPerRequest+1)
+		if _, err := c.GetSlivers(ctx, p, blobID1, encoding.Primary, idx); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("err = %v, want ErrTooLarge", err)
+		}
+	})
+	t.Run("stored sliver over the frame cap", func(t *testing.T) {
+		h.set(func(m *memHandler) {
+			m.slivers[sliverKey{blobID1, encoding.Primary, 1}] = huge
+			m.slivers[sliverKey{blobID1, encoding.Primary, 2}] = small
+		})
+		res, err := c.GetSlivers(ctx, p, blobID1, encoding.Primary, []uint16{1, 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(res[0].Err, ErrTooLarge) || res[1].Err != nil || !sameSliver(res[1].Sliver, small) {
+			t.Fatalf("results %v / %v", res[0].Err, res[1].Err)
+		}
+	})
+	t.Run("recovery response over the cap", func(t *testing.T) {
+		data := make([]byte, encoding.MaxSymbolSize)
+		syms := make([]encoding.RecoverySymbol, MaxRecoveryFrameSize/len(data)+1)
+		for i := range syms {
+			syms[i] = encoding.RecoverySymbol{SourceAxis: encoding.Secondary, SourceIndex: uint16(i), TargetIndex: 0, Data: data}
+		}
+		node := newTestHost(t)
+		srv := NewServer(node, recoveryOnly{newMemHandler(), syms}, WithServerLogger(quiet))
+		defer srv.Close()
+		introduce(t, n.chost, node, "/tcp/")
+		if _, err := c.GetRecoverySymbols(ctx, node.ID(), blobID1, encoding.Primary, []uint16{0}); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("err = %v, want ErrTooLarge", err)
+		}
+	})
+	t.Run("error message cap", func(t *testing.T) {
+		h.set(func(m *memHandler) { m.h.failWith = fmt.Errorf("%w: %s", ErrNotFound, strings.Repeat("é", 5000)) })
+		defer h.set(func(m *memHandler) { m.h = hooks{} })
+		_, err := c.GetStatus(ctx, p, blobID1)
+		var re *RemoteError
+		if !errors.As(err, &re) || !errors.Is(err, ErrNotFound) {
+			t.Fatalf("err = %v", err)
+		}
+		if len(re.Message) > MaxErrorMessageLen || len(re.Message) < MaxErrorMessageLen-2 || !utf8.ValidString(re.Message) {
+			t.Fatalf("message of %d bytes (valid UTF-8: %v), want at most %d", len(re.Message), utf8.ValidString(re.Message), MaxErrorMessageLen)
+		}
+	})
+}
+
+// recoveryOnly is a handler whose GetRecoverySymbols returns fixed symbols.
+type recoveryOnly struct {
+	*memHandler
+	syms []encoding.RecoverySymbol
+}
+
+func (r recoveryOnly) GetRecoverySymbols(context.Context, encoding.BlobID, encoding.Axis, []uint16) ([]encoding.RecoverySymbol, error) {
+	return r.syms, nil
 }
 
 // TestEarlyRefusal checks that a large sliver/put for an unregistered blob is
