@@ -405,10 +405,7 @@ func (c *Chain) buildBlock() (bool, error) {
 		}
 	}
 	evs := st.events
-	b.Header.TxRoot = txRoot(digests)
-	b.Header.EventsRoot = eventsRoot(evs)
-	hash := b.Header.Hash()
-	st.lastHash = hash
+	hash := st.endBlock(b, digests)
 	// The state already moved on: from here the block must be persisted
 	// or the chain stopped, never left half-applied.
 	if err := c.db.writeBlock(b, hash, evs); err != nil {

@@ -47,6 +47,15 @@ func (s *state) beginBlock(height, timeMs uint64, randomness [32]byte) {
 	s.advanceTime(randomness)
 }
 
+// endBlock completes the header of the block being built, whose
+// transactions had the given digests, and returns its hash.
+func (s *state) endBlock(b *Block, digests []chain.Digest) chain.Digest {
+	b.Header.TxRoot = txRoot(digests)
+	b.Header.EventsRoot = eventsRoot(s.events)
+	s.lastHash = b.Header.Hash()
+	return s.lastHash
+}
+
 // applyTx executes one transaction, with digest d, of the block being
 // built. The caller has checked its signature (SignedTx.verify); the log
 // replayed at Open need not be checked again. A transaction that fails
@@ -448,7 +457,7 @@ func (s *state) registerBlob(from chain.Address, c *RegisterBlobCall) (txResult,
 		if res, ok = s.storage[*c.Storage]; !ok {
 			return txResult{}, fmt.Errorf("%w: storage resource %s", chain.ErrNotFound, *c.Storage)
 		}
-		if _, mine := s.own(from).storage[*c.Storage]; !mine {
+		if o := s.owners[from]; o == nil || !has(o.storage, *c.Storage) {
 			return txResult{}, fmt.Errorf("%w: storage resource %s", chain.ErrNotOwner, *c.Storage)
 		}
 		if res.EndEpoch <= s.epoch || res.Size < encLen {
@@ -713,4 +722,9 @@ func (s *state) epochSyncDone(from chain.Address, c *EpochSyncDoneCall) (txResul
 		s.emit(chain.Event{Kind: chain.EventEpochChangeDone})
 	}
 	return txResult{}, nil
+}
+
+func has(m map[chain.ObjectID]struct{}, id chain.ObjectID) bool {
+	_, ok := m[id]
+	return ok
 }

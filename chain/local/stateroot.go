@@ -1,199 +1,256 @@
 package local
 
 import (
+	"encoding/binary"
+	"hash"
 	"slices"
 
-	"github.com/fardream/go-bcs/bcs"
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/walrus-go/walrus/chain"
-	"github.com/walrus-go/walrus/encoding"
 )
 
-// The state root is Blake2b-256 of the BCS encoding of canonical, the whole
-// state as sorted lists. Two states are equal exactly when their roots are;
-// tests compare a replayed state with the one that wrote the log.
-type canonical struct {
-	ChainID                  chain.Digest
-	Height, TimeMs           uint64
-	LastHash                 chain.Digest
-	EventSeq                 uint64
-	Epoch                    uint32
-	Phase                    uint8
-	EpochStartMs             uint64
-	StoragePrice, WritePrice uint64
-	NextStorage, NextWrite   uint64
-	Committees               []*chain.Committee
-	SyncDone                 []chain.NodeID
-	Seeds                    []seedEntry
-	Balances                 []balanceEntry
-	Nodes                    []nodeEntry
-	Keys                     []keyEntry
-	Staked                   []stakedEntry
-	Blobs                    []blobEntry
-	Invalid                  []invalidEntry
-	Storage                  []chain.StorageResource
-	StorageOwners            []ownerEntry
-	Pots                     []amountEntry
-	Attestations             []attestEntry
-	Recent                   []recentEntry
-	Minted, Burned           uint64
+// The state root is Blake2b-256 over a canonical serialization of the whole
+// state: every field, maps as lists sorted by key, in BCS's primitive
+// encodings (little-endian integers, ULEB128 lengths, 0/1 option tags). Two
+// states are equal exactly when their roots are; tests compare a replayed
+// state with the one that wrote the log. It is written by hand rather than
+// through go-bcs because reflection over every 32-byte ID costs more than
+// the hashing.
+type rootWriter struct {
+	h   hash.Hash
+	buf [binary.MaxVarintLen64]byte
 }
 
-type (
-	seedEntry struct {
-		Epoch uint32
-		Seed  chain.Seed
-	}
-	balanceEntry struct {
-		Address chain.Address
-		Amount  uint64
-	}
-	amountEntry struct {
-		Epoch  uint32
-		Amount uint64
-	}
-	idsEntry struct {
-		Epoch uint32
-		IDs   []chain.ObjectID
-	}
-	nodeEntry struct {
-		Info                    chain.NodeInfo
-		Next                    *chain.BLSPublicKey `bcs:"optional"`
-		Active, Shares          uint64
-		Pending                 []amountEntry
-		Activating, Withdrawing []idsEntry
-	}
-	keyEntry struct {
-		Key  chain.BLSPublicKey
-		Node chain.NodeID
-	}
-	stakedEntry struct {
-		Obj                  chain.StakedWAL
-		Shares, Withdrawable uint64
-		Settled              bool
-	}
-	blobEntry struct {
-		Obj                 chain.BlobObject
-		Certified           *uint32 `bcs:"optional"`
-		RegEvent, CertEvent chain.Cursor
-	}
-	invalidEntry struct {
-		BlobID encoding.BlobID
-		Event  chain.Cursor
-	}
-	ownerEntry struct {
-		ID    chain.ObjectID
-		Owner chain.Address
-	}
-	attestEntry struct {
-		Epoch  uint32
-		Node   chain.NodeID
-		Passed []byte
-	}
-	recentEntry struct {
-		Digest chain.Digest
-		Expiry uint64
-	}
-)
-
-func cmpBytes32[T ~[32]byte](a, b T) int { return cmpID(chain.ObjectID(a), chain.ObjectID(b)) }
-
-func amounts(m map[uint32]uint64) []amountEntry {
-	var out []amountEntry
-	for _, e := range sortedKeys(m) {
-		out = append(out, amountEntry{e, m[e]})
-	}
-	return out
+func (w *rootWriter) u8(v uint8)   { w.h.Write([]byte{v}) }
+func (w *rootWriter) u16(v uint16) { w.h.Write(binary.LittleEndian.AppendUint16(w.buf[:0], v)) }
+func (w *rootWriter) u32(v uint32) { w.h.Write(binary.LittleEndian.AppendUint32(w.buf[:0], v)) }
+func (w *rootWriter) u64(v uint64) { w.h.Write(binary.LittleEndian.AppendUint64(w.buf[:0], v)) }
+func (w *rootWriter) len(n int)    { w.h.Write(binary.AppendUvarint(w.buf[:0], uint64(n))) }
+func (w *rootWriter) fixed(b []byte) {
+	w.h.Write(b)
 }
-
-func idLists(m map[uint32][]chain.ObjectID) []idsEntry {
-	var out []idsEntry
-	for _, e := range sortedKeys(m) {
-		out = append(out, idsEntry{e, m[e]})
+func (w *rootWriter) bytes(b []byte) { w.len(len(b)); w.h.Write(b) }
+func (w *rootWriter) str(s string)   { w.len(len(s)); w.h.Write([]byte(s)) }
+func (w *rootWriter) boolean(b bool) {
+	if b {
+		w.u8(1)
+	} else {
+		w.u8(0)
 	}
-	return out
 }
+func (w *rootWriter) strs(ss []string) {
+	w.len(len(ss))
+	for _, s := range ss {
+		w.str(s)
+	}
+}
+func (w *rootWriter) ids(ids []chain.ObjectID) {
+	w.len(len(ids))
+	for _, id := range ids {
+		w.fixed(id[:])
+	}
+}
+func (w *rootWriter) cursor(c chain.Cursor) { w.u64(c.Seq); w.str(c.Token) }
 
-// canonicalize lists the state in canonical order.
-func (s *state) canonicalize() *canonical {
-	c := &canonical{
-		ChainID: s.p.chainID, Height: s.height, TimeMs: s.timeMs, LastHash: s.lastHash, EventSeq: s.eventSeq,
-		Epoch: s.epoch, Phase: uint8(s.phase), EpochStartMs: s.epochStartMs,
-		StoragePrice: s.storagePrice, WritePrice: s.writePrice, NextStorage: s.nextStorage, NextWrite: s.nextWrite,
-		Minted: s.minted, Burned: s.burned,
-	}
-	for _, e := range sortedKeys(s.committees) {
-		c.Committees = append(c.Committees, s.committees[e])
-	}
-	for id := range s.syncDone {
-		c.SyncDone = append(c.SyncDone, id)
-	}
-	slices.SortFunc(c.SyncDone, cmpID)
-	for _, e := range sortedKeys(s.seeds) {
-		c.Seeds = append(c.Seeds, seedEntry{e, s.seeds[e]})
-	}
-	for a, v := range s.balances {
-		c.Balances = append(c.Balances, balanceEntry{a, v})
-	}
-	slices.SortFunc(c.Balances, func(x, y balanceEntry) int { return cmpBytes32(x.Address, y.Address) })
-	for _, id := range sortedIDs(s.nodes) {
-		n := s.nodes[id]
-		info := n.info
-		next := info.NextPublicKey
-		info.NextPublicKey = nil
-		c.Nodes = append(c.Nodes, nodeEntry{
-			Info: info, Next: next, Active: n.active, Shares: n.shares,
-			Pending: amounts(n.pending), Activating: idLists(n.activating), Withdrawing: idLists(n.withdrawing),
-		})
-	}
-	for k, id := range s.keys {
-		c.Keys = append(c.Keys, keyEntry{k, id})
-	}
-	slices.SortFunc(c.Keys, func(x, y keyEntry) int { return slices.Compare(x.Key[:], y.Key[:]) })
-	for _, id := range sortedIDs(s.staked) {
-		r := s.staked[id]
-		c.Staked = append(c.Staked, stakedEntry{r.obj, r.shares, r.withdrawable, r.settled})
-	}
-	for _, id := range sortedIDs(s.blobs) {
-		b := s.blobs[id]
-		obj := b.obj
-		cert := obj.CertifiedEpoch
-		obj.CertifiedEpoch = nil
-		c.Blobs = append(c.Blobs, blobEntry{obj, cert, b.regEvent, b.certEvent})
-	}
-	for id, ev := range s.invalid {
-		c.Invalid = append(c.Invalid, invalidEntry{id, ev})
-	}
-	slices.SortFunc(c.Invalid, func(x, y invalidEntry) int { return cmpBytes32(x.BlobID, y.BlobID) })
-	for _, id := range sortedIDs(s.storage) {
-		c.Storage = append(c.Storage, *s.storage[id])
-	}
-	for a, o := range s.owners {
-		for id := range o.storage {
-			c.StorageOwners = append(c.StorageOwners, ownerEntry{id, a})
+func (w *rootWriter) committee(c *chain.Committee) {
+	w.u32(c.Epoch)
+	w.u32(uint32(c.NShards))
+	w.len(len(c.Members))
+	for _, m := range c.Members {
+		w.fixed(m.NodeID[:])
+		w.str(m.Name)
+		w.str(m.PeerID)
+		w.strs(m.Addresses)
+		w.fixed(m.PublicKey[:])
+		w.len(len(m.Shards))
+		for _, s := range m.Shards {
+			w.u16(s)
 		}
+		w.u64(m.Stake)
 	}
-	slices.SortFunc(c.StorageOwners, func(x, y ownerEntry) int { return cmpID(x.ID, y.ID) })
-	c.Pots = amounts(s.pots)
-	for _, e := range sortedKeys(s.attest) {
-		for _, id := range sortedIDs(s.attest[e]) {
-			c.Attestations = append(c.Attestations, attestEntry{e, id, s.attest[e][id]})
-		}
+}
+
+func (w *rootWriter) storage(r *chain.StorageResource) {
+	w.fixed(r.ID[:])
+	w.u32(r.StartEpoch)
+	w.u32(r.EndEpoch)
+	w.u64(r.Size)
+}
+
+func (w *rootWriter) amounts(m map[uint32]uint64) {
+	w.len(len(m))
+	for _, e := range sortedKeys(m) {
+		w.u32(e)
+		w.u64(m[e])
 	}
-	for d, exp := range s.recent {
-		c.Recent = append(c.Recent, recentEntry{d, exp})
+}
+
+func (w *rootWriter) idLists(m map[uint32][]chain.ObjectID) {
+	w.len(len(m))
+	for _, e := range sortedKeys(m) {
+		w.u32(e)
+		w.ids(m[e])
 	}
-	slices.SortFunc(c.Recent, func(x, y recentEntry) int { return cmpBytes32(x.Digest, y.Digest) })
-	return c
+}
+
+func (w *rootWriter) node(n *nodeRec) {
+	i := &n.info
+	w.fixed(i.ID[:])
+	w.fixed(i.Operator[:])
+	w.str(i.Name)
+	w.str(i.PeerID)
+	w.strs(i.Addresses)
+	w.fixed(i.PublicKey[:])
+	w.boolean(i.NextPublicKey != nil)
+	if i.NextPublicKey != nil {
+		w.fixed(i.NextPublicKey[:])
+	}
+	w.u16(i.Commission)
+	w.u16(i.NextCommission)
+	w.u64(i.StoragePriceVote)
+	w.u64(i.WritePriceVote)
+	w.u64(i.Capacity)
+	w.u32(i.RegisteredEpoch)
+	w.u64(n.active)
+	w.u64(n.shares)
+	w.amounts(n.pending)
+	w.idLists(n.activating)
+	w.idLists(n.withdrawing)
+}
+
+func (w *rootWriter) staked(r *stakedRec) {
+	o := &r.obj
+	w.fixed(o.ID[:])
+	w.fixed(o.Owner[:])
+	w.fixed(o.NodeID[:])
+	w.u64(o.Principal)
+	w.u32(o.ActivationEpoch)
+	w.u8(uint8(o.State))
+	w.u32(o.WithdrawEpoch)
+	w.u64(r.shares)
+	w.u64(r.withdrawable)
+	w.boolean(r.settled)
+}
+
+func (w *rootWriter) blob(b *blobRec) {
+	o := &b.obj
+	w.fixed(o.ID[:])
+	w.fixed(o.BlobID[:])
+	w.u64(o.Size)
+	w.u8(uint8(o.EncodingType))
+	w.u32(o.RegisteredEpoch)
+	w.boolean(o.CertifiedEpoch != nil)
+	if o.CertifiedEpoch != nil {
+		w.u32(*o.CertifiedEpoch)
+	}
+	w.storage(&o.Storage)
+	w.boolean(o.Deletable)
+	w.fixed(o.Owner[:])
+	w.cursor(b.regEvent)
+	w.cursor(b.certEvent)
+}
+
+func sorted32[K ~[32]byte, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b K) int { return cmpID(chain.ObjectID(a), chain.ObjectID(b)) })
+	return keys
 }
 
 // root returns the state root.
 func (s *state) root() chain.Digest {
 	h, _ := blake2b.New256(nil)
-	if err := bcs.NewEncoder(h).Encode(s.canonicalize()); err != nil {
-		panic("local: encoding the state: " + err.Error()) // every field is encodable
+	w := &rootWriter{h: h}
+	w.fixed(s.p.chainID[:])
+	w.u64(s.height)
+	w.u64(s.timeMs)
+	w.fixed(s.lastHash[:])
+	w.u64(s.eventSeq)
+	w.u32(s.epoch)
+	w.u8(uint8(s.phase))
+	w.u64(s.epochStartMs)
+	w.u64(s.storagePrice)
+	w.u64(s.writePrice)
+	w.u64(s.nextStorage)
+	w.u64(s.nextWrite)
+	w.len(len(s.committees))
+	for _, e := range sortedKeys(s.committees) {
+		w.committee(s.committees[e])
 	}
+	w.ids(sorted32(s.syncDone))
+	w.len(len(s.seeds))
+	for _, e := range sortedKeys(s.seeds) {
+		w.u32(e)
+		seed := s.seeds[e]
+		w.fixed(seed[:])
+	}
+	w.len(len(s.balances))
+	for _, a := range sorted32(s.balances) {
+		w.fixed(a[:])
+		w.u64(s.balances[a])
+	}
+	w.len(len(s.nodes))
+	for _, id := range sorted32(s.nodes) {
+		w.node(s.nodes[id])
+	}
+	keys := make([]chain.BLSPublicKey, 0, len(s.keys))
+	for k := range s.keys {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b chain.BLSPublicKey) int { return slices.Compare(a[:], b[:]) })
+	w.len(len(keys))
+	for _, k := range keys {
+		id := s.keys[k]
+		w.fixed(k[:])
+		w.fixed(id[:])
+	}
+	w.len(len(s.staked))
+	for _, id := range sorted32(s.staked) {
+		w.staked(s.staked[id])
+	}
+	w.len(len(s.blobs))
+	for _, id := range sorted32(s.blobs) {
+		w.blob(s.blobs[id])
+	}
+	w.len(len(s.invalid))
+	for _, id := range sorted32(s.invalid) {
+		w.fixed(id[:])
+		w.cursor(s.invalid[id])
+	}
+	w.len(len(s.storage))
+	for _, id := range sorted32(s.storage) {
+		w.storage(s.storage[id])
+	}
+	// Ownership of unattached storage lives only in the index.
+	owners := sorted32(s.owners)
+	w.len(len(owners))
+	for _, a := range owners {
+		w.fixed(a[:])
+		o := s.owners[a]
+		w.ids(sorted32(o.blobs))
+		w.ids(sorted32(o.storage))
+		w.ids(sorted32(o.staked))
+	}
+	w.amounts(s.pots)
+	w.len(len(s.attest))
+	for _, e := range sortedKeys(s.attest) {
+		w.u32(e)
+		w.len(len(s.attest[e]))
+		for _, id := range sorted32(s.attest[e]) {
+			w.fixed(id[:])
+			w.bytes(s.attest[e][id])
+		}
+	}
+	w.len(len(s.recent))
+	for _, d := range sorted32(s.recent) {
+		w.fixed(d[:])
+		w.u64(s.recent[d])
+	}
+	w.u64(s.minted)
+	w.u64(s.burned)
 	var d chain.Digest
 	h.Sum(d[:0])
 	return d
