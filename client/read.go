@@ -1,0 +1,326 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/p2p"
+)
+
+// ReadOptions say how to read a blob.
+type ReadOptions struct {
+	// Strict re-encodes the whole decoded blob and checks every sliver hash
+	// (encoding.CheckStrict). The default check (encoding.CheckDefault)
+	// re-encodes the systematic slivers only; every reader that passes it
+	// gets the same bytes.
+	Strict bool
+	// SkipChainCheck does not ask the chain whether the blob exists before
+	// asking nodes (one round trip less; a blob unknown to the nodes is
+	// still ErrBlobNotFound).
+	SkipChainCheck bool
+	// Progress, if set, is called as verified slivers arrive ("read").
+	Progress func(Progress)
+}
+
+// Read reads blob id and writes it to w. It checks the blob's status on
+// chain, gets the metadata from the first node whose answer verifies
+// against the blob ID, asks nodes for the primary slivers of their shards
+// (one request per node, systematic slivers and nodes that did not fail
+// recently first, no more nodes than needed), verifies every sliver against
+// the metadata and discards those that fail, stops as soon as it has rows
+// distinct verified slivers, decodes, checks consistency and writes the
+// blob.
+//
+// It works with up to f shards' nodes down or lying. It returns
+// ErrBlobNotFound when the chain has no live object of the blob or no node
+// knows it, a *NotEnoughSliversError (ErrNotEnoughSlivers) when too many
+// nodes failed, and ErrInconsistentBlob when the writer encoded the blob
+// inconsistently. Nothing is written to w unless the blob decoded and
+// passed its check.
+func (c *Client) Read(ctx context.Context, id encoding.BlobID, w io.Writer, opts ReadOptions) (int64, error) {
+	blob, err := c.ReadBlob(ctx, id, opts)
+	if err != nil {
+		return 0, err
+	}
+	n, err := w.Write(blob)
+	return int64(n), err
+}
+
+// ReadBlob is Read returning the blob in memory.
+func (c *Client) ReadBlob(ctx context.Context, id encoding.BlobID, opts ReadOptions) ([]byte, error) {
+	v, err := c.currentView(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.SkipChainCheck {
+		st, err := c.chain.BlobStatus(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("client: reading the status of blob %s: %w", id, err)
+		}
+		switch st.Kind {
+		case chain.BlobNonexistent:
+			return nil, fmt.Errorf("%w: %s: no live blob object on chain (never stored, expired or deleted)", ErrBlobNotFound, id)
+		case chain.BlobInvalid:
+			return nil, fmt.Errorf("%w: %s is marked invalid on chain", ErrBlobNotFound, id)
+		}
+	}
+	md, err := c.metadata(ctx, v, id)
+	if err != nil {
+		return nil, err
+	}
+	slivers, err := c.primarySlivers(ctx, v, id, md, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	check := encoding.CheckDefault
+	if opts.Strict {
+		check = encoding.CheckStrict
+	}
+	blob, err := v.codec.Decode(md, slivers, check)
+	if err != nil {
+		return nil, fmt.Errorf("client: decoding blob %s: %w", id, err)
+	}
+	return blob, nil
+}
+
+// readOrder returns the committee's member indices, those that failed
+// most recently last, the others in random order (to spread load).
+func (c *Client) readOrder(v *view) []int {
+	order := rand.Perm(len(v.committee.Members))
+	failed := make(map[int]int64, len(order))
+	for _, i := range order {
+		if p := v.peers[i]; p != "" {
+			if t := c.lastFailure(p); !t.IsZero() {
+				failed[i] = t.UnixNano()
+			}
+		} else {
+			failed[i] = 1 << 62
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return failed[order[a]] < failed[order[b]] })
+	return order
+}
+
+// metadata asks nodes for the blob's metadata, Config.MetadataFanout at a
+// time, and returns the first answer that verifies for the network.
+func (c *Client) metadata(ctx context.Context, v *view, id encoding.BlobID) (*encoding.Metadata, error) {
+	mctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type res struct {
+		member int
+		md     *encoding.Metadata
+		err    error
+	}
+	order := c.readOrder(v)
+	results := make(chan res, len(order))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	start := func(i int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := v.peers[i]
+			if p == "" {
+				results <- res{i, nil, errBadPeerID}
+				return
+			}
+			md, err := c.p2p.GetMetadata(mctx, p, id)
+			if err == nil {
+				if err = md.Verify(id, v.state.NShards); err != nil {
+					err = fmt.Errorf("metadata does not verify: %w", err)
+				}
+			}
+			results <- res{i, md, err}
+		}()
+	}
+	next, running := 0, 0
+	var failures []NodeFailure
+	notFound := 0
+	for {
+		for running < c.cfg.MetadataFanout && next < len(order) {
+			start(order[next])
+			next++
+			running++
+		}
+		if running == 0 {
+			break
+		}
+		select {
+		case r := <-results:
+			running--
+			if r.err == nil {
+				c.markHealthy(v.peers[r.member])
+				return r.md, nil
+			}
+			if p := v.peers[r.member]; p != "" && !errors.Is(r.err, p2p.ErrNotFound) {
+				c.markFailed(p)
+			}
+			if errors.Is(r.err, p2p.ErrNotFound) || errors.Is(r.err, p2p.ErrNotRegistered) {
+				notFound += len(v.committee.Members[r.member].Shards)
+			}
+			failures = append(failures, failure(v.committee, r.member, r.err))
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	// Nodes holding more than f shards say they do not know the blob: at
+	// least one of them is honest, so it is not stored (or not yet).
+	if notFound > v.committee.F() {
+		return nil, fmt.Errorf("%w: %s: nodes holding %d shards do not know it", ErrBlobNotFound, id, notFound)
+	}
+	sortFailures(v.committee, failures)
+	return nil, &NotEnoughSliversError{BlobID: id, Stage: "metadata", Failures: failures}
+}
+
+// sliverTask is one GetSlivers request: member's primary slivers at
+// indices.
+type sliverTask struct {
+	member  int
+	indices []uint16
+}
+
+// primarySlivers collects rows distinct verified primary slivers. Tasks go
+// out in order (systematic slivers first, then the others; nodes that
+// failed recently last), and only as many are in flight as could still be
+// needed: a failure or a lie starts the next.
+func (c *Client) primarySlivers(ctx context.Context, v *view, id encoding.BlobID, md *encoding.Metadata, progress func(Progress)) ([]encoding.Sliver, error) {
+	params := v.codec.Params()
+	n, rows := params.N, params.Rows
+	var first, second []sliverTask
+	for _, i := range c.readOrder(v) {
+		var sys, other []uint16
+		for _, s := range v.committee.Members[i].Shards {
+			pair := id.PairForShard(int(s), n)
+			if pair < rows {
+				sys = append(sys, uint16(pair))
+			} else {
+				other = append(other, uint16(pair))
+			}
+		}
+		if len(sys) > 0 {
+			slices.Sort(sys)
+			first = append(first, sliverTask{i, sys})
+		}
+		if len(other) > 0 {
+			slices.Sort(other)
+			second = append(second, sliverTask{i, other})
+		}
+	}
+	tasks := append(first, second...)
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type res struct {
+		task    sliverTask
+		slivers []p2p.SliverResult
+		err     error
+	}
+	results := make(chan res, len(tasks))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	have := make(map[uint16]encoding.Sliver, rows)
+	failed := make(map[int]error)
+	next, inflight, pending := 0, 0, 0
+	report(progress, "read", 0, int64(rows))
+	for len(have) < rows {
+		for inflight < c.cfg.MaxConcurrentNodes && next < len(tasks) && len(have)+pending < rows {
+			t := tasks[next]
+			next++
+			p := v.peers[t.member]
+			if p == "" {
+				failed[t.member] = errBadPeerID
+				continue
+			}
+			if _, bad := failed[t.member]; bad {
+				continue // it failed its first task; do not ask it again
+			}
+			inflight++
+			pending += len(t.indices)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out, err := c.p2p.GetSlivers(sctx, p, id, encoding.Primary, t.indices)
+				results <- res{t, out, err}
+			}()
+		}
+		if inflight == 0 {
+			break
+		}
+		var r res
+		select {
+		case r = <-results:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		inflight--
+		pending -= len(r.task.indices)
+		p := v.peers[r.task.member]
+		var bad error
+		got := 0
+		for k, sr := range r.slivers {
+			if sr.Err != nil {
+				if bad == nil {
+					bad = sr.Err
+				}
+				continue
+			}
+			sl := sr.Sliver
+			sl.Axis = encoding.Primary
+			if k >= len(r.task.indices) || sl.Index != r.task.indices[k] {
+				bad = fmt.Errorf("%w: sliver %d instead of %d", p2p.ErrProtocol, sl.Index, r.task.indices[min(k, len(r.task.indices)-1)])
+				continue
+			}
+			if err := v.codec.VerifySliver(md, &sl); err != nil {
+				bad = fmt.Errorf("primary sliver %d does not verify: %w", sl.Index, err)
+				continue
+			}
+			if _, dup := have[sl.Index]; !dup {
+				have[sl.Index] = sl
+				got++
+			}
+		}
+		if bad == nil && r.err != nil {
+			bad = r.err
+		}
+		if bad != nil {
+			if !errors.Is(bad, context.Canceled) {
+				c.markFailed(p)
+			}
+			failed[r.task.member] = bad
+		} else {
+			c.markHealthy(p)
+		}
+		if got > 0 {
+			report(progress, "read", int64(min(len(have), rows)), int64(rows))
+		}
+	}
+	if len(have) < rows {
+		failures := make([]NodeFailure, 0, len(failed))
+		for i, err := range failed {
+			failures = append(failures, failure(v.committee, i, err))
+		}
+		sortFailures(v.committee, failures)
+		return nil, &NotEnoughSliversError{BlobID: id, Stage: "slivers", Have: len(have), Need: rows, Failures: failures}
+	}
+	cancel()
+	out := make([]encoding.Sliver, 0, len(have))
+	for _, sl := range have {
+		out = append(out, sl)
+	}
+	return out, nil
+}
+
+// sortFailures orders failures by committee index.
+func sortFailures(com *chain.Committee, fs []NodeFailure) {
+	idx := func(f NodeFailure) int { i, _ := com.Index(f.NodeID); return i }
+	slices.SortFunc(fs, func(a, b NodeFailure) int { return idx(a) - idx(b) })
+}

@@ -1,0 +1,416 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/p2p"
+)
+
+// Retries of one node's part of a store, for answers that may clear soon:
+// ErrBusy (the node's intake buffer is full) and ErrNotRegistered (the node
+// has not seen the registration yet).
+const (
+	storeRetries      = 2
+	storeRetryBackoff = 250 * time.Millisecond
+)
+
+// StoreOptions say how to store a blob.
+type StoreOptions struct {
+	// Epochs is how many epochs, from the current one, to store the blob
+	// for; at least 1.
+	Epochs uint32
+	// Deletable makes a blob object its owner may delete before it expires.
+	// A permanent blob (the default of the zero value) cannot be deleted.
+	Deletable bool
+	// Force stores the blob even when it is already certified long enough.
+	Force bool
+	// DryRun encodes the blob and reports its ID and cost without paying or
+	// sending anything.
+	DryRun bool
+	// Owner receives the blob object; the zero address means the wallet.
+	Owner chain.Address
+	// Progress, if set, is called as the store advances (from several
+	// goroutines one at a time).
+	Progress func(Progress)
+}
+
+// Progress reports how far a store or read is: Done of Total units of
+// Stage ("encode", "register", "send" in bytes of slivers acknowledged,
+// "certify"; "read" in verified slivers).
+type Progress struct {
+	Stage       string
+	Done, Total int64
+}
+
+func (o *StoreOptions) validate() error {
+	if o.Epochs == 0 {
+		return fmt.Errorf("%w: epochs must be at least 1", ErrInvalidOptions)
+	}
+	return nil
+}
+
+// StoreReader reads a blob from r (up to the network's maximum blob size)
+// and stores it as Store does. Encoding needs the whole blob, so it is read
+// into memory first; a blob over the maximum is refused as soon as the
+// reader passes it, with an error matching ErrBlobTooLarge.
+func (c *Client) StoreReader(ctx context.Context, r io.Reader, opts StoreOptions) (*StoreResult, error) {
+	blob, err := c.ReadBlobFrom(ctx, r, 0)
+	if err != nil {
+		return nil, err
+	}
+	return c.Store(ctx, blob, opts)
+}
+
+// ReadBlobFrom reads a whole blob from r into memory, refusing one over
+// the network's maximum blob size (or max, if smaller and not 0) with a
+// *encoding.TooLargeError. sizeHint, if positive, sizes the buffer.
+func (c *Client) ReadBlobFrom(ctx context.Context, r io.Reader, sizeHint int64) ([]byte, error) {
+	v, err := c.currentView(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	limit := v.codec.MaxBlobSize()
+	var buf bytes.Buffer
+	if sizeHint > 0 && uint64(sizeHint) <= limit {
+		buf.Grow(int(sizeHint))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if uint64(n) > limit {
+		return nil, &encoding.TooLargeError{Size: uint64(n), Max: limit, N: v.state.NShards}
+	}
+	return buf.Bytes(), nil
+}
+
+// Store stores blob for opts.Epochs epochs (DESIGN.md §8): it encodes the
+// blob; checks its status on chain and returns AlreadyCertified, paying
+// nothing, when a permanent object is certified until at least the wanted
+// epoch (unless Force, or Deletable); registers the blob, paying for it;
+// sends the metadata and then, in one request per node, the sliver pairs of
+// every shard the node holds, to all nodes in parallel (at most
+// Config.MaxConcurrentNodes at once); collects the nodes' signed
+// confirmations, verifying each against the member's BLS key, until the
+// signers hold n − f shards, and then for Config.GracePeriod more; and
+// certifies the blob with the aggregate certificate.
+//
+// If the epoch changes during the store (nodes refuse the confirmation, or
+// the chain refuses the certificate), Store reads the new committee and
+// tries once more. When no quorum can be had the error is a *QuorumError
+// naming every node that failed and why; the blob then stays registered,
+// uncertified, and a later store of the same bytes pays again.
+func (c *Client) Store(ctx context.Context, blob []byte, opts StoreOptions) (*StoreResult, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	if c.signer == nil && !opts.DryRun {
+		return nil, ErrNoWallet
+	}
+	v, err := c.currentView(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	if max := v.codec.MaxBlobSize(); uint64(len(blob)) > max {
+		return nil, &encoding.TooLargeError{Size: uint64(len(blob)), Max: max, N: v.state.NShards}
+	}
+	report(opts.Progress, "encode", 0, 1)
+	enc, err := v.codec.Encode(blob)
+	if err != nil {
+		return nil, err
+	}
+	report(opts.Progress, "encode", 1, 1)
+	log := c.log.With("blob_id", enc.BlobID)
+	params := v.codec.Params()
+	encLen, err := params.EncodedLength(uint64(len(blob)))
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.chain.BlobStatus(ctx, enc.BlobID)
+	if err != nil {
+		return nil, fmt.Errorf("client: reading the status of blob %s: %w", enc.BlobID, err)
+	}
+	dedup := !opts.Force && !opts.Deletable && st.IsCertifiedUntil(v.state.Epoch+opts.Epochs)
+	if opts.DryRun {
+		cost, err := v.state.RegisterCost(uint64(len(blob)), opts.Epochs)
+		if err != nil {
+			return nil, err
+		}
+		if dedup {
+			cost = 0
+		}
+		return &StoreResult{DryRun: &DryRunResult{BlobID: enc.BlobID, UnencodedLength: uint64(len(blob)),
+			EncodedLength: encLen, StorageCost: cost, AlreadyCertified: dedup}}, nil
+	}
+	if dedup {
+		log.Debug("blob already certified", "end_epoch", st.EndEpoch)
+		return &StoreResult{AlreadyCertified: &AlreadyCertified{BlobID: enc.BlobID, Event: eventID(st.Event), EndEpoch: st.EndEpoch}}, nil
+	}
+
+	report(opts.Progress, "register", 0, 1)
+	reg, err := c.chain.RegisterBlob(ctx, c.signer, chain.RegisterBlobArgs{
+		BlobID: enc.BlobID, RootHash: enc.Metadata.Root(), Size: uint64(len(blob)), EncodingType: encoding.RS2,
+		Epochs: opts.Epochs, Deletable: opts.Deletable, Owner: opts.Owner,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("client: registering blob %s: %w", enc.BlobID, err)
+	}
+	report(opts.Progress, "register", 1, 1)
+	obj := reg.Blob
+	log.Debug("blob registered", "object_id", obj.ID, "cost", reg.Cost)
+
+	var cres chain.CertifyBlobResult
+	for attempt := 0; ; attempt++ {
+		var cert *chain.Certificate
+		cert, v, err = c.certificate(ctx, v, enc, obj, opts.Progress)
+		if err != nil {
+			return nil, err
+		}
+		report(opts.Progress, "certify", 0, 1)
+		cres, err = c.chain.CertifyBlob(ctx, c.signer, obj.ID, cert)
+		if err == nil {
+			break
+		}
+		if attempt == 0 && errors.Is(err, chain.ErrWrongEpoch) {
+			log.Info("epoch changed before certification; collecting confirmations again", "epoch", v.state.Epoch)
+			if v, err = c.refreshView(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return nil, fmt.Errorf("client: certifying blob %s (object %s): %w", enc.BlobID, obj.ID, err)
+	}
+	report(opts.Progress, "certify", 1, 1)
+	return &StoreResult{NewlyCreated: &NewlyCreated{
+		BlobObject:        NewBlobObject(cres.Blob),
+		ResourceOperation: ResourceOperation{RegisterFromScratch: &RegisterFromScratch{EncodedLength: encLen, EpochsAhead: opts.Epochs}},
+		Cost:              reg.Cost,
+	}}, nil
+}
+
+func report(fn func(Progress), stage string, done, total int64) {
+	if fn != nil {
+		fn(Progress{Stage: stage, Done: done, Total: total})
+	}
+}
+
+// certificate sends the blob to the committee of v and aggregates a
+// certificate from its confirmations. When the quorum fails and the chain
+// has moved to another epoch meanwhile, it tries once more with the new
+// committee. It returns the view the certificate is for.
+func (c *Client) certificate(ctx context.Context, v *view, enc *encoding.EncodedBlob, obj chain.BlobObject, progress func(Progress)) (*chain.Certificate, *view, error) {
+	for attempt := 0; ; attempt++ {
+		cert, err := c.distribute(ctx, v, enc, obj, progress)
+		if err == nil {
+			return cert, v, nil
+		}
+		if attempt == 0 && errors.Is(err, ErrQuorumNotReached) {
+			nv, rerr := c.refreshView(ctx)
+			if rerr == nil && nv.state.Epoch != v.state.Epoch {
+				c.log.Info("epoch changed during the store; sending to the new committee", "blob_id", enc.BlobID, "epoch", nv.state.Epoch)
+				v = nv
+				continue
+			}
+		}
+		return nil, v, err
+	}
+}
+
+// errBadConfirmation is a confirmation whose message or signature does not
+// verify.
+var errBadConfirmation = errors.New("client: invalid confirmation")
+
+// nodeResult is one member's outcome in distribute.
+type nodeResult struct {
+	member int
+	sig    chain.BLSSignature
+	err    error
+}
+
+// distribute sends metadata and slivers to every member of v's committee
+// and collects verified confirmations until the signers hold a quorum plus
+// the grace period, or every member has answered.
+func (c *Client) distribute(ctx context.Context, v *view, enc *encoding.EncodedBlob, obj chain.BlobObject, progress func(Progress)) (*chain.Certificate, error) {
+	com := v.committee
+	n := com.NShards
+	bc := chain.BlobCertification{Epoch: v.state.Epoch, BlobID: enc.BlobID, Deletable: obj.Deletable}
+	var objectID *[32]byte
+	if obj.Deletable {
+		bc.ObjectID = obj.ID
+		id := [32]byte(obj.ID)
+		objectID = &id
+	}
+	msg := bc.Message()
+
+	var total int64
+	for i := range enc.Primary {
+		total += int64(len(enc.Primary[i].Data) + len(enc.Secondary[i].Data))
+	}
+	var progMu sync.Mutex
+	var sent int64
+	report(progress, "send", 0, total)
+
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan nodeResult, len(com.Members))
+	sem := make(chan struct{}, c.cfg.MaxConcurrentNodes)
+	var wg sync.WaitGroup
+	for i := range com.Members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-dctx.Done():
+				results <- nodeResult{member: i, err: dctx.Err()}
+				return
+			}
+			slivers := make([]encoding.Sliver, 0, 2*len(com.Members[i].Shards))
+			var bytes int64
+			for _, s := range com.Members[i].Shards {
+				pair := enc.BlobID.PairForShard(int(s), n)
+				p := enc.Pair(pair)
+				p.Primary.Axis, p.Secondary.Axis = encoding.Primary, encoding.Secondary
+				slivers = append(slivers, p.Primary, p.Secondary)
+				bytes += int64(len(p.Primary.Data) + len(p.Secondary.Data))
+			}
+			sig, err := c.storeOnNode(dctx, v, i, enc, slivers, p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: v.state.Epoch, ObjectID: objectID}, msg, func() {
+				if progress != nil {
+					progMu.Lock()
+					sent += bytes
+					report(progress, "send", sent, total)
+					progMu.Unlock()
+				}
+			})
+			results <- nodeResult{member: i, sig: sig, err: err}
+		}()
+	}
+	defer wg.Wait()
+
+	sigs := make(map[int]chain.BLSSignature)
+	errs := make(map[int]error)
+	weight, need := 0, com.QuorumShards()
+	var grace <-chan time.Time
+	for pending := len(com.Members); pending > 0; {
+		select {
+		case r := <-results:
+			pending--
+			if r.err != nil {
+				errs[r.member] = r.err
+				continue
+			}
+			sigs[r.member] = r.sig
+			weight += len(com.Members[r.member].Shards)
+			if weight >= need && grace == nil {
+				if c.cfg.GracePeriod <= 0 {
+					pending = 0
+					continue
+				}
+				t := time.NewTimer(c.cfg.GracePeriod)
+				defer t.Stop()
+				grace = t.C
+			}
+		case <-grace:
+			pending = 0
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	cancel()
+	if weight < need {
+		qe := &QuorumError{BlobID: enc.BlobID, Epoch: v.state.Epoch, Shards: weight, Need: need}
+		for i := range com.Members {
+			if err, ok := errs[i]; ok {
+				qe.Failures = append(qe.Failures, failure(com, i, err))
+			}
+		}
+		return nil, qe
+	}
+	if len(errs) > 0 {
+		c.log.Debug("store reached quorum despite failures", "blob_id", enc.BlobID, "failed_nodes", len(errs))
+	}
+	cert, err := chain.NewCertificate(com, msg, sigs)
+	if err != nil {
+		return nil, fmt.Errorf("client: aggregating the certificate of blob %s: %w", enc.BlobID, err)
+	}
+	return cert, nil
+}
+
+// storeOnNode sends the metadata and slivers of a blob to member i, then
+// asks for its confirmation and verifies it. stored is called once the
+// slivers are acknowledged.
+func (c *Client) storeOnNode(ctx context.Context, v *view, i int, enc *encoding.EncodedBlob, slivers []encoding.Sliver, req p2p.ConfirmationRequest, msg []byte, stored func()) (chain.BLSSignature, error) {
+	p := v.peers[i]
+	if p == "" {
+		return chain.BLSSignature{}, errBadPeerID
+	}
+	err := retry(ctx, func() error { return c.p2p.PutMetadata(ctx, p, enc.BlobID, enc.Metadata) })
+	if err != nil {
+		c.markFailed(p)
+		return chain.BLSSignature{}, fmt.Errorf("storing metadata: %w", err)
+	}
+	if len(slivers) > 0 {
+		err = retry(ctx, func() error {
+			refused, err := c.p2p.PutSlivers(ctx, p, enc.BlobID, slivers)
+			if err != nil {
+				return err
+			}
+			if len(refused) > 0 {
+				return fmt.Errorf("%d of %d slivers refused, first: %w", len(refused), len(slivers), &refused[0])
+			}
+			return nil
+		})
+		if err != nil {
+			c.markFailed(p)
+			return chain.BLSSignature{}, fmt.Errorf("storing slivers: %w", err)
+		}
+	}
+	stored()
+	var conf p2p.Confirmation
+	err = retry(ctx, func() (err error) {
+		conf, err = c.p2p.GetConfirmation(ctx, p, req)
+		return err
+	})
+	if err != nil {
+		c.markFailed(p)
+		return chain.BLSSignature{}, fmt.Errorf("getting the confirmation: %w", err)
+	}
+	if !bytes.Equal(conf.Message, msg) {
+		return chain.BLSSignature{}, fmt.Errorf("%w: the node signed another message (%d bytes)", errBadConfirmation, len(conf.Message))
+	}
+	if len(conf.Signature) != chain.BLSSignatureSize {
+		return chain.BLSSignature{}, fmt.Errorf("%w: signature of %d bytes", errBadConfirmation, len(conf.Signature))
+	}
+	sig := chain.BLSSignature(conf.Signature)
+	if err := v.committee.Members[i].PublicKey.Verify(msg, sig); err != nil {
+		return chain.BLSSignature{}, fmt.Errorf("%w: %v", errBadConfirmation, err)
+	}
+	c.markHealthy(p)
+	return sig, nil
+}
+
+// retry runs fn, again up to storeRetries times for errors that may clear.
+func retry(ctx context.Context, fn func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		if err == nil || attempt == storeRetries || !(errors.Is(err, p2p.ErrBusy) || errors.Is(err, p2p.ErrNotRegistered)) {
+			return err
+		}
+		t := time.NewTimer(storeRetryBackoff << attempt)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
