@@ -250,3 +250,38 @@ func FuzzCertificateVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseText parses the text forms of cursors, IDs and keys: each fails
+// with ErrInvalidArgument or round-trips.
+func FuzzParseText(f *testing.F) {
+	f.Add("12.tok")
+	f.Add(Address{1}.String())
+	f.Add(Digest{2}.String())
+	f.Fuzz(func(t *testing.T, s string) {
+		if c, err := ParseCursor(s); err == nil {
+			if back, err := ParseCursor(c.String()); err != nil || back != c {
+				t.Fatalf("cursor %q does not round-trip", s)
+			}
+		} else if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatal(err)
+		}
+		if a, err := ParseAddress(s); err == nil {
+			if back, _ := ParseAddress(a.String()); back != a {
+				t.Fatalf("address %q does not round-trip", s)
+			}
+		} else if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatal(err)
+		}
+		if d, err := ParseDigest(s); err == nil {
+			if back, _ := ParseDigest(d.String()); back != d {
+				t.Fatalf("digest %q does not round-trip", s)
+			}
+		} else if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatal(err)
+		}
+		var pk BLSPublicKey
+		if err := pk.UnmarshalText([]byte(s)); err != nil && !errors.Is(err, ErrInvalidArgument) {
+			t.Fatal(err)
+		}
+	})
+}
