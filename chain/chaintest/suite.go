@@ -34,6 +34,7 @@ func Run(t *testing.T, f Factory) {
 		{"Staking", testStaking},
 		{"RegisterNode", testRegisterNode},
 		{"UpdateNode", testUpdateNode},
+		{"Pricing", testPricing},
 		{"Rewards", testRewards},
 		{"Attestation", testAttestation},
 		{"Events", testEvents},

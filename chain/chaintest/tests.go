@@ -694,6 +694,29 @@ func testUpdateNode(e *env) {
 	}
 }
 
+func testPricing(e *env) {
+	// Shards 4:3:2:1 vote 3000, 2000, 9000, 9000: members holding n − f = 7
+	// shards voted 3000 or more, so 3000 it is.
+	votes := []uint64{3000, 2000, 9000, 9000}
+	for i, v := range votes {
+		write := v / 10
+		_, err := e.c.UpdateNode(e.ctx, e.net.Nodes[i].Operator, e.ids[i], chain.UpdateNodeArgs{StoragePriceVote: &v, WritePriceVote: &write})
+		e.must(err)
+	}
+	if s := e.system(); s.StoragePrice != StoragePrice || s.WritePrice != WritePrice {
+		e.t.Fatalf("prices changed before the epoch change: %+v", s)
+	}
+	e.nextEpoch()
+	if s := e.system(); s.StoragePrice != 3000 || s.WritePrice != 300 {
+		e.t.Fatalf("prices of epoch 2: storage %d write %d, want 3000 and 300", s.StoragePrice, s.WritePrice)
+	}
+	// Registration pays the new prices.
+	r := e.register(e.net.Client, blob(1, 100, 1, false))
+	if want, _ := e.system().RegisterCost(100, 1); r.Cost != want {
+		e.t.Errorf("cost %d, want %d", r.Cost, want)
+	}
+}
+
 func testRewards(e *env) {
 	// Storage bought for epoch 1 only: its fees are epoch 1's rewards.
 	r := e.register(e.net.Client, blob(1, 1<<20, 1, false))
