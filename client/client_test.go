@@ -20,7 +20,8 @@ var quiet = slog.New(slog.DiscardHandler)
 
 func newClient(t testing.TB, net *clienttest.Network, mod ...func(*client.Config)) *client.Client {
 	t.Helper()
-	cfg := client.Config{Chain: net.Chain, Signer: net.Wallet, Logger: quiet, GracePeriod: 20 * time.Millisecond}
+	cfg := client.Config{Chain: net.Chain, Signer: net.Wallet, Logger: quiet, GracePeriod: 20 * time.Millisecond,
+		RequestTimeout: 10 * time.Second, TransferTimeout: 20 * time.Second}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -163,14 +164,18 @@ func TestStoreFailures(t *testing.T) {
 		{"forgetful", []int{1, 3}, clienttest.Forget, false, p2p.ErrInvalid, "metadata"},
 		{"refusing", []int{0, 2}, clienttest.Refuse, false, p2p.ErrBusy, ""},
 	}
-	for _, tc := range cases {
+	net := clienttest.New(t, clienttest.Options{})
+	c := newClient(t, net)
+	for k, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			net := clienttest.New(t, clienttest.Options{})
-			c := newClient(t, net)
+			for _, n := range net.Nodes {
+				n.SetBehavior(clienttest.Honest)
+			}
 			for _, i := range tc.bad {
 				net.Nodes[i].SetBehavior(tc.behavior)
 			}
-			res, err := c.Store(t.Context(), clienttest.Blob(2000, 3), client.StoreOptions{Epochs: 1})
+			certs, regs := net.Chain.Calls("CertifyBlob"), net.Chain.Calls("RegisterBlob")
+			res, err := c.Store(t.Context(), clienttest.Blob(2000, uint32(k)), client.StoreOptions{Epochs: 1})
 			if tc.ok {
 				if err != nil || res.NewlyCreated == nil {
 					t.Fatalf("store: %v", err)
@@ -197,8 +202,8 @@ func TestStoreFailures(t *testing.T) {
 				}
 			}
 			// Registered and paid, never certified.
-			if net.Chain.Calls("CertifyBlob") != 0 || net.Chain.Calls("RegisterBlob") != 1 {
-				t.Fatalf("certify %d, register %d", net.Chain.Calls("CertifyBlob"), net.Chain.Calls("RegisterBlob"))
+			if net.Chain.Calls("CertifyBlob") != certs || net.Chain.Calls("RegisterBlob") != regs+1 {
+				t.Fatalf("certify %d, register %d", net.Chain.Calls("CertifyBlob")-certs, net.Chain.Calls("RegisterBlob")-regs)
 			}
 		})
 	}
@@ -288,11 +293,15 @@ func TestReadWithFaultyNodes(t *testing.T) {
 		{"forgetful and liars", nil, []int{7, 8}, []int{0, 1, 2, 3}, true},
 		{"too many down", []int{0, 1, 2, 3, 4, 5}, []int{6}, nil, false},
 	}
-	for _, tc := range cases {
+	net := clienttest.New(t, clienttest.Options{NShards: 10, Nodes: 10})
+	c := newClient(t, net)
+	r := newClient(t, net, func(cfg *client.Config) { cfg.Signer = nil })
+	for k, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			net := clienttest.New(t, clienttest.Options{NShards: 10, Nodes: 10})
-			c := newClient(t, net)
-			blob := clienttest.Blob(20_000, 5)
+			for _, n := range net.Nodes {
+				n.SetBehavior(clienttest.Honest)
+			}
+			blob := clienttest.Blob(20_000, uint32(k))
 			res, err := c.Store(t.Context(), blob, client.StoreOptions{Epochs: 1})
 			if err != nil {
 				t.Fatal(err)
@@ -309,7 +318,6 @@ func TestReadWithFaultyNodes(t *testing.T) {
 			for _, s := range tc.forget {
 				net.NodeForShard(s).Forget(id)
 			}
-			r := newClient(t, net, func(cfg *client.Config) { cfg.Signer = nil })
 			got, err := r.ReadBlob(t.Context(), id, client.ReadOptions{})
 			if tc.ok {
 				if err != nil || !bytes.Equal(got, blob) {
