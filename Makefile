@@ -12,9 +12,11 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/walrus
 
-## run: start a local network (embedded chain, storage nodes, publisher/aggregator).
+## run: start a local network (embedded chain, storage nodes, publisher/aggregator)
+## in .devnet/; Ctrl-C stops it, running it again resumes. DEVNET_FLAGS adds flags.
+DEVNET_DIR ?= .devnet
 run: build
-	./$(BIN) devnet
+	./$(BIN) devnet --dir $(DEVNET_DIR) $(DEVNET_FLAGS)
 
 ## test: every test, with the race detector (one build configuration, so the
 ## dependency graph is compiled once).
@@ -35,10 +37,11 @@ fuzz:
 	  done; \
 	done
 
-## lint: formatting, go vet, staticcheck (installed into ./bin by this target).
+## lint: formatting, go vet, staticcheck (v0.8.0, installed into ./bin by this
+## target: the newest the module proxy here serves).
 STATICCHECK := bin/staticcheck
 $(STATICCHECK):
-	GOBIN=$(CURDIR)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@2025.1.1
+	GOBIN=$(CURDIR)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.0
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
