@@ -22,7 +22,7 @@ import (
 // with their own libp2p hosts on loopback and Pebble directories, and a
 // user with a p2p client and a funded account.
 type testCluster struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	chain  *local.Chain
 	nodes  []*testNode
@@ -46,7 +46,7 @@ type clusterOpts struct {
 	stakes        []uint64
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,15 +56,15 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
 
-func newCluster(t *testing.T, o clusterOpts) *testCluster {
+func newCluster(t testing.TB, o clusterOpts) *testCluster {
 	t.Helper()
 	if o.epoch == 0 {
 		o.epoch = time.Hour
@@ -275,7 +275,7 @@ func (c *testCluster) storeBlob(data []byte, epochs uint32) (*encoding.EncodedBl
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() error) {
+func waitFor(t testing.TB, what string, d time.Duration, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
