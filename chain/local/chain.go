@@ -29,6 +29,14 @@ const (
 	producerIdle = time.Second
 )
 
+// DefaultAddr is where `walrus chain serve` listens by default; clients
+// default to http://DefaultAddr.
+const DefaultAddr = "127.0.0.1:9180"
+
+// ErrNoChain is returned by Open when Config.Dir holds no chain and no
+// genesis was given to create one.
+var ErrNoChain = errors.New("local: no chain in directory")
+
 // Config configures an in-process chain. The zero value of every field but
 // Genesis (needed to create a chain) is a usable default.
 type Config struct {
@@ -156,7 +164,7 @@ func (c *Chain) load(ctx context.Context) error {
 	}
 	if g == nil {
 		if c.cfg.Genesis == nil {
-			return fmt.Errorf("%w: %q holds no chain and no genesis was given", chain.ErrInvalidArgument, c.cfg.Dir)
+			return fmt.Errorf("%w %q, and no genesis was given to create one", ErrNoChain, c.cfg.Dir)
 		}
 		g = c.newGenesis()
 		if err := g.Validate(); err != nil {

@@ -243,7 +243,7 @@ func TestReopen(t *testing.T) {
 	if _, err := Open(ctx, Config{Dir: dir, Genesis: other}); !errors.Is(err, chain.ErrInvalidArgument) {
 		t.Fatalf("other genesis: %v", err)
 	}
-	if _, err := Open(ctx, Config{Dir: t.TempDir()}); !errors.Is(err, chain.ErrInvalidArgument) {
+	if _, err := Open(ctx, Config{Dir: t.TempDir()}); !errors.Is(err, ErrNoChain) {
 		t.Fatalf("no chain and no genesis: %v", err)
 	}
 
