@@ -1,0 +1,643 @@
+// Package daemon is the HTTP publisher and aggregator of the network: the
+// API of Walrus's publisher and aggregator (same paths, query parameters,
+// camelCase JSON and error bodies), so that existing Walrus HTTP clients and
+// apps work unchanged, over a client.Client.
+//
+//	PUT  /v1/blobs?epochs=&permanent=&deletable=&send_object_to=&force=   (publisher)
+//	GET  /v1/blobs/{blob_id}                                              (aggregator; Range, ETag)
+//	GET  /v1/blobs/by-object-id/{object_id}                               (aggregator)
+//	GET  /v1/api                                                          (OpenAPI document)
+//	GET  /status
+//
+// A store answers {"newlyCreated":{...}} or {"alreadyCertified":{...}}
+// (client.StoreResult); every error answers an ErrorBody. New blobs are
+// deletable unless the request says permanent=true, as Walrus's publisher
+// does since v1.33 (Config.DefaultDeletable changes that). Every response
+// allows any origin (CORS), and OPTIONS preflights are answered.
+//
+// Limits: a body over Config.MaxBodySize is refused with 413 before it is
+// read past the limit; at most Config.MaxConcurrentStores stores run at
+// once and Config.MaxQueuedStores wait, further ones get 429 at once; reads
+// likewise (Config.MaxConcurrentReads, Config.MaxQueuedReads). A store whose
+// client disconnects before the whole body arrived registers nothing; once
+// the body is in, the store runs to its end (certified, or failed and never
+// certified) even if the client leaves.
+package daemon
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/client"
+	"github.com/walrus-go/walrus/encoding"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// Mode selects the APIs a daemon serves.
+type Mode uint8
+
+const (
+	// ModeDaemon serves both the publisher and the aggregator APIs.
+	ModeDaemon Mode = iota
+	// ModePublisher serves stores only.
+	ModePublisher
+	// ModeAggregator serves reads only.
+	ModeAggregator
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModePublisher:
+		return "publisher"
+	case ModeAggregator:
+		return "aggregator"
+	}
+	return "daemon"
+}
+
+func (m Mode) publishes() bool   { return m != ModeAggregator }
+func (m Mode) aggregates() bool { return m != ModePublisher }
+
+// Defaults of Config.
+const (
+	// DefaultMaxBodySize is Walrus's public publishers' limit: 10 MiB.
+	DefaultMaxBodySize = 10 << 20
+	// DefaultMaxConcurrentStores is how many stores run at once.
+	DefaultMaxConcurrentStores = 8
+	// DefaultMaxQueuedStores is how many stores may wait for a slot.
+	DefaultMaxQueuedStores = 32
+	// DefaultMaxConcurrentReads is how many reads run at once.
+	DefaultMaxConcurrentReads = 32
+	// DefaultMaxQueuedReads is how many reads may wait for a slot.
+	DefaultMaxQueuedReads = 128
+	// DefaultStoreTimeout bounds one store from its body's last byte.
+	DefaultStoreTimeout = 5 * time.Minute
+	// DefaultReadTimeout bounds fetching and decoding one blob.
+	DefaultReadTimeout = 2 * time.Minute
+	// DefaultBodyTimeout bounds receiving a store's body.
+	DefaultBodyTimeout = 5 * time.Minute
+	// DefaultCacheMaxAge is the max-age of blob answers: a blob ID always
+	// names the same bytes.
+	DefaultCacheMaxAge = 24 * time.Hour
+	// DefaultEpochs is the storage time of a store that names none, as
+	// Walrus's.
+	DefaultEpochs = 1
+	// DefaultShutdownTimeout bounds a graceful shutdown.
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Config configures a Daemon. Zero fields take the defaults above.
+type Config struct {
+	// Client does the work. Required; a publisher's needs a wallet.
+	Client *client.Client
+	Mode   Mode
+	// MaxBodySize caps a store's body, in bytes.
+	MaxBodySize int64
+	// MaxConcurrentStores and MaxQueuedStores bound the stores running
+	// and waiting; MaxConcurrentReads and MaxQueuedReads the reads. A
+	// negative queue length means no queue.
+	MaxConcurrentStores, MaxQueuedStores int
+	MaxConcurrentReads, MaxQueuedReads   int
+	// StoreTimeout, ReadTimeout and BodyTimeout bound one store (after
+	// its body), one read, and receiving one body.
+	StoreTimeout, ReadTimeout, BodyTimeout time.Duration
+	// CacheMaxAge is the max-age of blob answers.
+	CacheMaxAge time.Duration
+	// DefaultEpochs is the epochs of a store that names none.
+	DefaultEpochs uint32
+	// DefaultDeletable is the kind of a store that says neither
+	// permanent nor deletable. nil means deletable, as Walrus.
+	DefaultDeletable *bool
+	// ShutdownTimeout bounds Run's graceful shutdown.
+	ShutdownTimeout time.Duration
+	// Logger receives the daemon's log lines; nil means slog.Default().
+	Logger *slog.Logger
+	// Registry receives the daemon's metrics; nil means a new registry
+	// (served by MetricsHandler).
+	Registry *prometheus.Registry
+}
+
+// EnsureDefaults fills in the zero fields of c.
+func (c *Config) EnsureDefaults() {
+	def := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	defd := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	if c.MaxBodySize == 0 {
+		c.MaxBodySize = DefaultMaxBodySize
+	}
+	def(&c.MaxConcurrentStores, DefaultMaxConcurrentStores)
+	def(&c.MaxQueuedStores, DefaultMaxQueuedStores)
+	def(&c.MaxConcurrentReads, DefaultMaxConcurrentReads)
+	def(&c.MaxQueuedReads, DefaultMaxQueuedReads)
+	defd(&c.StoreTimeout, DefaultStoreTimeout)
+	defd(&c.ReadTimeout, DefaultReadTimeout)
+	defd(&c.BodyTimeout, DefaultBodyTimeout)
+	defd(&c.CacheMaxAge, DefaultCacheMaxAge)
+	defd(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	if c.DefaultEpochs == 0 {
+		c.DefaultEpochs = DefaultEpochs
+	}
+	if c.DefaultDeletable == nil {
+		t := true
+		c.DefaultDeletable = &t
+	}
+	if c.MaxQueuedStores < 0 {
+		c.MaxQueuedStores = 0
+	}
+	if c.MaxQueuedReads < 0 {
+		c.MaxQueuedReads = 0
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+}
+
+// ErrConfig is returned by New for an invalid Config.
+var ErrConfig = errors.New("daemon: invalid config")
+
+// Validate reports every problem of c, naming the field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)) }
+	if c.Client == nil {
+		bad("Client is required")
+	}
+	if c.MaxBodySize < 1 {
+		bad("MaxBodySize (%d) must be >= 1", c.MaxBodySize)
+	}
+	if c.MaxConcurrentStores < 1 || c.MaxConcurrentReads < 1 {
+		bad("MaxConcurrentStores (%d) and MaxConcurrentReads (%d) must be >= 1", c.MaxConcurrentStores, c.MaxConcurrentReads)
+	}
+	if c.StoreTimeout < 0 || c.ReadTimeout < 0 || c.BodyTimeout < 0 || c.CacheMaxAge < 0 || c.ShutdownTimeout < 0 {
+		bad("timeouts and CacheMaxAge must not be negative")
+	}
+	if c.Mode > ModeAggregator {
+		bad("unknown Mode %d", c.Mode)
+	}
+	return errors.Join(errs...)
+}
+
+// limiter admits up to slots requests at once and queue more waiting.
+type limiter struct {
+	admit chan struct{} // capacity slots + queue
+	run   chan struct{} // capacity slots
+}
+
+func newLimiter(slots, queue int) *limiter {
+	return &limiter{admit: make(chan struct{}, slots+queue), run: make(chan struct{}, slots)}
+}
+
+// acquire takes a slot, waiting in the queue; false (at once) when the
+// queue is full or ctx ends while waiting.
+func (l *limiter) acquire(ctx context.Context) (release func(), ok bool) {
+	select {
+	case l.admit <- struct{}{}:
+	default:
+		return nil, false
+	}
+	select {
+	case l.run <- struct{}{}:
+		return func() { <-l.run; <-l.admit }, true
+	case <-ctx.Done():
+		<-l.admit
+		return nil, false
+	}
+}
+
+// Daemon serves the HTTP API. It is safe for concurrent use.
+type Daemon struct {
+	cfg    Config
+	c      *client.Client
+	log    *slog.Logger
+	stores *limiter
+	reads  *limiter
+	mux    *http.ServeMux
+
+	// ctx ends when the daemon stops for good: stores whose body arrived
+	// run under it, not under their request's context.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	metrics metrics
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	bytes    *prometheus.CounterVec
+	inflight *prometheus.GaugeVec
+}
+
+// New returns a Daemon. cfg is copied, its defaults filled in, then
+// validated.
+func New(cfg Config) (*Daemon, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Daemon{cfg: cfg, c: cfg.Client, log: cfg.Logger.With("subsystem", "daemon"),
+		stores: newLimiter(cfg.MaxConcurrentStores, cfg.MaxQueuedStores),
+		reads:  newLimiter(cfg.MaxConcurrentReads, cfg.MaxQueuedReads),
+		ctx:    ctx, cancel: cancel}
+	d.metrics = metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walrus_daemon_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "walrus_daemon_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 18)}, []string{"route"}),
+		bytes:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walrus_daemon_blob_bytes_total", Help: "Blob bytes stored and read."}, []string{"direction"}),
+		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "walrus_daemon_inflight_requests", Help: "Stores and reads running or queued."}, []string{"kind"}),
+	}
+	for _, c := range []prometheus.Collector{d.metrics.requests, d.metrics.duration, d.metrics.bytes, d.metrics.inflight} {
+		if err := cfg.Registry.Register(c); err != nil {
+			cancel()
+			return nil, fmt.Errorf("daemon: registering metrics: %w", err)
+		}
+	}
+	mux := http.NewServeMux()
+	if cfg.Mode.publishes() {
+		mux.Handle("PUT /v1/blobs", d.route("store", d.handleStore))
+	}
+	if cfg.Mode.aggregates() {
+		mux.Handle("GET /v1/blobs/{blob_id}", d.route("read", d.handleRead))
+		mux.Handle("GET /v1/blobs/by-object-id/{object_id}", d.route("read_by_object", d.handleReadByObject))
+	}
+	mux.Handle("GET /v1/api", d.route("api", d.handleAPI))
+	mux.Handle("GET /status", d.route("status", d.handleStatus))
+	mux.Handle("/", d.route("other", d.handleOther))
+	d.mux = mux
+	return d, nil
+}
+
+// Handler returns the API's handler, CORS included.
+func (d *Daemon) Handler() http.Handler { return cors(d.mux) }
+
+// MetricsHandler returns the Prometheus handler of the daemon's registry.
+func (d *Daemon) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(d.cfg.Registry, promhttp.HandlerOpts{})
+}
+
+// Close ends the stores still running (their blobs are then not
+// certified). Run calls it after its graceful shutdown.
+func (d *Daemon) Close() { d.cancel() }
+
+// Run serves the API on ln and, if metrics is not nil, the metrics on it,
+// until ctx ends. It then shuts down gracefully: it closes the listeners,
+// waits up to Config.ShutdownTimeout for requests in progress (stores
+// included) to finish, then cancels what remains and returns. It returns
+// nil after a shutdown ctx asked for, or the first serving error.
+func (d *Daemon) Run(ctx context.Context, ln, metrics net.Listener) error {
+	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelDebug)}
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	if metrics != nil {
+		msrv := &http.Server{Handler: d.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, msrv)
+		go func() { errc <- msrv.Serve(metrics) }()
+	}
+	d.log.Info("serving", "mode", d.cfg.Mode.String(), "addr", ln.Addr().String())
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Shutdown(sctx) }()
+	}
+	wg.Wait()
+	d.Close()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// statusWriter records the status code for metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// route wraps a handler with metrics and panic safety.
+func (d *Daemon) route(name string, h func(http.ResponseWriter, *http.Request)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				d.log.Error("handler panicked", "route", name, "panic", p)
+				if sw.code == 0 {
+					writeError(sw, newError(http.StatusInternalServerError, ReasonInternal, "internal error"))
+				}
+			}
+			d.metrics.requests.WithLabelValues(name, strconv.Itoa(sw.code)).Inc()
+			d.metrics.duration.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		}()
+		h(sw, r)
+	})
+}
+
+// cors allows any origin, as Walrus's daemon does, and answers preflights.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, Content-Type, ETag, Accept-Ranges")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, OPTIONS")
+			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+				h.Set("Access-Control-Allow-Headers", req)
+			} else {
+				h.Set("Access-Control-Allow-Headers", "*")
+			}
+			h.Set("Access-Control-Max-Age", "86400")
+			h.Add("Vary", "Access-Control-Request-Headers")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+// handleStore serves PUT /v1/blobs.
+func (d *Daemon) handleStore(w http.ResponseWriter, r *http.Request) {
+	q, aerr := parseStoreQuery(r.URL.RawQuery, d.cfg.DefaultEpochs, *d.cfg.DefaultDeletable)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	if r.ContentLength > d.cfg.MaxBodySize {
+		writeError(w, tooLarge(r.ContentLength, d.cfg.MaxBodySize))
+		return
+	}
+	d.metrics.inflight.WithLabelValues("store").Inc()
+	defer d.metrics.inflight.WithLabelValues("store").Dec()
+	release, ok := d.stores.acquire(r.Context())
+	if !ok {
+		writeError(w, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many stores in progress; retry later"))
+		return
+	}
+	defer release()
+
+	// Receive the whole body (encoding needs it), within the limit and
+	// the body timeout. Nothing is registered before it is complete.
+	bctx, cancel := context.WithTimeout(r.Context(), d.cfg.BodyTimeout)
+	defer cancel()
+	stop := context.AfterFunc(bctx, func() { r.Body.Close() })
+	body, err := readBody(http.MaxBytesReader(w, r.Body, d.cfg.MaxBodySize), r.ContentLength)
+	stop()
+	if err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			writeError(w, tooLarge(-1, d.cfg.MaxBodySize))
+		case bctx.Err() != nil && r.Context().Err() == nil:
+			writeError(w, newError(http.StatusBadRequest, ReasonBodyIncomplete, "the body did not arrive within the body timeout"))
+		default:
+			d.log.Debug("store body incomplete", "err", err)
+			writeError(w, newError(http.StatusBadRequest, ReasonBodyIncomplete, "the request body ended early: "+err.Error()))
+		}
+		return
+	}
+	// From here on the store runs to its end even if the client leaves.
+	sctx, scancel := context.WithTimeout(d.ctx, d.cfg.StoreTimeout)
+	defer scancel()
+	res, err := d.c.Store(sctx, body, q.options())
+	if err != nil {
+		ae := classify(err)
+		if ae.code >= 500 {
+			d.log.Warn("store failed", "size", len(body), "err", err)
+		}
+		writeError(w, ae)
+		return
+	}
+	d.metrics.bytes.WithLabelValues("stored").Add(float64(len(body)))
+	d.log.Debug("stored", "blob_id", res.BlobID(), "size", len(body))
+	writeJSON(w, http.StatusOK, res)
+}
+
+func tooLarge(size, max int64) *apiError {
+	if size >= 0 {
+		return newError(http.StatusRequestEntityTooLarge, ReasonBlobTooLarge, fmt.Sprintf("the body of %d bytes is over the limit of %d bytes", size, max))
+	}
+	return newError(http.StatusRequestEntityTooLarge, ReasonBlobTooLarge, fmt.Sprintf("the body is over the limit of %d bytes", max))
+}
+
+// readBody reads a request body into one buffer sized by its declared
+// length.
+func readBody(r io.Reader, declared int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if declared > 0 {
+		buf.Grow(int(declared))
+	}
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
+}
+
+// handleRead serves GET (and HEAD) /v1/blobs/{blob_id}.
+func (d *Daemon) handleRead(w http.ResponseWriter, r *http.Request) {
+	id, err := encoding.ParseBlobID(r.PathValue("blob_id"))
+	if err != nil {
+		writeError(w, newError(http.StatusBadRequest, ReasonInvalidBlobID, fmt.Sprintf("invalid blob ID %q: %v", truncate(r.PathValue("blob_id"), 64), err)))
+		return
+	}
+	d.serveBlob(w, r, id)
+}
+
+// handleReadByObject serves GET /v1/blobs/by-object-id/{object_id}.
+func (d *Daemon) handleReadByObject(w http.ResponseWriter, r *http.Request) {
+	oid, err := chain.ParseObjectID(r.PathValue("object_id"))
+	if err != nil {
+		writeError(w, newError(http.StatusBadRequest, ReasonInvalidObjectID, fmt.Sprintf("invalid object ID %q: %v", truncate(r.PathValue("object_id"), 80), err)))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
+	defer cancel()
+	obj, err := d.c.BlobObject(ctx, oid)
+	if err != nil {
+		writeError(w, classify(err))
+		return
+	}
+	d.serveBlob(w, r, obj.BlobID)
+}
+
+// serveBlob answers with blob id: conditional requests, Range, cache and
+// content headers.
+func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.BlobID) {
+	etag := `"` + id.String() + `"`
+	h := w.Header()
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, id.String()) {
+		h.Set("ETag", etag)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	d.metrics.inflight.WithLabelValues("read").Inc()
+	defer d.metrics.inflight.WithLabelValues("read").Dec()
+	release, ok := d.reads.acquire(r.Context())
+	if !ok {
+		writeError(w, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many reads in progress; retry later"))
+		return
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
+	defer cancel()
+	blob, err := d.c.ReadBlob(ctx, id, client.ReadOptions{})
+	if err != nil {
+		ae := classify(err)
+		if ae.code >= 500 {
+			d.log.Warn("read failed", "blob_id", id, "err", err)
+		}
+		writeError(w, ae)
+		return
+	}
+	size := int64(len(blob))
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d, immutable", int64(d.cfg.CacheMaxAge/time.Second)))
+	h.Set("Content-Type", contentType(r, blob))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Accept-Ranges", "bytes")
+	body := blob
+	code := http.StatusOK
+	if rng, ok, err := parseRange(r.Header.Get("Range"), size); err != nil {
+		h.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+		writeError(w, newError(http.StatusRequestedRangeNotSatisfiable, ReasonRangeNotSatisfied, fmt.Sprintf("range %q is outside the blob of %d bytes", truncate(r.Header.Get("Range"), 64), size)))
+		return
+	} else if ok {
+		body = blob[rng.Start : rng.Start+rng.Length]
+		code = http.StatusPartialContent
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.Start, rng.Start+rng.Length-1, size))
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		n, _ := w.Write(body)
+		d.metrics.bytes.WithLabelValues("read").Add(float64(n))
+	}
+}
+
+// etagMatches reports whether an If-None-Match header lists the blob's
+// ETag (quoted or not, weak or not) or "*".
+func etagMatches(header, id string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		t = strings.TrimPrefix(t, "W/")
+		if t == "*" || strings.Trim(t, `"`) == id {
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// handleAPI serves the OpenAPI document.
+func (d *Daemon) handleAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Write(openAPI)
+}
+
+// Status is the answer of GET /status.
+type Status struct {
+	Mode    string `json:"mode"`
+	Epoch   uint32 `json:"epoch"`
+	NShards int    `json:"nShards"`
+	Nodes   int    `json:"nodes"`
+	// MaxBodySize is the largest body a store accepts (0 for an
+	// aggregator).
+	MaxBodySize int64 `json:"maxBodySize,omitempty"`
+}
+
+// handleStatus serves GET /status.
+func (d *Daemon) handleStatus(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	st, err := d.c.SystemState(ctx)
+	if err != nil {
+		writeError(w, newError(http.StatusServiceUnavailable, ReasonBlobUnavailable, "the chain is unavailable: "+err.Error()))
+		return
+	}
+	com, err := d.c.Committee(ctx)
+	if err != nil {
+		writeError(w, newError(http.StatusServiceUnavailable, ReasonBlobUnavailable, "the chain is unavailable: "+err.Error()))
+		return
+	}
+	out := Status{Mode: d.cfg.Mode.String(), Epoch: st.Epoch, NShards: st.NShards, Nodes: len(com.Members)}
+	if d.cfg.Mode.publishes() {
+		out.MaxBodySize = d.cfg.MaxBodySize
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleOther answers what no route matches.
+func (d *Daemon) handleOther(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if (p == "/v1/blobs" || strings.HasPrefix(p, "/v1/blobs/")) && r.Method != http.MethodOptions {
+		writeError(w, newError(http.StatusMethodNotAllowed, ReasonMethodNotAllowed,
+			fmt.Sprintf("%s %s is not served by this %s", r.Method, truncate(p, 80), d.cfg.Mode)))
+		return
+	}
+	writeError(w, newError(http.StatusNotFound, ReasonNotFound, fmt.Sprintf("no such path %q", truncate(p, 80))))
+}

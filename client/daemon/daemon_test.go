@@ -1,0 +1,482 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"gopkg.in/yaml.v3"
+
+	"github.com/walrus-go/walrus/client"
+	"github.com/walrus-go/walrus/client/clienttest"
+	"github.com/walrus-go/walrus/client/daemon"
+	"github.com/walrus-go/walrus/encoding"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+type env struct {
+	net *clienttest.Network
+	c   *client.Client
+	d   *daemon.Daemon
+	srv *httptest.Server
+	reg *prometheus.Registry
+}
+
+func newEnv(t *testing.T, mod ...func(*daemon.Config)) *env {
+	t.Helper()
+	net := clienttest.New(t, clienttest.Options{})
+	c, err := client.New(context.Background(), client.Config{Chain: net.Chain, Signer: net.Wallet, Logger: quiet,
+		GracePeriod: 20 * time.Millisecond, RequestTimeout: 10 * time.Second, TransferTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	reg := prometheus.NewRegistry()
+	cfg := daemon.Config{Client: c, Logger: quiet, Registry: reg, MaxBodySize: 64 << 10}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	d, err := daemon.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d.Handler())
+	t.Cleanup(func() { srv.Close(); d.Close() })
+	return &env{net: net, c: c, d: d, srv: srv, reg: reg}
+}
+
+func (e *env) do(t *testing.T, method, path string, body io.Reader, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// checkError checks that an answer is Walrus's error body with the given
+// code and reason.
+func checkError(t *testing.T, resp *http.Response, body []byte, code int, status, reason string) {
+	t.Helper()
+	if resp.StatusCode != code {
+		t.Fatalf("status %d, want %d; body %s", resp.StatusCode, code, body)
+	}
+	var eb map[string]map[string]any
+	if err := json.Unmarshal(body, &eb); err != nil {
+		t.Fatalf("error body %q: %v", body, err)
+	}
+	e := eb["error"]
+	details, _ := e["details"].([]any)
+	if len(eb) != 1 || e["code"] != float64(code) || e["status"] != status || e["message"] == "" || len(details) != 1 {
+		t.Fatalf("error body %s", body)
+	}
+	want := map[string]any{"@type": "ErrorInfo", "reason": reason, "domain": "daemon.walrus.space"}
+	d := details[0].(map[string]any)
+	for k, v := range want {
+		if d[k] != v {
+			t.Fatalf("detail %s = %v, want %v (body %s)", k, d[k], v, body)
+		}
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("error Content-Type %q", ct)
+	}
+}
+
+func storeOK(t *testing.T, e *env, query string, blob []byte) client.StoreResult {
+	t.Helper()
+	resp, body := e.do(t, http.MethodPut, "/v1/blobs"+query, bytes.NewReader(blob))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT %s: %d %s", query, resp.StatusCode, body)
+	}
+	var res client.StoreResult
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// pngHeader starts a PNG file: browsers display a blob with it as an image.
+var pngHeader = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+
+func TestStoreAndRead(t *testing.T) {
+	e := newEnv(t)
+	blob := append(append([]byte{}, pngHeader...), clienttest.Blob(3000, 1)...)
+	res := storeOK(t, e, "?epochs=2", blob)
+	nc := res.NewlyCreated
+	if nc == nil || !nc.BlobObject.Deletable || nc.BlobObject.Storage.EndEpoch != 3 || nc.Cost == 0 {
+		t.Fatalf("result %+v; want a new deletable blob for 2 epochs", res)
+	}
+	// The JSON is Walrus's, field for field.
+	_, raw := e.do(t, http.MethodPut, "/v1/blobs?permanent=true", bytes.NewReader(blob))
+	var generic map[string]map[string]any
+	json.Unmarshal(raw, &generic)
+	obj := generic["newlyCreated"]["blobObject"].(map[string]any)
+	for _, k := range []string{"id", "registeredEpoch", "blobId", "size", "encodingType", "certifiedEpoch", "storage", "deletable"} {
+		if _, ok := obj[k]; !ok {
+			t.Errorf("blobObject lacks %q: %s", k, raw)
+		}
+	}
+	if ro := generic["newlyCreated"]["resourceOperation"].(map[string]any)["registerFromScratch"].(map[string]any); ro["encodedLength"] == nil || ro["epochsAhead"] != 1.0 {
+		t.Errorf("resourceOperation %v", ro)
+	}
+	again := storeOK(t, e, "?permanent=true", blob)
+	if again.AlreadyCertified == nil || again.AlreadyCertified.BlobID != nc.BlobObject.BlobID || again.AlreadyCertified.EndEpoch != 2 {
+		t.Fatalf("second permanent store: %+v", again)
+	}
+
+	id := nc.BlobObject.BlobID.String()
+	resp, body := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil)
+	if resp.StatusCode != 200 || !bytes.Equal(body, blob) {
+		t.Fatalf("GET: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	wantHdr := map[string]string{
+		"ETag": `"` + id + `"`, "Content-Type": "image/png", "X-Content-Type-Options": "nosniff",
+		"Cache-Control": "public, max-age=86400, immutable", "Access-Control-Allow-Origin": "*",
+		"Content-Length": fmt.Sprint(len(blob)), "Accept-Ranges": "bytes",
+	}
+	for k, v := range wantHdr {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	// The request's Content-Type, or a single Accept type, is mirrored.
+	if resp, _ := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil, "Content-Type", "text/plain; charset=utf-8"); resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Errorf("mirrored Content-Type %q", resp.Header.Get("Content-Type"))
+	}
+	if resp, _ := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil, "Accept", "application/pdf"); resp.Header.Get("Content-Type") != "application/pdf" {
+		t.Errorf("mirrored Accept %q", resp.Header.Get("Content-Type"))
+	}
+	if resp, _ := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil, "Accept", "text/html,*/*;q=0.8"); resp.Header.Get("Content-Type") != "image/png" {
+		t.Errorf("browser Accept gave %q", resp.Header.Get("Content-Type"))
+	}
+	resp, body = e.do(t, http.MethodHead, "/v1/blobs/"+id, nil)
+	if resp.StatusCode != 200 || len(body) != 0 || resp.Header.Get("Content-Length") != fmt.Sprint(len(blob)) {
+		t.Fatalf("HEAD: %d, %d bytes, length %q", resp.StatusCode, len(body), resp.Header.Get("Content-Length"))
+	}
+	for _, inm := range []string{`"` + id + `"`, id, `W/"` + id + `", "x"`, "*"} {
+		if resp, body := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil, "If-None-Match", inm); resp.StatusCode != 304 || len(body) != 0 {
+			t.Errorf("If-None-Match %s: %d", inm, resp.StatusCode)
+		}
+	}
+
+	size := len(blob)
+	ranges := []struct {
+		header string
+		code   int
+		from   int
+		to     int // exclusive
+	}{
+		{"bytes=0-9", 206, 0, 10},
+		{"bytes=100-", 206, 100, size},
+		{"bytes=-7", 206, size - 7, size},
+		{"bytes=5-5", 206, 5, 6},
+		{fmt.Sprintf("bytes=10-%d", size+100), 206, 10, size},
+		{"bytes=-100000", 206, 0, size},
+		{"bytes=0-1,5-9", 200, 0, size}, // several ranges: the whole blob
+		{"items=0-9", 200, 0, size},
+		{"bytes=9-1", 200, 0, size},
+		{fmt.Sprintf("bytes=%d-", size), 416, 0, 0},
+		{"bytes=-0", 416, 0, 0},
+	}
+	for _, rc := range ranges {
+		resp, body := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil, "Range", rc.header)
+		if resp.StatusCode != rc.code {
+			t.Errorf("Range %q: %d, want %d", rc.header, resp.StatusCode, rc.code)
+			continue
+		}
+		switch rc.code {
+		case 416:
+			checkError(t, resp, body, 416, "OUT_OF_RANGE", daemon.ReasonRangeNotSatisfied)
+			if cr := resp.Header.Get("Content-Range"); cr != fmt.Sprintf("bytes */%d", size) {
+				t.Errorf("416 Content-Range %q", cr)
+			}
+		case 206:
+			if cr := resp.Header.Get("Content-Range"); cr != fmt.Sprintf("bytes %d-%d/%d", rc.from, rc.to-1, size) {
+				t.Errorf("Range %q: Content-Range %q", rc.header, cr)
+			}
+			fallthrough
+		default:
+			if !bytes.Equal(body, blob[rc.from:rc.to]) {
+				t.Errorf("Range %q: wrong bytes (%d)", rc.header, len(body))
+			}
+		}
+	}
+
+	resp, body = e.do(t, http.MethodGet, "/v1/blobs/by-object-id/"+nc.BlobObject.ID.String(), nil)
+	if resp.StatusCode != 200 || !bytes.Equal(body, blob) {
+		t.Fatalf("GET by object ID: %d", resp.StatusCode)
+	}
+	resp, body = e.do(t, http.MethodGet, "/v1/blobs/by-object-id/0x"+strings.Repeat("ab", 32), nil)
+	checkError(t, resp, body, 404, "NOT_FOUND", daemon.ReasonBlobNotFound)
+}
+
+func TestStoreBadInput(t *testing.T) {
+	e := newEnv(t)
+	small := []byte("hello")
+	cases := []struct {
+		name   string
+		query  string
+		body   io.Reader
+		code   int
+		status string
+		reason string
+	}{
+		{"unknown parameter", "?epochs=1&colour=blue", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
+		{"permanent and deletable", "?permanent=true&deletable=true", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonConflictingOptions},
+		{"neither permanent nor deletable", "?permanent=false&deletable=false", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonConflictingOptions},
+		{"zero epochs", "?epochs=0", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidEpochs},
+		{"epochs not a number", "?epochs=two", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidEpochs},
+		{"negative epochs", "?epochs=-1", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidEpochs},
+		{"epochs past the maximum", "?epochs=54", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidEpochs},
+		{"repeated parameter", "?epochs=1&epochs=2", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
+		{"bad boolean", "?deletable=yes", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
+		{"bad address", "?send_object_to=0x12", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
+		{"bad escape", "?epochs=%zz", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
+		{"body over the limit", "", bytes.NewReader(make([]byte, 64<<10+1)), 413, "INVALID_ARGUMENT", daemon.ReasonBlobTooLarge},
+		// No Content-Length: the limit is found while reading.
+		{"chunked body over the limit", "", io.MultiReader(strings.NewReader("x"), bytes.NewReader(make([]byte, 64<<10))), 413, "INVALID_ARGUMENT", daemon.ReasonBlobTooLarge},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.do(t, http.MethodPut, "/v1/blobs"+tc.query, tc.body)
+			checkError(t, resp, body, tc.code, tc.status, tc.reason)
+		})
+	}
+	if got := e.net.Chain.Calls("RegisterBlob"); got != 0 {
+		t.Fatalf("bad input registered %d blobs", got)
+	}
+	// At the limit exactly it is stored.
+	if res := storeOK(t, e, "", make([]byte, 64<<10)); res.NewlyCreated == nil {
+		t.Fatalf("blob at the limit: %+v", res)
+	}
+}
+
+func TestReadBadInput(t *testing.T) {
+	e := newEnv(t)
+	res := storeOK(t, e, "", []byte("some bytes"))
+	id := res.BlobID().String()
+	cases := []struct {
+		name, method, path string
+		code               int
+		status, reason     string
+	}{
+		{"short blob ID", "GET", "/v1/blobs/abc", 400, "INVALID_ARGUMENT", daemon.ReasonInvalidBlobID},
+		{"long blob ID", "GET", "/v1/blobs/" + id + "A", 400, "INVALID_ARGUMENT", daemon.ReasonInvalidBlobID},
+		{"blob ID with bad characters", "GET", "/v1/blobs/" + strings.Repeat("+", 43), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidBlobID},
+		{"padded blob ID", "GET", "/v1/blobs/" + id[:42] + "=", 400, "INVALID_ARGUMENT", daemon.ReasonInvalidBlobID},
+		{"bad object ID", "GET", "/v1/blobs/by-object-id/0xzz", 400, "INVALID_ARGUMENT", daemon.ReasonInvalidObjectID},
+		{"unknown blob", "GET", "/v1/blobs/" + encoding.BlobID{9}.String(), 404, "NOT_FOUND", daemon.ReasonBlobNotFound},
+		{"unknown path", "GET", "/v2/things", 404, "NOT_FOUND", daemon.ReasonNotFound},
+		{"wrong method", "POST", "/v1/blobs", 405, "UNIMPLEMENTED", daemon.ReasonMethodNotAllowed},
+		{"delete", "DELETE", "/v1/blobs/" + id, 405, "UNIMPLEMENTED", daemon.ReasonMethodNotAllowed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.do(t, tc.method, tc.path, nil)
+			checkError(t, resp, body, tc.code, tc.status, tc.reason)
+		})
+	}
+	// Too many nodes down: 503, and the blob is still there afterwards.
+	for _, n := range e.net.Nodes[:3] {
+		n.SetBehavior(clienttest.Down)
+	}
+	resp, body := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil)
+	checkError(t, resp, body, 503, "UNAVAILABLE", daemon.ReasonBlobUnavailable)
+	for _, n := range e.net.Nodes[:3] {
+		n.SetBehavior(clienttest.Honest)
+	}
+	if resp, body := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil); resp.StatusCode != 200 || string(body) != "some bytes" {
+		t.Fatalf("after the nodes came back: %d %q", resp.StatusCode, body)
+	}
+}
+
+func TestModes(t *testing.T) {
+	agg := newEnv(t, func(c *daemon.Config) { c.Mode = daemon.ModeAggregator })
+	resp, body := agg.do(t, http.MethodPut, "/v1/blobs", strings.NewReader("x"))
+	checkError(t, resp, body, 405, "UNIMPLEMENTED", daemon.ReasonMethodNotAllowed)
+	pub := newEnv(t, func(c *daemon.Config) { c.Mode = daemon.ModePublisher })
+	res := storeOK(t, pub, "", []byte("x"))
+	resp, body = pub.do(t, http.MethodGet, "/v1/blobs/"+res.BlobID().String(), nil)
+	checkError(t, resp, body, 405, "UNIMPLEMENTED", daemon.ReasonMethodNotAllowed)
+	for _, e := range []*env{agg, pub} {
+		resp, body := e.do(t, http.MethodGet, "/status", nil)
+		var st daemon.Status
+		if resp.StatusCode != 200 || json.Unmarshal(body, &st) != nil || st.Epoch != 1 || st.NShards != 10 || st.Nodes != 4 {
+			t.Fatalf("status: %d %s", resp.StatusCode, body)
+		}
+	}
+}
+
+func TestDisconnectMidUpload(t *testing.T) {
+	e := newEnv(t)
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "PUT /v1/blobs?epochs=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n%s", make([]byte, 1000))
+	conn.Close()
+	// The daemon answers the broken request (400) without registering.
+	deadline := time.Now().Add(10 * time.Second)
+	for counter(t, e.reg, "walrus_daemon_requests_total", "store", "400") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon did not finish the broken request")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := e.net.Chain.Calls("RegisterBlob"); n != 0 || len(e.net.Chain.Blobs()) != 0 {
+		t.Fatalf("a broken upload registered %d blobs", n)
+	}
+}
+
+// counter returns the value of a counter with labels route and code.
+func counter(t *testing.T, reg *prometheus.Registry, name, route, code string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["route"] == route && labels["code"] == code {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+func TestQueueFull(t *testing.T) {
+	e := newEnv(t, func(c *daemon.Config) { c.MaxConcurrentStores = 1; c.MaxQueuedStores = -1 })
+	for _, n := range e.net.Nodes {
+		n.SetDelay(time.Second)
+	}
+	done := make(chan int)
+	go func() {
+		resp, err := e.srv.Client().Do(mustRequest(t, http.MethodPut, e.srv.URL+"/v1/blobs", []byte("first")))
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.net.Nodes[0].PutSliverRequests.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the first store did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	resp, body := e.do(t, http.MethodPut, "/v1/blobs", strings.NewReader("second"))
+	checkError(t, resp, body, 429, "RESOURCE_EXHAUSTED", daemon.ReasonTooManyRequests)
+	if code := <-done; code != 200 {
+		t.Fatalf("first store: %d", code)
+	}
+}
+
+func mustRequest(t *testing.T, method, url string, body []byte) *http.Request {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func TestCORSAndAPI(t *testing.T) {
+	e := newEnv(t)
+	resp, body := e.do(t, http.MethodOptions, "/v1/blobs", nil,
+		"Origin", "https://app.example", "Access-Control-Request-Method", "PUT", "Access-Control-Request-Headers", "content-type")
+	if resp.StatusCode != 204 || len(body) != 0 || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PUT") || resp.Header.Get("Access-Control-Allow-Headers") != "content-type" {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, body = e.do(t, http.MethodGet, "/v1/api", nil)
+	var doc struct {
+		OpenAPI string                    `yaml:"openapi"`
+		Paths   map[string]map[string]any `yaml:"paths"`
+	}
+	if resp.StatusCode != 200 || yaml.Unmarshal(body, &doc) != nil || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("/v1/api: %d %.100s", resp.StatusCode, body)
+	}
+	want := map[string]string{"/v1/blobs": "put", "/v1/blobs/{blob_id}": "get", "/v1/blobs/by-object-id/{object_id}": "get", "/v1/api": "get", "/status": "get"}
+	for p, m := range want {
+		if _, ok := doc.Paths[p][m]; !ok {
+			t.Errorf("OpenAPI document lacks %s %s", m, p)
+		}
+	}
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Error("no CORS header on /v1/api")
+	}
+}
+
+func TestRunShutsDownGracefully(t *testing.T) {
+	e := newEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- e.d.Run(ctx, ln, mln) }()
+	res, err := http.Get("http://" + ln.Addr().String() + "/status")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("status: %v", err)
+	}
+	res.Body.Close()
+	mres, err := http.Get("http://" + mln.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mbody, _ := io.ReadAll(mres.Body)
+	mres.Body.Close()
+	if !strings.Contains(string(mbody), `walrus_daemon_requests_total{code="200",route="status"} 1`) {
+		t.Fatalf("metrics:\n%s", mbody)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if _, err := http.Get("http://" + ln.Addr().String() + "/status"); err == nil {
+		t.Fatal("still serving after shutdown")
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	if _, err := daemon.New(daemon.Config{}); err == nil || !strings.Contains(err.Error(), "Client is required") {
+		t.Fatalf("New without a client: %v", err)
+	}
+}
