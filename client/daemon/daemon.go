@@ -73,7 +73,7 @@ func (m Mode) String() string {
 	return "daemon"
 }
 
-func (m Mode) publishes() bool   { return m != ModeAggregator }
+func (m Mode) publishes() bool  { return m != ModeAggregator }
 func (m Mode) aggregates() bool { return m != ModePublisher }
 
 // Defaults of Config.
@@ -186,7 +186,9 @@ var ErrConfig = errors.New("daemon: invalid config")
 // Validate reports every problem of c, naming the field.
 func (c *Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)) }
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
+	}
 	if c.Client == nil {
 		bad("Client is required")
 	}
