@@ -380,3 +380,40 @@ func TestCorruptValueChecksumOrder(t *testing.T) {
 		t.Error("markers of two shards have the same checksum")
 	}
 }
+
+// TestGCOfCorruptRecord: a blob whose record is corrupt is still deleted
+// whole, and its expiry entry goes with DeleteExpiry.
+func TestGCOfCorruptRecord(t *testing.T) {
+	s := newTestStore(t)
+	enc := encodeBlob(t, 10, 3000, 41)
+	id := enc.BlobID
+	if err := s.PutPairs(bg, id, shardPairs(enc, 1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutBlobRecord(bg, id, BlobRecord{EndEpoch: 3}); err != nil {
+		t.Fatal(err)
+	}
+	flipBit(t, s, blobRecordKey(id), 12)
+	exp, err := s.ExpiredAt(bg, 3, nil, 0)
+	if err != nil || len(exp) != 1 || exp[0].BlobID != id {
+		t.Fatalf("ExpiredAt = %v, %v", exp, err)
+	}
+	err = s.Update(bg, func(tx *Tx) error {
+		if err := tx.DeleteBlob(id); err != nil {
+			return err
+		}
+		return tx.DeleteExpiry(exp[0])
+	})
+	if err != nil {
+		t.Fatalf("DeleteBlob of a blob with a corrupt record: %v", err)
+	}
+	if sh, _ := s.StoredShards(bg, id); len(sh) != 0 {
+		t.Errorf("shards %v left", sh)
+	}
+	if _, err := s.BlobRecord(bg, id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("record left: %v", err)
+	}
+	if exp, _ := s.ExpiredAt(bg, 3, nil, 0); len(exp) != 0 {
+		t.Errorf("expiry entries left: %v", exp)
+	}
+}

@@ -46,9 +46,10 @@
 // A sliver pair is written with its bookkeeping in one batch, so after a crash
 // the store holds the whole pair (both slivers and both markers) or none of it.
 // Concurrent synced writers share WAL syncs: Pebble's commit pipeline groups
-// the batches that arrive while a sync is in flight into the next one (see
-// BenchmarkPutPairs/parallel), so the store adds no group-commit layer of its
-// own.
+// the batches that arrive while a sync is in flight into the next one, so the
+// store adds no group-commit layer of its own. BenchmarkPutPairs measures it:
+// 16 writers of small synced pairs reach several times the throughput of one
+// (writers=16 against writers=1).
 //
 // # Integrity
 //

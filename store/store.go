@@ -34,9 +34,10 @@ const (
 	// number, about 40 bytes); 1 KiB leaves room for any backend.
 	MaxEventCursorSize = 1 << 10
 
-	// deleteShardChunk is the default number of pairs DeleteShard removes per batch:
-	// each batch is atomic, so a crash or a cancelled context leaves whole
-	// pairs, and one batch stays well under MaxBatchSize (under 1 MiB).
+	// deleteShardChunk is the default number of pairs DeleteShard removes
+	// per batch: each batch is atomic, so a crash or a cancelled context
+	// leaves whole pairs, and one batch stays well under MaxBatchSize
+	// (under 1 MiB).
 	deleteShardChunk = 10_000
 
 	// ctxCheckInterval is how many entries a scan reads between checks of
@@ -210,6 +211,9 @@ func (s *Store) has(r pebble.Reader, key []byte) (bool, error) {
 // in key order, until fn returns false or an error. key and payload are only
 // valid during the call. ctx is checked every ctxCheckInterval entries.
 func (s *Store) scan(ctx context.Context, r pebble.Reader, lower, upper []byte, fn func(key, payload []byte) (bool, error)) (err error) {
+	if bytes.Compare(lower, upper) >= 0 {
+		return nil // an empty range (a page cursor past the end)
+	}
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return s.translate("scan", lower, err)
@@ -748,7 +752,8 @@ type Expiry struct {
 // EndEpoch ≤ epoch (the end epoch is exclusive), ordered by end epoch, then
 // blob ID. It starts after the entry after, if set, and returns at most limit
 // entries (0 means DefaultPageLimit, at most MaxPageLimit). A page shorter than
-// its limit is the last. It reads the expiry index only.
+// its limit is the last. It reads the expiry index only: an entry whose record
+// is gone or corrupt is listed until Tx.DeleteExpiry removes it.
 func (s *Store) ExpiredAt(ctx context.Context, epoch uint32, after *Expiry, limit int) ([]Expiry, error) {
 	page, err := Page{Limit: limit}.normalize()
 	if err != nil {

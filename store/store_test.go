@@ -676,6 +676,10 @@ func TestExpiredAt(t *testing.T) {
 	if !slices.Equal(got, upTo(6)) {
 		t.Errorf("paged ExpiredAt(6) = %v, want %v", got, upTo(6))
 	}
+	// A cursor past the epoch gives an empty page.
+	if page, err := s.ExpiredAt(bg, 3, &Expiry{EndEpoch: 7, BlobID: blobID(0)}, 0); err != nil || len(page) != 0 {
+		t.Errorf("ExpiredAt(3, after epoch 7) = %v, %v; want an empty page", page, err)
+	}
 	if _, err := s.ExpiredAt(bg, 6, nil, MaxPageLimit+1); !errors.Is(err, ErrInvalid) {
 		t.Errorf("ExpiredAt over MaxPageLimit = %v", err)
 	}

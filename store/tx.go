@@ -124,9 +124,10 @@ func (tx *Tx) DeleteBlobRecord(id encoding.BlobID) error {
 
 // DeleteBlob deletes everything the store holds of blob id: the sliver pairs
 // of every shard with their markers, the metadata, the record and its expiry
-// index entry. A record that does not decode (ErrCorrupt) is deleted too, with
-// the expiry entry left for the next GC pass to skip; other errors abort. From
-// this call until Update returns, pair writes wait.
+// index entry. A record that does not decode (ErrCorrupt) is deleted too, but
+// its end epoch, and so its expiry entry, is unknown: the caller that found
+// the blob in ExpiredAt removes that entry with DeleteExpiry. Other errors
+// abort. From this call until Update returns, pair writes wait.
 func (tx *Tx) DeleteBlob(id encoding.BlobID) error {
 	if err := tx.check(); err != nil {
 		return err
