@@ -109,8 +109,10 @@ type Chain struct {
 	done      chan struct{}      // closed when the producer exits
 	closeOnce sync.Once
 	closeErr  error
-	// failed holds the error that stopped the producer, if any.
-	failed error
+	// failed holds the error that stopped the producer, if any (under mu);
+	// stopped is set with it (under qmu) so that submit refuses at once.
+	failed  error
+	stopped bool
 }
 
 // pendingTx is a verified transaction waiting for a block.
@@ -274,7 +276,7 @@ func (c *Chain) submit(ctx context.Context, st *SignedTx) (txResult, error) {
 	p := &pendingTx{st: st, digest: d, done: make(chan outcome, 1)}
 	c.qmu.Lock()
 	switch {
-	case c.isClosed():
+	case c.isClosed() || c.stopped:
 		c.qmu.Unlock()
 		return txResult{}, chain.ErrClosed
 	case len(c.queue) >= c.cfg.MaxPendingTxs:
@@ -446,6 +448,7 @@ func (c *Chain) fail(err error) {
 	c.qmu.Lock()
 	q := c.queue
 	c.queue = nil
+	c.stopped = true
 	c.qmu.Unlock()
 	for _, p := range q {
 		p.done <- outcome{err: chain.ErrClosed}

@@ -39,6 +39,8 @@ func eventKey(s uint64) []byte { return binary.BigEndian.AppendUint64([]byte("e"
 type db struct {
 	p    *pebble.DB
 	sync *pebble.WriteOptions
+	// failWrites, for tests, makes writeBlock fail with it.
+	failWrites error
 }
 
 func openDB(dir string, noSync bool) (*db, error) {
@@ -130,6 +132,9 @@ func (d *db) block(h uint64) (*Block, error) {
 
 // writeBlock stores a block, its events and the new head in one batch.
 func (d *db) writeBlock(b *Block, hash chain.Digest, evs []chain.Event) error {
+	if d.failWrites != nil {
+		return d.failWrites
+	}
 	rec, err := encodeBlock(b)
 	if err != nil {
 		return err

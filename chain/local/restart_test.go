@@ -267,3 +267,49 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("corrupt block: %v", err)
 	}
 }
+
+// TestPersistFailure makes the database refuse a block: the transaction
+// fails, the chain stops (reads and transactions fail with ErrClosed) and
+// reopening finds the state before the block.
+func TestPersistFailure(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	net := restartNet()
+	c, err := Open(ctx, Config{Dir: dir, Genesis: genesisOf(net), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.RequestWAL(ctx, net.Client, 5); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := c.Head(ctx)
+	c.mu.Lock()
+	c.db.failWrites = errors.New("disk full")
+	c.mu.Unlock()
+	if _, err := c.RequestWAL(ctx, net.Client, 7); !errors.Is(err, chain.ErrUnavailable) {
+		t.Fatalf("transaction whose block cannot be written: %v", err)
+	}
+	<-c.done
+	if _, err := c.Balance(ctx, net.Client.Address()); !errors.Is(err, chain.ErrClosed) {
+		t.Fatalf("read after the failure: %v", err)
+	}
+	if _, err := c.RequestWAL(ctx, net.Client, 7); !errors.Is(err, chain.ErrClosed) {
+		t.Fatalf("transaction after the failure: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Open(ctx, Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	after, _ := c.Head(ctx)
+	if after.StateRoot != before.StateRoot {
+		t.Fatal("reopened chain differs from the last written block")
+	}
+	if b, _ := c.Balance(ctx, net.Client.Address()); b != chaintest.ClientFunds+5 {
+		t.Fatalf("balance %d", b)
+	}
+}
