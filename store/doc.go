@@ -60,9 +60,10 @@
 //
 // # On-disk format
 //
-// keys.go is the specification of the keys, and value.go and record.go of the
-// values. Both are part of the on-disk format: a change to either needs a new
-// SchemaVersion.
+// keys.go specifies the keys, value.go the value envelope and the small
+// values, record.go the blob record, and schema.go the file that holds the
+// schema version. All are part of the on-disk format: a change to any needs a
+// new SchemaVersion. The sliver and metadata payloads are encoding's BCS forms.
 //
 // # Errors
 //

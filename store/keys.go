@@ -20,7 +20,8 @@ import (
 // Every key starts with the schema version byte and a table tag byte.
 // Integers in keys are big-endian, so that Pebble's bytewise order is numeric
 // order; blob IDs are their 32 raw bytes; an axis is encoding.Axis as one byte
-// (0 = primary, 1 = secondary). Version 1:
+// (0 = primary, 1 = secondary). Every value is a payload in the checksummed
+// envelope of value.go. Version 1:
 //
 //	key                                      len  value payload
 //	01 01 ‖ blob ID                           34  metadata, BCS (encoding.Metadata)
