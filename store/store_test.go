@@ -1075,3 +1075,38 @@ func checkInvariant(t *testing.T, s *Store) {
 		t.Errorf("%d markers by shard, %d by blob, %d slivers", byShard, byBlob, slivers)
 	}
 }
+
+// TestPutPairsLargerThanMemTable writes batches larger than the memtable
+// (Pebble commits them as flushable batches of their own) and reads them back
+// after a reopen.
+func TestPutPairsLargerThanMemTable(t *testing.T) {
+	s, dir := openTest(t, Options{MemTableSize: MinMemTableSize, DisableSync: true})
+	const sz = 2048
+	primary, secondary := benchPairData(sz)
+	var ids []encoding.BlobID
+	var shards []uint16
+	for i := range uint64(3) {
+		id, sp := benchBlob(i, 10, primary, secondary, sz) // 2 MiB per batch
+		if err := s.PutPairs(bg, id, sp); err != nil {
+			t.Fatal(err)
+		}
+		ids, shards = append(ids, id), append(shards, sp[9].Shard)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, Options{Logger: testLogger(t), MemTableSize: MinMemTableSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i, id := range ids {
+		sl, err := s.Sliver(bg, shards[i], id, encoding.Secondary)
+		if err != nil || !bytes.Equal(sl.Data, secondary) || sl.Index != benchN-1-9 {
+			t.Errorf("blob %d: sliver %d bytes, index %d, %v", i, len(sl.Data), sl.Index, err)
+		}
+		if got, _ := s.StoredShards(bg, id); len(got) != 10 {
+			t.Errorf("blob %d: %d shards stored, want 10", i, len(got))
+		}
+	}
+}
