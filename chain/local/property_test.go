@@ -367,7 +367,7 @@ func (m *model) check() {
 // transactions, checks the invariants after each, and replays the blocks to
 // the same state.
 func TestPropertyRandomTransactions(t *testing.T) {
-	steps := 400
+	steps := 300
 	if testing.Short() {
 		steps = 100
 	}
@@ -382,7 +382,7 @@ func TestPropertyRandomTransactions(t *testing.T) {
 			}
 		}
 	})
-	for seed := range uint64(4) {
+	for seed := range uint64(3) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
 			m := newModel(t, seed)
