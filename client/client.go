@@ -308,3 +308,6 @@ func failure(com *chain.Committee, i int, err error) NodeFailure {
 
 // errBadPeerID is a member whose peer ID or addresses do not parse.
 var errBadPeerID = errors.New("client: member has an unusable peer ID or address")
+
+// Signer returns the wallet, or nil.
+func (c *Client) Signer() chain.Signer { return c.signer }

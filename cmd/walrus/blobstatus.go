@@ -1,0 +1,133 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/client"
+	"github.com/walrus-go/walrus/encoding"
+)
+
+func init() { register(newBlobStatusCmd) }
+
+func newBlobStatusCmd() *cobra.Command {
+	var (
+		cf    clientFlags
+		file  string
+		nodes bool
+	)
+	cmd := &cobra.Command{
+		Use:   "blob-status [BLOB_ID]",
+		Short: "Show a blob's status on chain (and on the storage nodes)",
+		Long: `Prints the status of a blob ID, or of --file's blob ID, on chain: whether it
+is certified, permanent or deletable, until which epoch. --nodes also asks
+every storage node what it stores.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == (file != "") {
+				return errors.New("give either a BLOB_ID or --file")
+			}
+			ctx := cmd.Context()
+			c, closeFn, err := cf.open(ctx, false, cliLogger(cmd))
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			var id encoding.BlobID
+			if file != "" {
+				if id, err = fileBlobID(cmd, c, file); err != nil {
+					return err
+				}
+			} else if id, err = encoding.ParseBlobID(args[0]); err != nil {
+				return fmt.Errorf("blob ID %q: %w", args[0], err)
+			}
+			st, err := c.Status(ctx, id, client.StatusOptions{Nodes: nodes})
+			if err != nil {
+				return err
+			}
+			if cf.json {
+				return printJSON(cmd.OutOrStdout(), st)
+			}
+			printBlobStatus(cmd.OutOrStdout(), st)
+			return nil
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringVar(&file, "file", "", "compute the blob ID of this file (for the network's shard count)")
+	cmd.Flags().BoolVar(&nodes, "nodes", false, "also ask every storage node")
+	return cmd
+}
+
+// fileBlobID encodes a file for the network's shard count.
+func fileBlobID(cmd *cobra.Command, c *client.Client, path string) (encoding.BlobID, error) {
+	state, err := c.SystemState(cmd.Context())
+	if err != nil {
+		return encoding.BlobID{}, err
+	}
+	codec, err := encoding.New(state.NShards)
+	if err != nil {
+		return encoding.BlobID{}, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return encoding.BlobID{}, err
+	}
+	if uint64(st.Size()) > codec.MaxBlobSize() {
+		return encoding.BlobID{}, &encoding.TooLargeError{Size: uint64(st.Size()), Max: codec.MaxBlobSize(), N: state.NShards}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return encoding.BlobID{}, err
+	}
+	enc, err := codec.Encode(data)
+	if err != nil {
+		return encoding.BlobID{}, err
+	}
+	return enc.BlobID, nil
+}
+
+func printBlobStatus(w io.Writer, st *client.BlobStatus) {
+	s := st.Status
+	switch s.Kind {
+	case chain.BlobNonexistent:
+		fmt.Fprintf(w, "Blob ID %s does not exist within Walrus (current epoch %d).\n", st.BlobID, st.Epoch)
+	case chain.BlobInvalid:
+		fmt.Fprintf(w, "Blob ID %s is marked invalid: it was inconsistently encoded.\n", st.BlobID)
+	case chain.BlobPermanent:
+		state := "registered (not certified)"
+		if s.IsCertified {
+			state = "certified"
+		}
+		fmt.Fprintf(w, "Blob ID %s is %s as a permanent blob.\nExpiry epoch (exclusive): %d\n", st.BlobID, state, s.EndEpoch)
+	case chain.BlobDeletable:
+		fmt.Fprintf(w, "Blob ID %s is stored as deletable blobs only.\n", st.BlobID)
+	}
+	if s.Kind != chain.BlobNonexistent && s.Kind != chain.BlobInvalid {
+		if s.InitialCertifiedEpoch != nil {
+			fmt.Fprintf(w, "Initially certified in epoch: %d\n", *s.InitialCertifiedEpoch)
+		}
+		fmt.Fprintf(w, "Deletable blob objects: %d (%d certified)\n", s.Deletable.Registered, s.Deletable.Certified)
+		if s.Event != nil {
+			fmt.Fprintf(w, "Event: %s\n", s.Event)
+		}
+	}
+	if len(st.Nodes) > 0 {
+		fmt.Fprintln(w, "\nStorage nodes:")
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NODE\tSHARDS\tSTATE\tMETADATA\tSLIVERS\tERROR")
+		for _, n := range st.Nodes {
+			if n.Status == nil {
+				fmt.Fprintf(tw, "%s\t%d\t-\t-\t-\t%s\n", n.Name, n.Shards, n.Error)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%v\t%d/%d\t\n", n.Name, n.Shards, n.State, n.Status.HasMetadata, n.Status.StoredSlivers, 2*n.Shards)
+		}
+		tw.Flush()
+	}
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strconv"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/chain/local"
+	"github.com/walrus-go/walrus/client"
+)
+
+// openChain returns the chain client of a chain URL. Tests replace it.
+var openChain = func(url string) (chain.Chain, error) { return local.NewClient(url) }
+
+// clientFlags are the flags every client command shares: where the client
+// config file is and which of its contexts to use, overrides of the
+// context's chain and wallet, and JSON output.
+type clientFlags struct {
+	config  string
+	context string
+	chain   string
+	wallet  string
+	json    bool
+}
+
+func (f *clientFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.config, "config", "", "client config file (default $"+client.ConfigEnv+" or ~/.config/walrus/client.yaml)")
+	fl.StringVar(&f.context, "context", "", "context of the config file to use (default its default_context)")
+	fl.StringVar(&f.chain, "chain", "", "the chain's HTTP API, overriding the context's chain_url")
+	fl.StringVar(&f.wallet, "wallet", "", "account key file paying for and owning blobs, overriding the context's wallet")
+	fl.BoolVar(&f.json, "json", false, "print JSON")
+}
+
+// resolve returns the chain URL and wallet path to use: the flags, else
+// the config file's context, else the default chain URL (when there is no
+// config file at all and none was named).
+func (f *clientFlags) resolve() (chainURL, wallet string, err error) {
+	chainURL, wallet = f.chain, f.wallet
+	path := f.config
+	named := path != ""
+	if !named {
+		if path, err = client.DefaultConfigPath(); err != nil {
+			path = ""
+		}
+		named = os.Getenv(client.ConfigEnv) != ""
+	}
+	var cctx client.ClientContext
+	if path != "" {
+		cf, lerr := client.LoadConfig(path)
+		switch {
+		case lerr == nil:
+			if cctx, _, err = cf.Context(f.context); err != nil {
+				return "", "", err
+			}
+		case errors.Is(lerr, fs.ErrNotExist) && !named && f.context == "":
+			// No config file: flags and defaults only.
+		default:
+			return "", "", fmt.Errorf("client config: %w", lerr)
+		}
+	}
+	if chainURL == "" {
+		chainURL = cctx.ChainURL
+	}
+	if chainURL == "" {
+		chainURL = defaultChainURL()
+	}
+	if wallet == "" {
+		wallet = cctx.Wallet
+	}
+	return chainURL, wallet, nil
+}
+
+// errNoWallet is returned by commands that pay, without a wallet.
+var errNoWallet = errors.New("no wallet: set one in the client config's context or with --wallet")
+
+// open builds a client. needWallet refuses to start without a wallet.
+func (f *clientFlags) open(ctx context.Context, needWallet bool, log *slog.Logger, mod ...func(*client.Config)) (*client.Client, func(), error) {
+	chainURL, walletPath, err := f.resolve()
+	if err != nil {
+		return nil, nil, err
+	}
+	var signer chain.Signer
+	if walletPath != "" {
+		k, err := chain.LoadAccountKey(walletPath)
+		if err != nil {
+			return nil, nil, fmt.Errorf("wallet %s: %w", walletPath, err)
+		}
+		signer = k
+	} else if needWallet {
+		return nil, nil, errNoWallet
+	}
+	ch, err := openChain(chainURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chain %s: %w", chainURL, err)
+	}
+	cfg := client.Config{Chain: ch, Signer: signer, Logger: log}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := client.New(ctx, cfg)
+	if err != nil {
+		ch.Close()
+		return nil, nil, err
+	}
+	return c, func() { c.Close(); ch.Close() }, nil
+}
+
+// cliLogger is the logger of client commands: warnings and errors to
+// stderr.
+func cliLogger(cmd *cobra.Command) *slog.Logger {
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// printJSON prints v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressMinBytes is the smallest transfer that gets a progress bar:
+// smaller ones finish before a bar is worth drawing.
+const progressMinBytes = 1 << 20
+
+// newProgress returns a progress callback drawing a bar on stderr when
+// stdout is a terminal, not in JSON mode, and the work is at least
+// progressMinBytes; otherwise nil.
+func newProgress(cmd *cobra.Command, asJSON bool, size int64, what string) (func(client.Progress), func()) {
+	if asJSON || size < progressMinBytes || !isTerminal(cmd.OutOrStdout()) {
+		return nil, func() {}
+	}
+	var bar *progressbar.ProgressBar
+	stage := ""
+	return func(p client.Progress) {
+			if p.Stage != stage {
+				if bar != nil {
+					bar.Finish()
+				}
+				stage = p.Stage
+				bar = progressbar.NewOptions64(p.Total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+					progressbar.OptionSetDescription(what+": "+p.Stage), progressbar.OptionShowBytes(p.Stage == "send"),
+					progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100_000_000))
+			}
+			bar.Set64(p.Done)
+		}, func() {
+			if bar != nil {
+				bar.Finish()
+			}
+		}
+}
+
+// humanBytes formats a size as Walrus's CLI does: "17 B", "62.0 MiB".
+func humanBytes(n uint64) string {
+	if n < 1024 {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB"}
+	v := float64(n) / 1024
+	i := 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/walrus-go/walrus/client"
+	"github.com/walrus-go/walrus/encoding"
+)
+
+func init() { register(newReadCmd) }
+
+// readOutput is `walrus read --json`.
+type readOutput struct {
+	BlobID encoding.BlobID `json:"blobId"`
+	Out    string          `json:"out,omitempty"`
+	Size   int             `json:"size"`
+	// Blob is the blob (base64) when no --out was given.
+	Blob []byte `json:"blob,omitempty"`
+}
+
+func newReadCmd() *cobra.Command {
+	var (
+		cf     clientFlags
+		out    string
+		strict bool
+	)
+	cmd := &cobra.Command{
+		Use:   "read BLOB_ID",
+		Short: "Read a blob",
+		Long: `Reads a blob from the storage nodes, verifying every sliver, and writes it to
+--out or stdout. The default consistency check re-encodes the systematic
+slivers; --strict-consistency-check re-encodes the whole blob.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := encoding.ParseBlobID(args[0])
+			if err != nil {
+				return fmt.Errorf("blob ID %q: %w", args[0], err)
+			}
+			ctx := cmd.Context()
+			c, closeFn, err := cf.open(ctx, false, cliLogger(cmd))
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			opts := client.ReadOptions{Strict: strict}
+			var done func()
+			opts.Progress, done = newProgress(cmd, cf.json || out == "", progressMinBytes, "read "+id.String()[:8])
+			blob, err := c.ReadBlob(ctx, id, opts)
+			done()
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				if err := writeFileAtomic(out, blob); err != nil {
+					return err
+				}
+			}
+			w := cmd.OutOrStdout()
+			switch {
+			case cf.json:
+				res := readOutput{BlobID: id, Out: out, Size: len(blob)}
+				if out == "" {
+					res.Blob = blob
+				}
+				return printJSON(w, res)
+			case out == "":
+				_, err := bytes.NewReader(blob).WriteTo(w)
+				return err
+			}
+			fmt.Fprintf(w, "Success: Blob %s (%s) stored in file %s.\n", id, humanBytes(uint64(len(blob))), out)
+			return nil
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write the blob to (default stdout)")
+	cmd.Flags().BoolVar(&strict, "strict-consistency-check", false, "re-encode the whole blob and check every sliver hash")
+	return cmd
+}
+
+// writeFileAtomic writes a file through a temporary file and a rename, so
+// that a failed read never leaves half a blob behind.
+func writeFileAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".walrus-read-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
