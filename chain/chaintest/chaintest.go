@@ -51,7 +51,8 @@ type Backend struct {
 }
 
 // Factory starts a fresh chain with the network's genesis (epoch 1 starts
-// at the chain's current clock) and registers its cleanup with t.
+// at the chain's current clock) and registers its cleanup with t. The suite
+// passes the same Network to every call; it must not be modified.
 type Factory func(t testing.TB, net *Network) *Backend
 
 // Defaults of the conformance network.

@@ -39,10 +39,12 @@ func Run(t *testing.T, f Factory) {
 		{"Attestation", testAttestation},
 		{"Events", testEvents},
 	}
+	// One network for all tests: its keys are read-only, and making them
+	// (with proofs of possession) is most of a fresh chain's cost.
+	net := NewNetwork(1, 40, 30, 20, 10)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			net := NewNetwork(1, 40, 30, 20, 10)
 			b := f(t, net)
 			e := &env{t: t, ctx: t.Context(), net: net, b: b, c: b.Chain}
 			e.init()

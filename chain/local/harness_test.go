@@ -32,6 +32,20 @@ func (c *manualClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// genesisCache keeps the genesis of each network: computing the proofs of
+// possession is most of the cost of a fresh chain.
+var genesisCache sync.Map // *chaintest.Network → *Genesis
+
+// cachedGenesis returns genesisOf(net), computed once per network. Open
+// copies what it changes, so chains may share it.
+func cachedGenesis(net *chaintest.Network) *Genesis {
+	if g, ok := genesisCache.Load(net); ok {
+		return g.(*Genesis)
+	}
+	g, _ := genesisCache.LoadOrStore(net, genesisOf(net))
+	return g.(*Genesis)
+}
+
 // genesisOf turns a conformance network into a genesis.
 func genesisOf(net *chaintest.Network) *Genesis {
 	g := &Genesis{
@@ -60,7 +74,7 @@ func openTest(t testing.TB, g *Genesis, dir string) (*Chain, *manualClock) {
 }
 
 func inProcess(t testing.TB, net *chaintest.Network) *chaintest.Backend {
-	c, clk := openTest(t, genesisOf(net), "")
+	c, clk := openTest(t, cachedGenesis(net), "")
 	return &chaintest.Backend{Chain: c, Advance: func(ctx context.Context, d time.Duration) error {
 		clk.Add(d)
 		return c.Tick(ctx)
@@ -68,7 +82,7 @@ func inProcess(t testing.TB, net *chaintest.Network) *chaintest.Backend {
 }
 
 func overHTTP(t testing.TB, net *chaintest.Network) *chaintest.Backend {
-	c, clk := openTest(t, genesisOf(net), "")
+	c, clk := openTest(t, cachedGenesis(net), "")
 	srv := httptest.NewServer(NewHandler(c, nil))
 	t.Cleanup(srv.Close)
 	cl, err := NewClient(srv.URL)
