@@ -260,7 +260,7 @@ func testDeletableBlob(e *env) {
 	_, err = e.c.CertifyBlob(e.ctx, owner, r.Blob.ID, e.cert(com, wrongObj, com.QuorumShards()))
 	e.wantErr(err, chain.ErrInvalidCertificate, "deletable certificate for another object")
 	c := e.certify(r.Blob)
-	if !c.Blob.Deletable || c.Receipt.Events[0].Deletable != true {
+	if !c.Blob.Deletable || !c.Receipt.Events[0].Deletable {
 		e.t.Fatalf("certified %+v", c)
 	}
 	st, _ = e.c.BlobStatus(e.ctx, r.Blob.BlobID)
