@@ -171,17 +171,17 @@ type Event struct {
 	Epoch uint32 `json:"epoch"`
 	// Height is the block that holds the event.
 	Height   uint64 `json:"height"`
-	TxDigest Digest `json:"txDigest"`
+	TxDigest Digest `json:"txDigest,omitzero"`
 
-	BlobID       encoding.BlobID       `json:"blobId"`
-	ObjectID     ObjectID              `json:"objectId"`
+	BlobID       encoding.BlobID       `json:"blobId,omitzero"`
+	ObjectID     ObjectID              `json:"objectId,omitzero"`
 	Size         uint64                `json:"size,omitempty"`
 	EncodingType encoding.EncodingType `json:"encodingType,omitempty"`
 	EndEpoch     uint32                `json:"endEpoch,omitempty"`
 	Deletable    bool                  `json:"deletable,omitempty"`
 	WasCertified bool                  `json:"wasCertified,omitempty"`
-	Owner        Address               `json:"owner"`
-	NodeID       NodeID                `json:"nodeId"`
+	Owner        Address               `json:"owner,omitzero"`
+	NodeID       NodeID                `json:"nodeId,omitzero"`
 	Amount       uint64                `json:"amount,omitempty"`
 	Burned       uint64                `json:"burned,omitempty"`
 	NextEpoch    uint32                `json:"nextEpoch,omitempty"`
