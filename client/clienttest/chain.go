@@ -106,6 +106,20 @@ func (c *Chain) Blobs() []chain.BlobObject {
 	return out
 }
 
+// registration reports whether a live object of blob id exists, and
+// whether one is certified.
+func (c *Chain) registration(id encoding.BlobID) (registered, certified bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, b := range c.blobs {
+		if b.BlobID == id && b.EndEpoch() > c.epoch {
+			registered = true
+			certified = certified || b.IsCertified()
+		}
+	}
+	return registered, certified
+}
+
 // registered reports whether a live object of blob id exists (and, if
 // obj is set, whether it is that object): what a node checks before it
 // confirms.

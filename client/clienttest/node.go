@@ -316,7 +316,10 @@ func (n *Node) GetStatus(ctx context.Context, id encoding.BlobID) (p2p.BlobStatu
 			st.StoredSlivers++
 		}
 	}
-	if n.chain.registered(id, nil) {
+	switch reg, cert := n.chain.registration(id); {
+	case cert:
+		st.State = p2p.BlobCertified
+	case reg:
 		st.State = p2p.BlobRegistered
 	}
 	return st, nil

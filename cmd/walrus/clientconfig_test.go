@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/client"
+	"github.com/walrus-go/walrus/client/clienttest"
+)
+
+// keepOpen is a test chain the commands may close without closing it.
+type keepOpen struct{ *clienttest.Chain }
+
+func (keepOpen) Close() error { return nil }
+
+// clientEnv is a clienttest network, a wallet file and a client config
+// naming them, with openChain pointed at the network's chain.
+type clientEnv struct {
+	net    *clienttest.Network
+	config string
+	dir    string
+}
+
+func newClientEnv(t *testing.T) *clientEnv {
+	t.Helper()
+	net := clienttest.New(t, clienttest.Options{})
+	dir := t.TempDir()
+	wallet := filepath.Join(dir, "wallet.key")
+	if err := chain.SaveAccountKey(wallet, net.Wallet); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "client.yaml")
+	err := client.WriteConfig(cfgPath, &client.ConfigFile{DefaultContext: "test", Contexts: map[string]client.ClientContext{
+		"test":     {ChainURL: "http://test.invalid:1", Wallet: "wallet.key"},
+		"readonly": {ChainURL: "http://test.invalid:1"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := openChain
+	openChain = func(url string) (chain.Chain, error) {
+		if url != "http://test.invalid:1" {
+			t.Errorf("chain URL %q", url)
+		}
+		return keepOpen{net.Chain}, nil
+	}
+	t.Cleanup(func() { openChain = old })
+	return &clientEnv{net: net, config: cfgPath, dir: dir}
+}
+
+func (e *clientEnv) run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	return runCLI(t, append(args, "--config", e.config)...)
+}
+
+func (e *clientEnv) runJSON(t *testing.T, v any, args ...string) {
+	t.Helper()
+	out, errOut, code := e.run(t, append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d, stderr %s", args, code, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("%v: output %q: %v", args, out, err)
+	}
+}
+
+func TestClientCommands(t *testing.T) {
+	e := newClientEnv(t)
+	data := clienttest.Blob(3000, 11)
+	file := filepath.Join(e.dir, "blob.bin")
+	os.WriteFile(file, data, 0o644)
+
+	var wal struct{ Amount, Balance uint64 }
+	e.runJSON(t, &wal, "get-wal", "--amount", "5000000000")
+	if wal.Amount != 5e9 || wal.Balance != 1005e9 {
+		t.Fatalf("get-wal: %+v", wal)
+	}
+
+	var stored []struct {
+		BlobStoreResult client.StoreResult `json:"blobStoreResult"`
+		Path            string             `json:"path"`
+	}
+	e.runJSON(t, &stored, "store", file, "--epochs", "2")
+	if len(stored) != 1 || stored[0].Path != file || stored[0].BlobStoreResult.NewlyCreated == nil ||
+		!stored[0].BlobStoreResult.NewlyCreated.BlobObject.Deletable || stored[0].BlobStoreResult.EndEpoch() != 3 {
+		t.Fatalf("store --json: %+v", stored)
+	}
+	deletable := stored[0].BlobStoreResult.NewlyCreated.BlobObject
+	id := deletable.BlobID.String()
+
+	out, _, code := e.run(t, "store", file, "--permanent", "--epochs", "3")
+	if code != 0 || !strings.Contains(out, "Success: Permanent blob stored successfully.") || !strings.Contains(out, "Blob ID: "+id) ||
+		!strings.Contains(out, "Expiry epoch (exclusive): 4") {
+		t.Fatalf("store --permanent: %d %q", code, out)
+	}
+	out, _, _ = e.run(t, "store", file, "--permanent", "--epochs", "1")
+	if !strings.Contains(out, "already available and certified") {
+		t.Fatalf("second store: %q", out)
+	}
+	out, _, code = e.run(t, "store", file, "--dry-run", "--epochs", "5", "--force")
+	if code != 0 || !strings.Contains(out, "Dry run") || !strings.Contains(out, "Blob ID: "+id) {
+		t.Fatalf("dry run: %d %q", code, out)
+	}
+
+	// Read to a file, to stdout, and as JSON.
+	outFile := filepath.Join(e.dir, "out.bin")
+	out, _, code = e.run(t, "read", id, "--out", outFile)
+	if got, _ := os.ReadFile(outFile); code != 0 || !bytes.Equal(got, data) || !strings.Contains(out, "stored in file") {
+		t.Fatalf("read --out: %d %q", code, out)
+	}
+	out, _, code = e.run(t, "read", id, "--strict-consistency-check")
+	if code != 0 || out != string(data) {
+		t.Fatalf("read to stdout: %d, %d bytes", code, len(out))
+	}
+	var rd struct {
+		BlobID string `json:"blobId"`
+		Blob   []byte `json:"blob"`
+	}
+	e.runJSON(t, &rd, "read", id)
+	if rd.BlobID != id || !bytes.Equal(rd.Blob, data) {
+		t.Fatalf("read --json: %s, %d bytes", rd.BlobID, len(rd.Blob))
+	}
+
+	out, _, code = e.run(t, "blob-status", id)
+	if code != 0 || !strings.Contains(out, "is certified as a permanent blob") || !strings.Contains(out, "Deletable blob objects: 1 (1 certified)") {
+		t.Fatalf("blob-status: %q", out)
+	}
+	out, _, code = e.run(t, "blob-status", "--file", file, "--nodes")
+	if code != 0 || !strings.Contains(out, "Blob ID "+id) || strings.Count(out, "certified ") < 4 {
+		t.Fatalf("blob-status --file --nodes: %q", out)
+	}
+	var st client.BlobStatus
+	e.runJSON(t, &st, "blob-status", id)
+	if st.Status.Kind != chain.BlobPermanent || !st.Status.IsCertified || st.Status.EndEpoch != 4 {
+		t.Fatalf("blob-status --json: %+v", st)
+	}
+
+	var list []client.BlobObject
+	e.runJSON(t, &list, "list-blobs")
+	if len(list) != 2 {
+		t.Fatalf("list-blobs: %+v", list)
+	}
+	out, _, code = e.run(t, "extend", "--blob-obj-id", deletable.ID.String(), "--epochs-extended", "2")
+	if code != 0 || !strings.Contains(out, "New expiry epoch (exclusive): 5") {
+		t.Fatalf("extend: %d %q", code, out)
+	}
+	out, _, code = e.run(t, "delete", "--blob-id", id)
+	if code != 0 || !strings.Contains(out, "Deleted blob object "+deletable.ID.String()) {
+		t.Fatalf("delete: %d %q", code, out)
+	}
+
+	var sw chain.StakedWAL
+	node := e.net.Nodes[0].ID.String()
+	e.runJSON(t, &sw, "stake", "--node-id", node, "--amount", "1000000")
+	if sw.Principal != 1e6 || sw.NodeID.String() != node {
+		t.Fatalf("stake: %+v", sw)
+	}
+	var staked []chain.StakedWAL
+	e.runJSON(t, &staked, "list-staked-wal")
+	if len(staked) != 1 || staked[0].ID != sw.ID {
+		t.Fatalf("list-staked-wal: %+v", staked)
+	}
+	_, errOut, code := e.run(t, "request-withdraw-stake", "--staked-wal-id", sw.ID.String())
+	if code == 0 || !strings.Contains(errOut, "not active") {
+		t.Fatalf("withdrawing pending stake: %d %q", code, errOut)
+	}
+}
+
+func TestClientCommandErrors(t *testing.T) {
+	e := newClientEnv(t)
+	file := filepath.Join(e.dir, "f")
+	os.WriteFile(file, []byte("x"), 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"store", file, "--permanent", "--deletable"}, "mutually exclusive"},
+		{[]string{"store", file, "--epochs", "0"}, "at least 1"},
+		{[]string{"store", filepath.Join(e.dir, "missing")}, "no such file"},
+		{[]string{"store", e.dir}, "not a regular file"},
+		{[]string{"store", file, "--send-object-to", "0x12"}, "--send-object-to"},
+		{[]string{"store", file, "--context", "readonly"}, "no wallet"},
+		{[]string{"store", file, "--context", "nope"}, `no context "nope"`},
+		{[]string{"read", "not-a-blob-id"}, "invalid blob ID"},
+		{[]string{"read", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, "blob not found"},
+		{[]string{"blob-status"}, "either a BLOB_ID or --file"},
+		{[]string{"delete"}, "exactly one of"},
+		{[]string{"delete", "--object-id", "0x1"}, "--object-id"},
+		{[]string{"extend", "--blob-obj-id", "0x" + strings.Repeat("0", 64)}, "--epochs-extended"},
+		{[]string{"stake", "--node-id", "bad", "--amount", "1"}, "--node-id"},
+		{[]string{"get-wal", "--amount", "0"}, "--amount"},
+		{[]string{"list-blobs", "--context", "readonly"}, "no wallet"},
+	}
+	for _, tc := range cases {
+		_, errOut, code := e.run(t, tc.args...)
+		if code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want a failure mentioning %q", tc.args, code, errOut, tc.want)
+		}
+	}
+	// A config file that names an unknown field is refused, naming it.
+	bad := filepath.Join(e.dir, "bad.yaml")
+	os.WriteFile(bad, []byte("contexts:\n  x:\n    chain_url: http://a:1\n    wallett: w\n"), 0o600)
+	if _, errOut, code := runCLI(t, "list-blobs", "--config", bad); code == 0 || !strings.Contains(errOut, "wallett") {
+		t.Errorf("bad config: %d %q", code, errOut)
+	}
+}
