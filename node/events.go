@@ -248,7 +248,14 @@ func (n *Node) gc(ctx context.Context) {
 			return
 		}
 		for _, e := range page {
-			if err := n.store.DeleteBlob(ctx, e.BlobID); err != nil {
+			// The expiry entry goes in the same batch: a corrupt record
+			// would leave it behind otherwise.
+			if err := n.store.Update(ctx, func(tx *store.Tx) error {
+				if err := tx.DeleteBlob(e.BlobID); err != nil {
+					return err
+				}
+				return tx.DeleteExpiry(e)
+			}); err != nil {
 				n.log.Warn("deleting expired blob failed", "blob_id", e.BlobID, "err", err)
 				continue
 			}

@@ -100,7 +100,7 @@ func (o *Options) EnsureDefaults() {
 func (o *Options) Validate() error {
 	var errs []error
 	if o.Logger == nil {
-		errs = append(errs, errors.New("Logger must be set"))
+		errs = append(errs, errors.New("field Logger must be set"))
 	}
 	if o.CacheSize < MinCacheSize {
 		errs = append(errs, fmt.Errorf("CacheSize (%d) must be >= %d", o.CacheSize, MinCacheSize))
