@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -43,8 +44,8 @@ type priceExample struct {
 
 func newInfoCmd() *cobra.Command {
 	var (
-		chainURL, nodeID string
-		asJSON           bool
+		flags  clientFlags
+		nodeID string
 	)
 	cmd := &cobra.Command{
 		Use:   "info",
@@ -54,6 +55,15 @@ stake), the shard count, storage prices with examples, and with --node a
 node's stake and commission, as Walrus's 'walrus info' does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// --chain, else $WALRUS_CHAIN_URL, else the client config's
+			// context, else the default address.
+			if flags.chain == "" {
+				flags.chain = os.Getenv(chainURLEnv)
+			}
+			chainURL, _, err := flags.resolve()
+			if err != nil {
+				return err
+			}
 			c, err := local.NewClient(chainURL)
 			if err != nil {
 				return fmt.Errorf("--chain: %w", err)
@@ -64,7 +74,7 @@ node's stake and commission, as Walrus's 'walrus info' does.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if asJSON {
+			if flags.json {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(info)
@@ -73,10 +83,10 @@ node's stake and commission, as Walrus's 'walrus info' does.`,
 			return nil
 		},
 	}
+	flags.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&chainURL, "chain", defaultChainURL(), "the chain's HTTP API (walrus chain serve; default $"+chainURLEnv+")")
+	f.Lookup("chain").Usage = "the chain's HTTP API (default $" + chainURLEnv + ", else the client config's chain_url, else " + defaultChainURL() + ")"
 	f.StringVar(&nodeID, "node", "", "also show this node's stake and commission (node ID)")
-	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
