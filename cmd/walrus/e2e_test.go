@@ -1,0 +1,558 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/chain/local"
+	"github.com/walrus-go/walrus/client"
+	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/node"
+)
+
+// The end-to-end tests run the walrus binary as separate processes: the
+// chain (walrus chain serve), four storage nodes (walrus node run) and the
+// publisher/aggregator (walrus daemon), and drive them with the CLI and
+// HTTP, as a user would. -short skips them; WALRUS_E2E_LONG=1 (make e2e)
+// adds a 100 MiB blob on a network of n = 100.
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// walrusBinary builds the binary once per test run, with the race detector
+// when the tests have it (so that the build reuses their compiled packages).
+func walrusBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "walrus-e2e-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "walrus")
+		args := []string{"build", "-o", binPath}
+		if raceEnabled && os.Getenv("WALRUS_E2E_LONG") == "" {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// network is a running multi-process network.
+type network struct {
+	t         *testing.T
+	bin       string
+	dir       string
+	env       []string
+	chainURL  string
+	daemonURL string
+	procs     map[string]*exec.Cmd
+	nodeCfgs  []string
+	mu        sync.Mutex
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startNetwork creates and starts a network of nodes storage nodes and
+// nShards shards with the given epoch length.
+func startNetwork(t *testing.T, nodes, nShards int, epoch time.Duration, daemonFlags ...string) *network {
+	t.Helper()
+	nw := &network{t: t, bin: walrusBinary(t), dir: t.TempDir(), procs: make(map[string]*exec.Cmd)}
+	chainAddr := freeAddr(t)
+	nw.chainURL = "http://" + chainAddr
+
+	// Node folders and keys, made by the CLI.
+	wallet, err := chain.GenerateAccountKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	walletPath := filepath.Join(nw.dir, "wallet.key")
+	if err := chain.SaveAccountKey(walletPath, wallet); err != nil {
+		t.Fatal(err)
+	}
+	g := &local.Genesis{
+		NShards: nShards, EpochDuration: local.Duration(epoch),
+		Accounts: []local.GenesisAccount{{Address: wallet.Address(), Balance: 1_000_000 * chain.FrostPerWAL}},
+	}
+	for i := range nodes {
+		dir := filepath.Join(nw.dir, fmt.Sprintf("node-%d", i))
+		nw.run("node", "init", "--dir", dir, "--name", fmt.Sprintf("e2e-%d", i),
+			"--listen", "/ip4/"+freeAddrTCP(t), "--admin-addr", freeAddr(t), "--chain-url", nw.chainURL)
+		cfgPath := filepath.Join(dir, "node.yaml")
+		cfg, err := node.LoadConfig(cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := node.LoadOrCreateKeys(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Nodes = append(g.Nodes, local.NewGenesisNode(keys.Account.Address(), keys.Protocol, cfg.Name, keys.PeerID, cfg.ListenAddrs, 1000*chain.FrostPerWAL))
+		nw.nodeCfgs = append(nw.nodeCfgs, cfgPath)
+	}
+	genesis := filepath.Join(nw.dir, "genesis.yaml")
+	if err := local.SaveGenesis(genesis, g); err != nil {
+		t.Fatal(err)
+	}
+
+	nw.start("chain", "chain", "serve", "--dir", filepath.Join(nw.dir, "chain"), "--addr", chainAddr, "--genesis", genesis)
+	nw.waitHTTP(nw.chainURL + "/v1/system")
+	for i := range nodes {
+		nw.startNode(i)
+	}
+	daemonAddr := freeAddr(t)
+	nw.daemonURL = "http://" + daemonAddr
+	clientCfg := filepath.Join(nw.dir, "client.yaml")
+	if err := client.WriteConfig(clientCfg, &client.ConfigFile{DefaultContext: "e2e", Contexts: map[string]client.ClientContext{
+		"e2e": {ChainURL: nw.chainURL, Wallet: walletPath, DaemonURL: nw.daemonURL},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	nw.env = []string{client.ConfigEnv + "=" + clientCfg}
+	nw.start("daemon", append([]string{"daemon", "--bind-address", daemonAddr, "--metrics-address", "off"}, daemonFlags...)...)
+	nw.waitHTTP(nw.daemonURL + "/status")
+	return nw
+}
+
+// freeAddrTCP returns "127.0.0.1/tcp/PORT".
+func freeAddrTCP(t *testing.T) string {
+	host, port, _ := net.SplitHostPort(freeAddr(t))
+	return host + "/tcp/" + port
+}
+
+func (nw *network) startNode(i int) {
+	nw.t.Helper()
+	name := fmt.Sprintf("node-%d", i)
+	nw.start(name, "node", "run", "--config", nw.nodeCfgs[i], "--log-level", "warn")
+	cfg, err := node.LoadConfig(nw.nodeCfgs[i])
+	if err != nil {
+		nw.t.Fatal(err)
+	}
+	nw.waitHTTP("http://" + cfg.AdminAddr + "/health")
+}
+
+// start runs a long-lived walrus process; it is stopped at the end of the
+// test (SIGINT, then SIGKILL after 10 s).
+func (nw *network) start(name string, args ...string) {
+	nw.t.Helper()
+	cmd := exec.Command(nw.bin, args...)
+	cmd.Env = append(os.Environ(), nw.env...)
+	logf, err := os.Create(filepath.Join(nw.dir, name+".log"))
+	if err != nil {
+		nw.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		nw.t.Fatal(err)
+	}
+	nw.mu.Lock()
+	nw.procs[name] = cmd
+	nw.mu.Unlock()
+	nw.t.Cleanup(func() {
+		nw.stop(name, os.Interrupt)
+		logf.Close()
+		if nw.t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			nw.t.Logf("--- %s log (tail):\n%s", name, tail(b, 3000))
+		}
+	})
+}
+
+// stop signals a process and waits for it; a process still running after
+// 10 s is killed.
+func (nw *network) stop(name string, sig os.Signal) error {
+	nw.mu.Lock()
+	cmd := nw.procs[name]
+	delete(nw.procs, name)
+	nw.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	cmd.Process.Signal(sig)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("%s did not stop within 10 s of %v", name, sig)
+	}
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
+
+func (nw *network) waitHTTP(url string) {
+	nw.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			nw.t.Fatalf("%s does not answer: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// run runs a CLI command to completion and returns its stdout; it fails the
+// test on a non-zero exit.
+func (nw *network) run(args ...string) string {
+	nw.t.Helper()
+	out, errOut, err := nw.try(args...)
+	if err != nil {
+		nw.t.Fatalf("walrus %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut)
+	}
+	return out
+}
+
+// try runs a CLI command and returns stdout, stderr and the exit error.
+func (nw *network) try(args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, nw.bin, args...)
+	cmd.Env = append(os.Environ(), nw.env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// storeCLI stores a file with the CLI and returns its blob ID and the JSON
+// result.
+func (nw *network) storeCLI(path string, args ...string) (string, map[string]any) {
+	nw.t.Helper()
+	out := nw.run(append([]string{"store", path, "--json"}, args...)...)
+	var res []map[string]any
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 {
+		nw.t.Fatalf("store --json printed %q: %v", out, err)
+	}
+	return blobIDOf(nw.t, res[0]), res[0]
+}
+
+// blobIDOf finds the blob ID in a store result (CLI or HTTP).
+func blobIDOf(t *testing.T, r map[string]any) string {
+	t.Helper()
+	if v, ok := r["blobStoreResult"].(map[string]any); ok {
+		r = v
+	}
+	if nc, ok := r["newlyCreated"].(map[string]any); ok {
+		return nc["blobObject"].(map[string]any)["blobId"].(string)
+	}
+	if ac, ok := r["alreadyCertified"].(map[string]any); ok {
+		return ac["blobId"].(string)
+	}
+	t.Fatalf("no blob ID in %v", r)
+	return ""
+}
+
+func e2eBlob(size int, seed uint64) []byte {
+	b := make([]byte, size)
+	r := mrand.New(mrand.NewPCG(seed, 1))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func writeFile(t *testing.T, dir string, data []byte) string {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "blob-*.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return f.Name()
+}
+
+func httpDo(t *testing.T, method, url string, body io.Reader, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// epoch returns the chain's current epoch.
+func (nw *network) epoch() uint32 {
+	nw.t.Helper()
+	c, err := local.NewClient(nw.chainURL)
+	if err != nil {
+		nw.t.Fatal(err)
+	}
+	defer c.Close()
+	st, err := c.SystemState(context.Background())
+	if err != nil {
+		nw.t.Fatal(err)
+	}
+	return st.Epoch
+}
+
+// status returns the chain's status of a blob through walrus blob-status.
+func (nw *network) status(id string) chain.BlobStatus {
+	nw.t.Helper()
+	var st client.BlobStatus
+	out := nw.run("blob-status", id, "--json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		nw.t.Fatalf("blob-status --json printed %q: %v", out, err)
+	}
+	return st.Status
+}
+
+// TestE2E runs the whole system as separate processes.
+func TestE2E(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test with real processes")
+	}
+	nw := startNetwork(t, 4, 20, 8*time.Second, "--max-body-size", "2048")
+	files := t.TempDir()
+
+	t.Run("store and read through CLI and HTTP", func(t *testing.T) {
+		for _, size := range []int{0, 1, 1 << 20} {
+			data := e2eBlob(size, uint64(size)+1)
+			path := writeFile(t, files, data)
+			id, _ := nw.storeCLI(path, "--epochs", "5")
+			out := filepath.Join(files, "out-"+id)
+			nw.run("read", id, "--out", out)
+			if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
+				t.Fatalf("CLI read of %d bytes differs", size)
+			}
+			resp, body := httpDo(t, http.MethodGet, nw.daemonURL+"/v1/blobs/"+id, nil)
+			if resp.StatusCode != 200 || !bytes.Equal(body, data) {
+				t.Fatalf("HTTP read of %d bytes: status %d, %d bytes", size, resp.StatusCode, len(body))
+			}
+			// And the other way round: HTTP store, CLI read.
+			other := e2eBlob(size, uint64(size)+2)
+			resp, body = httpDo(t, http.MethodPut, nw.daemonURL+"/v1/blobs?epochs=5", bytes.NewReader(other))
+			if resp.StatusCode != 200 {
+				t.Fatalf("HTTP store of %d bytes: %d %s", size, resp.StatusCode, body)
+			}
+			var res map[string]any
+			json.Unmarshal(body, &res)
+			id2 := blobIDOf(t, res)
+			nw.run("read", id2, "--out", out)
+			if got, _ := os.ReadFile(out); !bytes.Equal(got, other) {
+				t.Fatalf("CLI read of an HTTP store of %d bytes differs", size)
+			}
+		}
+	})
+
+	t.Run("range reads", func(t *testing.T) {
+		data := e2eBlob(5000, 9)
+		id, _ := nw.storeCLI(writeFile(t, files, data), "--epochs", "5")
+		resp, body := httpDo(t, http.MethodGet, nw.daemonURL+"/v1/blobs/"+id, nil, "Range", "bytes=100-199")
+		if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, data[100:200]) || resp.Header.Get("Content-Range") != "bytes 100-199/5000" {
+			t.Fatalf("range read: %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Range"), len(body))
+		}
+		resp, _ = httpDo(t, http.MethodGet, nw.daemonURL+"/v1/blobs/"+id, nil, "Range", "bytes=6000-7000")
+		if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+			t.Fatalf("range past the end: status %d, want 416", resp.StatusCode)
+		}
+	})
+
+	t.Run("de-duplication", func(t *testing.T) {
+		path := writeFile(t, files, e2eBlob(3000, 10))
+		_, first := nw.storeCLI(path, "--permanent", "--epochs", "3")
+		// One epoch from now ends before the first store's end, whatever
+		// epoch changes happened in between: nothing to pay for.
+		_, second := nw.storeCLI(path, "--permanent", "--epochs", "1")
+		if first["blobStoreResult"].(map[string]any)["newlyCreated"] == nil || second["blobStoreResult"].(map[string]any)["alreadyCertified"] == nil {
+			t.Fatalf("storing twice: %v then %v; want newlyCreated then alreadyCertified", first, second)
+		}
+	})
+
+	t.Run("deletion", func(t *testing.T) {
+		data := e2eBlob(2000, 11)
+		id, _ := nw.storeCLI(writeFile(t, files, data), "--deletable", "--epochs", "5")
+		nw.run("delete", "--blob-id", id)
+		if st := nw.status(id); st.Kind != chain.BlobNonexistent {
+			t.Fatalf("blob-status after deletion: %+v", st)
+		}
+		resp, _ := httpDo(t, http.MethodGet, nw.daemonURL+"/v1/blobs/"+id, nil)
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("read after deletion: status %d, want 404", resp.StatusCode)
+		}
+	})
+
+	t.Run("bad HTTP input", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, method, path string
+			body               []byte
+			want               int
+		}{
+			{"malformed blob ID", http.MethodGet, "/v1/blobs/not-a-blob-id", nil, 400},
+			{"unknown blob", http.MethodGet, "/v1/blobs/" + encodingBlobID(0x42), nil, 404},
+			{"body over the limit", http.MethodPut, "/v1/blobs", make([]byte, 2048<<10+1), 413},
+			{"unknown query parameter", http.MethodPut, "/v1/blobs?epochz=2", []byte("x"), 400},
+			{"permanent and deletable", http.MethodPut, "/v1/blobs?permanent=true&deletable=true", []byte("x"), 400},
+			{"zero epochs", http.MethodPut, "/v1/blobs?epochs=0", []byte("x"), 400},
+		} {
+			resp, body := httpDo(t, tc.method, nw.daemonURL+tc.path, bytes.NewReader(tc.body))
+			var e struct {
+				Error struct {
+					Code    int    `json:"code"`
+					Status  string `json:"status"`
+					Message string `json:"message"`
+				} `json:"error"`
+			}
+			if resp.StatusCode != tc.want || json.Unmarshal(body, &e) != nil || e.Error.Code != tc.want || e.Error.Message == "" {
+				t.Errorf("%s: %d %s; want %d with a Walrus error body", tc.name, resp.StatusCode, body, tc.want)
+			}
+		}
+	})
+
+	t.Run("client disconnects mid-upload", func(t *testing.T) {
+		before := nw.run("list-blobs", "--json")
+		conn, err := net.Dial("tcp", strings.TrimPrefix(nw.daemonURL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "PUT /v1/blobs?epochs=2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+		conn.Write(make([]byte, 40000))
+		conn.Close()
+		time.Sleep(2 * time.Second)
+		if after := nw.run("list-blobs", "--json"); after != before {
+			t.Fatalf("an aborted upload left blob objects:\nbefore %s\nafter  %s", before, after)
+		}
+	})
+
+	t.Run("read with a node killed, then restarted", func(t *testing.T) {
+		data := e2eBlob(50_000, 12)
+		id, _ := nw.storeCLI(writeFile(t, files, data), "--epochs", "5")
+		if err := nw.stop("node-1", os.Kill); err == nil {
+			t.Fatal("kill -9 did not kill node-1")
+		}
+		resp, body := httpDo(t, http.MethodGet, nw.daemonURL+"/v1/blobs/"+id, nil)
+		if resp.StatusCode != 200 || !bytes.Equal(body, data) {
+			t.Fatalf("read with node-1 down: %d, %d bytes", resp.StatusCode, len(body))
+		}
+		nw.startNode(1)
+		out := filepath.Join(files, "after-restart")
+		nw.run("read", id, "--out", out)
+		if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
+			t.Fatal("read after restarting node-1 differs")
+		}
+	})
+
+	t.Run("blob status through expiry", func(t *testing.T) {
+		data := e2eBlob(1500, 13)
+		id, res := nw.storeCLI(writeFile(t, files, data), "--permanent", "--epochs", "1")
+		end := uint32(res["blobStoreResult"].(map[string]any)["newlyCreated"].(map[string]any)["blobObject"].(map[string]any)["storage"].(map[string]any)["endEpoch"].(float64))
+		if st := nw.status(id); st.Kind != chain.BlobPermanent || !st.IsCertified || st.EndEpoch != end {
+			t.Fatalf("blob-status after store: %+v, want certified permanent until %d", st, end)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for nw.epoch() < end {
+			if time.Now().After(deadline) {
+				t.Fatalf("epoch %d never reached (now %d)", end, nw.epoch())
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if st := nw.status(id); st.Kind != chain.BlobNonexistent {
+			t.Fatalf("blob-status after the end epoch %d: %+v", end, st)
+		}
+		resp, _ := httpDo(t, http.MethodGet, nw.daemonURL+"/v1/blobs/"+id, nil)
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("read after expiry: status %d, want 404", resp.StatusCode)
+		}
+	})
+}
+
+func encodingBlobID(b byte) string { return encoding.BlobID{b}.String() }
+
+// TestE2ELong stores and reads a 100 MiB blob through the CLI and HTTP on a
+// network of n = 100 (make e2e; WALRUS_E2E_LONG=1).
+func TestE2ELong(t *testing.T) {
+	if os.Getenv("WALRUS_E2E_LONG") == "" {
+		t.Skip("set WALRUS_E2E_LONG=1 (make e2e) for the 100 MiB end-to-end test")
+	}
+	nw := startNetwork(t, 4, 100, 10*time.Minute, "--max-body-size", fmt.Sprint(200<<10), "--store-timeout", "20m")
+	files := t.TempDir()
+	data := e2eBlob(100<<20, 100)
+	path := writeFile(t, files, data)
+	start := time.Now()
+	id, _ := nw.storeCLI(path, "--epochs", "2")
+	t.Logf("CLI store of 100 MiB: %s", time.Since(start))
+	out := filepath.Join(files, "out")
+	start = time.Now()
+	nw.run("read", id, "--out", out)
+	t.Logf("CLI read of 100 MiB: %s", time.Since(start))
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
+		t.Fatal("CLI read of 100 MiB differs")
+	}
+	other := e2eBlob(100<<20, 101)
+	start = time.Now()
+	resp, body := httpDo(t, http.MethodPut, nw.daemonURL+"/v1/blobs?epochs=2", bytes.NewReader(other))
+	if resp.StatusCode != 200 {
+		t.Fatalf("HTTP store of 100 MiB: %d %s", resp.StatusCode, body)
+	}
+	t.Logf("HTTP store of 100 MiB: %s", time.Since(start))
+	var res map[string]any
+	json.Unmarshal(body, &res)
+	start = time.Now()
+	resp, body = httpDo(t, http.MethodGet, nw.daemonURL+"/v1/blobs/"+blobIDOf(t, res), nil)
+	if resp.StatusCode != 200 || !bytes.Equal(body, other) {
+		t.Fatalf("HTTP read of 100 MiB: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	t.Logf("HTTP read of 100 MiB: %s", time.Since(start))
+}
