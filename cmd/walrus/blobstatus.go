@@ -18,20 +18,25 @@ func init() { register(newBlobStatusCmd) }
 
 func newBlobStatusCmd() *cobra.Command {
 	var (
-		cf    clientFlags
-		file  string
-		nodes bool
+		cf     clientFlags
+		file   string
+		blobID string
+		nodes  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "blob-status [BLOB_ID]",
+		Use:   "blob-status [BLOB_ID | --blob-id ID | --file FILE]",
 		Short: "Show a blob's status on chain (and on the storage nodes)",
 		Long: `Prints the status of a blob ID, or of --file's blob ID, on chain: whether it
 is certified, permanent or deletable, until which epoch. --nodes also asks
 every storage node what it stores.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if (len(args) == 1) == (file != "") {
-				return errors.New("give either a BLOB_ID or --file")
+			if blobID != "" {
+				// Walrus's CLI takes the ID as --blob-id.
+				args = append(args, blobID)
+			}
+			if len(args) > 1 || (len(args) == 1) == (file != "") {
+				return errors.New("give one of BLOB_ID, --blob-id or --file")
 			}
 			ctx := cmd.Context()
 			c, closeFn, err := cf.open(ctx, false, cliLogger(cmd))
@@ -59,6 +64,7 @@ every storage node what it stores.`,
 		},
 	}
 	cf.register(cmd)
+	cmd.Flags().StringVar(&blobID, "blob-id", "", "the blob ID (as Walrus's CLI takes it; same as the argument)")
 	cmd.Flags().StringVar(&file, "file", "", "compute the blob ID of this file (for the network's shard count)")
 	cmd.Flags().BoolVar(&nodes, "nodes", false, "also ask every storage node")
 	return cmd

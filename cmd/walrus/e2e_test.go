@@ -352,7 +352,7 @@ func (nw *network) epoch() uint32 {
 func (nw *network) status(id string) chain.BlobStatus {
 	nw.t.Helper()
 	var st client.BlobStatus
-	out := nw.run("blob-status", id, "--json")
+	out := nw.run("blob-status", "--blob-id", id, "--json")
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		nw.t.Fatalf("blob-status --json printed %q: %v", out, err)
 	}
