@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -476,7 +477,7 @@ func TestE2E(t *testing.T) {
 		}
 	})
 
-	t.Run("read with a node killed, then restarted", func(t *testing.T) {
+	t.Run("read with a node killed, then restarted; graceful stop", func(t *testing.T) {
 		data := e2eBlob(50_000, 12)
 		id, _ := nw.storeCLI(writeFile(t, files, data), "--epochs", "5")
 		if err := nw.stop("node-1", os.Kill); err == nil {
@@ -487,6 +488,12 @@ func TestE2E(t *testing.T) {
 			t.Fatalf("read with node-1 down: %d, %d bytes", resp.StatusCode, len(body))
 		}
 		nw.startNode(1)
+		// A graceful stop: SIGTERM, exit status 0, and everything it
+		// stored is served after it starts again.
+		if err := nw.stop("node-2", syscall.SIGTERM); err != nil {
+			t.Fatalf("node-2 on SIGTERM: %v, want exit status 0", err)
+		}
+		nw.startNode(2)
 		out := filepath.Join(files, "after-restart")
 		nw.run("read", id, "--out", out)
 		if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
