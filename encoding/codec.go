@@ -253,7 +253,7 @@ type workerScratch struct {
 	hasher leafHasher
 }
 
-// shards returns count zero-length-checked shards of size bytes each, reusing
+// shards returns count shards of size bytes each, reusing the worker's
 // memory. Their content is unspecified.
 func (w *workerScratch) shards(count, size int) [][]byte {
 	if cap(w.buf) < count*size {

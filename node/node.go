@@ -302,7 +302,7 @@ func shardOf(id encoding.BlobID, axis encoding.Axis, index, n int) uint16 {
 	return uint16(id.ShardForPair(encoding.PairIndex(axis, index, n), n))
 }
 
-// retry sleeps for the backoff of attempt, or returns ctx's error.
+// sleepCtx sleeps for d, or returns ctx's error if ctx ends first.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -356,7 +356,30 @@ func (s *state) withdraw(from chain.Address, c *WithdrawCall) (txResult, error) 
 
 // ---- storage and blobs -------------------------------------------------
 
-// storageCost returns the per-epoch and write prices of an encoded length at
+// buyStorage charges from for size bytes of encoded length over the epochs
+// [start, start+epochs) at the current price and books the fees into those
+// epochs' reward pots; it changes nothing when it fails. It returns the cost.
+func (s *state) buyStorage(from chain.Address, size uint64, start, epochs uint32) (uint64, error) {
+	if err := s.checkEnd(uint64(start) + uint64(epochs)); err != nil {
+		return 0, err
+	}
+	perEpoch, _, err := s.unitPrices(size)
+	if err != nil {
+		return 0, err
+	}
+	cost, err := mulChecked(perEpoch, uint64(epochs))
+	if err != nil {
+		return 0, err
+	}
+	if err := s.canPay(from, cost); err != nil {
+		return 0, err
+	}
+	s.pay(from, cost)
+	s.payStorage(perEpoch, start, start+epochs)
+	return cost, nil
+}
+
+// unitPrices returns the per-epoch and write prices of an encoded length at
 // the current prices.
 func (s *state) unitPrices(encLen uint64) (perEpoch, write uint64, err error) {
 	units := chain.StorageUnits(encLen)
@@ -368,7 +391,7 @@ func (s *state) unitPrices(encLen uint64) (perEpoch, write uint64, err error) {
 	return perEpoch, write, nil
 }
 
-// checkEpochs checks storage ending at end, bought now.
+// checkEnd checks storage ending at end, bought now.
 func (s *state) checkEnd(end uint64) error {
 	if end <= uint64(s.epoch) || end-uint64(s.epoch) > uint64(s.p.maxAhead) {
 		return fmt.Errorf("%w: storage must end 1 to %d epochs after the current %d, not at %d", chain.ErrTooManyEpochs, s.p.maxAhead, s.epoch, end)
@@ -406,22 +429,10 @@ func (s *state) reserveStorage(from chain.Address, c *ReserveStorageCall) (txRes
 	if c.Size == 0 {
 		return txResult{}, fmt.Errorf("%w: zero storage size", chain.ErrInvalidArgument)
 	}
-	if err := s.checkEnd(uint64(s.epoch) + uint64(c.Epochs)); err != nil {
-		return txResult{}, err
-	}
-	perEpoch, _, err := s.unitPrices(c.Size)
+	cost, err := s.buyStorage(from, c.Size, s.epoch, c.Epochs)
 	if err != nil {
 		return txResult{}, err
 	}
-	cost, err := mulChecked(perEpoch, uint64(c.Epochs))
-	if err != nil {
-		return txResult{}, err
-	}
-	if err := s.canPay(from, cost); err != nil {
-		return txResult{}, err
-	}
-	s.pay(from, cost)
-	s.payStorage(perEpoch, s.epoch, s.epoch+c.Epochs)
 	res := &chain.StorageResource{ID: s.newObjectID(), StartEpoch: s.epoch, EndEpoch: s.epoch + c.Epochs, Size: c.Size}
 	s.storage[res.ID] = res
 	s.own(from).storage[res.ID] = struct{}{}
@@ -612,22 +623,10 @@ func (s *state) extendBlob(from chain.Address, c *ExtendBlobCall) (txResult, err
 	if c.Epochs == 0 {
 		return txResult{}, fmt.Errorf("%w: extension by zero epochs", chain.ErrTooManyEpochs)
 	}
-	if err := s.checkEnd(uint64(end) + uint64(c.Epochs)); err != nil {
-		return txResult{}, err
-	}
-	perEpoch, _, err := s.unitPrices(b.obj.Storage.Size)
+	cost, err := s.buyStorage(from, b.obj.Storage.Size, end, c.Epochs)
 	if err != nil {
 		return txResult{}, err
 	}
-	cost, err := mulChecked(perEpoch, uint64(c.Epochs))
-	if err != nil {
-		return txResult{}, err
-	}
-	if err := s.canPay(from, cost); err != nil {
-		return txResult{}, err
-	}
-	s.pay(from, cost)
-	s.payStorage(perEpoch, end, end+c.Epochs)
 	b.obj.Storage.EndEpoch = end + c.Epochs
 	s.emit(chain.Event{
 		Kind: chain.EventBlobExtended, BlobID: b.obj.BlobID, ObjectID: c.Blob,
