@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"gopkg.in/yaml.v3"
 
 	"github.com/walrus-go/walrus/chain"
@@ -194,7 +193,7 @@ func WriteConfig(path string, c *Config) error {
 // NodeKeys are a node's three keys.
 type NodeKeys struct {
 	// Network is the libp2p identity; its peer ID is registered on chain.
-	Network crypto.PrivKey
+	Network p2p.NetworkKey
 	// PeerID is the network key's peer ID.
 	PeerID string
 	// Protocol signs storage confirmations.
@@ -245,4 +244,16 @@ func loadOrCreate[K any](path string, load func(string) (K, error), create func(
 		return create()
 	}
 	return load(path)
+}
+
+// RegisterArgs returns the arguments that register the node with these keys
+// on chain in epoch: its name, peer ID, addresses, protocol key with its
+// proof of possession for the operator, and commission (basis points).
+func (k *NodeKeys) RegisterArgs(name string, addrs []string, epoch uint32, commission uint16) chain.RegisterNodeArgs {
+	return chain.RegisterNodeArgs{
+		Name: name, PeerID: k.PeerID, Addresses: addrs,
+		PublicKey:         k.Protocol.PublicKey(),
+		ProofOfPossession: k.Protocol.ProofOfPossession(epoch, k.Account.Address()),
+		Commission:        commission,
+	}
 }
