@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -181,25 +182,39 @@ func (p *pending) sweep(ctx context.Context) {
 
 // blobRecord returns the node's record of a blob, with found = false when
 // it has none.
-func (n *Node) blobRecord(ctx context.Context, id encoding.BlobID) (store.BlobRecord, bool, error) {
-	rec, err := n.store.BlobRecord(ctx, id)
+func blobRecord(ctx context.Context, st *store.Store, id encoding.BlobID) (store.BlobRecord, bool, error) {
+	rec, err := st.BlobRecord(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return rec, false, nil
 	}
 	return rec, err == nil, err
 }
 
+// intake takes metadata and slivers from clients: it verifies them, writes
+// complete pairs of registered blobs to the store, and holds the rest in the
+// pending buffer until their registration or other halves arrive. It is
+// safe for concurrent use.
+type intake struct {
+	store   *store.Store
+	codec   *encoding.Codec
+	views   *views
+	pending *pending
+	stored  *signal // notified after pairs are written
+	metrics *metrics
+	log     *slog.Logger
+}
+
 // registration checks that a blob may be stored now: registered,
 // unexpired and valid (ok), or not yet seen (ok = false, nil error).
-func (n *Node) registration(ctx context.Context, id encoding.BlobID) (bool, error) {
-	rec, found, err := n.blobRecord(ctx, id)
+func (in *intake) registration(ctx context.Context, id encoding.BlobID) (bool, error) {
+	rec, found, err := blobRecord(ctx, in.store, id)
 	if err != nil {
 		return false, err
 	}
 	if !found {
 		return false, nil
 	}
-	v := n.view.Load()
+	v := in.views.load()
 	switch {
 	case rec.Invalid:
 		return false, fmt.Errorf("%w: blob %s is marked invalid", p2p.ErrNotRegistered, id)
@@ -209,64 +224,66 @@ func (n *Node) registration(ctx context.Context, id encoding.BlobID) (bool, erro
 	return true, nil
 }
 
-// PutMetadata implements p2p.MetadataHandler.
-func (n *Node) PutMetadata(ctx context.Context, id encoding.BlobID, md *encoding.Metadata) error {
-	if err := md.Verify(id, n.codec.Params().N); err != nil {
+// putMetadata takes a blob's metadata (p2p.MetadataHandler.PutMetadata).
+func (in *intake) putMetadata(ctx context.Context, id encoding.BlobID, md *encoding.Metadata) error {
+	if err := md.Verify(id, in.codec.Params().N); err != nil {
 		return fmt.Errorf("%w: %v", p2p.ErrInvalid, err)
 	}
-	if _, err := n.codec.Params().SymbolSize(md.UnencodedLength); err != nil {
+	if _, err := in.codec.Params().SymbolSize(md.UnencodedLength); err != nil {
 		return fmt.Errorf("%w: %v", p2p.ErrTooLarge, err)
 	}
-	registered, err := n.registration(ctx, id)
+	registered, err := in.registration(ctx, id)
 	if err != nil {
 		return err
 	}
 	if !registered {
-		n.metrics.buffered.Set(float64(n.pending.size()))
-		return n.pending.putMetadata(id, md)
-	}
-	if ok, err := n.store.HasMetadata(ctx, id); err != nil || ok {
+		err := in.pending.putMetadata(id, md)
+		in.metrics.buffered.Set(float64(in.pending.size()))
 		return err
 	}
-	return n.store.PutMetadata(ctx, id, md)
+	if ok, err := in.store.HasMetadata(ctx, id); err != nil || ok {
+		return err
+	}
+	return in.store.PutMetadata(ctx, id, md)
 }
 
 // metadataOf returns a blob's metadata from the store or the buffer
 // (ErrNotFound if neither has it).
-func (n *Node) metadataOf(ctx context.Context, id encoding.BlobID) (*encoding.Metadata, error) {
-	md, err := n.store.Metadata(ctx, id)
+func (in *intake) metadataOf(ctx context.Context, id encoding.BlobID) (*encoding.Metadata, error) {
+	md, err := in.store.Metadata(ctx, id)
 	if err == nil {
 		return md, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	if md := n.pending.metadata(id); md != nil {
+	if md := in.pending.metadata(id); md != nil {
 		return md, nil
 	}
 	return nil, fmt.Errorf("%w: no metadata for blob %s", p2p.ErrNotFound, id)
 }
 
-// PutSlivers implements p2p.SliverHandler.
-func (n *Node) PutSlivers(ctx context.Context, id encoding.BlobID, count int) (p2p.SliverSink, error) {
-	md, err := n.metadataOf(ctx, id)
+// openSink opens the intake of one sliver/put request
+// (p2p.SliverHandler.PutSlivers).
+func (in *intake) openSink(ctx context.Context, id encoding.BlobID, count int) (p2p.SliverSink, error) {
+	md, err := in.metadataOf(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("%w: send the metadata before the slivers", err)
 	}
-	registered, err := n.registration(ctx, id)
+	registered, err := in.registration(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if !registered && n.pending.size() >= n.cfg.MaxBufferedBytes {
+	if !registered && in.pending.size() >= in.pending.max {
 		return nil, errBufferFull
 	}
-	return &sink{n: n, id: id, md: md, view: n.view.Load()}, nil
+	return &sink{in: in, id: id, md: md, view: in.views.load()}, nil
 }
 
 // sink takes the slivers of one sliver/put request: each is checked and
 // verified as it arrives; Commit stores the complete pairs in one batch.
 type sink struct {
-	n      *Node
+	in     *intake
 	id     encoding.BlobID
 	md     *encoding.Metadata
 	view   *view
@@ -282,8 +299,8 @@ func (s *sink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 	if shard := shardOf(s.id, sl.Axis, int(sl.Index), n); !s.view.holds(shard) {
 		return fmt.Errorf("%w: %s sliver %d of blob %s belongs to shard %d", p2p.ErrNotAssigned, sl.Axis, sl.Index, s.id, shard)
 	}
-	if err := s.n.codec.VerifySliver(s.md, &sl); err != nil {
-		s.n.metrics.rejected.Inc()
+	if err := s.in.codec.VerifySliver(s.md, &sl); err != nil {
+		s.in.metrics.rejected.Inc()
 		return fmt.Errorf("%w: %v", p2p.ErrInvalid, err)
 	}
 	sl.Data = bytes.Clone(sl.Data)
@@ -292,47 +309,47 @@ func (s *sink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 }
 
 // Commit implements p2p.SliverSink.
-func (s *sink) Commit(ctx context.Context) error { return s.n.intake(ctx, s.id, s.md, s.staged) }
+func (s *sink) Commit(ctx context.Context) error { return s.in.take(ctx, s.id, s.md, s.staged) }
 
 // Abort implements p2p.SliverSink: the slivers that arrived are verified,
 // so they are kept as a commit would.
 func (s *sink) Abort() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.n.intake(ctx, s.id, s.md, s.staged); err != nil {
-		s.n.log.Debug("keeping slivers of an aborted request failed", "blob_id", s.id, "err", err)
+	if err := s.in.take(ctx, s.id, s.md, s.staged); err != nil {
+		s.in.log.Debug("keeping slivers of an aborted request failed", "blob_id", s.id, "err", err)
 	}
 }
 
-// intake stores verified slivers of a blob: complete pairs go to the store
+// take stores verified slivers of a blob: complete pairs go to the store
 // in one batch if the blob is registered; anything else waits in the buffer.
-func (n *Node) intake(ctx context.Context, id encoding.BlobID, md *encoding.Metadata, slivers []encoding.Sliver) error {
+func (in *intake) take(ctx context.Context, id encoding.BlobID, md *encoding.Metadata, slivers []encoding.Sliver) error {
 	if len(slivers) == 0 {
 		return nil
 	}
-	registered, err := n.registration(ctx, id)
+	registered, err := in.registration(ctx, id)
 	if err != nil {
 		return err
 	}
 	if !registered {
-		n.pending.putMetadata(id, md)
-		err := n.pending.putSlivers(id, slivers)
-		n.metrics.buffered.Set(float64(n.pending.size()))
+		in.pending.putMetadata(id, md)
+		err := in.pending.putSlivers(id, slivers)
+		in.metrics.buffered.Set(float64(in.pending.size()))
 		return err
 	}
 	// Complete pairs from these slivers and halves buffered before.
-	if b := n.pending.take(id); b != nil {
+	if b := in.pending.take(id); b != nil {
 		for _, sl := range b.slivers {
 			slivers = append(slivers, sl)
 		}
 	}
-	return n.storeSlivers(ctx, id, md, slivers)
+	return in.storeSlivers(ctx, id, md, slivers)
 }
 
 // storeSlivers writes the complete pairs among slivers (with the blob's
 // metadata) and buffers the halves.
-func (n *Node) storeSlivers(ctx context.Context, id encoding.BlobID, md *encoding.Metadata, slivers []encoding.Sliver) error {
-	nn := n.codec.Params().N
+func (in *intake) storeSlivers(ctx context.Context, id encoding.BlobID, md *encoding.Metadata, slivers []encoding.Sliver) error {
+	nn := in.codec.Params().N
 	halves := make(map[int]*encoding.SliverPair)
 	for _, sl := range slivers {
 		pair := encoding.PairIndex(sl.Axis, int(sl.Index), nn)
@@ -360,56 +377,56 @@ func (n *Node) storeSlivers(ctx context.Context, id encoding.BlobID, md *encodin
 		}
 	}
 	if len(rest) > 0 {
-		if err := n.pending.putSlivers(id, rest); err != nil {
+		if err := in.pending.putSlivers(id, rest); err != nil {
 			return err
 		}
 	}
 	if len(pairs) == 0 {
 		return nil
 	}
-	if ok, err := n.store.HasMetadata(ctx, id); err != nil {
+	if ok, err := in.store.HasMetadata(ctx, id); err != nil {
 		return err
 	} else if !ok {
-		if err := n.store.PutMetadata(ctx, id, md); err != nil {
+		if err := in.store.PutMetadata(ctx, id, md); err != nil {
 			return err
 		}
 	}
-	if err := n.store.PutPairs(ctx, id, pairs); err != nil {
+	if err := in.store.PutPairs(ctx, id, pairs); err != nil {
 		return err
 	}
 	var size int
 	for _, p := range pairs {
 		size += len(p.Pair.Primary.Data) + len(p.Pair.Secondary.Data)
 	}
-	n.metrics.pairsStored.Add(float64(len(pairs)))
-	n.metrics.bytesStored.Add(float64(size))
-	n.notifyStored()
+	in.metrics.pairsStored.Add(float64(len(pairs)))
+	in.metrics.bytesStored.Add(float64(size))
+	in.stored.notify()
 	return nil
 }
 
-// flushPending stores what the buffer holds for a blob whose registration
-// the node has just seen.
-func (n *Node) flushPending(ctx context.Context, id encoding.BlobID) {
-	b := n.pending.take(id)
+// flush stores what the buffer holds for a blob whose registration the
+// node has just seen.
+func (in *intake) flush(ctx context.Context, id encoding.BlobID) {
+	b := in.pending.take(id)
 	if b == nil {
 		return
 	}
-	n.metrics.buffered.Set(float64(n.pending.size()))
+	in.metrics.buffered.Set(float64(in.pending.size()))
 	if b.md != nil {
-		if err := n.store.PutMetadata(ctx, id, b.md); err != nil {
-			n.log.Warn("storing buffered metadata failed", "blob_id", id, "err", err)
+		if err := in.store.PutMetadata(ctx, id, b.md); err != nil {
+			in.log.Warn("storing buffered metadata failed", "blob_id", id, "err", err)
 			return
 		}
 	}
 	if len(b.slivers) == 0 || b.md == nil {
-		n.notifyStored()
+		in.stored.notify()
 		return
 	}
 	slivers := make([]encoding.Sliver, 0, len(b.slivers))
 	for _, sl := range b.slivers {
 		slivers = append(slivers, sl)
 	}
-	if err := n.storeSlivers(ctx, id, b.md, slivers); err != nil {
-		n.log.Warn("storing buffered slivers failed", "blob_id", id, "err", err)
+	if err := in.storeSlivers(ctx, id, b.md, slivers); err != nil {
+		in.log.Warn("storing buffered slivers failed", "blob_id", id, "err", err)
 	}
 }

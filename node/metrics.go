@@ -14,7 +14,7 @@ type metrics struct {
 
 	pairsStored, bytesStored, rejected, sliversServed, symbolsServed,
 	confirmations, pairsRecovered, recoveryQueued, recoveryFailed,
-	gcDeleted, chainErrors prometheus.Counter
+	gcDeleted, shardsDropped, chainErrors prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -43,7 +43,14 @@ func newMetrics() *metrics {
 	m.recoveryQueued = c("recoveries_queued_total", "Blobs queued for recovery.")
 	m.recoveryFailed = c("recoveries_failed_total", "Blobs whose recovery failed after every attempt.")
 	m.gcDeleted = c("gc_blobs_deleted_total", "Expired blobs deleted.")
+	m.shardsDropped = c("shards_dropped_total", "Shards whose slivers were deleted after the node stopped holding them.")
 	m.chainErrors = c("chain_errors_total", "Failed reads of the chain's event stream.")
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// setView records the epoch and shards of a new view.
+func (m *metrics) setView(v *view) {
+	m.epoch.Set(float64(v.epoch))
+	m.shards.Set(float64(len(v.shards)))
 }

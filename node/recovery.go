@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -21,21 +22,34 @@ const recoveryQueueLen = 4096
 // recovery symbols of its peers, in the background, with bounded concurrency
 // and retries.
 type recoverer struct {
-	n     *Node
+	store   *store.Store
+	codec   *encoding.Codec
+	views   *views
+	peers   *p2p.Client
+	stored  *signal // notified after pairs are written
+	metrics *metrics
+	log     *slog.Logger
+	// workers bounds the blobs recovered at once; attempts and backoff
+	// set the retries per blob.
+	workers  int
+	attempts int
+	backoff  time.Duration
+
 	queue chan encoding.BlobID
 	mu    sync.Mutex
 	// queued holds the blobs queued or being recovered.
 	queued map[encoding.BlobID]bool
 }
 
-func newRecoverer(n *Node) *recoverer {
-	return &recoverer{n: n, queue: make(chan encoding.BlobID, recoveryQueueLen), queued: make(map[encoding.BlobID]bool)}
+func (r *recoverer) init() {
+	r.queue = make(chan encoding.BlobID, recoveryQueueLen)
+	r.queued = make(map[encoding.BlobID]bool)
 }
 
 // run starts the workers and waits for them until ctx ends.
 func (r *recoverer) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for range r.n.cfg.RecoveryWorkers {
+	for range r.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -60,7 +74,7 @@ func (r *recoverer) run(ctx context.Context) {
 func (r *recoverer) check(ctx context.Context, id encoding.BlobID) {
 	need, err := r.needs(ctx, id)
 	if err != nil {
-		r.n.log.Warn("checking blob for recovery failed", "blob_id", id, "err", err)
+		r.log.Warn("checking blob for recovery failed", "blob_id", id, "err", err)
 		return
 	}
 	if len(need) == 0 {
@@ -74,24 +88,24 @@ func (r *recoverer) check(ctx context.Context, id encoding.BlobID) {
 	select {
 	case r.queue <- id:
 		r.queued[id] = true
-		r.n.metrics.recoveryQueued.Inc()
+		r.metrics.recoveryQueued.Inc()
 	default:
-		r.n.log.Warn("recovery queue full; the next scan retries", "blob_id", id)
+		r.log.Warn("recovery queue full; the next scan retries", "blob_id", id)
 	}
 }
 
 // needs returns the shards the node holds that lack a pair of a certified,
 // live blob.
 func (r *recoverer) needs(ctx context.Context, id encoding.BlobID) ([]uint16, error) {
-	rec, found, err := r.n.blobRecord(ctx, id)
+	rec, found, err := blobRecord(ctx, r.store, id)
 	if err != nil || !found {
 		return nil, err
 	}
-	v := r.n.view.Load()
+	v := r.views.load()
 	if !rec.Certified || !live(rec, v.epoch) {
 		return nil, nil
 	}
-	return r.n.missingShards(ctx, id, v)
+	return missingShards(ctx, r.store, id, v)
 }
 
 // scan queues every certified blob the node lacks pairs of.
@@ -113,9 +127,9 @@ func (r *recoverer) scanInline(ctx context.Context) {
 func (r *recoverer) forEachRecord(ctx context.Context, fn func(encoding.BlobID)) {
 	var after *store.Expiry
 	for ctx.Err() == nil {
-		page, err := r.n.store.ExpiredAt(ctx, math.MaxUint32, after, 0)
+		page, err := r.store.ExpiredAt(ctx, math.MaxUint32, after, 0)
 		if err != nil {
-			r.n.log.Warn("listing blob records failed", "err", err)
+			r.log.Warn("listing blob records failed", "err", err)
 			return
 		}
 		for _, e := range page {
@@ -129,8 +143,8 @@ func (r *recoverer) forEachRecord(ctx context.Context, fn func(encoding.BlobID))
 }
 
 func (r *recoverer) recoverWithRetries(ctx context.Context, id encoding.BlobID) {
-	backoff := r.n.cfg.RecoveryBackoff
-	for attempt := 1; attempt <= r.n.cfg.RecoveryAttempts; attempt++ {
+	backoff := r.backoff
+	for attempt := 1; attempt <= r.attempts; attempt++ {
 		err := r.recoverBlob(ctx, id)
 		if err == nil {
 			return
@@ -138,18 +152,17 @@ func (r *recoverer) recoverWithRetries(ctx context.Context, id encoding.BlobID) 
 		if ctx.Err() != nil {
 			return
 		}
-		r.n.log.Warn("recovering blob failed", "blob_id", id, "attempt", attempt, "err", err)
+		r.log.Warn("recovering blob failed", "blob_id", id, "attempt", attempt, "err", err)
 		if sleepCtx(ctx, backoff) != nil {
 			return
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
-	r.n.metrics.recoveryFailed.Inc()
+	r.metrics.recoveryFailed.Inc()
 }
 
 // recoverBlob rebuilds every pair the node lacks of a blob.
 func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID) error {
-	n := r.n
 	missing, err := r.needs(ctx, id)
 	if err != nil || len(missing) == 0 {
 		return err
@@ -158,7 +171,7 @@ func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID) error {
 	if err != nil {
 		return err
 	}
-	nn := n.codec.Params().N
+	nn := r.codec.Params().N
 	for start := 0; start < len(missing); start += p2p.MaxRecoveryTargets {
 		batch := missing[start:min(start+p2p.MaxRecoveryTargets, len(missing))]
 		prim := make([]uint16, len(batch))
@@ -173,12 +186,12 @@ func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID) error {
 		var pairs []store.ShardPair
 		var firstErr error
 		for i, s := range batch {
-			p, err := n.codec.RecoverSliver(md, encoding.Primary, int(prim[i]), primSyms[prim[i]])
+			p, err := r.codec.RecoverSliver(md, encoding.Primary, int(prim[i]), primSyms[prim[i]])
 			if err != nil {
 				firstErr = cmpErr(firstErr, fmt.Errorf("shard %d: %w", s, err))
 				continue
 			}
-			q, err := n.codec.RecoverSliver(md, encoding.Secondary, int(sec[i]), secSyms[sec[i]])
+			q, err := r.codec.RecoverSliver(md, encoding.Secondary, int(sec[i]), secSyms[sec[i]])
 			if err != nil {
 				firstErr = cmpErr(firstErr, fmt.Errorf("shard %d: %w", s, err))
 				continue
@@ -186,12 +199,12 @@ func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID) error {
 			pairs = append(pairs, store.ShardPair{Shard: s, Pair: encoding.SliverPair{Primary: *p, Secondary: *q}})
 		}
 		if len(pairs) > 0 {
-			if err := n.store.PutPairs(ctx, id, pairs); err != nil {
+			if err := r.store.PutPairs(ctx, id, pairs); err != nil {
 				return err
 			}
-			n.metrics.pairsRecovered.Add(float64(len(pairs)))
-			n.notifyStored()
-			n.log.Debug("recovered sliver pairs", "blob_id", id, "pairs", len(pairs))
+			r.metrics.pairsRecovered.Add(float64(len(pairs)))
+			r.stored.notify()
+			r.log.Debug("recovered sliver pairs", "blob_id", id, "pairs", len(pairs))
 		}
 		if firstErr != nil {
 			return firstErr
@@ -211,7 +224,6 @@ func cmpErr(first, err error) error {
 // from the node's own slivers and from every other committee member, by
 // target index.
 func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, axis encoding.Axis, indices []uint16) map[uint16][]encoding.RecoverySymbol {
-	n := r.n
 	out := make(map[uint16][]encoding.RecoverySymbol)
 	var mu sync.Mutex
 	add := func(syms []encoding.RecoverySymbol) {
@@ -221,10 +233,10 @@ func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, axis encodin
 			out[s.TargetIndex] = append(out[s.TargetIndex], s)
 		}
 	}
-	if own, err := n.GetRecoverySymbols(ctx, id, axis, indices); err == nil {
+	v := r.views.load()
+	if own, err := recoverySymbols(ctx, r.store, r.codec, r.log, id, axis, indices, v); err == nil {
 		add(own)
 	}
-	v := n.view.Load()
 	var wg sync.WaitGroup
 	for i, m := range v.committee.Members {
 		if i == v.index {
@@ -237,9 +249,9 @@ func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, axis encodin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			syms, err := n.client.GetRecoverySymbols(ctx, pid, id, axis, indices)
+			syms, err := r.peers.GetRecoverySymbols(ctx, pid, id, axis, indices)
 			if err != nil {
-				n.log.Debug("peer gave no recovery symbols", "blob_id", id, "peer", pid, "err", err)
+				r.log.Debug("peer gave no recovery symbols", "blob_id", id, "peer", pid, "err", err)
 				return
 			}
 			add(syms)
@@ -252,12 +264,11 @@ func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, axis encodin
 // metadata returns a blob's metadata from the store, or fetches it from the
 // committee, verifies it against the blob ID and stores it.
 func (r *recoverer) metadata(ctx context.Context, id encoding.BlobID) (*encoding.Metadata, error) {
-	n := r.n
-	md, err := n.store.Metadata(ctx, id)
+	md, err := r.store.Metadata(ctx, id)
 	if err == nil || !errors.Is(err, store.ErrNotFound) {
 		return md, err
 	}
-	v := n.view.Load()
+	v := r.views.load()
 	for i, m := range v.committee.Members {
 		if i == v.index {
 			continue
@@ -266,15 +277,15 @@ func (r *recoverer) metadata(ctx context.Context, id encoding.BlobID) (*encoding
 		if err != nil {
 			continue
 		}
-		md, err := n.client.GetMetadata(ctx, pid, id)
+		md, err := r.peers.GetMetadata(ctx, pid, id)
 		if err != nil {
 			continue
 		}
-		if err := md.Verify(id, n.codec.Params().N); err != nil {
-			n.log.Warn("peer sent metadata that does not match the blob ID", "blob_id", id, "peer", pid)
+		if err := md.Verify(id, r.codec.Params().N); err != nil {
+			r.log.Warn("peer sent metadata that does not match the blob ID", "blob_id", id, "peer", pid)
 			continue
 		}
-		if err := n.store.PutMetadata(ctx, id, md); err != nil {
+		if err := r.store.PutMetadata(ctx, id, md); err != nil {
 			return nil, err
 		}
 		return md, nil

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/encoding"
@@ -12,10 +14,30 @@ import (
 	"github.com/walrus-go/walrus/store"
 )
 
+// handler is the node's side of every p2p protocol: puts go to the intake,
+// reads come from the store, confirmations are signed with the protocol key
+// once the store holds what the node should. It implements p2p.Handler and
+// is safe for concurrent use.
+type handler struct {
+	store   *store.Store
+	codec   *encoding.Codec
+	views   *views
+	intake  *intake
+	stored  *signal
+	signer  *chain.BLSPrivateKey
+	metrics *metrics
+	log     *slog.Logger
+	// confirmationWait bounds how long a confirmation request waits for
+	// slivers still being stored.
+	confirmationWait time.Duration
+}
+
+var _ p2p.Handler = (*handler)(nil)
+
 // notServable returns an error when a blob must not be served: marked
 // invalid, or expired or deleted for this node.
-func (n *Node) notServable(ctx context.Context, id encoding.BlobID) error {
-	rec, found, err := n.blobRecord(ctx, id)
+func (h *handler) notServable(ctx context.Context, id encoding.BlobID) error {
+	rec, found, err := blobRecord(ctx, h.store, id)
 	if err != nil {
 		return err
 	}
@@ -25,18 +47,28 @@ func (n *Node) notServable(ctx context.Context, id encoding.BlobID) error {
 	if rec.Invalid {
 		return fmt.Errorf("%w: blob %s is marked invalid", p2p.ErrNotFound, id)
 	}
-	if !live(rec, n.view.Load().epoch) {
+	if !live(rec, h.views.load().epoch) {
 		return fmt.Errorf("%w: blob %s expired at epoch %d or was deleted", p2p.ErrNotRegistered, id, rec.EndEpoch)
 	}
 	return nil
 }
 
+// PutMetadata implements p2p.MetadataHandler.
+func (h *handler) PutMetadata(ctx context.Context, id encoding.BlobID, md *encoding.Metadata) error {
+	return h.intake.putMetadata(ctx, id, md)
+}
+
+// PutSlivers implements p2p.SliverHandler.
+func (h *handler) PutSlivers(ctx context.Context, id encoding.BlobID, count int) (p2p.SliverSink, error) {
+	return h.intake.openSink(ctx, id, count)
+}
+
 // GetMetadata implements p2p.MetadataHandler.
-func (n *Node) GetMetadata(ctx context.Context, id encoding.BlobID) (*encoding.Metadata, error) {
-	if err := n.notServable(ctx, id); err != nil {
+func (h *handler) GetMetadata(ctx context.Context, id encoding.BlobID) (*encoding.Metadata, error) {
+	if err := h.notServable(ctx, id); err != nil {
 		return nil, err
 	}
-	md, err := n.store.Metadata(ctx, id)
+	md, err := h.store.Metadata(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: no metadata for blob %s", p2p.ErrNotFound, id)
 	}
@@ -44,33 +76,33 @@ func (n *Node) GetMetadata(ctx context.Context, id encoding.BlobID) (*encoding.M
 }
 
 // GetSliver implements p2p.SliverHandler.
-func (n *Node) GetSliver(ctx context.Context, id encoding.BlobID, axis encoding.Axis, index uint16) (encoding.Sliver, error) {
-	v := n.view.Load()
+func (h *handler) GetSliver(ctx context.Context, id encoding.BlobID, axis encoding.Axis, index uint16) (encoding.Sliver, error) {
+	v := h.views.load()
 	if int(index) >= v.n() {
 		return encoding.Sliver{}, fmt.Errorf("%w: sliver index %d, n = %d", p2p.ErrInvalid, index, v.n())
 	}
-	if err := n.notServable(ctx, id); err != nil {
+	if err := h.notServable(ctx, id); err != nil {
 		return encoding.Sliver{}, err
 	}
 	shard := shardOf(id, axis, int(index), v.n())
-	sl, err := n.store.Sliver(ctx, shard, id, axis)
+	if !v.serves(shard) {
+		return encoding.Sliver{}, fmt.Errorf("%w: %s sliver %d of blob %s is on shard %d", p2p.ErrNotAssigned, axis, index, id, shard)
+	}
+	sl, err := h.store.Sliver(ctx, shard, id, axis)
 	if errors.Is(err, store.ErrNotFound) {
-		if !v.holds(shard) {
-			return encoding.Sliver{}, fmt.Errorf("%w: %s sliver %d of blob %s is on shard %d", p2p.ErrNotAssigned, axis, index, id, shard)
-		}
 		return encoding.Sliver{}, fmt.Errorf("%w: %s sliver %d of blob %s", p2p.ErrNotFound, axis, index, id)
 	}
 	if err != nil {
 		return encoding.Sliver{}, err
 	}
-	n.metrics.sliversServed.Inc()
+	h.metrics.sliversServed.Inc()
 	return sl, nil
 }
 
-// missingShards returns the shards the node holds this epoch that lack a
-// pair of the blob.
-func (n *Node) missingShards(ctx context.Context, id encoding.BlobID, v *view) ([]uint16, error) {
-	have, err := n.store.StoredShards(ctx, id)
+// missingShards returns the shards the node holds in v that lack a pair of
+// the blob.
+func missingShards(ctx context.Context, st *store.Store, id encoding.BlobID, v *view) ([]uint16, error) {
+	have, err := st.StoredShards(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -85,20 +117,20 @@ func (n *Node) missingShards(ctx context.Context, id encoding.BlobID, v *view) (
 
 // GetConfirmation implements p2p.ConfirmationHandler: the node signs that it
 // stores every sliver of every shard it holds for the blob, waiting up to
-// Config.ConfirmationWait for slivers still being stored.
-func (n *Node) GetConfirmation(ctx context.Context, req p2p.ConfirmationRequest) (p2p.Confirmation, error) {
-	v := n.view.Load()
+// confirmationWait for slivers still being stored.
+func (h *handler) GetConfirmation(ctx context.Context, req p2p.ConfirmationRequest) (p2p.Confirmation, error) {
+	v := h.views.load()
 	if req.Epoch != v.epoch {
 		return p2p.Confirmation{}, fmt.Errorf("%w: confirmation for epoch %d, the node is in epoch %d", p2p.ErrInvalid, req.Epoch, v.epoch)
 	}
 	if v.index < 0 {
 		return p2p.Confirmation{}, fmt.Errorf("%w: the node is not in the committee of epoch %d", p2p.ErrNotAssigned, v.epoch)
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.ConfirmationWait)
+	ctx, cancel := context.WithTimeout(ctx, h.confirmationWait)
 	defer cancel()
 	for {
-		wake := n.storedSignal()
-		err := n.confirmable(ctx, req, v)
+		wake := h.stored.wait()
+		err := h.confirmable(ctx, req, v)
 		if err == nil {
 			break
 		}
@@ -118,8 +150,8 @@ func (n *Node) GetConfirmation(ctx context.Context, req p2p.ConfirmationRequest)
 		cert.ObjectID = chain.ObjectID(*req.ObjectID)
 	}
 	msg := cert.Message()
-	sig := n.keys.Protocol.Sign(msg)
-	n.metrics.confirmations.Inc()
+	sig := h.signer.Sign(msg)
+	h.metrics.confirmations.Inc()
 	return p2p.Confirmation{Message: msg, Signature: sig[:]}, nil
 }
 
@@ -129,8 +161,8 @@ type retryable struct{ err error }
 func (r *retryable) Error() string { return r.err.Error() }
 
 // confirmable checks that the node can confirm req now.
-func (n *Node) confirmable(ctx context.Context, req p2p.ConfirmationRequest, v *view) error {
-	rec, found, err := n.blobRecord(ctx, req.BlobID)
+func (h *handler) confirmable(ctx context.Context, req p2p.ConfirmationRequest, v *view) error {
+	rec, found, err := blobRecord(ctx, h.store, req.BlobID)
 	if err != nil {
 		return err
 	}
@@ -143,7 +175,7 @@ func (n *Node) confirmable(ctx context.Context, req p2p.ConfirmationRequest, v *
 	if req.ObjectID != nil && !slices.Contains(rec.ObjectIDs, store.ObjectID(*req.ObjectID)) {
 		return &retryable{fmt.Errorf("%w: object %x is not a registration of blob %s", p2p.ErrNotRegistered, req.ObjectID[:], req.BlobID)}
 	}
-	missing, err := n.missingShards(ctx, req.BlobID, v)
+	missing, err := missingShards(ctx, h.store, req.BlobID, v)
 	if err != nil {
 		return err
 	}
@@ -154,18 +186,31 @@ func (n *Node) confirmable(ctx context.Context, req p2p.ConfirmationRequest, v *
 }
 
 // GetRecoverySymbols implements p2p.RecoveryHandler.
-func (n *Node) GetRecoverySymbols(ctx context.Context, id encoding.BlobID, axis encoding.Axis, indices []uint16) ([]encoding.RecoverySymbol, error) {
-	if err := n.notServable(ctx, id); err != nil {
+func (h *handler) GetRecoverySymbols(ctx context.Context, id encoding.BlobID, axis encoding.Axis, indices []uint16) ([]encoding.RecoverySymbol, error) {
+	if err := h.notServable(ctx, id); err != nil {
 		return nil, err
 	}
-	md, err := n.store.Metadata(ctx, id)
+	out, err := recoverySymbols(ctx, h.store, h.codec, h.log, id, axis, indices, h.views.load())
+	if err != nil {
+		return nil, err
+	}
+	h.metrics.symbolsServed.Add(float64(len(out)))
+	return out, nil
+}
+
+// recoverySymbols computes, from every stored sliver of the other axis in a
+// shard the node serves, the recovery symbols for the target slivers (axis,
+// indices) of a blob.
+func recoverySymbols(ctx context.Context, st *store.Store, codec *encoding.Codec, log *slog.Logger,
+	id encoding.BlobID, axis encoding.Axis, indices []uint16, v *view) ([]encoding.RecoverySymbol, error) {
+	md, err := st.Metadata(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: no metadata for blob %s", p2p.ErrNotFound, id)
 	}
 	if err != nil {
 		return nil, err
 	}
-	nn := n.codec.Params().N
+	nn := codec.Params().N
 	targets := make([]int, len(indices))
 	for i, x := range indices {
 		if int(x) >= nn {
@@ -173,20 +218,23 @@ func (n *Node) GetRecoverySymbols(ctx context.Context, id encoding.BlobID, axis 
 		}
 		targets[i] = int(x)
 	}
-	shards, err := n.store.StoredShards(ctx, id)
+	shards, err := st.StoredShards(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	src := axis.Other()
 	var out []encoding.RecoverySymbol
 	for _, shard := range shards {
-		sl, err := n.store.Sliver(ctx, shard, id, src)
+		if !v.serves(shard) {
+			continue
+		}
+		sl, err := st.Sliver(ctx, shard, id, src)
 		if err != nil {
 			return nil, err
 		}
-		syms, err := n.codec.RecoverySymbols(md, &sl, targets)
+		syms, err := codec.RecoverySymbols(md, &sl, targets)
 		if err != nil {
-			n.log.Error("stored sliver does not match its metadata", "blob_id", id, "shard", shard, "err", err)
+			log.Error("stored sliver does not match its metadata", "blob_id", id, "shard", shard, "err", err)
 			continue
 		}
 		out = append(out, syms...)
@@ -194,24 +242,21 @@ func (n *Node) GetRecoverySymbols(ctx context.Context, id encoding.BlobID, axis 
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: the node stores no slivers of blob %s", p2p.ErrNotFound, id)
 	}
-	n.metrics.symbolsServed.Add(float64(len(out)))
 	return out, nil
 }
 
 // GetStatus implements p2p.StatusHandler.
-func (n *Node) GetStatus(ctx context.Context, id encoding.BlobID) (p2p.BlobStatus, error) {
-	v := n.view.Load()
+func (h *handler) GetStatus(ctx context.Context, id encoding.BlobID) (p2p.BlobStatus, error) {
+	v := h.views.load()
 	st := p2p.BlobStatus{Epoch: v.epoch, Shards: uint32(len(v.shards))}
-	rec, found, err := n.blobRecord(ctx, id)
+	rec, found, err := blobRecord(ctx, h.store, id)
 	if err != nil {
 		return st, err
 	}
 	switch {
 	case !found:
 		st.State = p2p.BlobUnknown
-		if n.pending.has(id) {
-			st.HasMetadata = n.pending.metadata(id) != nil
-		}
+		st.HasMetadata = h.intake.pending.metadata(id) != nil
 		return st, nil
 	case rec.Invalid:
 		st.State = p2p.BlobInvalid
@@ -225,13 +270,19 @@ func (n *Node) GetStatus(ctx context.Context, id encoding.BlobID) (p2p.BlobStatu
 		st.State = p2p.BlobRegistered
 	}
 	st.EndEpoch = rec.EndEpoch
-	if st.HasMetadata, err = n.store.HasMetadata(ctx, id); err != nil {
+	if st.HasMetadata, err = h.store.HasMetadata(ctx, id); err != nil {
 		return st, err
 	}
-	shards, err := n.store.StoredShards(ctx, id)
+	shards, err := h.store.StoredShards(ctx, id)
 	if err != nil {
 		return st, err
 	}
-	st.StoredSlivers = uint32(2 * len(shards))
+	n := 0
+	for _, s := range shards {
+		if v.holds(s) {
+			n++
+		}
+	}
+	st.StoredSlivers = uint32(2 * n)
 	return st, nil
 }
