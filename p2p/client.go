@@ -112,7 +112,11 @@ func (c *Client) exchange(ctx context.Context, p peer.ID, proto protocol.ID,
 	sctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 
-	s, err := c.host.h.NewStream(sctx, p, proto)
+	// libp2p backs off from a peer whose dial failed, for 5 s growing to 5
+	// minutes: a storage node that restarted would stay unreachable that
+	// long. Requests dial anyway, bounded by their own deadline; which
+	// nodes to prefer is the caller's choice (the client tracks failures).
+	s, err := c.host.h.NewStream(network.WithForceDirectDial(sctx, "walrus request"), p, proto)
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
