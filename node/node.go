@@ -185,6 +185,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	n.start(func() { fail(follow.run(ctx)) })
 	n.start(func() { n.intake.pending.sweep(ctx) })
 	n.start(func() { recov.run(ctx) })
+	n.started = time.Now()
 	if cfg.AdminAddr != "off" {
 		adm := &admin{addr: cfg.AdminAddr, status: n.Status, metrics: m, log: log}
 		addr, stop, err := adm.start()
@@ -195,7 +196,6 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		closers = append(closers, stop)
 	}
 	n.start(func() { recov.scan(ctx) })
-	n.started = time.Now()
 	log.Info("storage node ready", "node_id", n.nodeID, "peer", n.keys.PeerID, "addrs", n.host.Addrs(), "shards", len(v.shards))
 	close(n.ready)
 
