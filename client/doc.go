@@ -1,7 +1,7 @@
 // Package client stores blobs on, and reads them from, the storage nodes
 // of a network (DESIGN.md §8), and manages blob objects through the chain.
 //
-// A Client is built from a Config: the chain.Chain to read the system state
+// A Client is built from a Config: the Chain (any chain.Chain) to read the system state
 // and committee from and send transactions to, the wallet (a chain.Signer)
 // that pays, and optionally a p2p.Host (else one is created that listens
 // nowhere). It learns n, the committee's peer IDs and addresses and the
