@@ -580,7 +580,7 @@ func (nw *Network) Err() error {
 	}
 }
 
-// Close stops the nodes, the servers started with ServeChain or Go, and the
+// Close stops the servers started with ServeChain or Go, the nodes and the
 // chain, in that order. It returns the nodes' shutdown errors.
 func (nw *Network) Close() error {
 	nw.mu.Lock()
@@ -591,14 +591,14 @@ func (nw *Network) Close() error {
 	nw.closed = true
 	nodes := slices.Clone(nw.Nodes)
 	nw.mu.Unlock()
+	nw.cancel()
+	nw.wg.Wait()
 	var errs []error
 	for i := range nodes {
 		if err := nw.StopNode(i); err != nil {
 			errs = append(errs, fmt.Errorf("node %d: %w", i, err))
 		}
 	}
-	nw.cancel()
-	nw.wg.Wait()
 	if nw.Chain != nil {
 		errs = append(errs, nw.Chain.Close())
 	}

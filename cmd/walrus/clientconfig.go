@@ -19,8 +19,15 @@ import (
 	"github.com/walrus-go/walrus/client"
 )
 
-// openChain returns the chain client of a chain URL. Tests replace it.
-var openChain = func(url string) (chain.Chain, error) { return local.NewClient(url) }
+// dialChain is the one way the commands reach a chain: the HTTP API of the
+// embedded chain at url (walrus chain serve, or a devnet).
+func dialChain(url string) (chain.Chain, error) {
+	c, err := local.NewClient(url)
+	if err != nil {
+		return nil, fmt.Errorf("chain %s: %w", url, err)
+	}
+	return c, nil
+}
 
 // clientFlags are the flags every client command shares: where the client
 // config file is and which of its contexts to use, overrides of the
@@ -84,36 +91,64 @@ func (f *clientFlags) resolve() (chainURL, wallet string, err error) {
 // errNoWallet is returned by commands that pay, without a wallet.
 var errNoWallet = errors.New("no wallet: set one in the client config's context or with --wallet")
 
-// open builds a client. needWallet refuses to start without a wallet.
-func (f *clientFlags) open(ctx context.Context, needWallet bool, log *slog.Logger, mod ...func(*client.Config)) (*client.Client, func(), error) {
+// wallet is the resolved context's chain and account, for the commands
+// that only transact or read the chain (get-wal, stake, info): they start
+// no libp2p host.
+type wallet struct {
+	chain chain.Chain
+	// signer is nil without a wallet.
+	signer chain.Signer
+}
+
+// address is the wallet's address (zero without one).
+func (w *wallet) address() chain.Address {
+	if w.signer == nil {
+		return chain.Address{}
+	}
+	return w.signer.Address()
+}
+
+// openWallet reaches the resolved context's chain and loads its wallet;
+// needWallet refuses to go on without one. The returned function closes the
+// chain client.
+func (f *clientFlags) openWallet(needWallet bool) (*wallet, func(), error) {
 	chainURL, walletPath, err := f.resolve()
 	if err != nil {
 		return nil, nil, err
 	}
-	var signer chain.Signer
+	w := &wallet{}
 	if walletPath != "" {
 		k, err := chain.LoadAccountKey(walletPath)
 		if err != nil {
 			return nil, nil, fmt.Errorf("wallet %s: %w", walletPath, err)
 		}
-		signer = k
+		w.signer = k
 	} else if needWallet {
 		return nil, nil, errNoWallet
 	}
-	ch, err := openChain(chainURL)
-	if err != nil {
-		return nil, nil, fmt.Errorf("chain %s: %w", chainURL, err)
+	if w.chain, err = dialChain(chainURL); err != nil {
+		return nil, nil, err
 	}
-	cfg := client.Config{Chain: ch, Signer: signer, Logger: log}
+	return w, func() { w.chain.Close() }, nil
+}
+
+// open builds a client of the resolved context, for the commands that talk
+// to storage nodes. needWallet refuses to start without a wallet.
+func (f *clientFlags) open(ctx context.Context, needWallet bool, log *slog.Logger, mod ...func(*client.Config)) (*client.Client, func(), error) {
+	w, closeChain, err := f.openWallet(needWallet)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := client.Config{Chain: w.chain, Signer: w.signer, Logger: log}
 	for _, m := range mod {
 		m(&cfg)
 	}
 	c, err := client.New(ctx, cfg)
 	if err != nil {
-		ch.Close()
+		closeChain()
 		return nil, nil, err
 	}
-	return c, func() { c.Close(); ch.Close() }, nil
+	return c, func() { c.Close(); closeChain() }, nil
 }
 
 // cliLogger is the logger of client commands: warnings and errors to

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/walrus-go/walrus/chain"
-	"github.com/walrus-go/walrus/chain/local"
 )
 
 func init() { register(newInfoCmd) }
@@ -64,9 +63,9 @@ node's stake and commission, as Walrus's 'walrus info' does.`,
 			if err != nil {
 				return err
 			}
-			c, err := local.NewClient(chainURL)
+			c, err := dialChain(chainURL)
 			if err != nil {
-				return fmt.Errorf("--chain: %w", err)
+				return err
 			}
 			defer c.Close()
 			info, err := gatherInfo(cmd, c, nodeID)

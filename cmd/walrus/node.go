@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/walrus-go/walrus/chain"
-	"github.com/walrus-go/walrus/chain/local"
 	"github.com/walrus-go/walrus/node"
 )
 
@@ -119,7 +118,7 @@ and its store.`,
 			if err != nil {
 				return err
 			}
-			ch, err := local.NewClient(cfg.ChainURL)
+			ch, err := dialChain(cfg.ChainURL)
 			if err != nil {
 				return err
 			}
@@ -161,7 +160,7 @@ operator with it. The node joins a committee once its stake is active.`,
 			if err != nil {
 				return err
 			}
-			ch, err := local.NewClient(cfg.ChainURL)
+			ch, err := dialChain(cfg.ChainURL)
 			if err != nil {
 				return err
 			}
@@ -182,12 +181,7 @@ operator with it. The node joins a committee once its stake is active.`,
 			if name == "" {
 				name = keys.PeerID[len(keys.PeerID)-8:]
 			}
-			info, err := ch.RegisterNode(ctx, keys.Account, chain.RegisterNodeArgs{
-				Name: name, PeerID: keys.PeerID, Addresses: addrs,
-				PublicKey:         keys.Protocol.PublicKey(),
-				ProofOfPossession: keys.Protocol.ProofOfPossession(st.Epoch, keys.Account.Address()),
-				Commission:        commission,
-			})
+			info, err := ch.RegisterNode(ctx, keys.Account, keys.RegisterArgs(name, addrs, st.Epoch, commission))
 			if err != nil {
 				return err
 			}
