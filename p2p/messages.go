@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/encoding/bcs"
 )
 
 // Wire messages. Their layouts are documented in doc.go and pinned by
@@ -246,7 +247,7 @@ func sliverPutFrameHead(s *encoding.Sliver) ([]byte, int) {
 	size := 1 + s.BCSSize()
 	b := appendFrameLen(make([]byte, 0, 16), size)
 	b = append(b, byte(s.Axis))
-	return appendULEB(b, uint64(len(s.Data))), size
+	return bcs.AppendLength(b, len(s.Data)), size
 }
 
 // sliverGetFrameHead is sliverPutFrameHead for an Ok sliver/get frame.
@@ -254,7 +255,7 @@ func sliverGetFrameHead(s *encoding.Sliver) ([]byte, int) {
 	size := 1 + s.BCSSize()
 	b := appendFrameLen(make([]byte, 0, 16), size)
 	b = append(b, 0)
-	return appendULEB(b, uint64(len(s.Data))), size
+	return bcs.AppendLength(b, len(s.Data)), size
 }
 
 // sliverTail is the end of a sliver's BCS form: symbol size and index.
