@@ -9,7 +9,8 @@ import (
 )
 
 // Wire messages. Their layouts are documented in doc.go and pinned by
-// messages_test.go; they are part of the wire format.
+// messages_test.go and the golden files of testdata/wire (golden_test.go);
+// they are part of the wire format.
 
 // unit is BCS's empty tuple: the Ok value of an acknowledgement.
 type unit struct{}

@@ -88,7 +88,8 @@ func (r *BlobRecord) Validate() error {
 // integers, bools as 0x00/0x01, options as a 0x00/0x01 tag, vectors with a
 // ULEB128 length) so that it reads like the chain's own structures, and starts
 // with its own version byte so that the record can grow without a new key
-// schema:
+// schema. It is written and read with package encoding/bcs, and pinned by
+// TestRecordGolden and testdata/database-v1.txt (golden_test.go):
 //
 //	version u8 (= 1)
 //	encoding type u8
