@@ -120,12 +120,20 @@ func (v *bcsString) UnmarshalBCS(rd io.Reader) (int, error) {
 type bcsVec[T any] []T
 
 func (v bcsVec[T]) MarshalBCS() ([]byte, error) {
-	out := bcs.AppendLength(nil, len(v))
+	// Encode the elements first and copy them once: a recovery response of
+	// 64 MiB would otherwise be regrown a few dozen times.
+	elems := make([][]byte, len(v))
+	size := bcs.LengthLen(len(v))
 	for i := range v {
 		b, err := gobcs.Marshal(&v[i])
 		if err != nil {
 			return nil, err
 		}
+		elems[i] = b
+		size += len(b)
+	}
+	out := bcs.AppendLength(make([]byte, 0, size), len(v))
+	for _, b := range elems {
 		out = append(out, b...)
 	}
 	return out, nil
@@ -188,7 +196,8 @@ func (m *bcsMetadata) UnmarshalBCS(rd io.Reader) (int, error) {
 type bcsRecoverySymbol encoding.RecoverySymbol
 
 func (s *bcsRecoverySymbol) MarshalBCS() ([]byte, error) {
-	return (*encoding.RecoverySymbol)(s).MarshalBCS(), nil
+	size := 1 + 2 + 2 + bcs.LengthLen(len(s.Data)) + len(s.Data) + bcs.LengthLen(len(s.Proof)) + len(s.Proof)*len(encoding.Hash{})
+	return (*encoding.RecoverySymbol)(s).AppendBCS(make([]byte, 0, size)), nil
 }
 
 func (s *bcsRecoverySymbol) UnmarshalBCS(rd io.Reader) (int, error) {

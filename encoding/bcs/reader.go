@@ -196,6 +196,10 @@ func (r *Reader) ULEB128(field string) uint32 {
 	if r.err != nil {
 		return 0
 	}
+	if r.off < len(r.b) && r.b[r.off] < 0x80 { // one byte: the common case
+		r.off++
+		return uint32(r.b[r.off-1])
+	}
 	v, n, err := parseULEB128(r.b[r.off:])
 	if err != nil {
 		r.failAt(r.off, field, err.class, "%s", err.detail)
