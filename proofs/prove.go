@@ -66,6 +66,10 @@ func NewProver(codec *encoding.Codec, src SliverSource, released ReleasedFunc) *
 // returns a *MissingError naming every one of them and no response: the node
 // can recover those slivers and call Prove again. Errors of ctx and of the
 // ReleasedFunc are returned as they are.
+//
+// Prove challenges the node derives itself (EpochIndex.Challenge), once per
+// epoch and shard, and serve the cached response: a node that proved the
+// challenges peers send would expand slivers of their choosing.
 func (p *Prover) Prove(ctx context.Context, ch *Challenge) (*Response, error) {
 	if n := p.codec.Params().N; int(ch.N) != n {
 		return nil, fmt.Errorf("%w: challenge for n = %d, codec for n = %d", ErrInvalidArgument, ch.N, n)

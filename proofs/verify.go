@@ -58,8 +58,8 @@ func (v *Verifier) Expect(ctx context.Context, ch *Challenge) (*Expectation, err
 // an epoch: it reads the metadata of each distinct sampled blob once, in
 // blob-ID order, and keeps only what verification needs. Metadata is n·66
 // bytes (66 KB at n = 1000), so reading it dominates a challenger's cost;
-// the challenges of all shards sample about 2·SampleCount·n/(2·blobs) times
-// each blob.
+// the challenges of all n shards sample each of N blobs about
+// SampleCount·n/N times (4.6 for n = 1000 and 100,000 blobs).
 func (v *Verifier) ExpectAll(ctx context.Context, chs []*Challenge) ([]*Expectation, error) {
 	n := v.params.N
 	type ref struct{ ch, sample int }
