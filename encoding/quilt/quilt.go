@@ -186,7 +186,8 @@ type Quilt struct {
 // ColumnSize is the size of one column: one secondary sliver's data.
 func (q *Quilt) ColumnSize() int { return q.Rows * q.SymbolSize }
 
-// Column returns a copy of column j, the data of secondary sliver j.
+// Column returns a copy of column j (0 ≤ j < Cols), the data of secondary
+// sliver j.
 func (q *Quilt) Column(j int) []byte {
 	out := make([]byte, 0, q.ColumnSize())
 	s := q.SymbolSize
