@@ -6,6 +6,7 @@ require (
 	github.com/cloudflare/circl v1.6.1
 	github.com/cockroachdb/pebble/v2 v2.1.7
 	github.com/fardream/go-bcs v0.8.7
+	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/klauspost/reedsolomon v1.14.2
 	github.com/libp2p/go-libp2p v0.51.0
 	github.com/multiformats/go-multiaddr v0.16.1
