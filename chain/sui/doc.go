@@ -1,0 +1,2 @@
+// Package sui is the chain backend on Sui, over Walrus's own Move package.
+package sui
