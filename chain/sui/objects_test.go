@@ -53,7 +53,7 @@ func wantObjects(sender chain.Address) map[string]any {
 		"StakingPool": StakingPool{
 			ID: h32(0x55), State: PoolActive, StoragePriceVote: 1000, WritePriceVote: 300, NodeCapacity: 1 << 40,
 			NodeInfo: StorageNodeInfo{
-				Name: "node-0", NodeID: h32(0x55), NetworkAddress: "/ip4/127.0.0.1/tcp/9000 /ip6/::1/tcp/9000",
+				Name: "node-0", NodeID: h32(0x55), NetworkAddress: "/p2p/12D3KooWPsWYDHYAkbKpzGrUDsd7wUA4xuE7eYWpB8ykXRPy3dBC /ip4/127.0.0.1/tcp/9000 /ip6/::1/tcp/9000",
 				PublicKey: pk(0x90), NextEpochPublicKey: pk(0x91), NetworkPublicKey: append([]byte{0}, seq(32, 0xd0)...), MetadataID: h32(0x57),
 			},
 			ActivationEpoch: 1, LatestEpoch: 7, WalBalance: 40_000_000_000, NumShares: 39_000_000_000,

@@ -13,6 +13,8 @@ import (
 // vectors is testdata/vectors/vectors.json, made by vectors.mjs with
 // @mysten/sui and @mysten/walrus.
 type vectors struct {
+	PeerID       string
+	NetAddr      string
 	Sender       string
 	PublicKey    string
 	Seed         string
@@ -112,6 +114,10 @@ func TestTransactionVectors(t *testing.T) {
 		t.Fatalf("sender %s, vectors %s", sender, v.Sender)
 	}
 	c := vecCalls
+	netAddr, netKey, err := EncodeNetworkRecord(PeerIDFromEd25519(seq(32, 0xd0)), []string{"/ip4/127.0.0.1/tcp/9000", "/ip6/::1/tcp/9000"})
+	if err != nil || netAddr != v.NetAddr {
+		t.Fatalf("network record %q (%v), vectors %q", netAddr, err, v.NetAddr)
+	}
 	certMsg := append([]byte{1, 0, 3, 7, 0, 0, 0}, append(seq(32, 1), 0)...)
 	invalidMsg := append([]byte{2, 0, 3, 7, 0, 0, 0}, seq(32, 1)...)
 	renamed, addr, commission, sp := "renamed", "/ip4/10.0.0.1/tcp/1", uint16(2500), uint64(1100)
@@ -125,8 +131,8 @@ func TestTransactionVectors(t *testing.T) {
 		"extend_blob":        c.extendBlob(vecBlob, vecWAL[:2], 4),
 		"invalidate_blob_id": c.invalidateBlobID(vecCert(invalidMsg)),
 		"register_candidate": c.registerCandidate(candidate{
-			Name: "node-0", NetworkAddress: "/ip4/127.0.0.1/tcp/9000", PublicKey: seq(48, 0x90),
-			NetworkPublicKey: append([]byte{0}, seq(32, 0xd0)...), Proof: seq(96, 0x70),
+			Name: "node-0", NetworkAddress: netAddr, PublicKey: seq(48, 0x90),
+			NetworkPublicKey: netKey, Proof: seq(96, 0x70),
 			Commission: 1000, StoragePrice: 1000, WritePrice: 300, Capacity: 1 << 40,
 		}, sender),
 		"update_node": c.updateNode(vecCap, nodeUpdate{Name: &renamed, NetworkAddress: &addr, Commission: &commission,

@@ -48,6 +48,11 @@ const nodeID = h32(0x55);
 const blobID = 0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20n;
 const rootHash = 0x2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40n;
 const owner = h32(0x66);
+// Our node record (chain/sui netrecord.go): network_address "/p2p/<peer ID> <multiaddr>...",
+// network_public_key 0x00 ‖ Ed25519 key; the peer ID is the identity multihash of the key.
+const netKey = bytes(32, 0xd0);
+const peerID = toBase58(Uint8Array.from([0x00, 0x24, 0x08, 0x01, 0x12, 0x20, ...netKey]));
+const netAddr = `/p2p/${peerID} /ip4/127.0.0.1/tcp/9000 /ip6/::1/tcp/9000`;
 
 function base(tx) {
 	tx.setSender(sender);
@@ -121,8 +126,8 @@ const txs = {
 		const st = stk(tx);
 		const md = call(tx, 'node_metadata', 'new', [tx.pure.string(''), tx.pure.string(''), tx.pure.string('walrus-go node')]);
 		const cap = call(tx, 'staking', 'register_candidate', [
-			st, tx.pure.string('node-0'), tx.pure.string('/ip4/127.0.0.1/tcp/9000'), md,
-			tx.pure.vector('u8', bytes(48, 0x90)), tx.pure.vector('u8', Uint8Array.from([0, ...bytes(32, 0xd0)])),
+			st, tx.pure.string('node-0'), tx.pure.string(netAddr), md,
+			tx.pure.vector('u8', bytes(48, 0x90)), tx.pure.vector('u8', Uint8Array.from([0, ...netKey])),
 			tx.pure.vector('u8', bytes(96, 0x70)), tx.pure.u16(1000), tx.pure.u64(1000), tx.pure.u64(300), tx.pure.u64(1n << 40n),
 		]);
 		tx.transferObjects([cap], tx.pure.address(sender));
@@ -277,8 +282,8 @@ const objects = {
 		state: { Active: true },
 		voting_params: { storage_price: 1000, write_price: 300, node_capacity: 1n << 40n },
 		node_info: {
-			name: 'node-0', node_id: h32(0x55), network_address: '/ip4/127.0.0.1/tcp/9000 /ip6/::1/tcp/9000',
-			public_key: pk(0x90), next_epoch_public_key: pk(0x91), network_public_key: Array.from([0, ...bytes(32, 0xd0)]),
+			name: 'node-0', node_id: h32(0x55), network_address: netAddr,
+			public_key: pk(0x90), next_epoch_public_key: pk(0x91), network_public_key: Array.from([0, ...netKey]),
 			metadata: { id: h32(0x57) },
 		},
 		activation_epoch: 1, latest_epoch: 7, wal_balance: 40_000_000_000, num_shares: 39_000_000_000,
@@ -337,7 +342,7 @@ const eventValues = {
 	ShardsReceived: { epoch: 8, shards: [3, 5, 9] },
 };
 
-const out = { sender, publicKey: kp.getPublicKey().toBase64(), seed: toHex(seed), package: pkg, walType, system, staking, transactions: await transactions(), objects: {}, events: {} };
+const out = { peerID, netAddr, sender, publicKey: kp.getPublicKey().toBase64(), seed: toHex(seed), package: pkg, walType, system, staking, transactions: await transactions(), objects: {}, events: {} };
 for (const [name, [type, value]] of Object.entries(objects)) out.objects[name] = toBase64(type.serialize(value).toBytes());
 for (const [name, value] of Object.entries(eventValues)) {
 	const type = events[name === 'BlobExtended' ? 'BlobCertified' : name];
