@@ -286,3 +286,5 @@ func Sign(s chain.Signer, txBytes []byte) string {
 	out = append(out, s.PublicKey()...)
 	return base64.StdEncoding.EncodeToString(out)
 }
+
+func encodeB64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
