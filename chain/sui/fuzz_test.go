@@ -70,3 +70,13 @@ func FuzzExecutionError(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeTransaction feeds arbitrary transaction bytes (as the test
+// server receives them).
+func FuzzDecodeTransaction(f *testing.F) {
+	v := loadVectors(f)
+	for _, tv := range v.Transactions {
+		f.Add(b64(f, tv.TxBytes))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { DecodeTransaction(b) })
+}

@@ -177,3 +177,30 @@ func TestTransactionVectors(t *testing.T) {
 		t.Errorf("%d Go builders, %d vectors", len(builds), len(v.Transactions))
 	}
 }
+
+// TestDecodeTransaction decodes every Mysten-made transaction and checks
+// what the test server reads from it.
+func TestDecodeTransaction(t *testing.T) {
+	v := loadVectors(t)
+	for name, tv := range v.Transactions {
+		tx, err := DecodeTransaction(b64(t, tv.TxBytes))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if tx.Sender.String() != v.Sender || tx.Gas.Price != 1000 || tx.Gas.Budget != 50_000_000 || len(tx.Gas.Payment) != 2 || len(tx.Commands) == 0 {
+			t.Errorf("%s: %+v", name, tx)
+		}
+		b := b64(t, tv.TxBytes)
+		if _, err := DecodeTransaction(b[:len(b)-1]); err == nil {
+			t.Errorf("%s: truncated transaction decoded", name)
+		}
+	}
+	tx, _ := DecodeTransaction(b64(t, v.Transactions["collect_commission"].TxBytes))
+	if c := tx.Commands[0]; c.Module != "auth" || c.Function != "authenticate_with_object" || c.TypeArgs != 1 {
+		t.Errorf("collect_commission command 0: %+v", c)
+	}
+	tx, _ = DecodeTransaction(b64(t, v.Transactions["stake_with_pool"].TxBytes))
+	if c := tx.Commands[1]; c.Kind != CmdSplitCoins || len(c.Args) != 2 || c.Args[1].Kind != ArgInput {
+		t.Errorf("stake_with_pool split: %+v", c)
+	}
+}
