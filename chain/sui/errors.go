@@ -1,9 +1,11 @@
 package sui
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -199,4 +201,45 @@ func ExecutionError(status string) error {
 		return fmt.Errorf("sui: %s: %w", status, chain.ErrBusy)
 	}
 	return fmt.Errorf("sui: transaction failed: %s: %w", status, chain.ErrInvalidArgument)
+}
+
+// RenderAbort renders err, a chain error, as the MoveAbort status string a
+// Sui node would give for the abort of Walrus's package that means the
+// same (the inverse of ExecutionError; the test server uses it). It
+// prefers a specific sentinel over ErrInvalidArgument; ok is false when no
+// abort maps to err.
+func RenderAbort(err error, pkg chain.ObjectID) (status string, ok bool) {
+	keys := make([]abortKey, 0, len(aborts))
+	for k := range aborts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b abortKey) int {
+		if c := strings.Compare(a.module, b.module); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.code, b.code)
+	})
+	var fallback *abortKey
+	for _, k := range keys {
+		s := aborts[k].err
+		if !errors.Is(err, s) {
+			continue
+		}
+		if s == chain.ErrInvalidArgument || s == chain.ErrUnavailable {
+			if fallback == nil {
+				kk := k
+				fallback = &kk
+			}
+			continue
+		}
+		return renderAbort(k, pkg), true
+	}
+	if fallback != nil {
+		return renderAbort(*fallback, pkg), true
+	}
+	return "", false
+}
+
+func renderAbort(k abortKey, pkg chain.ObjectID) string {
+	return fmt.Sprintf(`MoveAbort(MoveLocation { module: ModuleId { address: %x, name: Identifier("%s") }, function: 0, instruction: 0, function_name: Some("f") }, %d) in command 0`, pkg[:], k.module, k.code)
 }

@@ -124,3 +124,23 @@ func TestExecutionErrorOther(t *testing.T) {
 		t.Error("notAvailable does not match its sentinels")
 	}
 }
+
+// TestRenderAbort round-trips each sentinel the package can abort with.
+func TestRenderAbort(t *testing.T) {
+	for _, want := range []error{chain.ErrNotCertified, chain.ErrNotDeletable, chain.ErrBlobExpired, chain.ErrAlreadyCertified,
+		chain.ErrBelowThreshold, chain.ErrInvalidCertificate, chain.ErrWrongEpoch, chain.ErrInsufficientBalance, chain.ErrNotOwner,
+		chain.ErrUnknownNode, chain.ErrTooEarly, chain.ErrStakeNotActive, chain.ErrNotWithdrawing, chain.ErrAlreadyWithdrawing,
+		chain.ErrInvalidProofOfPossession, chain.ErrWrongPhase, chain.ErrTooManyEpochs, chain.ErrInvalidArgument} {
+		s, ok := RenderAbort(fmt.Errorf("x: %w", want), chain.ObjectID{1})
+		if !ok {
+			t.Errorf("%v: no abort", want)
+			continue
+		}
+		if err := ExecutionError(s); !errors.Is(err, want) {
+			t.Errorf("%v rendered %q, read back %v", want, s, err)
+		}
+	}
+	if _, ok := RenderAbort(chain.ErrBlobInvalid, chain.ObjectID{}); ok {
+		t.Error("ErrBlobInvalid has no abort in Walrus's package")
+	}
+}

@@ -49,8 +49,15 @@ type RPCError struct {
 
 func (e *RPCError) Error() string { return fmt.Sprintf("sui: rpc error %d: %s", e.Code, e.Message) }
 
-// Unwrap makes an RPC error match chain.ErrUnavailable.
-func (e *RPCError) Unwrap() error { return chain.ErrUnavailable }
+// Unwrap makes an RPC error match chain.ErrUnavailable, or
+// chain.ErrBadSignature when the node refused the transaction's signature
+// ("Invalid user signature").
+func (e *RPCError) Unwrap() error {
+	if strings.Contains(strings.ToLower(e.Message), "signature") {
+		return chain.ErrBadSignature
+	}
+	return chain.ErrUnavailable
+}
 
 // call invokes method and decodes its result into out.
 func (c *rpcClient) call(ctx context.Context, out any, method string, params ...any) error {
