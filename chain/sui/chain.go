@@ -370,6 +370,14 @@ func (c *Chain) Committee(ctx context.Context, epoch uint32) (*chain.Committee, 
 			key = p.NodeInfo.NextEpochPublicKey
 		}
 		m := chain.Member{NodeID: e.NodeID, Name: p.NodeInfo.Name, Shards: slices.Clone(e.Shards), Stake: p.WalBalance}
+		if epoch == cur+1 {
+			// The next committee was selected with the stake active then.
+			for _, v := range p.PendingStake {
+				if v.Epoch <= epoch {
+					m.Stake += v.Value
+				}
+			}
+		}
 		if len(key) != chain.BLSPublicKeySize {
 			return nil, fmt.Errorf("%w: node %s has a %d-byte public key", ErrDecode, e.NodeID, len(key))
 		}

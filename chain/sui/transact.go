@@ -3,6 +3,7 @@ package sui
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"slices"
 	"strconv"
@@ -96,9 +97,16 @@ func (c *Chain) execute(ctx context.Context, s chain.Signer, b *builder) (*execu
 		return nil, err
 	}
 	digest := TxDigest(txb)
+	sig := Sign(s, txb)
+	switch n := len(s.Sign(nil)); {
+	case n == 0:
+		return nil, fmt.Errorf("sui: %w", chain.ErrUnsigned)
+	case n != ed25519.SignatureSize:
+		return nil, fmt.Errorf("sui: signature of %d bytes: %w", n, chain.ErrBadSignature)
+	}
 	var r executeResponse
 	opts := map[string]bool{"showEffects": true, "showEvents": true, "showObjectChanges": true}
-	if err := c.rpc.call(ctx, &r, "sui_executeTransactionBlock", encodeB64(txb), []string{Sign(s, txb)}, opts, "WaitForLocalExecution"); err != nil {
+	if err := c.rpc.call(ctx, &r, "sui_executeTransactionBlock", encodeB64(txb), []string{sig}, opts, "WaitForLocalExecution"); err != nil {
 		return nil, err
 	}
 	if r.Digest != DigestString(digest) {
@@ -165,6 +173,9 @@ func (c *Chain) nodeCap(ctx context.Context, owner chain.Address, node chain.Nod
 		if cp.NodeID == node {
 			return o.Ref, nil
 		}
+	}
+	if _, err := c.Node(ctx, node); err != nil {
+		return ObjectRef{}, err
 	}
 	return ObjectRef{}, fmt.Errorf("sui: %s holds no StorageNodeCap of node %s: %w", owner, node, chain.ErrNotOwner)
 }
