@@ -149,6 +149,28 @@ func New(t testing.TB, net *chaintest.Network) *Server {
 	return s
 }
 
+// Over starts a server over an existing local chain (a test network's),
+// holding keys, the accounts whose transactions it may execute; every
+// registered node's operator gets its StorageNodeCap. The chain's owner
+// moves its clock; Advance may not be used.
+func Over(t testing.TB, lc *local.Chain, keys ...*chain.AccountKey) *Server {
+	t.Helper()
+	s := &Server{local: lc, keys: map[chain.Address]*chain.AccountKey{}, objects: map[chain.ObjectID]*meta{}}
+	for _, k := range keys {
+		s.AddAccount(k)
+	}
+	nodes, err := lc.Nodes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		s.addCap(n.ID, n.Operator)
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
 // AddAccount lets the server execute transactions signed by k's address.
 func (s *Server) AddAccount(k *chain.AccountKey) {
 	s.mu.Lock()
@@ -166,8 +188,12 @@ func (s *Server) Config() sui.Config {
 		WALType: WALType, PollInterval: 10 * time.Millisecond}
 }
 
-// Advance moves the clock by d and lets the local chain make its blocks.
+// Advance moves the clock by d and lets the local chain make its blocks
+// (servers from New only).
 func (s *Server) Advance(ctx context.Context, d time.Duration) error {
+	if s.clock == nil {
+		return errors.New("suitest: Advance on a server over a chain it does not own")
+	}
 	s.clock.add(d)
 	return s.local.Tick(ctx)
 }
