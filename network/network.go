@@ -26,6 +26,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	mathrand "math/rand/v2"
 	"net"
@@ -99,6 +100,11 @@ type Config struct {
 	Faults bool
 	// NodeConfig, if set, edits node i's config when it is created.
 	NodeConfig func(i int, c *node.Config)
+	// NodeChain, if set, gives node i the chain backend it follows and
+	// transacts on at each start (for example chain/sui over a test server
+	// on this network's chain), instead of the embedded chain in process.
+	// The network closes what it returns when the node stops.
+	NodeChain func(nw *Network, i int) (node.Chain, io.Closer, error)
 	// Resume reopens the network written in Dir before: the chain, the
 	// wallet and Nodes node folders. The shape fields are then ignored.
 	Resume bool
@@ -359,18 +365,30 @@ func (nw *Network) StartNode(ctx context.Context, i int) error {
 		return nil
 	}
 	deps := node.Deps{Chain: nw.Chain, Logger: nw.cfg.Logger.With("node", i)}
+	var closer io.Closer
+	if nw.cfg.NodeChain != nil {
+		if deps.Chain, closer, err = nw.cfg.NodeChain(nw, i); err != nil {
+			return fmt.Errorf("network: node %d's chain: %w", i, err)
+		}
+	}
 	if n.Faults != nil {
 		deps.Middleware = n.Faults.Middleware
 		deps.FS = n.Disk.FS()
 	}
 	run, err := node.New(n.Config, deps)
 	if err != nil {
+		if closer != nil {
+			closer.Close()
+		}
 		return err
 	}
 	rctx, cancel := context.WithCancel(nw.ctx)
 	done := make(chan error, 1)
 	go func() {
 		err := run.Run(rctx)
+		if closer != nil {
+			closer.Close()
+		}
 		done <- err
 		if err != nil && rctx.Err() == nil {
 			nw.fail(fmt.Errorf("node %d: %w", i, err))

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/p2p"
 )
 
@@ -57,9 +58,11 @@ type Config struct {
 	// AdminAddr is the HTTP address of /health, /metrics and the status
 	// page; "off" disables it.
 	AdminAddr string `yaml:"admin_addr"`
-	// ChainURL is the address of the chain's HTTP server (walrus chain
-	// serve). Unused when the node is given a chain in process.
-	ChainURL string `yaml:"chain_url"`
+	// Chain selects the chain the node follows (chain/backend.Config:
+	// chain_url of the embedded chain's HTTP API, walrus chain serve, or
+	// chain: sui with a sui block). Unused when the node is given a chain
+	// in process.
+	Chain backend.Config `yaml:",inline"`
 	// NodeID is the node's ID on chain; empty means find it by protocol key.
 	NodeID string `yaml:"node_id"`
 

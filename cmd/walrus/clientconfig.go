@@ -15,19 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/walrus-go/walrus/chain"
-	"github.com/walrus-go/walrus/chain/local"
+	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/client"
 )
 
-// dialChain is the one way the commands reach a chain: the HTTP API of the
-// embedded chain at url (walrus chain serve, or a devnet).
-func dialChain(url string) (chain.Chain, error) {
-	c, err := local.NewClient(url)
-	if err != nil {
-		return nil, fmt.Errorf("chain %s: %w", url, err)
-	}
-	return c, nil
-}
 
 // clientFlags are the flags every client command shares: where the client
 // config file is and which of its contexts to use, overrides of the
@@ -44,16 +35,16 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "client config file (default $"+client.ConfigEnv+" or ~/.config/walrus/client.yaml)")
 	fl.StringVar(&f.context, "context", "", "context of the config file to use (default its default_context)")
-	fl.StringVar(&f.chain, "chain", "", "the chain's HTTP API, overriding the context's chain_url")
+	fl.StringVar(&f.chain, "chain", "", "the local chain's HTTP API, overriding the context's chain")
 	fl.StringVar(&f.wallet, "wallet", "", "account key file paying for and owning blobs, overriding the context's wallet")
 	fl.BoolVar(&f.json, "json", false, "print JSON")
 }
 
-// resolve returns the chain URL and wallet path to use: the flags, else
-// the config file's context, else the default chain URL (when there is no
-// config file at all and none was named).
-func (f *clientFlags) resolve() (chainURL, wallet string, err error) {
-	chainURL, wallet = f.chain, f.wallet
+// resolve returns the chain and wallet path to use: the flags (--chain is
+// the local chain's URL), else the config file's context, else the default
+// chain URL (when there is no config file at all and none was named).
+func (f *clientFlags) resolve() (ch backend.Config, wallet string, err error) {
+	wallet = f.wallet
 	path := f.config
 	named := path != ""
 	if !named {
@@ -68,24 +59,25 @@ func (f *clientFlags) resolve() (chainURL, wallet string, err error) {
 		switch {
 		case lerr == nil:
 			if cctx, _, err = cf.Context(f.context); err != nil {
-				return "", "", err
+				return ch, "", err
 			}
 		case errors.Is(lerr, fs.ErrNotExist) && !named && f.context == "":
 			// No config file: flags and defaults only.
 		default:
-			return "", "", fmt.Errorf("client config: %w", lerr)
+			return ch, "", fmt.Errorf("client config: %w", lerr)
 		}
 	}
-	if chainURL == "" {
-		chainURL = cctx.ChainURL
+	ch = cctx.Config
+	if f.chain != "" {
+		ch = backend.Config{ChainURL: f.chain}
 	}
-	if chainURL == "" {
-		chainURL = defaultChainURL()
+	if ch.Kind() == backend.Local && ch.ChainURL == "" {
+		ch.ChainURL = defaultChainURL()
 	}
 	if wallet == "" {
 		wallet = cctx.Wallet
 	}
-	return chainURL, wallet, nil
+	return ch, wallet, nil
 }
 
 // errNoWallet is returned by commands that pay, without a wallet.
@@ -111,8 +103,8 @@ func (w *wallet) address() chain.Address {
 // openWallet reaches the resolved context's chain and loads its wallet;
 // needWallet refuses to go on without one. The returned function closes the
 // chain client.
-func (f *clientFlags) openWallet(needWallet bool) (*wallet, func(), error) {
-	chainURL, walletPath, err := f.resolve()
+func (f *clientFlags) openWallet(ctx context.Context, needWallet bool) (*wallet, func(), error) {
+	chainCfg, walletPath, err := f.resolve()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -126,7 +118,7 @@ func (f *clientFlags) openWallet(needWallet bool) (*wallet, func(), error) {
 	} else if needWallet {
 		return nil, nil, errNoWallet
 	}
-	if w.chain, err = dialChain(chainURL); err != nil {
+	if w.chain, err = backend.Open(ctx, chainCfg); err != nil {
 		return nil, nil, err
 	}
 	return w, func() { w.chain.Close() }, nil
@@ -135,7 +127,7 @@ func (f *clientFlags) openWallet(needWallet bool) (*wallet, func(), error) {
 // open builds a client of the resolved context, for the commands that talk
 // to storage nodes. needWallet refuses to start without a wallet.
 func (f *clientFlags) open(ctx context.Context, needWallet bool, log *slog.Logger, mod ...func(*client.Config)) (*client.Client, func(), error) {
-	w, closeChain, err := f.openWallet(needWallet)
+	w, closeChain, err := f.openWallet(ctx, needWallet)
 	if err != nil {
 		return nil, nil, err
 	}

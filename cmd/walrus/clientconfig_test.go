@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/client"
 	"github.com/walrus-go/walrus/network"
 	"github.com/walrus-go/walrus/network/nettest"
@@ -33,8 +34,8 @@ func newClientEnv(t *testing.T) *clientEnv {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "client.yaml")
 	err = client.WriteConfig(cfgPath, &client.ConfigFile{DefaultContext: "test", Contexts: map[string]client.ClientContext{
-		"test":     {ChainURL: url, Wallet: net.WalletPath},
-		"readonly": {ChainURL: url},
+		"test":     {Config: backend.Config{ChainURL: url}, Wallet: net.WalletPath},
+		"readonly": {Config: backend.Config{ChainURL: url}},
 	}})
 	if err != nil {
 		t.Fatal(err)

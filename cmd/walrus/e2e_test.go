@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/chain/local"
 	"github.com/walrus-go/walrus/client"
 	"github.com/walrus-go/walrus/encoding"
@@ -138,7 +139,7 @@ func startNetwork(t *testing.T, nodes, nShards int, epoch time.Duration, daemonF
 	nw.daemonURL = "http://" + daemonAddr
 	clientCfg := filepath.Join(nw.dir, "client.yaml")
 	if err := client.WriteConfig(clientCfg, &client.ConfigFile{DefaultContext: "e2e", Contexts: map[string]client.ClientContext{
-		"e2e": {ChainURL: nw.chainURL, Wallet: walletPath, DaemonURL: nw.daemonURL},
+		"e2e": {Config: backend.Config{ChainURL: nw.chainURL}, Wallet: walletPath, DaemonURL: nw.daemonURL},
 	}}); err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func newGetWALCmd() *cobra.Command {
 				return fmt.Errorf("--amount must be at least 1 FROST")
 			}
 			ctx := cmd.Context()
-			w, closeFn, err := cf.openWallet(true)
+			w, closeFn, err := cf.openWallet(ctx, true)
 			if err != nil {
 				return err
 			}

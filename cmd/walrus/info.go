@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/chain/backend"
 )
 
 func init() { register(newInfoCmd) }
@@ -59,11 +60,11 @@ node's stake and commission, as Walrus's 'walrus info' does.`,
 			if flags.chain == "" {
 				flags.chain = os.Getenv(chainURLEnv)
 			}
-			chainURL, _, err := flags.resolve()
+			chainCfg, _, err := flags.resolve()
 			if err != nil {
 				return err
 			}
-			c, err := dialChain(chainURL)
+			c, err := backend.Open(cmd.Context(), chainCfg)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/node"
 )
 
@@ -55,7 +56,7 @@ each 0600, and prints what registering the node on chain needs.`,
 			if _, err := os.Stat(path); err == nil && !force {
 				return fmt.Errorf("%s exists; use --force to overwrite the config (keys are kept)", path)
 			}
-			cfg := node.Config{Name: name, DataDir: ".", ChainURL: chainURL, ListenAddrs: listen, AdminAddr: admin}
+			cfg := node.Config{Name: name, DataDir: ".", Chain: backend.Config{ChainURL: chainURL}, ListenAddrs: listen, AdminAddr: admin}
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return err
 			}
@@ -118,7 +119,7 @@ and its store.`,
 			if err != nil {
 				return err
 			}
-			ch, err := dialChain(cfg.ChainURL)
+			ch, err := backend.Open(cmd.Context(), cfg.Chain)
 			if err != nil {
 				return err
 			}
@@ -160,7 +161,7 @@ operator with it. The node joins a committee once its stake is active.`,
 			if err != nil {
 				return err
 			}
-			ch, err := dialChain(cfg.ChainURL)
+			ch, err := backend.Open(ctx, cfg.Chain)
 			if err != nil {
 				return err
 			}

@@ -38,7 +38,7 @@ becomes active next epoch (or the one after, past the epoch's midpoint).`,
 				return errors.New("--amount must be at least 1 FROST")
 			}
 			ctx := cmd.Context()
-			w, closeFn, err := cf.openWallet(true)
+			w, closeFn, err := cf.openWallet(ctx, true)
 			if err != nil {
 				return err
 			}
@@ -88,7 +88,7 @@ func stakedCmd(use, short string, run func(cmd *cobra.Command, cf *clientFlags, 
 func newRequestWithdrawStakeCmd() *cobra.Command {
 	return stakedCmd("request-withdraw-stake", "Start withdrawing staked WAL", func(cmd *cobra.Command, cf *clientFlags, id chain.ObjectID) error {
 		ctx := cmd.Context()
-		w, closeFn, err := cf.openWallet(true)
+		w, closeFn, err := cf.openWallet(ctx, true)
 		if err != nil {
 			return err
 		}
@@ -108,7 +108,7 @@ func newRequestWithdrawStakeCmd() *cobra.Command {
 func newWithdrawStakeCmd() *cobra.Command {
 	return stakedCmd("withdraw-stake", "Withdraw staked WAL whose withdrawal epoch has come", func(cmd *cobra.Command, cf *clientFlags, id chain.ObjectID) error {
 		ctx := cmd.Context()
-		w, closeFn, err := cf.openWallet(true)
+		w, closeFn, err := cf.openWallet(ctx, true)
 		if err != nil {
 			return err
 		}
@@ -136,7 +136,7 @@ func newListStakedWALCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			w, closeFn, err := cf.openWallet(true)
+			w, closeFn, err := cf.openWallet(ctx, true)
 			if err != nil {
 				return err
 			}

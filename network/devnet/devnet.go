@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/chain/local"
 	"github.com/walrus-go/walrus/client"
 	"github.com/walrus-go/walrus/client/daemon"
@@ -117,7 +118,7 @@ func Start(ctx context.Context, cfg Config) (_ *Devnet, err error) {
 		Stakes: stakes(st.Nodes), WalletFunds: WalletFunds, Resume: resume, Logger: cfg.Logger,
 		NodeConfig: func(i int, c *node.Config) {
 			c.Name = fmt.Sprintf("devnet-%d", i)
-			c.ChainURL = chainURL
+			c.Chain = backend.Config{ChainURL: chainURL}
 			if port, err := network.FreePort(); err == nil {
 				c.AdminAddr = fmt.Sprintf("127.0.0.1:%d", port)
 			}
@@ -156,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (_ *Devnet, err error) {
 	if err := client.WriteConfig(d.ClientConfigPath, &client.ConfigFile{
 		DefaultContext: "devnet",
 		Contexts: map[string]client.ClientContext{"devnet": {
-			ChainURL: d.ChainURL, Wallet: nw.WalletPath, DaemonURL: d.DaemonURL,
+			Config: backend.Config{ChainURL: d.ChainURL}, Wallet: nw.WalletPath, DaemonURL: d.DaemonURL,
 		}},
 	}); err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ package nettest
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -34,6 +35,8 @@ type Options struct {
 	Genesis func(*local.Genesis)
 	// NodeConfig edits node i's config after the test defaults.
 	NodeConfig func(i int, c *node.Config)
+	// NodeChain gives node i another chain backend (network.Config).
+	NodeChain func(nw *network.Network, i int) (node.Chain, io.Closer, error)
 	// RealClock runs the chain on the real clock instead of a manual one.
 	RealClock bool
 	// ChainOnDisk keeps the chain in the test's folder (for restarts of the
@@ -58,7 +61,7 @@ func New(tb testing.TB, opts Options) *network.Network {
 	cfg := network.Config{
 		Dir: tb.TempDir(), Nodes: opts.Nodes, Shards: opts.Shards, EpochDuration: opts.EpochDuration,
 		Stakes: opts.Stakes, Genesis: opts.Genesis, ChainInMemory: !opts.ChainOnDisk, NoSync: true, Faults: true,
-		Logger: Logger(tb, opts.Verbose),
+		Logger: Logger(tb, opts.Verbose), NodeChain: opts.NodeChain,
 		NodeConfig: func(i int, c *node.Config) {
 			TestNodeConfig(c)
 			if opts.NodeConfig != nil {
