@@ -19,7 +19,6 @@ import (
 	"github.com/walrus-go/walrus/client"
 )
 
-
 // clientFlags are the flags every client command shares: where the client
 // config file is and which of its contexts to use, overrides of the
 // context's chain and wallet, and JSON output.
