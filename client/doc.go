@@ -13,6 +13,9 @@
 //	res, err := c.Store(ctx, blob, client.StoreOptions{Epochs: 5})
 //	blob, err := c.ReadBlob(ctx, res.BlobID(), client.ReadOptions{})
 //
+// The package's Example runs exactly this on a network of real parts in one
+// process (package network).
+//
 // # Write path
 //
 // Store encodes the blob; returns AlreadyCertified without paying when a
