@@ -7,46 +7,96 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/p2p"
 	"github.com/walrus-go/walrus/store"
 )
 
+// TestBudget: reservations count per peer and in total, refuse what does
+// not fit with ErrIntakeFull (and p2p.ErrBusy), and release returns them.
+func TestBudget(t *testing.T) {
+	var reported int64
+	b := newBudget(1000, 600, func(n int64) { reported = n })
+	alice, bob := peer.ID("alice"), peer.ID("bob")
+	for _, tc := range []struct {
+		who  peer.ID
+		n    int64
+		fits bool
+	}{
+		{alice, 500, true},
+		{alice, 101, false}, // past alice's 600
+		{alice, 100, true},
+		{bob, 400, true},
+		{bob, 1, false}, // past the total of 1000
+	} {
+		err := b.reserve(tc.who, tc.n)
+		if tc.fits != (err == nil) {
+			t.Fatalf("reserve(%s, %d) = %v, want fits %v", tc.who, tc.n, err, tc.fits)
+		}
+		if err != nil && !(errors.Is(err, ErrIntakeFull) && errors.Is(err, p2p.ErrBusy)) {
+			t.Fatalf("reserve(%s, %d) = %v, want ErrIntakeFull and p2p.ErrBusy", tc.who, tc.n, err)
+		}
+	}
+	if b.used() != 1000 || b.usedBy(alice) != 600 || reported != 1000 || !b.full(alice) || !b.full(bob) {
+		t.Fatalf("used %d, alice %d, reported %d", b.used(), b.usedBy(alice), reported)
+	}
+	b.release(alice, 600)
+	if b.used() != 400 || b.usedBy(alice) != 0 || reported != 400 || b.full(alice) {
+		t.Fatalf("after release: used %d, alice %d, reported %d", b.used(), b.usedBy(alice), reported)
+	}
+}
+
 func TestPendingBuffer(t *testing.T) {
 	now := time.Unix(1000, 0)
-	p := newPending(1000, time.Minute)
+	mem := newBudget(2000, 2000, nil)
+	p := newPending(mem, time.Minute)
 	p.now = func() time.Time { return now }
 	a, b := encoding.BlobID{1}, encoding.BlobID{2}
-	sl := func(axis encoding.Axis, idx uint16, size int) encoding.Sliver {
-		return encoding.Sliver{Axis: axis, Index: idx, SymbolSize: 2, Data: bytes.Repeat([]byte{byte(idx)}, size)}
+	alice := peer.ID("alice")
+	sl := func(axis encoding.Axis, idx uint16, size int) held {
+		t.Helper()
+		if err := mem.reserve(alice, int64(size)); err != nil {
+			t.Fatal(err)
+		}
+		return held{Sliver: encoding.Sliver{Axis: axis, Index: idx, SymbolSize: 2, Data: bytes.Repeat([]byte{byte(idx)}, size)}, owner: alice}
 	}
-	if err := p.putSlivers(a, []encoding.Sliver{sl(0, 1, 400), sl(1, 2, 400)}); err != nil {
-		t.Fatal(err)
+	p.putSlivers(a, []held{sl(0, 1, 400), sl(1, 2, 400)})
+	if p.size() != 800 || mem.used() != 800 {
+		t.Fatalf("size %d, reserved %d; want 800, 800", p.size(), mem.used())
 	}
-	// Over the bound: refused whole, nothing half-buffered.
-	if err := p.putSlivers(b, []encoding.Sliver{sl(0, 3, 100), sl(0, 4, 200)}); !errors.Is(err, p2p.ErrBusy) {
-		t.Fatalf("over the bound: err = %v, want ErrBusy", err)
-	}
-	if p.has(b) || p.size() != 800 {
-		t.Fatalf("after a refused put: has(b) = %v, size = %d; want false, 800", p.has(b), p.size())
-	}
-	// Replacing a sliver does not count it twice.
-	if err := p.putSlivers(a, []encoding.Sliver{sl(0, 1, 400)}); err != nil || p.size() != 800 {
-		t.Fatalf("replace: err %v, size %d", err, p.size())
+	// A sliver held already is dropped, and its reservation released.
+	p.putSlivers(a, []held{sl(0, 1, 400)})
+	if p.size() != 800 || mem.used() != 800 {
+		t.Fatalf("after a duplicate: size %d, reserved %d; want 800, 800", p.size(), mem.used())
 	}
 	md := &encoding.Metadata{EncodingType: encoding.RS2, Hashes: make([]encoding.SliverPairHashes, 3)}
-	if err := p.putMetadata(b, md); err != nil || p.metadata(b) != md || p.size() != 800+3*64 {
+	if err := p.putMetadata(b, md, alice); err != nil || p.metadata(b) != md || p.size() != 800+metadataSize(md) {
 		t.Fatalf("metadata: err %v, size %d", err, p.size())
 	}
+	// Metadata that does not fit is refused, and nothing is left behind.
+	big := &encoding.Metadata{EncodingType: encoding.RS2, Hashes: make([]encoding.SliverPairHashes, 30)}
+	if err := p.putMetadata(encoding.BlobID{3}, big, alice); !errors.Is(err, ErrIntakeFull) || p.has(encoding.BlobID{3}) {
+		t.Fatalf("metadata past the budget: err = %v, has %v", err, p.has(encoding.BlobID{3}))
+	}
 	got := p.take(a)
-	if got == nil || len(got.slivers) != 2 || p.has(a) || p.size() != 3*64 {
+	if got == nil || len(got.slivers) != 2 || p.has(a) || p.size() != metadataSize(md) {
 		t.Fatalf("take: %v, size %d", got, p.size())
 	}
-	// Expiry drops entries older than the TTL.
+	// take hands the slivers' reservations to the caller.
+	if mem.used() != 800+metadataSize(md) {
+		t.Fatalf("reserved %d after take, want %d", mem.used(), 800+metadataSize(md))
+	}
+	for _, h := range got.helds() {
+		mem.release(h.owner, h.size())
+	}
+	// Expiry drops entries older than the TTL and releases them.
+	p.putSlivers(b, []held{sl(0, 5, 100)})
 	now = now.Add(2 * time.Minute)
-	if n := p.expire(); n != 1 || p.has(b) || p.size() != 0 {
-		t.Fatalf("expire dropped %d, has(b) = %v, size %d", n, p.has(b), p.size())
+	if n := p.expire(); n != 1 || p.has(b) || p.size() != 0 || mem.used() != 0 {
+		t.Fatalf("expire dropped %d, has(b) = %v, size %d, reserved %d", n, p.has(b), p.size(), mem.used())
 	}
 }
 

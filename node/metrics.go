@@ -31,7 +31,7 @@ func newMetrics() *metrics {
 	}
 	m.epoch = g("epoch", "Current epoch as the node sees it.")
 	m.shards = g("shards", "Shards the node holds this epoch.")
-	m.buffered = g("buffered_bytes", "Bytes held in memory for blobs whose registration has not been seen.")
+	m.buffered = g("buffered_bytes", "Bytes of metadata and slivers the intake holds in memory: requests in progress and the buffer (reserved before they are held).")
 	m.eventSeq = g("event_cursor", "Sequence number of the last chain event applied.")
 	m.pairsStored = c("sliver_pairs_stored_total", "Sliver pairs stored from clients.")
 	m.bytesStored = c("sliver_bytes_stored_total", "Sliver bytes stored from clients.")
