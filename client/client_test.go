@@ -586,4 +586,3 @@ func TestReadCancelled(t *testing.T) {
 		t.Fatalf("cancelled read: %v", err)
 	}
 }
-

@@ -191,7 +191,7 @@ func TestIntakeBudgetRefuses(t *testing.T) {
 	}})
 	com := e.committee()
 	// Unregistered: everything waits in the buffer.
-	enc, err := e.codec.Encode(randomBytes(600<<10, 62))
+	enc, err := e.codec.Encode(randomBytes(1<<20, 62))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ type metrics struct {
 
 	pairsStored, bytesStored, rejected, sliversServed, symbolsServed,
 	confirmations, pairsRecovered, recoveryQueued, recoveryFailed,
-	gcDeleted, shardsDropped, chainErrors prometheus.Counter
+	gcDeleted, shardsDropped, chainErrors, liarsCaught prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -45,6 +45,7 @@ func newMetrics() *metrics {
 	m.gcDeleted = c("gc_blobs_deleted_total", "Expired blobs deleted.")
 	m.shardsDropped = c("shards_dropped_total", "Shards whose slivers were deleted after the node stopped holding them.")
 	m.chainErrors = c("chain_errors_total", "Failed reads of the chain's event stream.")
+	m.liarsCaught = c("liars_caught_total", "Peers caught serving metadata or recovery symbols that do not verify, by recovery (each dropped for the rest of that blob's recovery).")
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -3,12 +3,17 @@ package p2p
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/walrus-go/walrus/encoding"
 )
 
 // hostOn starts a host listening on TCP at ip, so that the streams it opens
@@ -185,6 +190,95 @@ func TestAddressKey(t *testing.T) {
 		}
 		if got := addressKey(m); got != tc.want {
 			t.Errorf("addressKey(%s) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}
+
+// TestClientRefusesOversizeAnswers: a lying peer announces a frame far
+// larger than what the caller asked for can weigh (a sliver of the
+// expected size, metadata for the network's shards, symbols of the blob's
+// symbol size). The client refuses it from its length prefix, before it
+// allocates anything, and says the peer broke the protocol.
+func TestClientRefusesOversizeAnswers(t *testing.T) {
+	tests := []struct {
+		name   string
+		proto  protocol.ID
+		prefix int // the frame length the liar announces
+		call   func(c *Client, p peer.ID) error
+	}{
+		{"sliver of 60 MiB for one of 1,000 bytes", ProtocolSliverGet, 60 << 20, func(c *Client, p peer.ID) error {
+			_, err := c.GetSlivers(t.Context(), p, blobID1, encoding.Primary, []uint16{1}, 1000)
+			return err
+		}},
+		{"metadata of 4 MiB for 10 shards", ProtocolMetadataGet, MaxMetadataFrameSize, func(c *Client, p peer.ID) error {
+			_, err := c.GetMetadata(t.Context(), p, blobID1, 10)
+			return err
+		}},
+		{"recovery symbols of 60 MiB for 10 of 100 bytes", ProtocolRecoveryGet, 60 << 20, func(c *Client, p peer.ID) error {
+			_, err := c.GetRecoverySymbols(t.Context(), p, blobID1, encoding.Primary, []uint16{1}, 100, 10)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newTestNet(t, nil, []ClientOption{WithRequestTimeout(5 * time.Second), WithTransferTimeout(5 * time.Second)})
+			lyingPeer(t, n, tt.proto, func(s network.Stream) {
+				s.Write(appendFrameLen(nil, tt.prefix))
+				s.Write(make([]byte, 4096))
+				time.Sleep(6 * time.Second) // and never the rest
+			})
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			err := tt.call(n.client, n.node.ID())
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrProtocol) || !errors.Is(err, ErrFrameTooLarge) {
+				t.Fatalf("err = %v, want ErrProtocol and ErrFrameTooLarge", err)
+			}
+			if took := time.Since(start); took > 3*time.Second {
+				t.Errorf("refused after %v: the client waited for the frame", took)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(tt.prefix)/4 {
+				t.Errorf("the client allocated %d bytes for a frame it should refuse (announced %d)", alloc, tt.prefix)
+			}
+		})
+	}
+	t.Run("symbol of another size", func(t *testing.T) {
+		n := newTestNet(t, nil, nil)
+		lyingPeer(t, n, ProtocolRecoveryGet, func(s network.Stream) {
+			sym := bcsRecoverySymbol{SourceAxis: encoding.Secondary, SourceIndex: 1, TargetIndex: 1, Data: make([]byte, 64)}
+			writeFrame(s, encodeOK(&recoveryResponse{Symbols: bcsVec[bcsRecoverySymbol]{sym}}))
+		})
+		_, err := n.client.GetRecoverySymbols(t.Context(), n.node.ID(), blobID1, encoding.Primary, []uint16{1}, 100, 10)
+		if !errors.Is(err, ErrProtocol) {
+			t.Fatalf("err = %v, want ErrProtocol", err)
+		}
+	})
+	t.Run("more symbols than sources", func(t *testing.T) {
+		n := newTestNet(t, nil, nil)
+		lyingPeer(t, n, ProtocolRecoveryGet, func(s network.Stream) {
+			var syms bcsVec[bcsRecoverySymbol]
+			for i := range 3 {
+				syms = append(syms, bcsRecoverySymbol{SourceAxis: encoding.Secondary, SourceIndex: uint16(i), TargetIndex: 1, Data: make([]byte, 2)})
+			}
+			writeFrame(s, encodeOK(&recoveryResponse{Symbols: syms}))
+		})
+		_, err := n.client.GetRecoverySymbols(t.Context(), n.node.ID(), blobID1, encoding.Primary, []uint16{1}, 2, 2)
+		if !errors.Is(err, ErrProtocol) {
+			t.Fatalf("err = %v, want ErrProtocol", err)
+		}
+	})
+}
+
+func TestSliverSize(t *testing.T) {
+	_, eb := testBlob(t, 10, 10000, 3)
+	for _, axis := range []encoding.Axis{encoding.Primary, encoding.Secondary} {
+		want := len(eb.Primary[0].Data)
+		if axis == encoding.Secondary {
+			want = len(eb.Secondary[0].Data)
+		}
+		if got, err := SliverSize(eb.Metadata, axis); err != nil || got != want {
+			t.Errorf("SliverSize(%s) = %d, %v; want %d", axis, got, err, want)
 		}
 	}
 }
