@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/client"
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/encoding/bcs"
 	"github.com/walrus-go/walrus/network/nettest"
@@ -314,4 +317,38 @@ func TestIdleStreamsAttack(t *testing.T) {
 func isTimeout(err error) bool {
 	var te interface{ Timeout() bool }
 	return errors.As(err, &te) && te.Timeout()
+}
+
+// TestBlobIDSquatting is item 8 of issue 10: nodes kept at most 1,024
+// object IDs per blob, so 1,030 cheap registrations of a blob ID made an
+// honest deletable store of those bytes fail (its confirmation named an
+// object the capped list did not hold). Each registration now has its own
+// object record: the honest store certifies, and its object's
+// confirmation is one point read.
+func TestBlobIDSquatting(t *testing.T) {
+	const squats = 1030 // past the old cap of store.MaxObjectIDs (1,024)
+	e := newEnv(t, nettest.Options{})
+	data := randomBytes(2000, 91)
+	enc, err := e.codec.Encode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for i := range squats {
+		if _, err := e.nw.Chain.RegisterBlob(e.ctx, e.nw.Wallet, chain.RegisterBlobArgs{
+			BlobID: enc.BlobID, RootHash: enc.Metadata.Root(), Size: uint64(len(data)),
+			EncodingType: encoding.RS2, Epochs: 1, Deletable: i%2 == 0,
+		}); err != nil {
+			t.Fatalf("registration %d: %v", i, err)
+		}
+	}
+	t.Logf("%d registrations of one blob ID in %v", squats, time.Since(start).Round(time.Millisecond))
+	c := nettest.Client(t, e.nw)
+	res, err := c.Store(e.ctx, data, client.StoreOptions{Epochs: 2, Deletable: true})
+	if err != nil || res.NewlyCreated == nil || res.NewlyCreated.BlobObject.CertifiedEpoch == nil {
+		t.Fatalf("honest deletable store after %d squatting registrations: %+v, %v", squats, res, err)
+	}
+	if got := readAll(t, c, enc.BlobID); !bytes.Equal(got, data) {
+		t.Fatal("the blob reads back different")
+	}
 }

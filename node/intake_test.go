@@ -142,18 +142,41 @@ func TestApplyBlobEvents(t *testing.T) {
 	if !rec.Certified || rec.CertifiedEpoch != 2 || rec.PermanentCertified != 1 {
 		t.Fatalf("after certification: %+v", rec)
 	}
+	// A replayed certification changes nothing either.
+	if again := apply(chain.Event{Kind: chain.EventBlobCertified, Epoch: 2, ObjectID: perm, EndEpoch: 5}); again.PermanentCertified != 1 {
+		t.Fatalf("replayed certification counted twice: %+v", again)
+	}
+	object := func(obj chain.ObjectID) (store.ObjectRecord, error) {
+		return s.ObjectRecord(ctx, id, store.ObjectID(obj))
+	}
+	if o, err := object(perm); err != nil || o != (store.ObjectRecord{Certified: true, EndEpoch: 5}) {
+		t.Fatalf("object record of the permanent registration: %+v, %v", o, err)
+	}
 	rec = apply(chain.Event{Kind: chain.EventBlobRegistered, Epoch: 2, ObjectID: del1, Deletable: true, EndEpoch: 9})
 	rec = apply(chain.Event{Kind: chain.EventBlobRegistered, Epoch: 2, ObjectID: del2, Deletable: true, EndEpoch: 3})
-	if rec.DeletableRegistered != 2 || rec.EndEpoch != 9 || len(rec.ObjectIDs) != 3 {
+	if rec.DeletableRegistered != 2 || rec.EndEpoch != 9 || len(rec.ObjectIDs) != 0 {
 		t.Fatalf("after deletable registrations: %+v", rec)
+	}
+	if o, err := object(del2); err != nil || o != (store.ObjectRecord{Deletable: true, EndEpoch: 3}) {
+		t.Fatalf("object record of a deletable registration: %+v, %v", o, err)
 	}
 	rec = apply(chain.Event{Kind: chain.EventBlobExtended, Epoch: 3, ObjectID: perm, EndEpoch: 12})
 	if rec.EndEpoch != 12 {
 		t.Fatalf("after extension: end epoch %d, want 12", rec.EndEpoch)
 	}
+	if o, _ := object(perm); o.EndEpoch != 12 {
+		t.Fatalf("the extended object ends at %d, want 12", o.EndEpoch)
+	}
 	rec = apply(chain.Event{Kind: chain.EventBlobDeleted, Epoch: 3, ObjectID: del1, EndEpoch: 9})
-	if rec.DeletableRegistered != 1 || len(rec.ObjectIDs) != 2 || rec.PermanentRegistered != 1 {
+	if rec.DeletableRegistered != 1 || rec.PermanentRegistered != 1 {
 		t.Fatalf("after deleting one deletable registration: %+v", rec)
+	}
+	if _, err := object(del1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the deleted object's record: %v", err)
+	}
+	// A replayed deletion does not take another registration with it.
+	if again := apply(chain.Event{Kind: chain.EventBlobDeleted, Epoch: 3, ObjectID: del1, EndEpoch: 9}); again.DeletableRegistered != 1 {
+		t.Fatalf("replayed deletion counted twice: %+v", again)
 	}
 	// Invalidation deletes the data and keeps a marked record.
 	if err := s.PutMetadata(ctx, id, md); err != nil {
@@ -165,6 +188,46 @@ func TestApplyBlobEvents(t *testing.T) {
 	}
 	if ok, _ := s.HasMetadata(ctx, id); ok {
 		t.Fatal("invalidation kept the metadata")
+	}
+	if _, err := object(perm); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("invalidation kept an object record: %v", err)
+	}
+}
+
+// TestApplyBlobEventsLegacyRecord: a record written before object records
+// existed lists its objects; they are honoured (a replayed registration is
+// recognised, a deletion takes its object out) and nothing is added.
+func TestApplyBlobEventsLegacyRecord(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	id := encoding.BlobID{8}
+	old, fresh := chain.ObjectID{1}, chain.ObjectID{2}
+	if err := s.PutBlobRecord(ctx, id, store.BlobRecord{EncodingType: encoding.RS2, EndEpoch: 5, DeletableRegistered: 1,
+		ObjectIDs: []store.ObjectID{store.ObjectID(old)}}); err != nil {
+		t.Fatal(err)
+	}
+	apply := func(ev chain.Event) store.BlobRecord {
+		t.Helper()
+		ev.BlobID = id
+		if err := s.Update(ctx, func(tx *store.Tx) error { return applyBlobEvent(tx, ev) }); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := s.BlobRecord(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	if rec := apply(chain.Event{Kind: chain.EventBlobRegistered, ObjectID: old, Deletable: true, EndEpoch: 5}); rec.DeletableRegistered != 1 {
+		t.Fatalf("a legacy object's registration replayed: %+v", rec)
+	}
+	rec := apply(chain.Event{Kind: chain.EventBlobRegistered, ObjectID: fresh, Deletable: true, EndEpoch: 6})
+	if rec.DeletableRegistered != 2 || len(rec.ObjectIDs) != 1 {
+		t.Fatalf("a new registration of a legacy record: %+v", rec)
+	}
+	rec = apply(chain.Event{Kind: chain.EventBlobDeleted, ObjectID: old})
+	if rec.DeletableRegistered != 1 || len(rec.ObjectIDs) != 0 {
+		t.Fatalf("deleting a legacy object: %+v", rec)
 	}
 }
 

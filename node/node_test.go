@@ -118,6 +118,7 @@ func TestBadInput(t *testing.T) {
 			{"wrong epoch", p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: com.Epoch + 1}, p2p.ErrInvalid},
 			{"unregistered blob", p2p.ConfirmationRequest{BlobID: encoding.BlobID{1}, Epoch: com.Epoch}, p2p.ErrNotRegistered},
 			{"object that is not a registration", p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: com.Epoch, ObjectID: &[32]byte{9}}, p2p.ErrNotRegistered},
+			{"a permanent registration confirmed as deletable", p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: com.Epoch, ObjectID: (*[32]byte)(&obj.ID)}, p2p.ErrInvalid},
 		} {
 			if _, err := e.p2p.GetConfirmation(e.ctx, e.pid(0), tc.req); !errors.Is(err, tc.want) {
 				t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
