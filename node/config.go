@@ -224,8 +224,17 @@ type NodeKeys struct {
 
 // LoadOrCreateKeys loads the node's keys from the files the config names,
 // creating any that is missing (0600).
+//
+// Every key file obeys one rule (chain.CheckKeyFileMode): a regular file
+// that neither group nor others may access. Before it loads anything,
+// LoadOrCreateKeys checks the three and returns an error matching
+// chain.ErrKeyPermissions that names every file breaking it; no key is used
+// then.
 func LoadOrCreateKeys(c *Config) (*NodeKeys, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := checkKeyFiles(c.NetworkKeyFile, c.ProtocolKeyFile, c.AccountKeyFile); err != nil {
 		return nil, err
 	}
 	netKey, err := p2p.LoadOrCreateKey(c.NetworkKeyFile)
@@ -257,6 +266,28 @@ func LoadOrCreateKeys(c *Config) (*NodeKeys, error) {
 		return nil, err
 	}
 	return &NodeKeys{Network: netKey, PeerID: pid.String(), Protocol: bls, Account: acct}, nil
+}
+
+// checkKeyFiles applies the key file rule to each existing file of paths,
+// and reports every one that breaks it.
+func checkKeyFiles(paths ...string) error {
+	var errs []error
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // created, 0600, on first use
+		}
+		if err == nil {
+			err = chain.CheckKeyFileMode(p, fi)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("node: key files: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
 func loadOrCreate[K any](path string, load func(string) (K, error), create func() (K, error)) (K, error) {
