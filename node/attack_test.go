@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"runtime"
 	"sync"
@@ -68,6 +69,8 @@ func sliverPutFrame(s *encoding.Sliver) []byte {
 	return rawFrame(s.AppendBCS([]byte{byte(s.Axis)}))
 }
 
+var attackScale = flag.Int("attack.scale", 1, "scale of TestIntakeMemoryAttack's attack (above 1: against the node's default budget)")
+
 // liveHeap is the process's live heap after a collection.
 func liveHeap() uint64 {
 	runtime.GC()
@@ -85,30 +88,54 @@ func liveHeap() uint64 {
 // slivers past the budget are refused with ErrBusy.
 func TestIntakeMemoryAttack(t *testing.T) {
 	const (
-		maxBuffered = 8 << 20
-		maxPerPeer  = 4 << 20
-		streams     = 24
-		identities  = 3
+		streams    = 24
+		identities = 3
 	)
-	e := newEnv(t, nettest.Options{NodeConfig: func(i int, c *node.Config) {
+	// By default a small budget and attack: every stream sends the slivers
+	// of one 1 MiB blob. -attack.scale=N runs it against the node's default
+	// budget, at n = 100, each stream with a blob of its own of N MiB (a
+	// measurement, not a unit test: go test ./node -run IntakeMemoryAttack
+	// -attack.scale=12 -v).
+	maxBuffered, maxPerPeer := int64(8<<20), int64(4<<20)
+	blobs, size, shards := 1, 1<<20, 10
+	const repeats = 4 // each stream sends the node's slivers this many times
+	if *attackScale > 1 {
+		maxBuffered, maxPerPeer = node.DefaultMaxBufferedBytes, node.DefaultMaxBufferedBytesPerPeer
+		blobs, size, shards = streams, *attackScale<<20, 100
+	}
+	e := newEnv(t, nettest.Options{Shards: shards, NodeConfig: func(i int, c *node.Config) {
 		c.MaxBufferedBytes = maxBuffered
 		c.MaxBufferedBytesPerPeer = maxPerPeer
 	}})
 	com := e.committee()
-	// A 1 MiB blob at n = 10: primary slivers of 7 × 37,450 bytes.
-	enc, err := e.codec.Encode(randomBytes(1<<20, 61))
-	if err != nil {
-		t.Fatal(err)
+	// A 1 MiB blob at n = 10 has primary slivers of 7 × 37,450 bytes.
+	// The attacker keeps only its blob IDs and its copies of node 0's
+	// slivers (live until the end, so they are part of the baseline).
+	ids := make([]encoding.BlobID, blobs)
+	owns := make([][]encoding.Sliver, blobs)
+	defer runtime.KeepAlive(owns)
+	var sent, once int64 // bytes sent in all, and one copy of each blob's slivers
+	for b := range blobs {
+		enc, err := e.codec.Encode(randomBytes(size, uint64(61+b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[b] = enc.BlobID
+		for _, s := range e.slivers(com, enc, 0) {
+			s.Data = bytes.Clone(s.Data)
+			owns[b] = append(owns[b], s)
+		}
+		if err := e.p2p.PutMetadata(e.ctx, e.pid(0), enc.BlobID, enc.Metadata); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range owns[b] {
+			once += int64(len(s.Data))
+		}
 	}
-	own := e.slivers(com, enc, 0)
-	if err := e.p2p.PutMetadata(e.ctx, e.pid(0), enc.BlobID, enc.Metadata); err != nil {
-		t.Fatal(err)
-	}
-	const repeats = 4 // each stream sends the node's slivers this many times
-	count := repeats * len(own)
-	var perStream int
-	for _, s := range own {
-		perStream += repeats * len(s.Data)
+	for k := range streams {
+		for _, s := range owns[k%blobs] {
+			sent += repeats * int64(len(s.Data))
+		}
 	}
 	base := liveHeap()
 	n0 := e.nw.Nodes[0].Running()
@@ -130,8 +157,9 @@ func TestIntakeMemoryAttack(t *testing.T) {
 			mu.Lock()
 			opened = append(opened, s)
 			mu.Unlock()
-			s.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			if _, err := s.Write(sliverPutHeader(enc.BlobID, count+1)); err != nil {
+			s.SetWriteDeadline(time.Now().Add(60 * time.Second))
+			id, own := ids[k%blobs], owns[k%blobs]
+			if _, err := s.Write(sliverPutHeader(id, repeats*len(own)+1)); err != nil {
 				return
 			}
 			for range repeats {
@@ -154,16 +182,15 @@ func TestIntakeMemoryAttack(t *testing.T) {
 		grown = uint64(max(0, int64(liveHeap())-int64(base)))
 		peak = max(peak, grown)
 	}
-	sent := int64(streams) * int64(perStream)
-	t.Logf("intake attack: %d identities, %d streams, each sending %.1f MiB of verified slivers and one short: "+
-		"live heap (attacker and node in one process) grew by %.1f MiB at the end, %.1f MiB at most, for %.1f MiB sent; "+
-		"/health reports %d bytes buffered (budget %d, %d per peer)",
-		identities, streams, float64(perStream)/(1<<20), float64(grown)/(1<<20), float64(peak)/(1<<20),
+	t.Logf("intake attack: %d identities, %d streams over %d blobs of %d MiB, each stream sending its blob's slivers %d times "+
+		"and one short: live heap (attacker and node in one process) grew by %.1f MiB at the end, %.1f MiB at most, "+
+		"for %.1f MiB sent; /health reports %d bytes buffered (budget %d, %d per peer)",
+		identities, streams, blobs, size>>20, repeats, float64(grown)/(1<<20), float64(peak)/(1<<20),
 		float64(sent)/(1<<20), buffered, maxBuffered, maxPerPeer)
 	// The budget, the libp2p frame buffers and yamux windows of the open
 	// streams, and slack for the collector.
-	if limit := uint64(maxBuffered) + 24<<20; grown > limit {
-		t.Errorf("live heap grew by %d bytes under the attack, want at most %d", grown, limit)
+	if limit := uint64(maxBuffered) + 24<<20; peak > limit {
+		t.Errorf("live heap grew by %d bytes under the attack, want at most %d", peak, limit)
 	}
 	if buffered <= 0 || buffered > maxBuffered {
 		t.Errorf("/health reports %d bytes buffered, want the true figure in (0, %d]", buffered, maxBuffered)
@@ -175,7 +202,7 @@ func TestIntakeMemoryAttack(t *testing.T) {
 	if err := waitUntil(func() error {
 		// One copy of the node's slivers stays in the buffer (they are
 		// verified) until the blob's registration or the buffer's TTL.
-		if b := n0.Status(e.ctx).BufferedB; b > int64(perStream/repeats+1024) {
+		if b := n0.Status(e.ctx).BufferedB; b > min(once, maxBuffered)+int64(blobs)*1024 {
 			return fmt.Errorf("%d bytes still buffered: %w", b, errNotYet)
 		}
 		return nil
