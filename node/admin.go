@@ -16,19 +16,21 @@ import (
 
 // Status is what /health returns as JSON and the status page shows.
 type Status struct {
-	NodeID      string   `json:"nodeId"`
-	Name        string   `json:"name"`
-	PeerID      string   `json:"peerId"`
-	Addresses   []string `json:"addresses"`
-	Epoch       uint32   `json:"epoch"`
-	Phase       string   `json:"phase"`
-	Member      bool     `json:"committeeMember"`
-	Shards      []uint16 `json:"shards"`
-	BufferedB   int64    `json:"bufferedBytes"`
-	DiskUsageB  uint64   `json:"diskUsageBytes"`
-	NShards     int      `json:"nShards"`
-	StartedAt   string   `json:"startedAt"`
-	EventCursor string   `json:"eventCursor"`
+	NodeID    string   `json:"nodeId"`
+	Name      string   `json:"name"`
+	PeerID    string   `json:"peerId"`
+	Addresses []string `json:"addresses"`
+	Epoch     uint32   `json:"epoch"`
+	Phase     string   `json:"phase"`
+	Member    bool     `json:"committeeMember"`
+	Shards    []uint16 `json:"shards"`
+	// BufferedB is what the intake holds in memory (Config.MaxBufferedBytes):
+	// the slivers of requests in progress and the pending buffer.
+	BufferedB   int64  `json:"bufferedBytes"`
+	DiskUsageB  uint64 `json:"diskUsageBytes"`
+	NShards     int    `json:"nShards"`
+	StartedAt   string `json:"startedAt"`
+	EventCursor string `json:"eventCursor"`
 }
 
 var statusPage = template.Must(template.New("status").Parse(`<!doctype html>

@@ -6,6 +6,7 @@ import (
 
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/network/nettest"
+	"github.com/walrus-go/walrus/p2p"
 )
 
 // BenchmarkNodeSlivers measures sliver put and get through one real node
@@ -45,7 +46,8 @@ func BenchmarkNodeSlivers(b *testing.B) {
 				for i := range b.N {
 					enc := encs[i%blobs]
 					for _, axis := range []encoding.Axis{encoding.Primary, encoding.Secondary} {
-						res, err := e.p2p.GetSlivers(e.ctx, e.pid(0), enc.BlobID, axis, idx)
+						size, _ := p2p.SliverSize(enc.Metadata, axis)
+						res, err := e.p2p.GetSlivers(e.ctx, e.pid(0), enc.BlobID, axis, idx, size)
 						if err != nil || len(res) != n || res[0].Err != nil {
 							b.Fatalf("get: %v", err)
 						}

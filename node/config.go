@@ -18,15 +18,20 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultAdminAddr         = "127.0.0.1:9184"
-	DefaultMaxBufferedBytes  = 256 << 20
-	DefaultBufferTTL         = 2 * time.Minute
-	DefaultConfirmationWait  = 10 * time.Second
-	DefaultRecoveryWorkers   = 4
-	DefaultRecoveryAttempts  = 8
-	DefaultRecoveryBackoff   = 500 * time.Millisecond
-	DefaultEventPollWait     = 10 * time.Second
-	DefaultChainRetryBackoff = time.Second
+	DefaultAdminAddr        = "127.0.0.1:9184"
+	DefaultMaxBufferedBytes = 256 << 20
+	// DefaultMaxBufferedBytesPerPeer is half of DefaultMaxBufferedBytes: it
+	// holds the largest sliver pair (two frames of p2p.MaxSliverFrameSize
+	// would not fit, but a pair's secondary sliver is at most rows/cols of
+	// its primary) with room to spare.
+	DefaultMaxBufferedBytesPerPeer = 128 << 20
+	DefaultBufferTTL               = 2 * time.Minute
+	DefaultConfirmationWait        = 10 * time.Second
+	DefaultRecoveryWorkers         = 4
+	DefaultRecoveryAttempts        = 8
+	DefaultRecoveryBackoff         = 500 * time.Millisecond
+	DefaultEventPollWait           = 10 * time.Second
+	DefaultChainRetryBackoff       = time.Second
 	// MaxBufferTTL bounds BufferTTL: buffered data waits for a
 	// registration that a client sends just before its slivers.
 	MaxBufferTTL = time.Hour
@@ -66,9 +71,17 @@ type Config struct {
 	// NodeID is the node's ID on chain; empty means find it by protocol key.
 	NodeID string `yaml:"node_id"`
 
-	// MaxBufferedBytes bounds the metadata and slivers held in memory for
-	// blobs whose registration the node has not seen yet.
+	// MaxBufferedBytes bounds the metadata and slivers the intake holds in
+	// memory: the verified slivers of sliver/put requests in progress, and
+	// what waits for a blob's registration or a pair's other half. Every
+	// byte is reserved before it is held; what does not fit is refused
+	// with p2p.ErrBusy (ErrIntakeFull). /health reports the bytes held.
 	MaxBufferedBytes int64 `yaml:"max_buffered_bytes"`
+	// MaxBufferedBytesPerPeer is the share of MaxBufferedBytes one peer's
+	// requests may hold at once. Peer identities are free: the total is
+	// what bounds the node's memory; this keeps one requester from taking
+	// it all by itself. A sliver pair larger than this cannot be stored.
+	MaxBufferedBytesPerPeer int64 `yaml:"max_buffered_bytes_per_peer"`
 	// BufferTTL is how long such data waits for its registration.
 	BufferTTL time.Duration `yaml:"buffer_ttl"`
 	// ConfirmationWait is how long a confirmation request waits for slivers
@@ -102,6 +115,9 @@ func (c *Config) EnsureDefaults() {
 	if c.MaxBufferedBytes == 0 {
 		c.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
+	if c.MaxBufferedBytesPerPeer == 0 {
+		c.MaxBufferedBytesPerPeer = min(DefaultMaxBufferedBytesPerPeer, c.MaxBufferedBytes)
+	}
 	if c.BufferTTL == 0 {
 		c.BufferTTL = DefaultBufferTTL
 	}
@@ -130,6 +146,10 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBufferedBytes < 0 {
 		bad = append(bad, fmt.Sprintf("max_buffered_bytes (%d) must be ≥ 0", c.MaxBufferedBytes))
+	}
+	if c.MaxBufferedBytesPerPeer < 0 || c.MaxBufferedBytesPerPeer > c.MaxBufferedBytes {
+		bad = append(bad, fmt.Sprintf("max_buffered_bytes_per_peer (%d) must lie in [0, max_buffered_bytes (%d)]",
+			c.MaxBufferedBytesPerPeer, c.MaxBufferedBytes))
 	}
 	if c.BufferTTL < 0 || c.BufferTTL > MaxBufferTTL {
 		bad = append(bad, fmt.Sprintf("buffer_ttl (%s) must lie in [0, %s]", c.BufferTTL, MaxBufferTTL))
@@ -207,8 +227,17 @@ type NodeKeys struct {
 
 // LoadOrCreateKeys loads the node's keys from the files the config names,
 // creating any that is missing (0600).
+//
+// Every key file obeys one rule (chain.CheckKeyFileMode): a regular file
+// that neither group nor others may access. Before it loads anything,
+// LoadOrCreateKeys checks the three and returns an error matching
+// chain.ErrKeyPermissions that names every file breaking it; no key is used
+// then.
 func LoadOrCreateKeys(c *Config) (*NodeKeys, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := checkKeyFiles(c.NetworkKeyFile, c.ProtocolKeyFile, c.AccountKeyFile); err != nil {
 		return nil, err
 	}
 	netKey, err := p2p.LoadOrCreateKey(c.NetworkKeyFile)
@@ -240,6 +269,28 @@ func LoadOrCreateKeys(c *Config) (*NodeKeys, error) {
 		return nil, err
 	}
 	return &NodeKeys{Network: netKey, PeerID: pid.String(), Protocol: bls, Account: acct}, nil
+}
+
+// checkKeyFiles applies the key file rule to each existing file of paths,
+// and reports every one that breaks it.
+func checkKeyFiles(paths ...string) error {
+	var errs []error
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // created, 0600, on first use
+		}
+		if err == nil {
+			err = chain.CheckKeyFileMode(p, fi)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("node: key files: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
 func loadOrCreate[K any](path string, load func(string) (K, error), create func() (K, error)) (K, error) {

@@ -117,7 +117,13 @@ func (f *follower) apply(ctx context.Context, ev chain.Event) error {
 	}
 }
 
-// applyBlobEvent updates a blob record for a blob event.
+// applyBlobEvent updates a blob record, and the record of the registration
+// (the chain object) the event is about, for a blob event. Each
+// registration has an object record of its own (store.ObjectRecord), so a
+// replayed event is recognised exactly and a blob ID may have any number of
+// registrations: a squatter's cannot crowd out an honest one. Records
+// written before object records existed list their objects in the blob
+// record (legacy ObjectIDs); those are honoured and removed, never added to.
 func applyBlobEvent(tx *store.Tx, ev chain.Event) error {
 	rec, err := tx.BlobRecord(ev.BlobID)
 	found := err == nil
@@ -125,12 +131,18 @@ func applyBlobEvent(tx *store.Tx, ev chain.Event) error {
 		return err
 	}
 	obj := store.ObjectID(ev.ObjectID)
+	orec, err := tx.ObjectRecord(ev.BlobID, obj)
+	hasObj := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	legacy := slices.Index(rec.ObjectIDs, obj)
 	switch ev.Kind {
 	case chain.EventBlobRegistered:
 		if !found {
 			rec = store.BlobRecord{EncodingType: ev.EncodingType, UnencodedLength: ev.Size, RegisteredEpoch: ev.Epoch}
 		}
-		if slices.Contains(rec.ObjectIDs, obj) {
+		if hasObj || legacy >= 0 {
 			return nil // already applied
 		}
 		if ev.Deletable {
@@ -138,8 +150,8 @@ func applyBlobEvent(tx *store.Tx, ev chain.Event) error {
 		} else {
 			rec.PermanentRegistered++
 		}
-		if len(rec.ObjectIDs) < store.MaxObjectIDs {
-			rec.ObjectIDs = append(rec.ObjectIDs, obj)
+		if err := tx.PutObjectRecord(ev.BlobID, obj, store.ObjectRecord{Deletable: ev.Deletable, EndEpoch: ev.EndEpoch}); err != nil {
+			return err
 		}
 		rec.EndEpoch = max(rec.EndEpoch, ev.EndEpoch)
 	case chain.EventBlobCertified:
@@ -149,23 +161,47 @@ func applyBlobEvent(tx *store.Tx, ev chain.Event) error {
 		if !rec.Certified {
 			rec.Certified, rec.CertifiedEpoch = true, ev.Epoch
 		}
-		if ev.Deletable {
-			rec.DeletableCertified = min(rec.DeletableCertified+1, rec.DeletableRegistered)
-		} else {
-			rec.PermanentCertified = min(rec.PermanentCertified+1, rec.PermanentRegistered)
+		switch {
+		case hasObj && orec.Certified:
+			// Already applied: the counts stay.
+		case hasObj:
+			orec.Certified, orec.EndEpoch = true, max(orec.EndEpoch, ev.EndEpoch)
+			if err := tx.PutObjectRecord(ev.BlobID, obj, orec); err != nil {
+				return err
+			}
+			fallthrough
+		default:
+			if ev.Deletable {
+				rec.DeletableCertified = min(rec.DeletableCertified+1, rec.DeletableRegistered)
+			} else {
+				rec.PermanentCertified = min(rec.PermanentCertified+1, rec.PermanentRegistered)
+			}
 		}
 		rec.EndEpoch = max(rec.EndEpoch, ev.EndEpoch)
 	case chain.EventBlobExtended:
 		if !found {
 			return nil
 		}
+		if hasObj && ev.EndEpoch > orec.EndEpoch {
+			orec.EndEpoch = ev.EndEpoch
+			if err := tx.PutObjectRecord(ev.BlobID, obj, orec); err != nil {
+				return err
+			}
+		}
 		rec.EndEpoch = max(rec.EndEpoch, ev.EndEpoch)
 	case chain.EventBlobDeleted:
 		if !found {
 			return nil
 		}
-		if i := slices.Index(rec.ObjectIDs, obj); i >= 0 {
-			rec.ObjectIDs = slices.Delete(rec.ObjectIDs, i, i+1)
+		switch {
+		case hasObj:
+			if err := tx.DeleteObjectRecord(ev.BlobID, obj); err != nil {
+				return err
+			}
+		case legacy >= 0:
+			rec.ObjectIDs = slices.Delete(rec.ObjectIDs, legacy, legacy+1)
+		default:
+			return nil // already applied, or an object the node never saw registered
 		}
 		if rec.DeletableRegistered > 0 {
 			rec.DeletableRegistered--

@@ -172,8 +172,10 @@ func (h *handler) confirmable(ctx context.Context, req p2p.ConfirmationRequest, 
 	if rec.Invalid || !live(rec, v.epoch) {
 		return fmt.Errorf("%w: blob %s is invalid, expired or deleted", p2p.ErrNotRegistered, req.BlobID)
 	}
-	if req.ObjectID != nil && !slices.Contains(rec.ObjectIDs, store.ObjectID(*req.ObjectID)) {
-		return &retryable{fmt.Errorf("%w: object %x is not a registration of blob %s", p2p.ErrNotRegistered, req.ObjectID[:], req.BlobID)}
+	if req.ObjectID != nil {
+		if err := h.registers(ctx, req.BlobID, store.ObjectID(*req.ObjectID), rec, v.epoch); err != nil {
+			return err
+		}
 	}
 	missing, err := missingShards(ctx, h.store, req.BlobID, v)
 	if err != nil {
@@ -181,6 +183,28 @@ func (h *handler) confirmable(ctx context.Context, req p2p.ConfirmationRequest, 
 	}
 	if len(missing) > 0 {
 		return &retryable{fmt.Errorf("%w: the node lacks the slivers of %d of its %d shards for blob %s", p2p.ErrNotFound, len(missing), len(v.shards), req.BlobID)}
+	}
+	return nil
+}
+
+// registers checks that object obj is a live deletable registration of
+// blob id, as the chain's events told the node: one point read of its
+// object record, whatever number of registrations the blob ID has (so no
+// squatter can crowd an honest object out). A record from before object
+// records existed lists its objects instead.
+func (h *handler) registers(ctx context.Context, id encoding.BlobID, obj store.ObjectID, rec store.BlobRecord, epoch uint32) error {
+	orec, err := h.store.ObjectRecord(ctx, id, obj)
+	switch {
+	case errors.Is(err, store.ErrNotFound) && slices.Contains(rec.ObjectIDs, obj):
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return &retryable{fmt.Errorf("%w: object %x is not a registration of blob %s", p2p.ErrNotRegistered, obj[:], id)}
+	case err != nil:
+		return err
+	case !orec.Deletable:
+		return fmt.Errorf("%w: object %x is a permanent registration of blob %s, not a deletable one", p2p.ErrInvalid, obj[:], id)
+	case orec.EndEpoch <= epoch:
+		return fmt.Errorf("%w: object %x of blob %s expired at epoch %d", p2p.ErrNotRegistered, obj[:], id, orec.EndEpoch)
 	}
 	return nil
 }

@@ -199,7 +199,7 @@ func (e *env) readBack(enc *encoding.EncodedBlob) {
 			if len(idx) == 0 {
 				continue
 			}
-			got, err := e.p2p.GetSlivers(e.ctx, e.pid(i), enc.BlobID, axis, idx)
+			got, err := e.p2p.GetSlivers(e.ctx, e.pid(i), enc.BlobID, axis, idx, len(exp[0].Data))
 			if err != nil {
 				e.t.Fatalf("node %d: get %s slivers: %v", i, axis, err)
 			}

@@ -155,8 +155,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 
 	// The parts.
 	stored := newSignal()
+	mem := newBudget(cfg.MaxBufferedBytes, cfg.MaxBufferedBytesPerPeer, func(b int64) { m.buffered.Set(float64(b)) })
 	n.intake = &intake{store: n.store, codec: codec, views: n.views, stored: stored, metrics: m, log: log,
-		pending: newPending(cfg.MaxBufferedBytes, cfg.BufferTTL)}
+		mem: mem, pending: newPending(mem, cfg.BufferTTL)}
 	recov := &recoverer{store: n.store, codec: codec, views: n.views, stored: stored, metrics: m, log: log,
 		peers:   p2p.NewClient(n.host, p2p.WithClientLogger(log)),
 		workers: cfg.RecoveryWorkers, attempts: cfg.RecoveryAttempts, backoff: cfg.RecoveryBackoff}
@@ -262,7 +263,7 @@ func (n *Node) Status(ctx context.Context) Status {
 	st := Status{
 		NodeID: n.nodeID.String(), Name: n.cfg.Name, PeerID: n.keys.PeerID, Addresses: n.host.Addrs(),
 		Epoch: v.epoch, Phase: v.phase.String(), Member: v.index >= 0, Shards: v.shards,
-		BufferedB: n.intake.pending.size(), NShards: v.n(), StartedAt: n.started.UTC().Format(time.RFC3339),
+		BufferedB: n.intake.mem.used(), NShards: v.n(), StartedAt: n.started.UTC().Format(time.RFC3339),
 	}
 	st.DiskUsageB, _ = n.store.DiskUsage()
 	if c, err := n.store.EventCursor(ctx); err == nil {

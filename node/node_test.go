@@ -27,7 +27,7 @@ func TestStoreReadCertify(t *testing.T) {
 	if err != nil || !st.IsCertified || st.Kind != chain.BlobPermanent {
 		t.Fatalf("chain status after certify: %+v, %v", st, err)
 	}
-	md, err := e.p2p.GetMetadata(e.ctx, e.pid(0), enc.BlobID)
+	md, err := e.p2p.GetMetadata(e.ctx, e.pid(0), enc.BlobID, 10)
 	if err != nil || !bytes.Equal(md.MarshalBCS(), enc.Metadata.MarshalBCS()) {
 		t.Fatalf("metadata: %v", err)
 	}
@@ -89,10 +89,10 @@ func TestBadInput(t *testing.T) {
 		if _, err := e.p2p.PutSlivers(e.ctx, e.pid(0), unknown, own[:1]); !errors.Is(err, p2p.ErrNotFound) {
 			t.Fatalf("slivers without metadata: err = %v, want ErrNotFound", err)
 		}
-		if _, err := e.p2p.GetMetadata(e.ctx, e.pid(0), unknown); !errors.Is(err, p2p.ErrNotFound) {
+		if _, err := e.p2p.GetMetadata(e.ctx, e.pid(0), unknown, 10); !errors.Is(err, p2p.ErrNotFound) {
 			t.Fatalf("metadata of an unknown blob: err = %v, want ErrNotFound", err)
 		}
-		if _, err := e.p2p.GetRecoverySymbols(e.ctx, e.pid(0), unknown, encoding.Primary, []uint16{0}); !errors.Is(err, p2p.ErrNotFound) {
+		if _, err := e.p2p.GetRecoverySymbols(e.ctx, e.pid(0), unknown, encoding.Primary, []uint16{0}, 2, 10); !errors.Is(err, p2p.ErrNotFound) {
 			t.Fatalf("recovery of an unknown blob: err = %v, want ErrNotFound", err)
 		}
 	})
@@ -118,6 +118,7 @@ func TestBadInput(t *testing.T) {
 			{"wrong epoch", p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: com.Epoch + 1}, p2p.ErrInvalid},
 			{"unregistered blob", p2p.ConfirmationRequest{BlobID: encoding.BlobID{1}, Epoch: com.Epoch}, p2p.ErrNotRegistered},
 			{"object that is not a registration", p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: com.Epoch, ObjectID: &[32]byte{9}}, p2p.ErrNotRegistered},
+			{"a permanent registration confirmed as deletable", p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: com.Epoch, ObjectID: (*[32]byte)(&obj.ID)}, p2p.ErrInvalid},
 		} {
 			if _, err := e.p2p.GetConfirmation(e.ctx, e.pid(0), tc.req); !errors.Is(err, tc.want) {
 				t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
@@ -318,7 +319,7 @@ func TestEpochChangeMovesShards(t *testing.T) {
 	}
 	pair := id.PairForShard(int(lost), after.NShards)
 	if err := waitUntil(func() error {
-		res, err := e.p2p.GetSlivers(e.ctx, e.pid(loser), id, encoding.Primary, []uint16{uint16(pair)})
+		res, err := e.p2p.GetSlivers(e.ctx, e.pid(loser), id, encoding.Primary, []uint16{uint16(pair)}, encoding.MaxSymbolSize)
 		if err == nil && len(res) == 1 && errors.Is(res[0].Err, p2p.ErrNotAssigned) {
 			return nil
 		}
@@ -379,7 +380,7 @@ func TestGarbageCollection(t *testing.T) {
 		if err := waitUntil(func() error { return gone(id) }); err != nil {
 			t.Fatalf("%s blob still known to the nodes: %v", name, err)
 		}
-		if _, err := e.p2p.GetMetadata(e.ctx, e.pid(0), id); !errors.Is(err, p2p.ErrNotFound) {
+		if _, err := e.p2p.GetMetadata(e.ctx, e.pid(0), id, 10); !errors.Is(err, p2p.ErrNotFound) {
 			t.Fatalf("%s blob's metadata: %v", name, err)
 		}
 		if shards := e.storedShards(0, id); len(shards) != 0 {

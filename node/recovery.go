@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/p2p"
 	"github.com/walrus-go/walrus/store"
@@ -142,10 +144,48 @@ func (r *recoverer) forEachRecord(ctx context.Context, fn func(encoding.BlobID))
 	}
 }
 
+// liars are the peers caught serving what does not verify (metadata that
+// does not hash to the blob ID, recovery symbols whose proofs fail, answers
+// that break the protocol) during one blob's recovery: each is logged with
+// its peer ID once and not asked again for the rest of that recovery. It is
+// safe for concurrent use.
+type liars struct {
+	mu  sync.Mutex
+	set map[peer.ID]bool
+}
+
+func newLiars() *liars { return &liars{set: make(map[peer.ID]bool)} }
+
+// add records p; it reports whether p is new.
+func (l *liars) add(p peer.ID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.set[p] {
+		return false
+	}
+	l.set[p] = true
+	return true
+}
+
+func (l *liars) has(p peer.ID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.set[p]
+}
+
+// caught records a peer that lied, logging it (once) with its peer ID.
+func (r *recoverer) caught(l *liars, id encoding.BlobID, p peer.ID, what string, err error) {
+	if l.add(p) {
+		r.metrics.liarsCaught.Inc()
+		r.log.Warn("peer lied during recovery; not asking it again for this blob", "blob_id", id, "peer", p, "lie", what, "err", err)
+	}
+}
+
 func (r *recoverer) recoverWithRetries(ctx context.Context, id encoding.BlobID) {
 	backoff := r.backoff
+	lied := newLiars()
 	for attempt := 1; attempt <= r.attempts; attempt++ {
-		err := r.recoverBlob(ctx, id)
+		err := r.recoverBlob(ctx, id, lied)
 		if err == nil {
 			return
 		}
@@ -161,13 +201,14 @@ func (r *recoverer) recoverWithRetries(ctx context.Context, id encoding.BlobID) 
 	r.metrics.recoveryFailed.Inc()
 }
 
-// recoverBlob rebuilds every pair the node lacks of a blob.
-func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID) error {
+// recoverBlob rebuilds every pair the node lacks of a blob, asking no peer
+// in lied (and adding those it catches).
+func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID, lied *liars) error {
 	missing, err := r.needs(ctx, id)
 	if err != nil || len(missing) == 0 {
 		return err
 	}
-	md, err := r.metadata(ctx, id)
+	md, err := r.metadata(ctx, id, lied)
 	if err != nil {
 		return err
 	}
@@ -181,8 +222,8 @@ func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID) error {
 			prim[i] = uint16(pair)
 			sec[i] = uint16(nn - 1 - pair)
 		}
-		primSyms := r.gather(ctx, id, encoding.Primary, prim)
-		secSyms := r.gather(ctx, id, encoding.Secondary, sec)
+		primSyms := r.gather(ctx, id, md, encoding.Primary, prim, lied)
+		secSyms := r.gather(ctx, id, md, encoding.Secondary, sec, lied)
 		var pairs []store.ShardPair
 		var firstErr error
 		for i, s := range batch {
@@ -221,9 +262,11 @@ func cmpErr(first, err error) error {
 }
 
 // gather collects recovery symbols for the target slivers (axis, indices)
-// from the node's own slivers and from every other committee member, by
-// target index.
-func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, axis encoding.Axis, indices []uint16) map[uint16][]encoding.RecoverySymbol {
+// from the node's own slivers and from every other committee member not in
+// lied, by target index. A peer's symbols are verified as they arrive: if
+// one fails, the peer is caught lying and none of its symbols is used.
+func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, md *encoding.Metadata, axis encoding.Axis, indices []uint16,
+	lied *liars) map[uint16][]encoding.RecoverySymbol {
 	out := make(map[uint16][]encoding.RecoverySymbol)
 	var mu sync.Mutex
 	add := func(syms []encoding.RecoverySymbol) {
@@ -237,22 +280,39 @@ func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, axis encodin
 	if own, err := recoverySymbols(ctx, r.store, r.codec, r.log, id, axis, indices, v); err == nil {
 		add(own)
 	}
+	symbolSize, err := r.codec.Params().SymbolSize(md.UnencodedLength)
+	if err != nil {
+		return out
+	}
 	var wg sync.WaitGroup
 	for i, m := range v.committee.Members {
 		if i == v.index {
 			continue
 		}
 		pid, err := p2p.ParsePeerID(m.PeerID)
-		if err != nil {
+		if err != nil || lied.has(pid) {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			syms, err := r.peers.GetRecoverySymbols(ctx, pid, id, axis, indices)
+			// A peer may serve the shards it is leaving as well as its own:
+			// up to n slivers of the other axis.
+			syms, err := r.peers.GetRecoverySymbols(ctx, pid, id, axis, indices, symbolSize, v.n())
+			if errors.Is(err, p2p.ErrProtocol) {
+				r.caught(lied, id, pid, "recovery symbols", err)
+				return
+			}
 			if err != nil {
 				r.log.Debug("peer gave no recovery symbols", "blob_id", id, "peer", pid, "err", err)
 				return
+			}
+			for k := range syms {
+				if err := r.codec.VerifyRecoverySymbol(md, &syms[k]); err != nil {
+					r.caught(lied, id, pid, "recovery symbols", fmt.Errorf("symbol of %s sliver %d for target %d: %w",
+						syms[k].SourceAxis, syms[k].SourceIndex, syms[k].TargetIndex, err))
+					return
+				}
 			}
 			add(syms)
 		}()
@@ -262,8 +322,9 @@ func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, axis encodin
 }
 
 // metadata returns a blob's metadata from the store, or fetches it from the
-// committee, verifies it against the blob ID and stores it.
-func (r *recoverer) metadata(ctx context.Context, id encoding.BlobID) (*encoding.Metadata, error) {
+// committee members not in lied, verifies it against the blob ID and stores
+// it. A member whose metadata does not verify is caught lying.
+func (r *recoverer) metadata(ctx context.Context, id encoding.BlobID, lied *liars) (*encoding.Metadata, error) {
 	md, err := r.store.Metadata(ctx, id)
 	if err == nil || !errors.Is(err, store.ErrNotFound) {
 		return md, err
@@ -274,15 +335,19 @@ func (r *recoverer) metadata(ctx context.Context, id encoding.BlobID) (*encoding
 			continue
 		}
 		pid, err := p2p.ParsePeerID(m.PeerID)
-		if err != nil {
+		if err != nil || lied.has(pid) {
 			continue
 		}
-		md, err := r.peers.GetMetadata(ctx, pid, id)
+		md, err := r.peers.GetMetadata(ctx, pid, id, v.n())
+		if errors.Is(err, p2p.ErrProtocol) {
+			r.caught(lied, id, pid, "metadata", err)
+			continue
+		}
 		if err != nil {
 			continue
 		}
 		if err := md.Verify(id, r.codec.Params().N); err != nil {
-			r.log.Warn("peer sent metadata that does not match the blob ID", "blob_id", id, "peer", pid)
+			r.caught(lied, id, pid, "metadata", err)
 			continue
 		}
 		if err := r.store.PutMetadata(ctx, id, md); err != nil {

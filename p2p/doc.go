@@ -104,4 +104,17 @@
 // WithTransferTimeout), concurrent requests per peer and in total
 // (WithMaxStreamsPerPeer, WithMaxStreams) and the libp2p resource limits
 // (Limits) are options.
+//
+// Peer identities are free, so a Server also bounds what one connection and
+// one address hold (WithMaxStreamsPerConn, WithMaxStreamsPerIP), and a
+// request takes a slot only once its request frame has arrived, within
+// WithServerFrameTimeout: streams that send nothing cannot lock out those
+// that do.
+//
+// A Client is told what an answer can weigh: GetSlivers the size of a
+// sliver (SliverSize, from the metadata), GetRecoverySymbols the symbol
+// size and how many slivers the peer may hold, GetMetadata the shard count.
+// A frame over that is refused from its length prefix, before it is
+// allocated, as ErrProtocol (and ErrFrameTooLarge): a lying peer cannot make
+// its requester hold more than an honest answer would.
 package p2p

@@ -111,7 +111,7 @@ func Example() {
 	if err := c.PutMetadata(ctx, node.ID(), enc.BlobID, enc.Metadata); err != nil {
 		panic(err)
 	}
-	md, err := c.GetMetadata(ctx, node.ID(), enc.BlobID) // checked to hash to the blob ID
+	md, err := c.GetMetadata(ctx, node.ID(), enc.BlobID, 4) // checked to hash to the blob ID
 	if err != nil {
 		panic(err)
 	}
@@ -122,10 +122,14 @@ func Example() {
 	fmt.Printf("metadata of %d bytes for %d shards; the node has it: %t\n", md.UnencodedLength, md.N(), st.HasMetadata)
 
 	// The node's errors come back as this package's sentinels.
-	_, err = c.GetMetadata(ctx, node.ID(), encoding.BlobID{1})
+	_, err = c.GetMetadata(ctx, node.ID(), encoding.BlobID{1}, 4)
 	fmt.Println("unknown blob:", errors.Is(err, p2p.ErrNotFound))
 	// A sliver the node cannot serve fails alone, not the request.
-	res, err := c.GetSlivers(ctx, node.ID(), enc.BlobID, encoding.Primary, []uint16{0})
+	size, err := p2p.SliverSize(md, encoding.Primary) // what a sliver may weigh, from the metadata
+	if err != nil {
+		panic(err)
+	}
+	res, err := c.GetSlivers(ctx, node.ID(), enc.BlobID, encoding.Primary, []uint16{0}, size)
 	if err != nil {
 		panic(err)
 	}

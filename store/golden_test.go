@@ -23,6 +23,8 @@ type goldenDB struct {
 	enc    *encoding.EncodedBlob
 	shard  uint16
 	rec    BlobRecord
+	object ObjectID
+	objRec ObjectRecord
 	cursor []byte
 }
 
@@ -35,6 +37,8 @@ func newGoldenDB(t *testing.T) goldenDB {
 			Certified: true, CertifiedEpoch: 3, DeletableRegistered: 1, DeletableCertified: 1,
 			ObjectIDs: []ObjectID{{0x0b, 0x1e, 0xc7}},
 		},
+		object: ObjectID{0x0b, 0x1e, 0xc8},
+		objRec: ObjectRecord{Deletable: true, Certified: true, EndEpoch: 9},
 		cursor: []byte("tx 42 event 0"),
 	}
 }
@@ -48,7 +52,7 @@ func (g goldenDB) write(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	err := s.Update(bg, func(tx *Tx) error {
-		return errors.Join(tx.PutBlobRecord(id, g.rec), tx.SetEventCursor(g.cursor), tx.SetCurrentEpoch(3),
+		return errors.Join(tx.PutBlobRecord(id, g.rec), tx.PutObjectRecord(id, g.object, g.objRec), tx.SetEventCursor(g.cursor), tx.SetCurrentEpoch(3),
 			tx.SetShardStatus(g.shard, ShardActive), tx.SetShardStatus(g.shard+1, ShardSyncing))
 	})
 	if err != nil {
@@ -74,6 +78,9 @@ func (g goldenDB) check(t *testing.T, s *Store) {
 	}
 	if rec, err := s.BlobRecord(bg, id); err != nil || !reflect.DeepEqual(rec, g.rec) {
 		t.Errorf("BlobRecord = %+v, %v", rec, err)
+	}
+	if rec, err := s.ObjectRecord(bg, id, g.object); err != nil || rec != g.objRec {
+		t.Errorf("ObjectRecord = %+v, %v", rec, err)
 	}
 	if exp, err := s.ExpiredAt(bg, g.rec.EndEpoch, nil, 10); err != nil || len(exp) != 1 || exp[0].BlobID != id {
 		t.Errorf("ExpiredAt(%d) = %v, %v", g.rec.EndEpoch, exp, err)
@@ -206,6 +213,9 @@ func dissectKey(d *bcstest.Dump) {
 		blobID()
 	case tagShardStatus:
 		be("shard u16 BE", 2)
+	case tagObject:
+		blobID()
+		d.Fixed("object_id", objectIDLen)
 	}
 }
 
@@ -222,6 +232,14 @@ func dissectValue(d *bcstest.Dump, tag byte) {
 		d.Fixed("payload: sliver, encoding.Sliver's BCS", d.Remaining())
 	case tagBlobRecord:
 		dissectRecord(d)
+	case tagObject:
+		d.Comment("payload: object record (record.go)")
+		d.Indent(func() {
+			d.U8("version")
+			d.Bool("deletable")
+			d.Bool("certified")
+			d.U32("end epoch")
+		})
 	case tagEventCursor:
 		d.Fixed("payload: event cursor, opaque", d.Remaining())
 	case tagEpoch:

@@ -8,10 +8,11 @@ import (
 	"github.com/walrus-go/walrus/encoding/bcs"
 )
 
-// MaxObjectIDs bounds BlobRecord.ObjectIDs: 1,024 IDs make a 32 KiB record.
-// A blob ID with more live registrations than that is not something an honest
-// network produces, and an unbounded record would be read and rewritten whole
-// on every event of that blob.
+// MaxObjectIDs bounds BlobRecord.ObjectIDs, the object list of records
+// written before object records (Tx.PutObjectRecord) existed: 1,024 IDs make
+// a 32 KiB record. Nothing adds to the list any more; registrations are
+// object records, which have no cap (each costs its registrant a paid
+// registration on chain, so a squatter cannot fill one up).
 const MaxObjectIDs = 1024
 
 // ObjectID is the ID of a chain object, such as the Blob object a registration
@@ -47,9 +48,59 @@ type BlobRecord struct {
 	// Invalid is set once the blob ID has been certified invalid: its
 	// slivers are not stored and not served.
 	Invalid bool
-	// ObjectIDs are the chain objects of the live registrations, at most
-	// MaxObjectIDs, in the order the node added them.
+	// ObjectIDs is legacy: the live registrations of a record written
+	// before object records existed (at most MaxObjectIDs). A node honors
+	// and removes them, and never adds to them; each registration has an
+	// ObjectRecord of its own instead.
 	ObjectIDs []ObjectID
+}
+
+// ObjectRecord is the node's view of one registration of a blob: the chain
+// object (a Blob object) that a BlobRegistered event created.
+type ObjectRecord struct {
+	// Deletable says whether the object's owner may delete it.
+	Deletable bool
+	// Certified says whether the object has been certified.
+	Certified bool
+	// EndEpoch is the first epoch in which the object no longer stores
+	// the blob.
+	EndEpoch uint32
+}
+
+// Object record encoding.
+//
+// This layout is part of the on-disk format (BCS, like the blob record),
+// pinned by TestObjectRecordGolden and testdata/database-v1.txt:
+//
+//	version u8 (= 1)
+//	deletable bool
+//	certified bool
+//	end epoch u32
+const (
+	objectRecordVersion1 byte = 1
+	objectRecordLen           = 1 + 1 + 1 + 4
+)
+
+func marshalObjectRecord(r *ObjectRecord) []byte {
+	b := make([]byte, 0, objectRecordLen)
+	b = bcs.AppendU8(b, objectRecordVersion1)
+	b = bcs.AppendBool(b, r.Deletable)
+	b = bcs.AppendBool(b, r.Certified)
+	return bcs.AppendU32(b, r.EndEpoch)
+}
+
+// unmarshalObjectRecord decodes an object record. It rejects an unknown
+// version, a bool other than 0 and 1, and truncated or trailing bytes.
+func unmarshalObjectRecord(b []byte) (ObjectRecord, error) {
+	d := bcs.NewReader(b)
+	if v := d.U8("version"); d.Err() == nil && v != objectRecordVersion1 {
+		return ObjectRecord{}, fmt.Errorf("object record version %d, want %d", v, objectRecordVersion1)
+	}
+	r := ObjectRecord{Deletable: d.Bool("deletable"), Certified: d.Bool("certified"), EndEpoch: d.U32("end epoch")}
+	if err := d.Done(); err != nil {
+		return ObjectRecord{}, fmt.Errorf("object record: %w", err)
+	}
+	return r, nil
 }
 
 // Deletable reports whether every live registration of the blob is deletable:
@@ -102,7 +153,7 @@ func (r *BlobRecord) Validate() error {
 //	deletable registered u32
 //	deletable certified u32
 //	invalid bool
-//	object IDs vector<[32]u8>        ULEB128(count) ‖ count × 32 bytes
+//	object IDs vector<[32]u8>        ULEB128(count) ‖ count × 32 bytes (legacy: empty in new records)
 const (
 	recordVersion1 byte = 1
 

@@ -44,6 +44,9 @@ type Options struct {
 	ChainOnDisk bool
 	// Verbose logs at Info instead of Warn.
 	Verbose bool
+	// Logger, if set, receives the log lines of every part instead of the
+	// test's log (a test that checks what a node logs).
+	Logger *slog.Logger
 }
 
 // TestNodeConfig sets the timings that make a node quick to test: short
@@ -61,13 +64,16 @@ func New(tb testing.TB, opts Options) *network.Network {
 	cfg := network.Config{
 		Dir: tb.TempDir(), Nodes: opts.Nodes, Shards: opts.Shards, EpochDuration: opts.EpochDuration,
 		Stakes: opts.Stakes, Genesis: opts.Genesis, ChainInMemory: !opts.ChainOnDisk, NoSync: true, Faults: true,
-		Logger: Logger(tb, opts.Verbose), NodeChain: opts.NodeChain,
+		Logger: opts.Logger, NodeChain: opts.NodeChain,
 		NodeConfig: func(i int, c *node.Config) {
 			TestNodeConfig(c)
 			if opts.NodeConfig != nil {
 				opts.NodeConfig(i, c)
 			}
 		},
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = Logger(tb, opts.Verbose)
 	}
 	if !opts.RealClock {
 		cfg.Clock = network.NewManualClock(time.Time{})
@@ -155,4 +161,46 @@ func Must(tb testing.TB, err error, what string, args ...any) {
 	if err != nil {
 		tb.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)
 	}
+}
+
+// Logs records log lines, for a test that checks what a part logs. It is
+// safe for concurrent use.
+type Logs struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// RecordLogs returns a logger that writes Warn lines and above both to
+// tb's log and to the returned Logs (pass it as Options.Logger or a
+// client's Config.Logger).
+func RecordLogs(tb testing.TB) (*slog.Logger, *Logs) {
+	l := &Logs{}
+	w := &tbWriter{tb: tb}
+	tb.Cleanup(w.close)
+	h := slog.NewTextHandler(io.MultiWriter(w, l), &slog.HandlerOptions{Level: slog.LevelWarn})
+	return slog.New(h), l
+}
+
+func (l *Logs) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
+}
+
+// Matching returns the lines that contain every one of subs.
+func (l *Logs) Matching(subs ...string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range l.lines {
+		all := true
+		for _, s := range subs {
+			all = all && strings.Contains(line, s)
+		}
+		if all {
+			out = append(out, line)
+		}
+	}
+	return out
 }
