@@ -33,6 +33,7 @@ import (
 //	01 07                                      2  event cursor: opaque bytes
 //	01 08                                      2  current epoch: u32 LE
 //	01 09 ‖ shard u16                          4  shard status: u8 (ShardStatus)
+//	01 0a ‖ shard u16                          4  shard-sync cursor: epoch u32 LE ‖ blob ID (SyncCursor)
 //
 // Why this layout:
 //
@@ -48,6 +49,12 @@ import (
 //   - The expiry index (end epoch, blob ID) is maintained in the same batch as
 //     the blob record, so garbage collection reads a prefix of it instead of
 //     every record.
+//   - A shard being synced at an epoch change keeps how far the sync got: the
+//     last blob ID whose pair it has, and the epoch the sync is for. It is
+//     written in the same batch as the pairs it covers (PutSyncedPairs), so a
+//     restarted sync resumes after what is stored and never skips a pair. The
+//     table was added within version 1: a store without it has no sync in
+//     progress, and nothing else reads it.
 const (
 	// SchemaVersion is the version of the key schema and value formats this
 	// package reads and writes. Open refuses a database of another version.
@@ -62,6 +69,7 @@ const (
 	tagEventCursor byte = 0x07
 	tagEpoch       byte = 0x08
 	tagShardStatus byte = 0x09
+	tagSyncCursor  byte = 0x0a
 
 	blobIDLen = 32
 
@@ -74,6 +82,7 @@ const (
 	eventCursorKeyLen = 2
 	epochKeyLen       = 2
 	shardStatusKeyLen = 2 + 2
+	syncCursorKeyLen  = 2 + 2
 )
 
 // prefix returns the two bytes every key of table tag starts with, with room
@@ -143,6 +152,10 @@ func shardStatusKey(shard uint16) []byte {
 	return binary.BigEndian.AppendUint16(prefix(tagShardStatus), shard)
 }
 
+func syncCursorKey(shard uint16) []byte {
+	return binary.BigEndian.AppendUint16(prefix(tagSyncCursor), shard)
+}
+
 // prefixEnd returns the smallest key greater than every key starting with p:
 // the exclusive upper bound of p's range. p must not be all 0xff bytes.
 func prefixEnd(p []byte) []byte {
@@ -192,6 +205,8 @@ func parseKey(k []byte) (keyInfo, error) {
 		want = epochKeyLen
 	case tagShardStatus:
 		want = shardStatusKeyLen
+	case tagSyncCursor:
+		want = syncCursorKeyLen
 	default:
 		return keyInfo{}, fmt.Errorf("key %x: unknown table %#02x", k, ki.tag)
 	}
@@ -218,7 +233,7 @@ func parseKey(k []byte) (keyInfo, error) {
 	case tagExpiry:
 		ki.endEpoch = binary.BigEndian.Uint32(b)
 		copy(ki.blobID[:], b[4:])
-	case tagShardStatus:
+	case tagShardStatus, tagSyncCursor:
 		ki.shard = binary.BigEndian.Uint16(b)
 	}
 	return ki, nil
@@ -245,6 +260,8 @@ func (ki keyInfo) encode() []byte {
 		return epochKey()
 	case tagShardStatus:
 		return shardStatusKey(ki.shard)
+	case tagSyncCursor:
+		return syncCursorKey(ki.shard)
 	}
 	return nil
 }
@@ -260,6 +277,7 @@ var tableNames = map[byte]string{
 	tagEventCursor: "event cursor",
 	tagEpoch:       "current epoch",
 	tagShardStatus: "shard status",
+	tagSyncCursor:  "shard-sync cursor",
 }
 
 // describeKey names a key for error messages and logs: "sliver shard=3
@@ -292,6 +310,8 @@ func describeKey(k []byte) string {
 		return "current epoch"
 	case tagShardStatus:
 		return fmt.Sprintf("shard status shard=%d", ki.shard)
+	case tagSyncCursor:
+		return fmt.Sprintf("shard-sync cursor shard=%d", ki.shard)
 	}
 	return "key " + hex.EncodeToString(k)
 }

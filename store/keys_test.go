@@ -40,6 +40,7 @@ func TestKeyGolden(t *testing.T) {
 		{"event cursor", eventCursorKey(), "0107"},
 		{"current epoch", epochKey(), "0108"},
 		{"shard status", shardStatusKey(999), "0109" + "03e7"},
+		{"shard-sync cursor", syncCursorKey(999), "010a" + "03e7"},
 		{"sliver axis prefix", sliverAxisPrefix(3, encoding.Secondary), "0102000301"},
 		{"sliver shard prefix", sliverShardPrefix(3), "01020003"},
 		{"pair marker shard prefix", shardPairPrefix(3), "01030003"},
@@ -68,6 +69,7 @@ func TestParseKeyRoundTrip(t *testing.T) {
 		{tag: tagEventCursor},
 		{tag: tagEpoch},
 		{tag: tagShardStatus, shard: 4},
+		{tag: tagSyncCursor, shard: 4},
 	}
 	for _, want := range tests {
 		k := want.encode()
