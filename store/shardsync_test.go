@@ -94,7 +94,9 @@ func TestPutSyncedPairsRejects(t *testing.T) {
 		{"another shard's pair", mod(func(ps []SyncedPair) { ps[1] = wrongShard[0] }), "belongs on shard"},
 		{"blob twice", mod(func(ps []SyncedPair) { ps[1] = ps[0] }), "given twice"},
 		{"metadata of another blob", mod(func(ps []SyncedPair) { ps[1].Metadata = otherMD[0].Metadata }), "metadata hashes to blob"},
-		{"swapped axes", mod(func(ps []SyncedPair) { ps[0].Pair.Primary, ps[0].Pair.Secondary = ps[0].Pair.Secondary, ps[0].Pair.Primary }), "sliver"},
+		{"swapped axes", mod(func(ps []SyncedPair) {
+			ps[0].Pair.Primary, ps[0].Pair.Secondary = ps[0].Pair.Secondary, ps[0].Pair.Primary
+		}), "sliver"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newTestStore(t)
