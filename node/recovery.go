@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +35,10 @@ type recoverer struct {
 	workers  int
 	attempts int
 	backoff  time.Duration
+
+	// syncing, if set, reports the shards a shard sync is filling: recovery
+	// leaves them to it until they are active.
+	syncing func(shard uint16) bool
 
 	queue chan encoding.BlobID
 	mu    sync.Mutex
@@ -105,22 +110,16 @@ func (r *recoverer) needs(ctx context.Context, id encoding.BlobID) ([]uint16, er
 	if !rec.Certified || !live(rec, v.epoch) {
 		return nil, nil
 	}
-	return missingShards(ctx, r.store, id, v)
+	missing, err := missingShards(ctx, r.store, id, v)
+	if err != nil || r.syncing == nil {
+		return missing, err
+	}
+	return slices.DeleteFunc(missing, r.syncing), nil
 }
 
 // scan queues every certified blob the node lacks pairs of.
 func (r *recoverer) scan(ctx context.Context) {
 	r.forEachRecord(ctx, func(id encoding.BlobID) { r.check(ctx, id) })
-}
-
-// scanInline recovers, inline, every certified blob the node lacks pairs
-// of (after new shards were assigned at an epoch change).
-func (r *recoverer) scanInline(ctx context.Context) {
-	r.forEachRecord(ctx, func(id encoding.BlobID) {
-		if need, err := r.needs(ctx, id); err == nil && len(need) > 0 {
-			r.recoverWithRetries(ctx, id)
-		}
-	})
 }
 
 // forEachRecord calls fn for every blob the node has a record of.
@@ -167,6 +166,11 @@ func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID) error {
 	if err != nil || len(missing) == 0 {
 		return err
 	}
+	return r.recoverPairs(ctx, id, missing)
+}
+
+// recoverPairs rebuilds the pairs of a blob on the given shards.
+func (r *recoverer) recoverPairs(ctx context.Context, id encoding.BlobID, missing []uint16) error {
 	md, err := r.metadata(ctx, id)
 	if err != nil {
 		return err
@@ -254,6 +258,11 @@ func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, axis encodin
 				r.log.Debug("peer gave no recovery symbols", "blob_id", id, "peer", pid, "err", err)
 				return
 			}
+			size := 0
+			for i := range syms {
+				size += len(syms[i].Data) + len(syms[i].Proof)*len(encoding.Hash{})
+			}
+			r.metrics.recoveryBytes.Add(float64(size))
 			add(syms)
 		}()
 	}
