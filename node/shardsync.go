@@ -130,7 +130,7 @@ func (h *handler) assigned(ctx context.Context, v *view, req p2p.ShardSyncReques
 	switch {
 	case req.Epoch == v.epoch:
 	case req.Epoch == v.epoch+1:
-		c, err := h.views.chain.Committee(ctx, req.Epoch)
+		c, err := h.views.nextCommittee(ctx, req.Epoch)
 		if errors.Is(err, chain.ErrNoCommittee) {
 			return fmt.Errorf("%w: no committee of epoch %d yet", p2p.ErrNotAssigned, req.Epoch)
 		}
@@ -146,6 +146,41 @@ func (h *handler) assigned(ctx context.Context, v *view, req p2p.ShardSyncReques
 		return fmt.Errorf("%w: shard %d is not %s's in epoch %d", p2p.ErrNotAssigned, req.Shard, who, req.Epoch)
 	}
 	return nil
+}
+
+// nextCommittee is a cached lookup of the committee of the epoch after the
+// current view's: the committee, or the time the chain had none yet.
+type nextCommittee struct {
+	epoch  uint32
+	com    *chain.Committee
+	missed time.Time
+}
+
+// nextCommitteeRetry is how long "no committee yet" is believed.
+const nextCommitteeRetry = time.Second
+
+// nextCommittee returns the committee of epoch (after the current view's),
+// cached: every shard-sync request names it, and a stranger's requests must
+// not cost a chain read each.
+func (vs *views) nextCommittee(ctx context.Context, epoch uint32) (*chain.Committee, error) {
+	if e := vs.next.Load(); e != nil && e.epoch == epoch {
+		if e.com != nil {
+			return e.com, nil
+		}
+		if time.Since(e.missed) < nextCommitteeRetry {
+			return nil, fmt.Errorf("%w: epoch %d", chain.ErrNoCommittee, epoch)
+		}
+	}
+	c, err := vs.chain.Committee(ctx, epoch)
+	switch {
+	case errors.Is(err, chain.ErrNoCommittee):
+		vs.next.Store(&nextCommittee{epoch: epoch, missed: time.Now()})
+		return nil, err
+	case err != nil:
+		return nil, err
+	}
+	vs.next.Store(&nextCommittee{epoch: epoch, com: c})
+	return c, nil
 }
 
 // syncPair reads the pair of blob id on req.Shard for a shard-sync response:
