@@ -141,33 +141,20 @@ func (s *Store) PutSyncedPairs(ctx context.Context, shard uint16, pairs []Synced
 	if size > s.opts.MaxBatchSize {
 		return fmt.Errorf("%w: %d synced pairs of shard %d need %d bytes, MaxBatchSize is %d", ErrTooLarge, len(pairs), shard, size, s.opts.MaxBatchSize)
 	}
-	if err := s.enter(ctx); err != nil {
-		return err
-	}
-	defer s.exit()
-	s.pairMu.RLock()
-	defer s.pairMu.RUnlock()
-	b := s.db.NewBatchWithSize(size)
-	defer b.Close()
-	for i := range pairs {
-		sp := &pairs[i]
-		setSliver(b, sliverKey(shard, encoding.Primary, sp.BlobID), &sp.Pair.Primary)
-		setSliver(b, sliverKey(shard, encoding.Secondary, sp.BlobID), &sp.Pair.Secondary)
-		for _, k := range [][]byte{shardPairKey(shard, sp.BlobID), blobShardKey(sp.BlobID, shard)} {
-			if err := setValue(b, k, nil); err != nil {
-				return s.translate("batch", k, err)
-			}
-		}
-		if mds[i] != nil {
-			k := metadataKey(sp.BlobID)
-			if err := setValue(b, k, mds[i]); err != nil {
-				return s.translate("batch", k, err)
-			}
-		}
-	}
 	k := syncCursorKey(shard)
-	if err := setValue(b, k, cursor.marshal()); err != nil {
-		return s.translate("batch", k, err)
-	}
-	return s.commit(b, k)
+	return s.writePairs(ctx, size, k, func(b *pebble.Batch) error {
+		for i := range pairs {
+			sp := &pairs[i]
+			if err := s.setPair(b, shard, sp.BlobID, &sp.Pair); err != nil {
+				return err
+			}
+			if mds[i] != nil {
+				mk := metadataKey(sp.BlobID)
+				if err := setValue(b, mk, mds[i]); err != nil {
+					return s.translate("batch", mk, err)
+				}
+			}
+		}
+		return s.translate("batch", k, setValue(b, k, cursor.marshal()))
+	})
 }
