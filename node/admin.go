@@ -24,13 +24,15 @@ type Status struct {
 	Phase     string   `json:"phase"`
 	Member    bool     `json:"committeeMember"`
 	Shards    []uint16 `json:"shards"`
+	// SyncingShards are the shards being synced after an epoch change.
+	SyncingShards []uint16 `json:"syncingShards"`
 	// BufferedB is what the intake holds in memory (Config.MaxBufferedBytes):
 	// the slivers of requests in progress and the pending buffer.
-	BufferedB   int64  `json:"bufferedBytes"`
-	DiskUsageB  uint64 `json:"diskUsageBytes"`
-	NShards     int    `json:"nShards"`
-	StartedAt   string `json:"startedAt"`
-	EventCursor string `json:"eventCursor"`
+	BufferedB     int64    `json:"bufferedBytes"`
+	DiskUsageB    uint64   `json:"diskUsageBytes"`
+	NShards       int      `json:"nShards"`
+	StartedAt     string   `json:"startedAt"`
+	EventCursor   string   `json:"eventCursor"`
 }
 
 var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
@@ -42,7 +44,7 @@ var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 <tr><td>addresses</td><td>{{range .Addresses}}<code>{{.}}</code><br>{{end}}</td></tr>
 <tr><td>epoch</td><td>{{.Epoch}} ({{.Phase}})</td></tr>
 <tr><td>committee member</td><td>{{.Member}}</td></tr>
-<tr><td>shards</td><td>{{len .Shards}} of {{.NShards}}</td></tr>
+<tr><td>shards</td><td>{{len .Shards}} of {{.NShards}}{{if .SyncingShards}} ({{len .SyncingShards}} syncing){{end}}</td></tr>
 <tr><td>buffered</td><td>{{.BufferedB}} B</td></tr>
 <tr><td>disk usage</td><td>{{.DiskUsageB}} B</td></tr>
 <tr><td>event cursor</td><td>{{.EventCursor}}</td></tr>

@@ -32,6 +32,13 @@ const (
 	DefaultRecoveryBackoff         = 500 * time.Millisecond
 	DefaultEventPollWait           = 10 * time.Second
 	DefaultChainRetryBackoff       = time.Second
+	// Shard sync at epoch changes (shardsync.go).
+	DefaultShardSyncBatch    = 256
+	DefaultShardSyncTimeout  = 2 * time.Minute
+	DefaultShardSyncAttempts = 3
+	DefaultShardSyncWorkers  = 2
+	// MaxShardSyncWorkers bounds ShardSyncWorkers.
+	MaxShardSyncWorkers = 64
 	// MaxBufferTTL bounds BufferTTL: buffered data waits for a
 	// registration that a client sends just before its slivers.
 	MaxBufferTTL = time.Hour
@@ -96,6 +103,19 @@ type Config struct {
 	EventPollWait time.Duration `yaml:"event_poll_wait"`
 	// CacheSize is the store's block cache in bytes (0: the store's default).
 	CacheSize int64 `yaml:"cache_size"`
+
+	// ShardSyncBatch is how many sliver pairs one shard-sync request asks
+	// the previous holder of a shard for (1 to p2p.MaxShardSyncLimit).
+	ShardSyncBatch int `yaml:"shard_sync_batch"`
+	// ShardSyncTimeout bounds one shard-sync response; a holder slower than
+	// that counts as failed.
+	ShardSyncTimeout time.Duration `yaml:"shard_sync_timeout"`
+	// ShardSyncAttempts is how many failed requests in a row to the
+	// previous holder end its shard's pull; the rest is recovered from all
+	// nodes. A holder that lies is left at once.
+	ShardSyncAttempts int `yaml:"shard_sync_attempts"`
+	// ShardSyncWorkers bounds the shards synced at once.
+	ShardSyncWorkers int `yaml:"shard_sync_workers"`
 }
 
 // EnsureDefaults fills in every unset optional field.
@@ -136,6 +156,18 @@ func (c *Config) EnsureDefaults() {
 	if c.EventPollWait == 0 {
 		c.EventPollWait = DefaultEventPollWait
 	}
+	if c.ShardSyncBatch == 0 {
+		c.ShardSyncBatch = DefaultShardSyncBatch
+	}
+	if c.ShardSyncTimeout == 0 {
+		c.ShardSyncTimeout = DefaultShardSyncTimeout
+	}
+	if c.ShardSyncAttempts == 0 {
+		c.ShardSyncAttempts = DefaultShardSyncAttempts
+	}
+	if c.ShardSyncWorkers == 0 {
+		c.ShardSyncWorkers = DefaultShardSyncWorkers
+	}
 }
 
 // Validate reports every invalid field, naming each.
@@ -165,6 +197,18 @@ func (c *Config) Validate() error {
 	}
 	if c.EventPollWait <= 0 || c.EventPollWait > time.Minute {
 		bad = append(bad, fmt.Sprintf("event_poll_wait (%s) must lie in (0, 1m]", c.EventPollWait))
+	}
+	if c.ShardSyncBatch < 1 || c.ShardSyncBatch > p2p.MaxShardSyncLimit {
+		bad = append(bad, fmt.Sprintf("shard_sync_batch (%d) must lie in [1, %d]", c.ShardSyncBatch, p2p.MaxShardSyncLimit))
+	}
+	if c.ShardSyncTimeout <= 0 {
+		bad = append(bad, fmt.Sprintf("shard_sync_timeout (%s) must be > 0", c.ShardSyncTimeout))
+	}
+	if c.ShardSyncAttempts < 1 {
+		bad = append(bad, fmt.Sprintf("shard_sync_attempts (%d) must be ≥ 1", c.ShardSyncAttempts))
+	}
+	if c.ShardSyncWorkers < 1 || c.ShardSyncWorkers > MaxShardSyncWorkers {
+		bad = append(bad, fmt.Sprintf("shard_sync_workers (%d) must lie in [1, %d]", c.ShardSyncWorkers, MaxShardSyncWorkers))
 	}
 	if c.NodeID != "" {
 		if _, err := chain.ParseObjectID(c.NodeID); err != nil {

@@ -33,8 +33,19 @@
 // restart resumes exactly after the last applied event. Registrations,
 // certifications, extensions, deletions and invalidations update the blob's
 // record; an epoch change loads the new committee, sets shard states,
-// garbage-collects expired blobs, recovers newly assigned shards and reports
+// garbage-collects expired blobs, syncs newly assigned shards and reports
 // sync done.
+//
+// # Shard sync
+//
+// A shard the node gains at an epoch change is pulled from its holder in the
+// previous committee over shard-sync/get, in blob-ID order, each pair
+// verified against the metadata before it is stored with a cursor, so that a
+// restart resumes the sync. A holder that is down, slow or lies is left, and
+// what is left is recovered from all nodes. A shard the node loses is served
+// over shard sync to its new holder until that node reports sync done or the
+// next epoch starts, then deleted. shardsync.go has the details;
+// Config.ShardSync* the limits.
 //
 // # Recovery
 //

@@ -28,6 +28,7 @@ type follower struct {
 	intake   *intake
 	recov    *recoverer
 	gc       *collector
+	sync     *shardSyncer
 	account  chain.Signer
 	nodeID   chain.NodeID
 	pollWait time.Duration
@@ -50,8 +51,14 @@ func (f *follower) run(ctx context.Context) error {
 		return fmt.Errorf("node: stored event cursor: %w", err)
 	}
 	f.gc.expired(ctx)
-	if v := f.views.load(); v.phase != chain.PhaseSyncing {
-		f.gc.dropRemovedShards(ctx)
+	f.gc.dropRemovedShards(ctx)
+	if v := f.views.load(); v.index >= 0 {
+		// A restart in the middle of an epoch change: resume the shard sync
+		// from its cursors, or report sync done again (a duplicate is a
+		// no-op).
+		if syncing, err := f.sync.load(ctx, v); err != nil || len(syncing) > 0 || v.phase == chain.PhaseSyncing {
+			f.start(func() { f.syncShards(ctx, v) })
+		}
 	}
 	for ctx.Err() == nil {
 		evs, err := f.chain.Events(ctx, cursor, eventBatch, f.pollWait)
@@ -108,6 +115,16 @@ func (f *follower) apply(ctx context.Context, ev chain.Event) error {
 			return err
 		}
 		f.views.setPhase(ev.Epoch, chain.PhaseActive)
+		if f.views.load().epoch == ev.Epoch {
+			f.gc.dropRemovedShards(ctx)
+		}
+		return nil
+	case chain.EventEpochSyncDone:
+		if err := f.store.SetEventCursor(ctx, cur); err != nil {
+			return err
+		}
+		// The new holder of a shard this node lost has it now.
+		f.gc.handoff.reported(ev.Epoch, ev.NodeID)
 		if f.views.load().epoch == ev.Epoch {
 			f.gc.dropRemovedShards(ctx)
 		}
@@ -238,11 +255,22 @@ func (f *follower) epochChange(ctx context.Context, ev chain.Event, cur []byte) 
 		return err
 	}
 	f.metrics.setView(v)
-	var added []uint16
+	// A sync of the previous epoch still running is moot now.
+	f.sync.stop()
+	var added, syncing []uint16
 	if err := f.store.Update(ctx, func(tx *store.Tx) error {
 		for _, s := range v.shards {
-			if !old.holds(s) {
-				added = append(added, s)
+			st, err := tx.ShardStatus(s)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			// A new shard syncs; so does one whose sync the last epoch did
+			// not finish.
+			if !old.holds(s) || st == store.ShardSyncing {
+				if !old.holds(s) {
+					added = append(added, s)
+				}
+				syncing = append(syncing, s)
 				if err := tx.SetShardStatus(s, store.ShardSyncing); err != nil {
 					return err
 				}
@@ -264,31 +292,26 @@ func (f *follower) epochChange(ctx context.Context, ev chain.Event, cur []byte) 
 	}); err != nil {
 		return err
 	}
+	f.sync.claim(syncing)
 	f.log.Info("epoch change", "epoch", v.epoch, "shards", len(v.shards), "new_shards", len(added), "leaving_shards", len(v.leaving))
 	f.gc.expired(ctx)
-	if v.phase != chain.PhaseSyncing {
-		// A past epoch, replayed while catching up: its change is done.
-		f.gc.dropRemovedShards(ctx)
-	}
+	// Shards lost an epoch ago go now; those lost at this change stay for
+	// their new holders (handoff).
+	f.gc.dropRemovedShards(ctx)
 	if v.index < 0 {
 		return nil
 	}
-	f.start(func() { f.syncShards(ctx, v, added) })
+	f.start(func() { f.syncShards(ctx, v) })
 	return nil
 }
 
-// syncShards recovers the certified blobs of newly assigned shards, marks
-// them active and reports sync done for the epoch.
-func (f *follower) syncShards(ctx context.Context, v *view, added []uint16) {
-	if len(added) > 0 {
-		f.recov.scanInline(ctx)
-		for _, s := range added {
-			if err := f.store.SetShardStatus(ctx, s, store.ShardActive); err != nil {
-				f.log.Warn("marking shard active failed", "shard", s, "err", err)
-			}
-		}
+// syncShards fills the shards of v that are syncing — pulled from their
+// previous holders, the rest recovered (shardsync.go) — marks them active
+// and reports sync done for the epoch.
+func (f *follower) syncShards(ctx context.Context, v *view) {
+	if f.sync.run(ctx, v) {
+		f.reportSyncDone(ctx, v.epoch)
 	}
-	f.reportSyncDone(ctx, v.epoch)
 }
 
 // reportSyncDone tells the chain the node has synced its shards for epoch.
@@ -313,11 +336,12 @@ func (f *follower) reportSyncDone(ctx context.Context, epoch uint32) {
 }
 
 // collector deletes what the node no longer keeps: blobs expired by the
-// current epoch, and the slivers of shards it stopped holding once the
-// epoch change is done.
+// current epoch, and the slivers of shards it stopped holding once their
+// new holders no longer need them (handoff).
 type collector struct {
 	store   *store.Store
 	views   *views
+	handoff *handoff
 	metrics *metrics
 	log     *slog.Logger
 }
@@ -359,7 +383,8 @@ func (c *collector) expired(ctx context.Context) {
 }
 
 // dropRemovedShards deletes the slivers of every shard marked removed that
-// the node does not hold again, and its status.
+// the node does not hold again and does not keep for its new holder, its
+// status and its sync cursor.
 func (c *collector) dropRemovedShards(ctx context.Context) {
 	sts, err := c.store.ShardStatuses(ctx)
 	if err != nil {
@@ -369,7 +394,7 @@ func (c *collector) dropRemovedShards(ctx context.Context) {
 	v := c.views.load()
 	var shards []uint16
 	for s, st := range sts {
-		if st == store.ShardRemoved && !v.holds(s) {
+		if st == store.ShardRemoved && !v.holds(s) && !c.handoff.keep(ctx, v, s) {
 			shards = append(shards, s)
 		}
 	}
@@ -379,7 +404,12 @@ func (c *collector) dropRemovedShards(ctx context.Context) {
 			c.log.Warn("deleting a removed shard failed", "shard", s, "err", err)
 			continue
 		}
-		if err := c.store.Update(ctx, func(tx *store.Tx) error { return tx.DeleteShardStatus(s) }); err != nil {
+		if err := c.store.Update(ctx, func(tx *store.Tx) error {
+			if err := tx.DeleteSyncCursor(s); err != nil {
+				return err
+			}
+			return tx.DeleteShardStatus(s)
+		}); err != nil {
 			c.log.Warn("deleting a removed shard's status failed", "shard", s, "err", err)
 			continue
 		}

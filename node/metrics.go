@@ -15,6 +15,10 @@ type metrics struct {
 	pairsStored, bytesStored, rejected, sliversServed, symbolsServed,
 	confirmations, pairsRecovered, recoveryQueued, recoveryFailed,
 	gcDeleted, shardsDropped, chainErrors, liarsCaught prometheus.Counter
+
+	// Shard sync (shardsync.go) and the bytes recovery receives.
+	syncPairs, syncBytes, syncFallbacks, syncRecovered, syncServedPairs, syncServedBytes,
+	recoveryBytes prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -46,6 +50,13 @@ func newMetrics() *metrics {
 	m.shardsDropped = c("shards_dropped_total", "Shards whose slivers were deleted after the node stopped holding them.")
 	m.chainErrors = c("chain_errors_total", "Failed reads of the chain's event stream.")
 	m.liarsCaught = c("liars_caught_total", "Peers caught serving metadata or recovery symbols that do not verify, by recovery (each dropped for the rest of that blob's recovery).")
+	m.syncPairs = c("shard_sync_pairs_total", "Sliver pairs stored from a shard's previous holder (shard sync).")
+	m.syncBytes = c("shard_sync_bytes_total", "Sliver and metadata bytes received over shard sync.")
+	m.syncFallbacks = c("shard_sync_fallbacks_total", "Shard syncs that left the previous holder (down, slow or lying) for recovery.")
+	m.syncRecovered = c("shard_sync_recovered_pairs_total", "Sliver pairs of newly assigned shards rebuilt by recovery instead of shard sync.")
+	m.syncServedPairs = c("shard_sync_served_pairs_total", "Sliver pairs served to new holders over shard sync.")
+	m.syncServedBytes = c("shard_sync_served_bytes_total", "Sliver bytes served to new holders over shard sync.")
+	m.recoveryBytes = c("recovery_bytes_total", "Recovery symbol bytes (data and proofs) received from peers.")
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -61,6 +61,7 @@ type Node struct {
 	host      *p2p.Host
 	views     *views
 	intake    *intake
+	sync      *shardSyncer
 	metrics   *metrics
 	adminAddr string
 	started   time.Time
@@ -162,8 +163,17 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		peers:   p2p.NewClient(n.host, p2p.WithClientLogger(log)),
 		workers: cfg.RecoveryWorkers, attempts: cfg.RecoveryAttempts, backoff: cfg.RecoveryBackoff}
 	recov.init()
-	gc := &collector{store: n.store, views: n.views, metrics: m, log: log}
-	follow := &follower{chain: n.deps.Chain, store: n.store, views: n.views, intake: n.intake, recov: recov, gc: gc,
+	syncer := &shardSyncer{store: n.store, codec: codec, chain: n.deps.Chain, views: n.views, peers: recov.peers, recov: recov,
+		metrics: m, log: log, self: n.nodeID, batch: cfg.ShardSyncBatch, timeout: cfg.ShardSyncTimeout,
+		attempts: cfg.ShardSyncAttempts, workers: cfg.ShardSyncWorkers}
+	recov.syncing = syncer.isSyncing
+	n.sync = syncer
+	if _, err := syncer.load(ctx, v); err != nil {
+		return err
+	}
+	gc := &collector{store: n.store, views: n.views, metrics: m, log: log,
+		handoff: &handoff{chain: n.deps.Chain, self: n.nodeID, log: log}}
+	follow := &follower{chain: n.deps.Chain, store: n.store, views: n.views, intake: n.intake, recov: recov, gc: gc, sync: syncer,
 		account: n.keys.Account, nodeID: n.nodeID, pollWait: cfg.EventPollWait, metrics: m, log: log, start: n.start}
 	var h p2p.Handler = &handler{store: n.store, codec: codec, views: n.views, intake: n.intake, stored: stored,
 		signer: n.keys.Protocol, metrics: m, log: log, confirmationWait: cfg.ConfirmationWait}
@@ -264,6 +274,7 @@ func (n *Node) Status(ctx context.Context) Status {
 		NodeID: n.nodeID.String(), Name: n.cfg.Name, PeerID: n.keys.PeerID, Addresses: n.host.Addrs(),
 		Epoch: v.epoch, Phase: v.phase.String(), Member: v.index >= 0, Shards: v.shards,
 		BufferedB: n.intake.mem.used(), NShards: v.n(), StartedAt: n.started.UTC().Format(time.RFC3339),
+		SyncingShards: n.sync.claimed(),
 	}
 	st.DiskUsageB, _ = n.store.DiskUsage()
 	if c, err := n.store.EventCursor(ctx); err == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,6 +37,10 @@ type recoverer struct {
 	workers  int
 	attempts int
 	backoff  time.Duration
+
+	// syncing, if set, reports the shards a shard sync is filling: recovery
+	// leaves them to it until they are active.
+	syncing func(shard uint16) bool
 
 	queue chan encoding.BlobID
 	mu    sync.Mutex
@@ -107,22 +112,16 @@ func (r *recoverer) needs(ctx context.Context, id encoding.BlobID) ([]uint16, er
 	if !rec.Certified || !live(rec, v.epoch) {
 		return nil, nil
 	}
-	return missingShards(ctx, r.store, id, v)
+	missing, err := missingShards(ctx, r.store, id, v)
+	if err != nil || r.syncing == nil {
+		return missing, err
+	}
+	return slices.DeleteFunc(missing, r.syncing), nil
 }
 
 // scan queues every certified blob the node lacks pairs of.
 func (r *recoverer) scan(ctx context.Context) {
 	r.forEachRecord(ctx, func(id encoding.BlobID) { r.check(ctx, id) })
-}
-
-// scanInline recovers, inline, every certified blob the node lacks pairs
-// of (after new shards were assigned at an epoch change).
-func (r *recoverer) scanInline(ctx context.Context) {
-	r.forEachRecord(ctx, func(id encoding.BlobID) {
-		if need, err := r.needs(ctx, id); err == nil && len(need) > 0 {
-			r.recoverWithRetries(ctx, id)
-		}
-	})
 }
 
 // forEachRecord calls fn for every blob the node has a record of.
@@ -207,6 +206,15 @@ func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID, lied *l
 	missing, err := r.needs(ctx, id)
 	if err != nil || len(missing) == 0 {
 		return err
+	}
+	return r.recoverPairs(ctx, id, missing, lied)
+}
+
+// recoverPairs rebuilds the pairs of a blob on the given shards, asking no
+// peer in lied (nil: a fresh set) and adding those it catches.
+func (r *recoverer) recoverPairs(ctx context.Context, id encoding.BlobID, missing []uint16, lied *liars) error {
+	if lied == nil {
+		lied = newLiars()
 	}
 	md, err := r.metadata(ctx, id, lied)
 	if err != nil {
@@ -314,6 +322,11 @@ func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, md *encoding
 					return
 				}
 			}
+			size := 0
+			for i := range syms {
+				size += len(syms[i].Data) + len(syms[i].Proof)*len(encoding.Hash{})
+			}
+			r.metrics.recoveryBytes.Add(float64(size))
 			add(syms)
 		}()
 	}

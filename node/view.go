@@ -56,6 +56,9 @@ type views struct {
 
 	mu  sync.Mutex // serializes refreshes
 	cur atomic.Pointer[view]
+	// next caches the committee of an epoch after the current view's
+	// (shard sync asks for it per request).
+	next atomic.Pointer[nextCommittee]
 }
 
 // load returns the current view.

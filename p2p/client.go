@@ -47,7 +47,8 @@ func WithRequestTimeout(d time.Duration) ClientOption {
 	}
 }
 
-// WithTransferTimeout is WithRequestTimeout for sliver/put and sliver/get.
+// WithTransferTimeout is WithRequestTimeout for sliver/put, sliver/get and
+// shard-sync/get.
 // Default DefaultTransferTimeout.
 func WithTransferTimeout(d time.Duration) ClientOption {
 	return func(c *clientConfig) {

@@ -28,10 +28,20 @@
 //	/walrus/recovery/get/1.0.0      blob ID, target axis, target indices → recovery symbols
 //	/walrus/status/get/1.0.0        blob ID → status
 //	/walrus/challenge/get/1.0.0     reserved (storage challenges)
-//	/walrus/shard-sync/get/1.0.0    reserved (shard transfer at epoch change)
+//	/walrus/shard-sync/get/1.0.0    epoch, shard, cursor, limit → a frame per sliver pair, then the next cursor
 //
 // A node holds many shards, so one sliver/put or sliver/get carries all the
 // slivers of one blob that the node holds, never one stream per sliver.
+//
+// shard-sync/get is the one protocol whose answer depends on who asks: a
+// node that gains a shard at an epoch change pulls it from the previous
+// holder, which serves it only to the node the committee of the request's
+// epoch assigns it to (the requester is known by its authenticated peer ID,
+// RemotePeer). The pairs stream a frame each, in blob-ID order; a response
+// ends at its limit (or MaxShardSyncResponseBytes) with the cursor to ask
+// again from, so that a sync resumes where it stopped, after a restart too.
+// Metadata comes with the pairs only when asked for: a node that was in the
+// committee before has it, and it outweighs a small blob's pair at large n.
 //
 // # Framing
 //
@@ -42,7 +52,7 @@
 // The length prefix is BCS's ULEB128 (a uvarint): minimal and at most 5
 // bytes. Its value is checked against
 // the cap of the frame's place (MaxRequestFrameSize, MaxMetadataFrameSize,
-// MaxSliverFrameSize, MaxRecoveryFrameSize) and the frame's memory is
+// MaxSliverFrameSize, MaxRecoveryFrameSize, MaxShardSyncFrameSize) and the frame's memory is
 // reserved in the stream's resource scope before the payload is allocated.
 // The requester writes its frames and closes its side for writing; the
 // responder writes its frames and closes the stream. A responder that cannot
@@ -81,6 +91,12 @@
 //	status/get     request   blob_id
 //	               response  Result<epoch u32 ‖ state u8 ‖ end_epoch u32 ‖
 //	                         has_metadata bool ‖ shards u32 ‖ stored_slivers u32>
+//	shard-sync/get request   epoch u32 ‖ shard u16 ‖ Option<blob_id> after ‖ limit u32 ‖ with_metadata bool
+//	               response  pair frames in increasing blob-ID order, then an End or Err frame
+//	                         (each ≤ MaxShardSyncFrameSize, at most limit pairs):
+//	                 Pair    0x00 ‖ blob_id ‖ Option<Metadata> ‖ Sliver primary ‖ Sliver secondary
+//	                 Err     0x01 ‖ Error                        (the same bytes as every error response)
+//	                 End     0x02 ‖ Option<blob_id> next ‖ more bool
 //
 //	Sliver = ULEB128(len(data)) ‖ data ‖ symbol_size u16 ‖ index u16   (Walrus's SliverData)
 //	axis   = 0 primary | 1 secondary;  state = BlobState
@@ -98,8 +114,9 @@
 //
 // # Limits
 //
-// Frame caps, MaxSliversPerRequest, MaxRecoveryTargets and
-// MaxErrorMessageLen are constants of the protocol. Deadlines per stream
+// Frame caps, MaxSliversPerRequest, MaxRecoveryTargets, MaxShardSyncLimit,
+// MaxShardSyncResponseBytes and MaxErrorMessageLen are constants of the
+// protocol. Deadlines per stream
 // (WithServerRequestTimeout, WithServerTransferTimeout, WithRequestTimeout,
 // WithTransferTimeout), concurrent requests per peer and in total
 // (WithMaxStreamsPerPeer, WithMaxStreams) and the libp2p resource limits

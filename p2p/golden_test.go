@@ -187,7 +187,8 @@ func goldenCases(tb testing.TB) []goldenCase {
 		codes = append(codes, one(fmt.Sprintf("%s: the error response for %q", ErrorCode(we.Code), s), encodeErr(we),
 			func(d *bcstest.Dump) { dissectResult(d, nil) }, roundTripResult[unit])...)
 	}
-	return append(cases, goldenCase{"error-codes", codes})
+	cases = append(cases, goldenCase{"error-codes", codes})
+	return append(cases, shardSyncGoldenCases(tb)...)
 }
 
 // Round trips through this package's decoders.

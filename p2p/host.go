@@ -61,8 +61,8 @@ type Limits struct {
 	// PeerMemory is the memory one peer's connections and streams may
 	// reserve. Default 1 GiB.
 	PeerMemory int64
-	// StreamMemory is the memory one stream may reserve; it must hold a
-	// frame of MaxSliverFrameSize. Default 128 MiB.
+	// StreamMemory is the memory one stream may reserve; it must hold the
+	// largest frame, of MaxShardSyncFrameSize. Default 128 MiB.
 	StreamMemory int64
 	// Conns is the number of connections, inbound and outbound together.
 	// Default 4,096.
@@ -179,8 +179,8 @@ func (c *HostConfig) Validate() error {
 		bad("ConnGracePeriod (%v) must be >= 0", c.ConnGracePeriod)
 	}
 	l := c.Limits
-	if l.StreamMemory < MaxSliverFrameSize {
-		bad("Limits.StreamMemory (%d) must be >= MaxSliverFrameSize (%d)", l.StreamMemory, MaxSliverFrameSize)
+	if l.StreamMemory < MaxShardSyncFrameSize {
+		bad("Limits.StreamMemory (%d) must be >= MaxShardSyncFrameSize (%d), the largest frame", l.StreamMemory, MaxShardSyncFrameSize)
 	}
 	if l.PeerMemory < l.StreamMemory {
 		bad("Limits.PeerMemory (%d) must be >= Limits.StreamMemory (%d)", l.PeerMemory, l.StreamMemory)

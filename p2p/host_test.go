@@ -31,6 +31,7 @@ func TestHostConfigValidate(t *testing.T) {
 		{"listen and NoListen", func(c *HostConfig) { c.NoListen = true }, "NoListen"},
 		{"low water over high", func(c *HostConfig) { c.ConnLowWater, c.ConnHighWater = 10, 5 }, "ConnLowWater"},
 		{"stream memory under a sliver frame", func(c *HostConfig) { c.Limits.StreamMemory = MaxSliverFrameSize - 1 }, "Limits.StreamMemory"},
+		{"stream memory under a shard-sync frame", func(c *HostConfig) { c.Limits.StreamMemory = MaxShardSyncFrameSize - 1 }, "Limits.StreamMemory"},
 		{"peer memory under stream memory", func(c *HostConfig) { c.Limits.PeerMemory = 100 << 20 }, "Limits.PeerMemory"},
 		{"memory under peer memory", func(c *HostConfig) { c.Limits.Memory = 512 << 20 }, "Limits.Memory"},
 		{"negative conns", func(c *HostConfig) { c.Limits.Conns = -1 }, "Limits.Conns"},
@@ -112,8 +113,9 @@ func TestResourceLimits(t *testing.T) {
 	}
 }
 
-// TestHostStreamScopeHoldsASliverFrame reserves a full sliver frame in a real
-// stream's scope, as the Server does.
+// TestHostStreamScopeHoldsASliverFrame reserves the largest frame (a
+// shard-sync pair's, over a sliver frame) in a real stream's scope, as the
+// Server and Client do.
 func TestHostStreamScopeHoldsASliverFrame(t *testing.T) {
 	a, b := newTestHost(t), newTestHost(t)
 	got := make(chan error, 1)
@@ -123,9 +125,9 @@ func TestHostStreamScopeHoldsASliverFrame(t *testing.T) {
 			got <- err
 			return
 		}
-		err := s.Scope().ReserveMemory(MaxSliverFrameSize, network.ReservationPriorityAlways)
+		err := s.Scope().ReserveMemory(MaxShardSyncFrameSize, network.ReservationPriorityAlways)
 		if err == nil {
-			s.Scope().ReleaseMemory(MaxSliverFrameSize)
+			s.Scope().ReleaseMemory(MaxShardSyncFrameSize)
 		}
 		got <- err
 	})
@@ -137,7 +139,7 @@ func TestHostStreamScopeHoldsASliverFrame(t *testing.T) {
 	s.Write([]byte{0})
 	defer s.Close()
 	if err := <-got; err != nil {
-		t.Fatalf("reserving %d bytes in a stream scope: %v", MaxSliverFrameSize, err)
+		t.Fatalf("reserving %d bytes in a stream scope: %v", MaxShardSyncFrameSize, err)
 	}
 }
 

@@ -22,8 +22,9 @@ const (
 	// ProtocolChallengeGet is reserved for storage challenges (DESIGN.md §7);
 	// no Server serves it yet.
 	ProtocolChallengeGet protocol.ID = "/walrus/challenge/get/1.0.0"
-	// ProtocolShardSyncGet is reserved for shard transfer at epoch change
-	// (DESIGN.md §5, step 7); no Server serves it yet.
+	// ProtocolShardSyncGet moves a shard's sliver pairs to its new holder at
+	// an epoch change (DESIGN.md §5, step 7; shardsync.go). A Server serves
+	// it when its Handler is a ShardSyncHandler.
 	ProtocolShardSyncGet protocol.ID = "/walrus/shard-sync/get/1.0.0"
 )
 
@@ -105,5 +106,5 @@ const (
 // transferProtocol reports whether p moves slivers, and so runs under the
 // transfer timeout rather than the request timeout.
 func transferProtocol(p protocol.ID) bool {
-	return p == ProtocolSliverPut || p == ProtocolSliverGet
+	return p == ProtocolSliverPut || p == ProtocolSliverGet || p == ProtocolShardSyncGet
 }

@@ -60,8 +60,8 @@ func WithServerRequestTimeout(d time.Duration) ServerOption {
 	}
 }
 
-// WithServerTransferTimeout sets the deadline of a sliver/put or sliver/get
-// stream. If d <= 0, it is ignored. Default DefaultTransferTimeout.
+// WithServerTransferTimeout sets the deadline of a sliver/put, sliver/get or
+// shard-sync/get stream. If d <= 0, it is ignored. Default DefaultTransferTimeout.
 func WithServerTransferTimeout(d time.Duration) ServerOption {
 	return func(c *serverConfig) {
 		if d > 0 {
@@ -159,7 +159,8 @@ type Server struct {
 }
 
 // NewServer registers the handlers of every protocol of this package (but the
-// reserved ones) on h and serves them until Close.
+// reserved ones, and shard-sync/get unless handler is a ShardSyncHandler) on
+// h and serves them until Close.
 func NewServer(h *Host, handler Handler, opts ...ServerOption) *Server {
 	cfg := serverConfig{
 		log:               slog.Default(),
@@ -190,7 +191,7 @@ func NewServer(h *Host, handler Handler, opts ...ServerOption) *Server {
 type serveFunc func(ctx context.Context, st *serverStream) error
 
 func (s *Server) protocols() map[protocol.ID]serveFunc {
-	return map[protocol.ID]serveFunc{
+	m := map[protocol.ID]serveFunc{
 		ProtocolMetadataPut:     s.serveMetadataPut,
 		ProtocolMetadataGet:     s.serveMetadataGet,
 		ProtocolSliverPut:       s.serveSliverPut,
@@ -199,6 +200,10 @@ func (s *Server) protocols() map[protocol.ID]serveFunc {
 		ProtocolRecoveryGet:     s.serveRecovery,
 		ProtocolStatusGet:       s.serveStatus,
 	}
+	if _, ok := s.handler.(ShardSyncHandler); ok {
+		m[ProtocolShardSyncGet] = s.serveShardSync
+	}
+	return m
 }
 
 // Close stops serving: it removes the stream handlers, ends the context of

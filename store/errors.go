@@ -15,8 +15,8 @@ import (
 // argument); test with errors.Is.
 var (
 	// ErrNotFound is returned by the getters (Metadata, Sliver, BlobRecord,
-	// EventCursor, CurrentEpoch, ShardStatus) when the value was never
-	// written or has been deleted.
+	// EventCursor, CurrentEpoch, ShardStatus, SyncCursor) when the value was
+	// never written or has been deleted.
 	ErrNotFound = errors.New("store: not found")
 
 	// ErrCorrupt is returned when stored data fails a check on read: a value

@@ -53,7 +53,8 @@ func (g goldenDB) write(t *testing.T, s *Store) {
 	}
 	err := s.Update(bg, func(tx *Tx) error {
 		return errors.Join(tx.PutBlobRecord(id, g.rec), tx.PutObjectRecord(id, g.object, g.objRec), tx.SetEventCursor(g.cursor), tx.SetCurrentEpoch(3),
-			tx.SetShardStatus(g.shard, ShardActive), tx.SetShardStatus(g.shard+1, ShardSyncing))
+			tx.SetShardStatus(g.shard, ShardActive), tx.SetShardStatus(g.shard+1, ShardSyncing),
+			tx.SetSyncCursor(g.shard+1, SyncCursor{Epoch: 3, After: id}))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +97,9 @@ func (g goldenDB) check(t *testing.T, s *Store) {
 			if st, err := tx.ShardStatus(sh); err != nil || st != want {
 				return fmt.Errorf("ShardStatus(%d) = %v, %v; want %v", sh, st, err, want)
 			}
+		}
+		if c, err := tx.SyncCursor(g.shard + 1); err != nil || c != (SyncCursor{Epoch: 3, After: id}) {
+			return fmt.Errorf("SyncCursor = %+v, %v", c, err)
 		}
 		return nil
 	})
@@ -211,7 +215,7 @@ func dissectKey(d *bcstest.Dump) {
 	case tagExpiry:
 		be("end epoch u32 BE", 4)
 		blobID()
-	case tagShardStatus:
+	case tagShardStatus, tagSyncCursor:
 		be("shard u16 BE", 2)
 	case tagObject:
 		blobID()
@@ -247,6 +251,12 @@ func dissectValue(d *bcstest.Dump, tag byte) {
 	case tagShardStatus:
 		st := d.U8("payload: shard status")
 		d.Note("%s", ShardStatus(st))
+	case tagSyncCursor:
+		d.Comment("payload: shard-sync cursor")
+		d.Indent(func() {
+			d.U32("epoch")
+			d.Fixed("after: blob_id", blobIDLen)
+		})
 	default: // markers and index entries: empty
 		d.Comment("payload: empty")
 	}

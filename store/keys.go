@@ -34,6 +34,7 @@ import (
 //	01 08                                      2  current epoch: u32 LE
 //	01 09 ‖ shard u16                          4  shard status: u8 (ShardStatus)
 //	01 0a ‖ blob ID ‖ object ID               66  object record (record.go)
+//	01 0b ‖ shard u16                          4  shard-sync cursor: epoch u32 LE ‖ blob ID (SyncCursor)
 //
 // Why this layout:
 //
@@ -56,6 +57,12 @@ import (
 //     its objects' records as one key range. Table 0x0a was added to version 1
 //     without a migration: a database written before it has no such keys,
 //     and its blob records list their object IDs instead (BlobRecord.ObjectIDs).
+//   - A shard being synced at an epoch change keeps how far the sync got: the
+//     last blob ID whose pair it has, and the epoch the sync is for. It is
+//     written in the same batch as the pairs it covers (PutSyncedPairs), so a
+//     restarted sync resumes after what is stored and never skips a pair. The
+//     table was added within version 1: a store without it has no sync in
+//     progress, and nothing else reads it.
 const (
 	// SchemaVersion is the version of the key schema and value formats this
 	// package reads and writes. Open refuses a database of another version.
@@ -71,6 +78,7 @@ const (
 	tagEpoch       byte = 0x08
 	tagShardStatus byte = 0x09
 	tagObject      byte = 0x0a
+	tagSyncCursor  byte = 0x0b
 
 	blobIDLen   = 32
 	objectIDLen = 32
@@ -85,6 +93,7 @@ const (
 	epochKeyLen       = 2
 	shardStatusKeyLen = 2 + 2
 	objectKeyLen      = 2 + blobIDLen + objectIDLen
+	syncCursorKeyLen  = 2 + 2
 )
 
 // prefix returns the two bytes every key of table tag starts with, with room
@@ -163,6 +172,10 @@ func objectPrefix(id encoding.BlobID) []byte {
 	return append(prefix(tagObject), id[:]...)
 }
 
+func syncCursorKey(shard uint16) []byte {
+	return binary.BigEndian.AppendUint16(prefix(tagSyncCursor), shard)
+}
+
 // prefixEnd returns the smallest key greater than every key starting with p:
 // the exclusive upper bound of p's range. p must not be all 0xff bytes.
 func prefixEnd(p []byte) []byte {
@@ -215,6 +228,8 @@ func parseKey(k []byte) (keyInfo, error) {
 		want = shardStatusKeyLen
 	case tagObject:
 		want = objectKeyLen
+	case tagSyncCursor:
+		want = syncCursorKeyLen
 	default:
 		return keyInfo{}, fmt.Errorf("key %x: unknown table %#02x", k, ki.tag)
 	}
@@ -241,7 +256,7 @@ func parseKey(k []byte) (keyInfo, error) {
 	case tagExpiry:
 		ki.endEpoch = binary.BigEndian.Uint32(b)
 		copy(ki.blobID[:], b[4:])
-	case tagShardStatus:
+	case tagShardStatus, tagSyncCursor:
 		ki.shard = binary.BigEndian.Uint16(b)
 	case tagObject:
 		copy(ki.blobID[:], b)
@@ -273,6 +288,8 @@ func (ki keyInfo) encode() []byte {
 		return shardStatusKey(ki.shard)
 	case tagObject:
 		return objectKey(ki.blobID, ki.objectID)
+	case tagSyncCursor:
+		return syncCursorKey(ki.shard)
 	}
 	return nil
 }
@@ -289,6 +306,7 @@ var tableNames = map[byte]string{
 	tagEpoch:       "current epoch",
 	tagShardStatus: "shard status",
 	tagObject:      "object record",
+	tagSyncCursor:  "shard-sync cursor",
 }
 
 // describeKey names a key for error messages and logs: "sliver shard=3
@@ -323,6 +341,8 @@ func describeKey(k []byte) string {
 		return fmt.Sprintf("shard status shard=%d", ki.shard)
 	case tagObject:
 		return fmt.Sprintf("object record blob=%s object=%x", ki.blobID, ki.objectID[:])
+	case tagSyncCursor:
+		return fmt.Sprintf("shard-sync cursor shard=%d", ki.shard)
 	}
 	return "key " + hex.EncodeToString(k)
 }

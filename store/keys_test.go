@@ -42,6 +42,7 @@ func TestKeyGolden(t *testing.T) {
 		{"shard status", shardStatusKey(999), "0109" + "03e7"},
 		{"object record", objectKey(id, ObjectID(blobID(0xab))), "010a" + seqHex + strings.Repeat("ab", 32)},
 		{"object record blob prefix", objectPrefix(id), "010a" + seqHex},
+		{"shard-sync cursor", syncCursorKey(999), "010b" + "03e7"},
 		{"sliver axis prefix", sliverAxisPrefix(3, encoding.Secondary), "0102000301"},
 		{"sliver shard prefix", sliverShardPrefix(3), "01020003"},
 		{"pair marker shard prefix", shardPairPrefix(3), "01030003"},
@@ -71,6 +72,7 @@ func TestParseKeyRoundTrip(t *testing.T) {
 		{tag: tagEpoch},
 		{tag: tagShardStatus, shard: 4},
 		{tag: tagObject, blobID: id, objectID: ObjectID(blobID(0x42))},
+		{tag: tagSyncCursor, shard: 4},
 	}
 	for _, want := range tests {
 		k := want.encode()

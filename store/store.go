@@ -430,6 +430,20 @@ func (s *Store) PutPairs(ctx context.Context, id encoding.BlobID, pairs []ShardP
 	if size > s.opts.MaxBatchSize {
 		return fmt.Errorf("%w: %d pairs of blob %s need %d bytes, MaxBatchSize is %d", ErrTooLarge, len(pairs), id, size, s.opts.MaxBatchSize)
 	}
+	return s.writePairs(ctx, size, sliverKey(pairs[0].Shard, encoding.Primary, id), func(b *pebble.Batch) error {
+		for i := range pairs {
+			if err := s.setPair(b, pairs[i].Shard, id, &pairs[i].Pair); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// writePairs commits, in one batch of about size bytes, what fill adds: pair
+// writes, which wait while a shard is being deleted (pairMu). what names the
+// batch in errors.
+func (s *Store) writePairs(ctx context.Context, size int, what []byte, fill func(b *pebble.Batch) error) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
@@ -438,17 +452,22 @@ func (s *Store) PutPairs(ctx context.Context, id encoding.BlobID, pairs []ShardP
 	defer s.pairMu.RUnlock()
 	b := s.db.NewBatchWithSize(size)
 	defer b.Close()
-	for i := range pairs {
-		sp := &pairs[i]
-		setSliver(b, sliverKey(sp.Shard, encoding.Primary, id), &sp.Pair.Primary)
-		setSliver(b, sliverKey(sp.Shard, encoding.Secondary, id), &sp.Pair.Secondary)
-		for _, k := range [][]byte{shardPairKey(sp.Shard, id), blobShardKey(id, sp.Shard)} {
-			if err := setValue(b, k, nil); err != nil {
-				return s.translate("batch", k, err)
-			}
+	if err := fill(b); err != nil {
+		return err
+	}
+	return s.commit(b, what)
+}
+
+// setPair adds a pair of blob id on shard, with its two markers, to b.
+func (s *Store) setPair(b *pebble.Batch, shard uint16, id encoding.BlobID, p *encoding.SliverPair) error {
+	setSliver(b, sliverKey(shard, encoding.Primary, id), &p.Primary)
+	setSliver(b, sliverKey(shard, encoding.Secondary, id), &p.Secondary)
+	for _, k := range [][]byte{shardPairKey(shard, id), blobShardKey(id, shard)} {
+		if err := setValue(b, k, nil); err != nil {
+			return s.translate("batch", k, err)
 		}
 	}
-	return s.commit(b, sliverKey(pairs[0].Shard, encoding.Primary, id))
+	return nil
 }
 
 // setSliver adds a sliver to b, encoding it straight into the batch's buffer.

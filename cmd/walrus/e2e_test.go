@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -590,4 +591,344 @@ func TestE2ELong(t *testing.T) {
 		t.Fatalf("HTTP read of 100 MiB: %d, %d bytes", resp.StatusCode, len(body))
 	}
 	t.Logf("HTTP read of 100 MiB: %s", time.Since(start))
+}
+
+// nodeMetric reads a node process's Prometheus counter walrus_node_<name>
+// from its admin server.
+func (nw *procNetwork) nodeMetric(i int, name string) float64 {
+	nw.t.Helper()
+	cfg, err := node.LoadConfig(nw.nodeCfgs[i])
+	if err != nil {
+		nw.t.Fatal(err)
+	}
+	resp, body := httpDo(nw.t, http.MethodGet, "http://"+cfg.AdminAddr+"/metrics", nil)
+	if resp.StatusCode != 200 {
+		nw.t.Fatalf("node %d /metrics: %d", i, resp.StatusCode)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "walrus_node_"+name+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				nw.t.Fatal(err)
+			}
+			return f
+		}
+	}
+	nw.t.Fatalf("node %d has no metric %s", i, name)
+	return 0
+}
+
+// nodeHealth returns a node process's /health status.
+func (nw *procNetwork) nodeHealth(i int) node.Status {
+	nw.t.Helper()
+	cfg, err := node.LoadConfig(nw.nodeCfgs[i])
+	if err != nil {
+		nw.t.Fatal(err)
+	}
+	var st node.Status
+	resp, body := httpDo(nw.t, http.MethodGet, "http://"+cfg.AdminAddr+"/health", nil)
+	if resp.StatusCode != 200 || json.Unmarshal(body, &st) != nil {
+		nw.t.Fatalf("node %d /health: %d %s", i, resp.StatusCode, body)
+	}
+	return st
+}
+
+// chainClient returns a client of the network's chain, closed with the
+// test.
+func (nw *procNetwork) chainClient() *local.Client {
+	nw.t.Helper()
+	c, err := local.NewClient(nw.chainURL)
+	if err != nil {
+		nw.t.Fatal(err)
+	}
+	nw.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// nodeIndex maps committee members to node processes by name (e2e-<i>).
+func nodeIndex(t *testing.T, m chain.Member) int {
+	t.Helper()
+	var i int
+	if _, err := fmt.Sscanf(m.Name, "e2e-%d", &i); err != nil {
+		t.Fatalf("member %q is not one of the test's nodes", m.Name)
+	}
+	return i
+}
+
+// shardsOf returns the shards each node process holds in com.
+func shardsOf(t *testing.T, com *chain.Committee) map[int][]uint16 {
+	out := map[int][]uint16{}
+	for _, m := range com.Members {
+		out[nodeIndex(t, m)] = m.Shards
+	}
+	return out
+}
+
+// blobReader reads blobs through the daemon over and over until stopped; a
+// read that fails or differs is an error.
+type blobReader struct {
+	mu     sync.Mutex
+	errs   []string
+	rounds int
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+}
+
+func startReader(nw *procNetwork, ids []string, blobs [][]byte) *blobReader {
+	r := &blobReader{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for {
+			for k, id := range ids {
+				select {
+				case <-r.stop:
+					return
+				default:
+				}
+				resp, err := http.Get(nw.daemonURL + "/v1/blobs/" + id)
+				var body []byte
+				if err == nil {
+					body, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				r.mu.Lock()
+				switch {
+				case err != nil:
+					r.errs = append(r.errs, fmt.Sprintf("blob %d: %v", k, err))
+				case resp.StatusCode != 200 || !bytes.Equal(body, blobs[k]):
+					r.errs = append(r.errs, fmt.Sprintf("blob %d: status %d, %d bytes", k, resp.StatusCode, len(body)))
+				}
+				r.mu.Unlock()
+			}
+			r.mu.Lock()
+			r.rounds++
+			r.mu.Unlock()
+		}
+	}()
+	return r
+}
+
+// finish stops the reader and returns its errors and completed rounds.
+func (r *blobReader) finish() ([]string, int) {
+	r.once.Do(func() { close(r.stop) })
+	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.errs, r.rounds
+}
+
+// waitCommittee waits (up to timeout) until the chain's current committee
+// satisfies cond, and returns it.
+func (nw *procNetwork) waitCommittee(c *local.Client, timeout time.Duration, what string, cond func(*chain.Committee) bool) *chain.Committee {
+	nw.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		com, err := c.Committee(context.Background(), 0)
+		if err == nil && cond(com) {
+			return com
+		}
+		if time.Now().After(deadline) {
+			nw.t.Fatalf("waiting for %s: %v (committee %+v)", what, err, com)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitSynced waits until node i syncs no shard in epoch or later.
+func (nw *procNetwork) waitSynced(i int, epoch uint32, timeout time.Duration) {
+	nw.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		st := nw.nodeHealth(i)
+		if st.Epoch >= epoch && len(st.SyncingShards) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			nw.t.Fatalf("node %d still syncing shards %v in epoch %d", i, st.SyncingShards, st.Epoch)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// pairBytes is the sliver bytes of the pairs of the given shards of blobs,
+// for n shards.
+func pairBytes(t *testing.T, n int, blobs [][]byte, shards []uint16) int {
+	t.Helper()
+	codec, err := encoding.New(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, b := range blobs {
+		enc, err := codec.Encode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range shards {
+			p := enc.Pair(enc.BlobID.PairForShard(int(s), n))
+			total += len(p.Primary.Data) + len(p.Secondary.Data)
+		}
+	}
+	return total
+}
+
+// shardSyncE2E moves stake from node A (a node with the most shards: its
+// operator withdraws its whole stake, so it leaves the committee) to node B
+// (one with the fewest: the wallet stakes with it) on a running network of
+// 4 nodes and 10 shards, over epochs of the real clock. It checks that B
+// pulls every shard it gains over shard sync — the bytes it receives are
+// those shards' slivers, nothing is recovered — that A, out of the
+// committee, serves them and then deletes them, and that every blob reads
+// through the daemon throughout, for extra more epochs after the move.
+func shardSyncE2E(t *testing.T, nw *procNetwork, blobs [][]byte, extra int) {
+	const n = 10
+	c := nw.chainClient()
+	ctx := context.Background()
+	var ids []string
+	for k, b := range blobs {
+		resp, body := httpDo(t, http.MethodPut, nw.daemonURL+"/v1/blobs?epochs=50", bytes.NewReader(b))
+		if resp.StatusCode != 200 {
+			t.Fatalf("storing blob %d: %d %s", k, resp.StatusCode, body)
+		}
+		var res map[string]any
+		json.Unmarshal(body, &res)
+		ids = append(ids, blobIDOf(t, res))
+	}
+	reader := startReader(nw, ids, blobs)
+	defer reader.finish()
+
+	before, err := c.Committee(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := shardsOf(t, before)
+	a, b := -1, -1
+	for i, sh := range held {
+		if a < 0 || len(sh) > len(held[a]) || (len(sh) == len(held[a]) && i < a) {
+			a = i
+		}
+		if b < 0 || len(sh) < len(held[b]) || (len(sh) == len(held[b]) && i < b) {
+			b = i
+		}
+	}
+	// Node A's operator withdraws its stake; the wallet stakes as much with
+	// node B: B = 2000 WAL, two others 1000, A none — D'Hondt gives B six
+	// of the ten shards.
+	cfgA, err := node.LoadConfig(nw.nodeCfgs[a])
+	if err != nil {
+		t.Fatal(err)
+	}
+	opA, err := chain.LoadAccountKey(cfgA.AccountKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staked, err := c.StakedWAL(ctx, opA.Address())
+	if err != nil || len(staked) != 1 {
+		t.Fatalf("node %d's operator's stake: %v, %v", a, staked, err)
+	}
+	if _, err := c.RequestWithdrawal(ctx, opA, staked[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	wallet, err := chain.LoadAccountKey(filepath.Join(nw.dir, "wallet.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bID chain.NodeID
+	for _, m := range before.Members {
+		if nodeIndex(t, m) == b {
+			bID = m.NodeID
+		}
+	}
+	if _, err := c.Stake(ctx, wallet, bID, staked[0].Principal); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("epoch %d: node %d (shards %v) withdraws its stake, node %d (shards %v) gets as much", before.Epoch, a, held[a], b, held[b])
+
+	// The stake counts from the next epoch, or the one after past the
+	// midpoint.
+	after := nw.waitCommittee(c, 60*time.Second, "node A to leave the committee", func(com *chain.Committee) bool {
+		_, in := shardsOf(t, com)[a]
+		return !in
+	})
+	var gained []uint16
+	for _, s := range shardsOf(t, after)[b] {
+		if !slices.Contains(held[b], s) {
+			gained = append(gained, s)
+		}
+	}
+	t.Logf("epoch %d: node %d holds %v (gained %v); node %d is out", after.Epoch, b, shardsOf(t, after)[b], gained, a)
+	if len(gained) == 0 {
+		t.Fatalf("node %d gained no shard", b)
+	}
+	nw.waitSynced(b, after.Epoch, 60*time.Second)
+	want := pairBytes(t, n, blobs, gained)
+	got := nw.nodeMetric(b, "shard_sync_bytes_total")
+	var total int
+	for _, bl := range blobs {
+		total += len(bl)
+	}
+	t.Logf("node %d received %.0f bytes over shard sync for %d shards of %d bytes (the blobs: %d bytes)", b, got, len(gained), want, total)
+	if int(got) != want {
+		t.Errorf("node %d received %.0f bytes over shard sync, want its new shards' %d", b, got, want)
+	}
+	if got := nw.nodeMetric(b, "shard_sync_pairs_total"); int(got) != len(gained)*len(blobs) {
+		t.Errorf("node %d stored %.0f pairs over shard sync, want %d", b, got, len(gained)*len(blobs))
+	}
+	for _, m := range []string{"shard_sync_recovered_pairs_total", "shard_sync_fallbacks_total"} {
+		if v := nw.nodeMetric(b, m); v != 0 {
+			t.Errorf("node %d: %s = %v, want 0", b, m, v)
+		}
+	}
+	if v := nw.nodeMetric(a, "shard_sync_served_pairs_total"); int(v) < len(held[a])*len(blobs) {
+		t.Errorf("node %d, out of the committee, served %v pairs of its %d shards", a, v, len(held[a]))
+	}
+	// A deletes the shards it left once their new holders have them.
+	deadline := time.Now().Add(60 * time.Second)
+	for nw.nodeMetric(a, "shards_dropped_total") < float64(len(held[a])) {
+		if time.Now().After(deadline) {
+			t.Fatalf("node %d keeps the shards it left: dropped %v", a, nw.nodeMetric(a, "shards_dropped_total"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// More epochs go by; the blobs keep reading.
+	for e := range extra {
+		nw.waitCommittee(c, 60*time.Second, fmt.Sprintf("epoch %d", after.Epoch+uint32(e)+1), func(com *chain.Committee) bool {
+			return com.Epoch > after.Epoch+uint32(e)
+		})
+	}
+	errs, rounds := reader.finish()
+	t.Logf("%d rounds of reads of %d blobs through epochs %d to %d", rounds, len(blobs), before.Epoch, nw.epoch())
+	if len(errs) > 0 || rounds == 0 {
+		t.Fatalf("reads during the move: %d rounds, %d errors: %v", rounds, len(errs), errs[:min(len(errs), 5)])
+	}
+}
+
+// TestE2EShardSync moves shards between node processes through shard sync
+// over a few epochs (short; make e2e runs a longer one with more data and
+// epochs).
+func TestE2EShardSync(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test with real processes")
+	}
+	nw := startNetwork(t, 4, 10, 4*time.Second)
+	var blobs [][]byte
+	for k := range 6 {
+		blobs = append(blobs, e2eBlob(20_000+15_000*k, uint64(300+k)))
+	}
+	shardSyncE2E(t, nw, blobs, 0)
+}
+
+// TestE2ELongShardSync is TestE2EShardSync with 40 blobs up to 1.5 MB and
+// more epochs after the move (make e2e; WALRUS_E2E_LONG=1).
+func TestE2ELongShardSync(t *testing.T) {
+	if os.Getenv("WALRUS_E2E_LONG") == "" {
+		t.Skip("set WALRUS_E2E_LONG=1 (make e2e) for the long shard-sync end-to-end test")
+	}
+	nw := startNetwork(t, 4, 10, 15*time.Second, "--max-body-size", fmt.Sprint(4<<10))
+	var blobs [][]byte
+	for k := range 40 {
+		blobs = append(blobs, e2eBlob(1000+(k*37_000)%1_500_000, uint64(400+k)))
+	}
+	shardSyncE2E(t, nw, blobs, 4)
 }

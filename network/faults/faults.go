@@ -37,7 +37,7 @@ const (
 	// Refuse answers every request with p2p.ErrBusy.
 	Refuse
 	// LieSlivers serves primary and secondary slivers with flipped bytes
-	// (the right length, the wrong hash).
+	// (the right length, the wrong hash), over sliver/get and shard sync.
 	LieSlivers
 	// LieSymbols serves recovery symbols with flipped data bytes and their
 	// original proofs.
@@ -46,7 +46,7 @@ const (
 	// Merkle proofs.
 	LieProofs
 	// LieMetadata serves metadata with one sliver hash changed, so that it
-	// no longer hashes to its blob ID.
+	// no longer hashes to its blob ID, over metadata/get and shard sync.
 	LieMetadata
 	// ForgeSignature signs confirmations with a key that is not the node's.
 	ForgeSignature
@@ -60,10 +60,14 @@ const (
 	// not found, puts are dropped after verification, and no confirmation
 	// is signed.
 	Forget
+	// TruncateSync ends every shard-sync response after its first pair,
+	// claiming the shard has no more: a truncated stream that the requester
+	// cannot tell from a whole one by its frames.
+	TruncateSync
 )
 
 var behaviorNames = [...]string{"honest", "silent", "refuse", "lie-slivers", "lie-symbols", "lie-proofs",
-	"lie-metadata", "forge-signature", "wrong-message", "lie-status", "forget"}
+	"lie-metadata", "forge-signature", "wrong-message", "lie-status", "forget", "truncate-sync"}
 
 // String returns the behavior's name.
 func (b Behavior) String() string {
@@ -92,7 +96,8 @@ const (
 	OpConfirmation
 	OpRecovery
 	OpStatus
-	OpAll = OpMetadata | OpSlivers | OpConfirmation | OpRecovery | OpStatus
+	OpShardSync
+	OpAll = OpMetadata | OpSlivers | OpConfirmation | OpRecovery | OpStatus | OpShardSync
 )
 
 // Handler wraps a real node's p2p.Handler. Its zero behavior is Honest. It
@@ -110,6 +115,9 @@ type Handler struct {
 
 	// Counters of requests that reached the handler, by kind.
 	MetadataPuts, MetadataGets, SliverPuts, SliversServed, Confirmations, RecoveryRequests, StatusRequests atomic.Int64
+	// ShardSyncRequests counts shard-sync requests, ShardSyncPairs the
+	// pairs they served.
+	ShardSyncRequests, ShardSyncPairs atomic.Int64
 }
 
 // Wrap returns an honest Handler around inner. own is the node's protocol
@@ -394,4 +402,58 @@ func (h *Handler) GetStatus(ctx context.Context, id encoding.BlobID) (p2p.BlobSt
 	return st, nil
 }
 
-var _ p2p.Handler = (*Handler)(nil)
+// SyncShard implements p2p.ShardSyncHandler, forwarding to the node's
+// handler (ErrNotFound if it does not serve shard sync).
+func (h *Handler) SyncShard(ctx context.Context, req p2p.ShardSyncRequest, send func(*p2p.ShardSyncPair) (bool, error)) (p2p.ShardSyncEnd, error) {
+	h.ShardSyncRequests.Add(1)
+	b, err := h.enter(ctx, encoding.BlobID{}, OpShardSync)
+	if err != nil {
+		return p2p.ShardSyncEnd{}, err
+	}
+	inner, ok := h.next().(p2p.ShardSyncHandler)
+	if !ok || b == Forget {
+		return p2p.ShardSyncEnd{}, fmt.Errorf("%w: the node has no pairs of shard %d", p2p.ErrNotFound, req.Shard)
+	}
+	truncated := false
+	wrap := func(p *p2p.ShardSyncPair) (bool, error) {
+		switch b {
+		case LieSlivers:
+			q := *p
+			for _, sl := range []*encoding.Sliver{&q.Pair.Primary, &q.Pair.Secondary} {
+				sl.Data = slices.Clone(sl.Data)
+				for i := range sl.Data {
+					sl.Data[i] ^= 0x5a
+				}
+			}
+			p = &q
+		case LieMetadata:
+			if p.Metadata != nil {
+				q := *p
+				md := *p.Metadata
+				md.Hashes = slices.Clone(md.Hashes)
+				md.Hashes[0].Primary[0] ^= 0xa5
+				q.Metadata = &md
+				p = &q
+			}
+		}
+		more, err := send(p)
+		if err == nil {
+			h.ShardSyncPairs.Add(1)
+		}
+		if b == TruncateSync {
+			truncated = true
+			return false, err
+		}
+		return more, err
+	}
+	end, err := inner.SyncShard(ctx, req, wrap)
+	if truncated {
+		end.More = false
+	}
+	return end, err
+}
+
+var (
+	_ p2p.Handler          = (*Handler)(nil)
+	_ p2p.ShardSyncHandler = (*Handler)(nil)
+)
