@@ -68,8 +68,9 @@ type Chain interface {
 	Events(ctx context.Context, after Cursor, limit int, wait time.Duration) ([]Event, error)
 
 	// RequestWAL mints amount FROST to the signer's account from the local
-	// faucet (ErrFaucetDisabled where there is none; ErrFaucetLimit over
-	// its per-request limit).
+	// faucet (ErrFaucetDisabled where there is none; ErrFaucetLimit past
+	// what the account may get in all, SystemState.FaucetLimit, or what
+	// the faucet has left, SystemState.FaucetLeft).
 	RequestWAL(ctx context.Context, s Signer, amount uint64) (TxReceipt, error)
 	// TransferWAL moves amount FROST from the signer to another address.
 	TransferWAL(ctx context.Context, s Signer, to Address, amount uint64) (TxReceipt, error)
@@ -193,9 +194,11 @@ type SystemState struct {
 	// TotalStake is the WAL staked with all pools, pending stake included,
 	// in FROST.
 	TotalStake uint64 `json:"totalStake"`
-	// FaucetLimit is the most FROST one faucet request can mint; 0 means
-	// the chain has no faucet.
+	// FaucetLimit is the most FROST one account can get from the local
+	// faucet over all its requests; 0 means the chain has no faucet.
+	// FaucetLeft is what the faucet can still mint, to all accounts.
 	FaucetLimit uint64 `json:"faucetLimit"`
+	FaucetLeft  uint64 `json:"faucetLeft"`
 }
 
 // Params returns the encoding parameters of the network's shard count.
@@ -303,7 +306,9 @@ type NodeInfo struct {
 }
 
 // RegisterNodeArgs describes a node to register. Limits: MaxNodeNameLen,
-// MaxPeerIDLen, MaxNodeAddresses, MaxAddressLen; Commission ≤ MaxCommission.
+// MaxNodeAddresses, MaxAddressLen; Commission ≤ MaxCommission. PeerID must
+// be the libp2p peer ID of an Ed25519 key (ParsePeerID) that no other node
+// has (ErrDuplicatePeerID).
 type RegisterNodeArgs struct {
 	Name      string       `json:"name"`
 	PeerID    string       `json:"peerId"`
@@ -312,30 +317,38 @@ type RegisterNodeArgs struct {
 	// ProofOfPossession is the node key's signature on
 	// ProofOfPossessionMessage(current epoch, operator address, key).
 	ProofOfPossession BLSSignature `json:"proofOfPossession"`
-	Commission        uint16       `json:"commissionRate"`
-	StoragePriceVote  uint64       `json:"storagePriceVote"`
-	WritePriceVote    uint64       `json:"writePriceVote"`
-	Capacity          uint64       `json:"nodeCapacity"`
+	// NetworkKeySignature is the network key's signature on
+	// NetworkKeyMessage(current epoch, operator address, PeerID)
+	// (SignNetworkKey): only the holder of a peer ID's key registers it.
+	NetworkKeySignature []byte `json:"networkKeySignature"`
+	Commission          uint16 `json:"commissionRate"`
+	StoragePriceVote    uint64 `json:"storagePriceVote"`
+	WritePriceVote      uint64 `json:"writePriceVote"`
+	Capacity            uint64 `json:"nodeCapacity"`
 }
 
 // UpdateNodeArgs changes a node: nil fields stay as they are. A new public
 // key needs its proof of possession and takes effect from the next committee;
-// a new commission from the next epoch; the rest at once.
+// a new peer ID needs its network key's signature (as at registration); a
+// new commission takes effect from the next epoch; the rest at once.
 type UpdateNodeArgs struct {
-	Name              *string       `json:"name,omitempty"`
-	PeerID            *string       `json:"peerId,omitempty"`
-	Addresses         []string      `json:"addresses,omitempty"`
-	PublicKey         *BLSPublicKey `json:"publicKey,omitempty"`
-	ProofOfPossession *BLSSignature `json:"proofOfPossession,omitempty"`
-	Commission        *uint16       `json:"commissionRate,omitempty"`
-	StoragePriceVote  *uint64       `json:"storagePriceVote,omitempty"`
-	WritePriceVote    *uint64       `json:"writePriceVote,omitempty"`
-	Capacity          *uint64       `json:"nodeCapacity,omitempty"`
+	Name                *string       `json:"name,omitempty"`
+	PeerID              *string       `json:"peerId,omitempty"`
+	NetworkKeySignature []byte        `json:"networkKeySignature,omitempty"`
+	Addresses           []string      `json:"addresses,omitempty"`
+	PublicKey           *BLSPublicKey `json:"publicKey,omitempty"`
+	ProofOfPossession   *BLSSignature `json:"proofOfPossession,omitempty"`
+	Commission          *uint16       `json:"commissionRate,omitempty"`
+	StoragePriceVote    *uint64       `json:"storagePriceVote,omitempty"`
+	WritePriceVote      *uint64       `json:"writePriceVote,omitempty"`
+	Capacity            *uint64       `json:"nodeCapacity,omitempty"`
 }
 
 // Limits of node metadata.
 const (
-	MaxNodeNameLen   = 64
+	MaxNodeNameLen = 64
+	// MaxPeerIDLen bounds a peer ID's text; an Ed25519 peer ID, the only
+	// kind accepted, has 52 characters.
 	MaxPeerIDLen     = 128
 	MaxNodeAddresses = 8
 	MaxAddressLen    = 256

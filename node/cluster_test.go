@@ -101,7 +101,11 @@ func newCluster(t testing.TB, o clusterOpts) *testCluster {
 		if i < len(o.stakes) {
 			stake = o.stakes[i]
 		}
-		g.Nodes = append(g.Nodes, local.NewGenesisNode(keys.Account.Address(), keys.Protocol, cfg.Name, keys.PeerID, cfg.ListenAddrs, stake))
+		gn, err := local.NewGenesisNode(keys.Account.Address(), keys.Protocol, keys.Network, cfg.Name, keys.PeerID, cfg.ListenAddrs, stake)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Nodes = append(g.Nodes, gn)
 		c.nodes = append(c.nodes, &testNode{cfg: cfg, peer: keys.PeerID})
 	}
 	if c.chain, err = local.Open(ctx, local.Config{Genesis: g, NoSync: true}); err != nil {

@@ -33,6 +33,7 @@ func Run(t *testing.T, f Factory) {
 		{"EpochChange", testEpochChange},
 		{"Staking", testStaking},
 		{"RegisterNode", testRegisterNode},
+		{"PeerIDs", testPeerIDs},
 		{"UpdateNode", testUpdateNode},
 		{"Pricing", testPricing},
 		{"Rewards", testRewards},

@@ -110,6 +110,70 @@ func dhondt(seats int, votes []uint64) []int {
 	return out
 }
 
+// captureStake is the smallest stake with which one new pool, against pools
+// of the given stakes, wins at least seats of n shards at a committee
+// selection: the largest min(MaxCommitteeSize, n) pools, D'Hondt, every tie
+// going to the new pool. Seats grow with stake, so it is found by bisection.
+func captureStake(n, seats int, stakes []uint64) uint64 {
+	sorted := slices.Sorted(slices.Values(stakes))
+	slices.Reverse(sorted)
+	k := min(MaxCommitteeSize, n)
+	won := func(a uint64) bool {
+		// The new pool goes before the pools of equal stake: it wins ties.
+		i, _ := slices.BinarySearchFunc(sorted, a, func(x, t uint64) int {
+			switch {
+			case x > t:
+				return -1
+			case x < t:
+				return 1
+			}
+			return 1
+		})
+		if i >= k {
+			return false
+		}
+		votes := slices.Insert(slices.Clone(sorted), i, a)
+		return dhondt(n, votes[:min(len(votes), k)])[i] >= seats
+	}
+	// A pool whose every quotient a/seats beats the largest other stake
+	// wins seats shards.
+	hi, lo := uint64(1), uint64(1)
+	if len(sorted) > 0 {
+		h, l := bits.Mul64(sorted[0], uint64(seats))
+		if h != 0 || l == ^uint64(0) {
+			hi = ^uint64(0)
+		} else {
+			hi = l + 1
+		}
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if won(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// exclusionStake is the least stake with which new pools could push one of
+// the pools of the given stakes out of a committee of min(MaxCommitteeSize,
+// n) members (see MaxFaucetTotal).
+func exclusionStake(n int, stakes []uint64) uint64 {
+	sorted := slices.Sorted(slices.Values(stakes))
+	slices.Reverse(sorted)
+	k := min(MaxCommitteeSize, n)
+	if len(sorted) >= k {
+		return sorted[k-1]
+	}
+	h, l := bits.Mul64(uint64(k-len(sorted)+1), sorted[len(sorted)-1])
+	if h != 0 {
+		return ^uint64(0)
+	}
+	return l
+}
+
 // quotients is a max-heap of parties by their D'Hondt quotient.
 type quotients struct {
 	votes []uint64

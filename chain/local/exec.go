@@ -125,19 +125,27 @@ func (s *state) dispatch(tx *Tx) (txResult, error) {
 
 // ---- WAL ---------------------------------------------------------------
 
+// requestWAL mints from the faucet: within what the account may still get
+// and what the pool has left.
 func (s *state) requestWAL(from chain.Address, c *RequestWALCall) (txResult, error) {
+	f := s.p.faucet
+	mine := s.faucetBy[from]
 	switch {
-	case s.p.faucetLimit == 0:
+	case f.Total == 0:
 		return txResult{}, chain.ErrFaucetDisabled
 	case c.Amount == 0:
 		return txResult{}, fmt.Errorf("%w: zero amount", chain.ErrInvalidArgument)
-	case c.Amount > s.p.faucetLimit:
-		return txResult{}, fmt.Errorf("%w: %d FROST requested, limit %d", chain.ErrFaucetLimit, c.Amount, s.p.faucetLimit)
+	case c.Amount > f.PerAccount-mine:
+		return txResult{}, fmt.Errorf("%w: %d FROST requested; %s may get %d in all and got %d", chain.ErrFaucetLimit, c.Amount, from, f.PerAccount, mine)
+	case c.Amount > f.Total-s.faucetMinted:
+		return txResult{}, fmt.Errorf("%w: %d FROST requested; the faucet has %d left", chain.ErrFaucetLimit, c.Amount, f.Total-s.faucetMinted)
 	case s.minted+c.Amount < s.minted || s.balances[from]+c.Amount < c.Amount:
 		return txResult{}, fmt.Errorf("%w: WAL supply would overflow", chain.ErrTooLarge)
 	}
 	s.credit(from, c.Amount)
 	s.minted += c.Amount
+	s.faucetMinted += c.Amount
+	s.faucetBy[from] = mine + c.Amount
 	return txResult{Amount: c.Amount}, nil
 }
 
@@ -165,6 +173,9 @@ func (s *state) registerNode(from chain.Address, a *chain.RegisterNodeArgs) (txR
 	if err := s.checkNewKey(from, a.PublicKey, a.ProofOfPossession); err != nil {
 		return txResult{}, err
 	}
+	if err := s.checkNewPeer(from, a.PeerID, a.NetworkKeySignature, chain.ObjectID{}); err != nil {
+		return txResult{}, err
+	}
 	id := s.newObjectID()
 	n := &nodeRec{
 		info: chain.NodeInfo{
@@ -186,6 +197,7 @@ func (s *state) registerNode(from chain.Address, a *chain.RegisterNodeArgs) (txR
 	}
 	s.nodes[id] = n
 	s.keys[a.PublicKey] = id
+	s.peers[a.PeerID] = id
 	s.emit(chain.Event{Kind: chain.EventNodeRegistered, NodeID: id, Owner: from})
 	info, _ := s.nodeInfo(id)
 	return txResult{Node: &info}, nil
@@ -201,6 +213,17 @@ func (s *state) checkNewKey(from chain.Address, pk chain.BLSPublicKey, pop chain
 		return fmt.Errorf("%w: %w", chain.ErrInvalidArgument, err)
 	}
 	return chain.VerifyProofOfPossession(pk, s.epoch, from, pop)
+}
+
+// checkNewPeer checks a peer ID to register for node self (zero for a new
+// node): an Ed25519 peer ID (checkNodeMeta parsed it) that no other node
+// has, with its network key's signature for the sender and the current
+// epoch.
+func (s *state) checkNewPeer(from chain.Address, peerID string, sig []byte, self chain.NodeID) error {
+	if other, dup := s.peers[peerID]; dup && other != self {
+		return fmt.Errorf("%w: %s is node %s's", chain.ErrDuplicatePeerID, peerID, other)
+	}
+	return chain.VerifyNetworkKeySignature(peerID, s.epoch, from, sig)
 }
 
 // operated returns a node the sender operates.
@@ -237,6 +260,16 @@ func (s *state) updateNode(from chain.Address, c *UpdateNodeCall) (txResult, err
 	if err := checkNodeMeta(info.Name, info.PeerID, info.Addresses, commission); err != nil {
 		return txResult{}, fmt.Errorf("%w: %v", chain.ErrInvalidArgument, err)
 	}
+	newPeer := c.PeerID != nil && *c.PeerID != n.info.PeerID
+	if newPeer {
+		var sig []byte
+		if c.NetworkKeySig != nil {
+			sig = *c.NetworkKeySig
+		}
+		if err := s.checkNewPeer(from, info.PeerID, sig, c.Node); err != nil {
+			return txResult{}, err
+		}
+	}
 	if c.PublicKey != nil {
 		if c.ProofOfPossession == nil {
 			return txResult{}, fmt.Errorf("%w: a new public key needs its proof of possession", chain.ErrInvalidProofOfPossession)
@@ -246,6 +279,10 @@ func (s *state) updateNode(from chain.Address, c *UpdateNodeCall) (txResult, err
 		}
 	}
 	// Checks done; apply.
+	if newPeer {
+		delete(s.peers, n.info.PeerID)
+		s.peers[info.PeerID] = c.Node
+	}
 	if c.PublicKey != nil {
 		if info.NextPublicKey != nil {
 			delete(s.keys, *info.NextPublicKey)

@@ -30,8 +30,9 @@ const (
 	DefaultStoragePrice = 100_000
 	// DefaultWritePrice is FROST per MiB of encoded length, once.
 	DefaultWritePrice = 20_000
-	// DefaultFaucetLimit is the most one faucet request mints: 1,000 WAL.
-	DefaultFaucetLimit = 1000 * chain.FrostPerWAL
+	// DefaultFaucetPerAccount is the most one account gets from a faucet
+	// made by SafeFaucet: 1,000 WAL.
+	DefaultFaucetPerAccount = 1000 * chain.FrostPerWAL
 	// DefaultMinStake is the smallest stake one transaction adds.
 	DefaultMinStake = chain.FrostPerWAL / 1000
 	// DefaultCapacity is a node's capacity when its genesis entry names none.
@@ -70,10 +71,10 @@ type Genesis struct {
 	// DefaultWritePrice). Later epochs take the votes of their committee.
 	StoragePrice uint64 `json:"storagePrice" yaml:"storagePrice"`
 	WritePrice   uint64 `json:"writePrice" yaml:"writePrice"`
-	// FaucetLimit is the most FROST a faucet request mints; 0 means the
-	// default (DefaultFaucetLimit) and NoFaucet disables the faucet.
-	FaucetLimit uint64 `json:"faucetLimit" yaml:"faucetLimit"`
-	NoFaucet    bool   `json:"noFaucet" yaml:"noFaucet"`
+	// Faucet, if set, gives the chain a faucet; without it there is none.
+	// Validate refuses a faucet whose total could buy f + 1 shards
+	// (MaxFaucetTotal); SafeFaucet makes one that cannot.
+	Faucet *Faucet `json:"faucet,omitempty" yaml:"faucet,omitempty"`
 	// MinStake is the smallest stake a transaction adds (default
 	// DefaultMinStake).
 	MinStake uint64 `json:"minStake" yaml:"minStake"`
@@ -84,6 +85,65 @@ type Genesis struct {
 	Nodes []GenesisNode `json:"nodes" yaml:"nodes"`
 	// Accounts are funded at genesis.
 	Accounts []GenesisAccount `json:"accounts" yaml:"accounts"`
+}
+
+// Faucet is a local chain's faucet: a finite pool of Total FROST that
+// RequestWAL mints from, at most PerAccount to any one account over all its
+// requests. Accounts are free, so PerAccount only spreads the pool; Total is
+// what bounds the stake anyone can get from it (see MaxFaucetTotal).
+type Faucet struct {
+	Total      uint64 `json:"total" yaml:"total"`
+	PerAccount uint64 `json:"perAccount" yaml:"perAccount"`
+}
+
+// MaxFaucetTotal is the largest faucet total that cannot buy a validity
+// threshold (f + 1 shards) against the genesis stake: one less than the
+// smallest stake that could win f + 1 of the genesis's shards at a committee
+// selection where the genesis pools hold their genesis stake. It is the
+// smaller of
+//
+//   - the smallest stake with which one new pool wins f + 1 shards by
+//     D'Hondt among the genesis pools (ties going to the new pool), and
+//   - the smallest stake with which new pools could push a genesis pool
+//     out of the committee (MaxCommitteeSize, at most n, members): with
+//     h < K = min(MaxCommitteeSize, n) genesis pools, K − h + 1 pools of
+//     the smallest genesis stake; with h ≥ K, the K-th largest genesis
+//     stake.
+//
+// Below the second bound every genesis pool stays in the committee, and
+// D'Hondt never gives pools more shards for splitting their stake, so one
+// pool is an attacker's best use of the faucet's WAL. The bound assumes
+// the genesis pools keep their stake and are not held back by their
+// declared capacity; stake the honest operators withdraw lowers it. A
+// genesis without nodes has a bound of 0: any stake takes its committee.
+func MaxFaucetTotal(g *Genesis) uint64 {
+	n := g.NShards
+	if n == 0 {
+		n = DefaultNShards
+	}
+	var stakes []uint64
+	for _, gn := range g.Nodes {
+		if gn.Stake > 0 {
+			stakes = append(stakes, gn.Stake)
+		}
+	}
+	if len(stakes) == 0 || n < 1 {
+		return 0
+	}
+	bound := min(captureStake(n, (n-1)/3+1, stakes), exclusionStake(n, stakes))
+	return bound - 1
+}
+
+// SafeFaucet returns a capped faucet for a genesis whose nodes are set: a
+// total of half MaxFaucetTotal (whole WAL, rounded down) and at most
+// DefaultFaucetPerAccount per account. It returns nil when that leaves no
+// WAL to give.
+func SafeFaucet(g *Genesis) *Faucet {
+	total := MaxFaucetTotal(g) / 2 / chain.FrostPerWAL * chain.FrostPerWAL
+	if total == 0 {
+		return nil
+	}
+	return &Faucet{Total: total, PerAccount: min(DefaultFaucetPerAccount, total)}
 }
 
 // GenesisNode is a storage node registered at genesis, with stake owned by
@@ -98,7 +158,10 @@ type GenesisNode struct {
 	// ProofOfPossession is the key's signature on
 	// chain.ProofOfPossessionMessage(0, Operator, PublicKey).
 	ProofOfPossession chain.BLSSignature `json:"proofOfPossession" yaml:"proofOfPossession"`
-	Commission        uint16             `json:"commissionRate" yaml:"commissionRate"`
+	// NetworkKeySignature is the network key's signature on
+	// chain.NetworkKeyMessage(0, Operator, PeerID).
+	NetworkKeySignature []byte `json:"networkKeySignature" yaml:"networkKeySignature"`
+	Commission          uint16 `json:"commissionRate" yaml:"commissionRate"`
 	// Stake is minted at genesis and staked with the node by the operator.
 	Stake uint64 `json:"stake" yaml:"stake"`
 	// Price votes default to the genesis prices; capacity to
@@ -114,18 +177,25 @@ type GenesisAccount struct {
 	Balance uint64        `json:"balance" yaml:"balance"`
 }
 
-// NewGenesisNode fills a GenesisNode for a node whose operator and protocol
-// keys are known, computing the proof of possession.
-func NewGenesisNode(operator chain.Address, key *chain.BLSPrivateKey, name, peerID string, addrs []string, stake uint64) GenesisNode {
-	return GenesisNode{
-		Operator:          operator,
-		Name:              name,
-		PeerID:            peerID,
-		Addresses:         addrs,
-		PublicKey:         key.PublicKey(),
-		ProofOfPossession: key.ProofOfPossession(0, operator),
-		Stake:             stake,
+// NewGenesisNode fills a GenesisNode for a node whose operator, protocol and
+// network keys are known, computing the proof of possession and the network
+// key's signature. netKey must be the key of peerID (libp2p's private key
+// type implements chain.NetworkSigner).
+func NewGenesisNode(operator chain.Address, key *chain.BLSPrivateKey, netKey chain.NetworkSigner, name, peerID string, addrs []string, stake uint64) (GenesisNode, error) {
+	sig, err := chain.SignNetworkKey(netKey, 0, operator, peerID)
+	if err != nil {
+		return GenesisNode{}, err
 	}
+	return GenesisNode{
+		Operator:            operator,
+		Name:                name,
+		PeerID:              peerID,
+		Addresses:           addrs,
+		PublicKey:           key.PublicKey(),
+		ProofOfPossession:   key.ProofOfPossession(0, operator),
+		NetworkKeySignature: sig,
+		Stake:               stake,
+	}, nil
 }
 
 // Duration is a time.Duration whose text form is Go's ("90s", "10m"), in
@@ -162,12 +232,6 @@ func (g *Genesis) EnsureDefaults() {
 	}
 	if g.WritePrice == 0 {
 		g.WritePrice = DefaultWritePrice
-	}
-	if g.FaucetLimit == 0 && !g.NoFaucet {
-		g.FaucetLimit = DefaultFaucetLimit
-	}
-	if g.NoFaucet {
-		g.FaucetLimit = 0
 	}
 	if g.MinStake == 0 {
 		g.MinStake = DefaultMinStake
@@ -218,6 +282,7 @@ func (g *Genesis) Validate() error {
 		total += v
 	}
 	keys := map[chain.BLSPublicKey]bool{}
+	peers := map[string]bool{}
 	for i, n := range g.Nodes {
 		field := fmt.Sprintf("nodes[%d]", i)
 		if err := checkNodeMeta(n.Name, n.PeerID, n.Addresses, n.Commission); err != nil {
@@ -233,10 +298,26 @@ func (g *Genesis) Validate() error {
 		if err := chain.VerifyProofOfPossession(n.PublicKey, 0, n.Operator, n.ProofOfPossession); err != nil {
 			bad("%s.proofOfPossession: %v", field, err)
 		}
+		if peers[n.PeerID] {
+			bad("%s.peerId is registered twice", field)
+		}
+		peers[n.PeerID] = true
+		if err := chain.VerifyNetworkKeySignature(n.PeerID, 0, n.Operator, n.NetworkKeySignature); err != nil {
+			bad("%s.networkKeySignature: %v", field, err)
+		}
 		if n.Stake == 0 {
 			bad("%s.stake must be positive", field)
 		}
 		add(field+".stake", n.Stake)
+	}
+	if f := g.Faucet; f != nil {
+		if limit := MaxFaucetTotal(g); f.Total == 0 || f.Total > limit {
+			bad("faucet.total %d FROST must be positive and at most %d: more could buy f + 1 shards against the genesis stake", f.Total, limit)
+		}
+		if f.PerAccount == 0 || f.PerAccount > f.Total {
+			bad("faucet.perAccount %d FROST must be positive and at most the total", f.PerAccount)
+		}
+		add("faucet.total", f.Total)
 	}
 	for i, a := range g.Accounts {
 		if a.Address.IsZero() {
@@ -252,12 +333,15 @@ func checkNodeMeta(name, peerID string, addrs []string, commission uint16) error
 	switch {
 	case name == "" || len(name) > chain.MaxNodeNameLen:
 		return fmt.Errorf("name must have 1 to %d bytes", chain.MaxNodeNameLen)
-	case peerID == "" || len(peerID) > chain.MaxPeerIDLen:
-		return fmt.Errorf("peer ID must have 1 to %d bytes", chain.MaxPeerIDLen)
+	case len(peerID) > chain.MaxPeerIDLen:
+		return fmt.Errorf("peer ID of %d bytes, over %d", len(peerID), chain.MaxPeerIDLen)
 	case len(addrs) > chain.MaxNodeAddresses:
 		return fmt.Errorf("%d addresses, over %d", len(addrs), chain.MaxNodeAddresses)
 	case commission > chain.MaxCommission:
 		return fmt.Errorf("commission %d bps over %d", commission, chain.MaxCommission)
+	}
+	if _, err := chain.ParsePeerID(peerID); err != nil {
+		return err
 	}
 	for _, a := range addrs {
 		if !strings.HasPrefix(a, "/") || len(a) > chain.MaxAddressLen {

@@ -269,10 +269,16 @@ func (m *model) step() {
 	case 15:
 		if r.IntN(3) == 0 {
 			key, _ := chain.GenerateBLSKey(nil)
+			nk := chaintest.NewNetworkKey(nil)
 			s := m.actor()
+			peer := nk.PeerID()
+			if r.IntN(4) == 0 {
+				peer = m.net.Nodes[0].PeerID // taken
+			}
+			sig, _ := chain.SignNetworkKey(nk, m.epochArg(), s.Address(), nk.PeerID())
 			res, err := m.submit("register-node", s, Call{RegisterNode: &RegisterNodeCall{Args: chain.RegisterNodeArgs{
-				Name: "n", PeerID: "p", PublicKey: key.PublicKey(), ProofOfPossession: key.ProofOfPossession(m.epochArg(), s.Address()),
-				Commission: uint16(r.IntN(12_000)),
+				Name: "n", PeerID: peer, PublicKey: key.PublicKey(), ProofOfPossession: key.ProofOfPossession(m.epochArg(), s.Address()),
+				NetworkKeySignature: sig, Commission: uint16(r.IntN(12_000)),
 			}}})
 			if err == nil {
 				m.nodes[res.Node.ID] = &chaintest.Node{Operator: s, Key: key}

@@ -103,7 +103,7 @@ func workload(t *testing.T, ctx context.Context, c chain.Chain, net *chaintest.N
 		}
 	}
 	user := chaintest.NewAccount(uint64(500 + int(round)))
-	_, err := c.RequestWAL(ctx, user, 100*chain.FrostPerWAL)
+	_, err := c.TransferWAL(ctx, net.Client, user.Address(), 100*chain.FrostPerWAL)
 	must(err)
 	com, err := c.Committee(ctx, 0)
 	must(err)
@@ -287,14 +287,14 @@ func TestPersistFailure(t *testing.T) {
 	c.mu.Lock()
 	c.db.failWrites = errors.New("disk full")
 	c.mu.Unlock()
-	if _, err := c.RequestWAL(ctx, net.Client, 7); !errors.Is(err, chain.ErrUnavailable) {
+	if _, err := c.RequestWAL(ctx, net.Client, 2); !errors.Is(err, chain.ErrUnavailable) {
 		t.Fatalf("transaction whose block cannot be written: %v", err)
 	}
 	<-c.done
 	if _, err := c.Balance(ctx, net.Client.Address()); !errors.Is(err, chain.ErrClosed) {
 		t.Fatalf("read after the failure: %v", err)
 	}
-	if _, err := c.RequestWAL(ctx, net.Client, 7); !errors.Is(err, chain.ErrClosed) {
+	if _, err := c.RequestWAL(ctx, net.Client, 2); !errors.Is(err, chain.ErrClosed) {
 		t.Fatalf("transaction after the failure: %v", err)
 	}
 	if err := c.Close(); err != nil {

@@ -31,13 +31,13 @@ const (
 
 // params are the constants of a chain, fixed at genesis.
 type params struct {
-	chainID     chain.Digest
-	n           int
-	code        encoding.Params
-	epochMs     uint64
-	maxAhead    uint32
-	faucetLimit uint64
-	minStake    uint64
+	chainID  chain.Digest
+	n        int
+	code     encoding.Params
+	epochMs  uint64
+	maxAhead uint32
+	faucet   Faucet // zero: none
+	minStake uint64
 }
 
 // nodeRec is a registered node and its staking pool.
@@ -102,6 +102,7 @@ type state struct {
 	balances map[chain.Address]uint64
 	nodes    map[chain.NodeID]*nodeRec
 	keys     map[chain.BLSPublicKey]chain.NodeID
+	peers    map[string]chain.NodeID // by peer ID
 	staked   map[chain.ObjectID]*stakedRec
 	blobs    map[chain.ObjectID]*blobRec
 	byBlobID map[encoding.BlobID]map[chain.ObjectID]struct{}
@@ -115,6 +116,11 @@ type state struct {
 	// them by expiry second for pruning.
 	recent      map[chain.Digest]uint64
 	recentBySec map[uint64][]chain.Digest
+
+	// faucetMinted is what the faucet gave in all, faucetBy to each
+	// account.
+	faucetMinted uint64
+	faucetBy     map[chain.Address]uint64
 
 	minted, burned uint64
 
@@ -133,6 +139,7 @@ func newState(p params) *state {
 		balances:    map[chain.Address]uint64{},
 		nodes:       map[chain.NodeID]*nodeRec{},
 		keys:        map[chain.BLSPublicKey]chain.NodeID{},
+		peers:       map[string]chain.NodeID{},
 		staked:      map[chain.ObjectID]*stakedRec{},
 		blobs:       map[chain.ObjectID]*blobRec{},
 		byBlobID:    map[encoding.BlobID]map[chain.ObjectID]struct{}{},
@@ -143,6 +150,7 @@ func newState(p params) *state {
 		attest:      map[uint32]map[chain.NodeID]chain.Bitmap{},
 		recent:      map[chain.Digest]uint64{},
 		recentBySec: map[uint64][]chain.Digest{},
+		faucetBy:    map[chain.Address]uint64{},
 	}
 }
 
@@ -169,14 +177,16 @@ func genesisState(g *Genesis) (*state, error) {
 		return nil, err
 	}
 	s := newState(params{
-		chainID:     g.Hash(),
-		n:           g.NShards,
-		code:        code,
-		epochMs:     uint64(time.Duration(g.EpochDuration) / time.Millisecond),
-		maxAhead:    g.MaxEpochsAhead,
-		faucetLimit: g.FaucetLimit,
-		minStake:    g.MinStake,
+		chainID:  g.Hash(),
+		n:        g.NShards,
+		code:     code,
+		epochMs:  uint64(time.Duration(g.EpochDuration) / time.Millisecond),
+		maxAhead: g.MaxEpochsAhead,
+		minStake: g.MinStake,
 	})
+	if g.Faucet != nil {
+		s.p.faucet = *g.Faucet
+	}
 	s.timeMs = uint64(g.Time.UnixMilli())
 	s.lastHash = s.p.chainID
 	s.epoch = 1
@@ -203,6 +213,7 @@ func genesisState(g *Genesis) (*state, error) {
 		}
 		s.nodes[id] = n
 		s.keys[gn.PublicKey] = id
+		s.peers[gn.PeerID] = id
 		sid := s.newObjectID()
 		s.staked[sid] = &stakedRec{
 			obj:    chain.StakedWAL{ID: sid, Owner: gn.Operator, NodeID: id, Principal: gn.Stake, ActivationEpoch: 1, State: chain.StakeStaked},
@@ -326,7 +337,8 @@ func (s *state) systemState() chain.SystemState {
 		EpochStart:     time.UnixMilli(int64(s.epochStartMs)).UTC(),
 		MaxEpochsAhead: s.p.maxAhead,
 		TotalStake:     s.totalStake(),
-		FaucetLimit:    s.p.faucetLimit,
+		FaucetLimit:    s.p.faucet.PerAccount,
+		FaucetLeft:     s.p.faucet.Total - s.faucetMinted,
 	}
 }
 

@@ -207,6 +207,13 @@ func (s *state) root() chain.Digest {
 		w.fixed(k[:])
 		w.fixed(id[:])
 	}
+	peers := sortedKeys(s.peers)
+	w.len(len(peers))
+	for _, p := range peers {
+		id := s.peers[p]
+		w.str(p)
+		w.fixed(id[:])
+	}
 	w.len(len(s.staked))
 	for _, id := range sorted32(s.staked) {
 		w.staked(s.staked[id])
@@ -248,6 +255,12 @@ func (s *state) root() chain.Digest {
 	for _, d := range sorted32(s.recent) {
 		w.fixed(d[:])
 		w.u64(s.recent[d])
+	}
+	w.u64(s.faucetMinted)
+	w.len(len(s.faucetBy))
+	for _, a := range sorted32(s.faucetBy) {
+		w.fixed(a[:])
+		w.u64(s.faucetBy[a])
 	}
 	w.u64(s.minted)
 	w.u64(s.burned)

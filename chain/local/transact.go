@@ -72,6 +72,9 @@ func (t *transactor) UpdateNode(ctx context.Context, s chain.Signer, id chain.No
 	if a.Addresses != nil {
 		c.Addresses = &a.Addresses
 	}
+	if a.NetworkKeySignature != nil {
+		c.NetworkKeySig = &a.NetworkKeySignature
+	}
 	res, err := t.do(ctx, s, Call{UpdateNode: c})
 	return deref(res.Node), err
 }

@@ -85,6 +85,7 @@ type (
 		Node              chain.NodeID        `json:"node"`
 		Name              *string             `json:"name,omitempty" bcs:"optional"`
 		PeerID            *string             `json:"peerId,omitempty" bcs:"optional"`
+		NetworkKeySig     *[]byte             `json:"networkKeySignature,omitempty" bcs:"optional"`
 		Addresses         *[]string           `json:"addresses,omitempty" bcs:"optional"`
 		PublicKey         *chain.BLSPublicKey `json:"publicKey,omitempty" bcs:"optional"`
 		ProofOfPossession *chain.BLSSignature `json:"proofOfPossession,omitempty" bcs:"optional"`

@@ -182,11 +182,16 @@ operator with it. The node joins a committee once its stake is active.`,
 			if name == "" {
 				name = keys.PeerID[len(keys.PeerID)-8:]
 			}
+			netSig, err := chain.SignNetworkKey(keys.Network, st.Epoch, keys.Account.Address(), keys.PeerID)
+			if err != nil {
+				return err
+			}
 			info, err := ch.RegisterNode(ctx, keys.Account, chain.RegisterNodeArgs{
 				Name: name, PeerID: keys.PeerID, Addresses: addrs,
-				PublicKey:         keys.Protocol.PublicKey(),
-				ProofOfPossession: keys.Protocol.ProofOfPossession(st.Epoch, keys.Account.Address()),
-				Commission:        commission,
+				PublicKey:           keys.Protocol.PublicKey(),
+				ProofOfPossession:   keys.Protocol.ProofOfPossession(st.Epoch, keys.Account.Address()),
+				NetworkKeySignature: netSig,
+				Commission:          commission,
 			})
 			if err != nil {
 				return err

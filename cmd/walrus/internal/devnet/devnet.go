@@ -287,9 +287,15 @@ func (d *Devnet) prepare() (*local.Genesis, error) {
 		if err != nil {
 			return nil, err
 		}
-		g.Nodes = append(g.Nodes, local.NewGenesisNode(keys.Account.Address(), keys.Protocol, nc.Name, keys.PeerID, nc.ListenAddrs, NodeStake))
+		gn, err := local.NewGenesisNode(keys.Account.Address(), keys.Protocol, keys.Network, nc.Name, keys.PeerID, nc.ListenAddrs, NodeStake)
+		if err != nil {
+			return nil, err
+		}
+		g.Nodes = append(g.Nodes, gn)
 		d.NodeConfigs = append(d.NodeConfigs, *loaded)
 	}
+	// A faucet that cannot buy f + 1 shards against the nodes' stake.
+	g.Faucet = local.SafeFaucet(g)
 	out, err := yaml.Marshal(&d.st)
 	if err != nil {
 		return nil, err
