@@ -238,29 +238,34 @@ func replayBlock(st *state, b *Block, verify bool) error {
 		return fmt.Errorf("%w: block %d does not follow block %d (%s)", chain.ErrCorrupt, h.Height, st.height, st.lastHash)
 	}
 	st.beginBlock(h.Height, h.TimeMs, h.Randomness)
-	digests := make([]chain.Digest, len(b.Txs))
+	txs := make([]txEntry, len(b.Txs))
 	for i := range b.Txs {
+		bt := &b.Txs[i]
 		var (
 			d   chain.Digest
 			err error
 		)
 		if verify {
-			d, _, err = b.Txs[i].verify()
+			d, _, err = bt.Tx.verify()
 		} else {
 			var enc []byte
-			if enc, err = b.Txs[i].Tx.Encode(); err == nil {
+			if enc, err = bt.Tx.Tx.Encode(); err == nil {
 				d = digestOf(enc)
 			}
 		}
-		if err == nil {
-			_, err = st.applyTx(&b.Txs[i], d)
-		}
 		if err != nil {
-			return fmt.Errorf("%w: transaction %d no longer executes: %w", chain.ErrCorrupt, i, err)
+			return fmt.Errorf("%w: transaction %d: %w", chain.ErrCorrupt, i, err)
 		}
-		digests[i] = d
+		_, inBlock, err := st.applyTx(&bt.Tx, d)
+		if !inBlock {
+			return fmt.Errorf("%w: transaction %d no longer passes its checks: %w", chain.ErrCorrupt, i, err)
+		}
+		if code := outcomeCode(err); code != bt.Error {
+			return fmt.Errorf("%w: transaction %d was recorded with outcome %q, replays to %q (%v)", chain.ErrCorrupt, i, bt.Error, code, err)
+		}
+		txs[i] = txEntry{d, bt.Error}
 	}
-	if txRoot(digests) != h.TxRoot || eventsRoot(st.events) != h.EventsRoot {
+	if txRoot(txs) != h.TxRoot || eventsRoot(st.events) != h.EventsRoot {
 		return fmt.Errorf("%w: block %d replays to other transactions or events", chain.ErrCorrupt, h.Height)
 	}
 	st.lastHash = h.Hash()
@@ -404,18 +409,19 @@ func (c *Chain) buildBlock() (bool, error) {
 	b := &Block{Header: BlockHeader{Height: st.height + 1, Prev: st.lastHash, Randomness: rnd}}
 	st.beginBlock(b.Header.Height, nowMs, rnd)
 	b.Header.TimeMs = st.timeMs
-	var digests []chain.Digest
+	var txs []txEntry
 	outs := make([]outcome, n)
 	for i, p := range batch {
-		res, err := st.applyTx(p.st, p.digest)
+		res, inBlock, err := st.applyTx(p.st, p.digest)
 		outs[i] = outcome{res, err}
-		if err == nil {
-			b.Txs = append(b.Txs, *p.st)
-			digests = append(digests, p.digest)
+		if inBlock {
+			code := outcomeCode(err)
+			b.Txs = append(b.Txs, BlockTx{Tx: *p.st, Error: code})
+			txs = append(txs, txEntry{p.digest, code})
 		}
 	}
 	evs := st.events
-	hash := st.endBlock(b, digests)
+	hash := st.endBlock(b, txs)
 	// The state already moved on: from here the block must be persisted
 	// or the chain stopped, never left half-applied.
 	if err := c.db.writeBlock(b, hash, evs); err != nil {

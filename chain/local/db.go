@@ -24,7 +24,7 @@ import (
 // A sealed record is Blake2b-256(payload) ‖ payload. A block, its events and
 // the head are written in one synced batch, so a crash leaves either all of
 // a block or none of it.
-const formatVersion = 1
+const formatVersion = 2
 
 var (
 	keyVersion = []byte("v")

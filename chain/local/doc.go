@@ -18,9 +18,12 @@
 //
 // # State machine
 //
-// Blocks hold the transactions that succeeded; a transaction that fails
-// changes nothing and is not recorded. A block first runs the transitions its
-// time makes due, then its transactions in order. The rules (DESIGN.md §4):
+// A block first runs the transitions its time makes due, then its
+// transactions in order. It records every transaction that passed the
+// signature, expiry and duplicate checks, with its outcome: one that failed
+// changes nothing, but its digest is remembered until its expiry like a
+// successful one's, so no signed bytes execute twice or after failing once.
+// The rules (DESIGN.md §4):
 //
 //   - Accounts hold WAL in FROST. The faucet mints at most the genesis's
 //     FaucetLimit per request; WAL is otherwise only moved, and destroyed
@@ -54,9 +57,11 @@
 // "TransactionData::" ‖ BCS, and its signature is Sui's: flag 0x00 ‖
 // Ed25519 signature of Blake2b-256(0x00 0x00 0x00 ‖ BCS) ‖ public key. The
 // sender is the address of that key. Each transaction carries a random nonce
-// and an expiry at most MaxTxTTL after the block that executes it; executed
-// digests are remembered until their expiry, so a transaction executes at
-// most once.
+// and an expiry at most MaxTxTTL after the block that executes it; the
+// digests of the transactions in blocks, failed or not, are remembered
+// until their expiry (to the second), so a transaction executes at most
+// once and never after it failed: replaying its bytes gives
+// chain.ErrDuplicateTx, then chain.ErrTxExpired.
 //
 // # Blocks and storage
 //

@@ -48,9 +48,9 @@ func (s *state) beginBlock(height, timeMs uint64, randomness [32]byte) {
 }
 
 // endBlock completes the header of the block being built, whose
-// transactions had the given digests, and returns its hash.
-func (s *state) endBlock(b *Block, digests []chain.Digest) chain.Digest {
-	b.Header.TxRoot = txRoot(digests)
+// transactions had the given digests and outcomes, and returns its hash.
+func (s *state) endBlock(b *Block, txs []txEntry) chain.Digest {
+	b.Header.TxRoot = txRoot(txs)
 	b.Header.EventsRoot = eventsRoot(s.events)
 	s.lastHash = b.Header.Hash()
 	return s.lastHash
@@ -58,32 +58,35 @@ func (s *state) endBlock(b *Block, digests []chain.Digest) chain.Digest {
 
 // applyTx executes one transaction, with digest d, of the block being
 // built. The caller has checked its signature (SignedTx.verify); the log
-// replayed at Open need not be checked again. A transaction that fails
-// changes nothing.
-func (s *state) applyTx(st *SignedTx, d chain.Digest) (txResult, error) {
+// replayed at Open need not be checked again. inBlock reports whether the
+// transaction belongs in the block: it does when it passed the expiry and
+// duplicate checks, whether it then succeeded or failed. A transaction that
+// fails changes nothing but the digests remembered: once in a block, its
+// digest is remembered until its expiry, as a successful one's.
+func (s *state) applyTx(st *SignedTx, d chain.Digest) (res txResult, inBlock bool, err error) {
 	tx := &st.Tx
 	if tx.Expiry <= s.timeMs {
-		return txResult{}, fmt.Errorf("%w: expiry %d is not after the block time %d", chain.ErrTxExpired, tx.Expiry, s.timeMs)
+		return txResult{}, false, fmt.Errorf("%w: expiry %d is not after the block time %d", chain.ErrTxExpired, tx.Expiry, s.timeMs)
 	}
 	if tx.Expiry > s.timeMs+uint64(MaxTxTTL/time.Millisecond) {
-		return txResult{}, fmt.Errorf("%w: expiry %d is more than %v after the block time %d", chain.ErrTxExpired, tx.Expiry, MaxTxTTL, s.timeMs)
+		return txResult{}, false, fmt.Errorf("%w: expiry %d is more than %v after the block time %d", chain.ErrTxExpired, tx.Expiry, MaxTxTTL, s.timeMs)
 	}
 	if _, dup := s.recent[d]; dup {
-		return txResult{}, fmt.Errorf("%w: %s", chain.ErrDuplicateTx, d)
+		return txResult{}, false, fmt.Errorf("%w: %s", chain.ErrDuplicateTx, d)
 	}
+	s.recent[d] = tx.Expiry
+	s.recentBySec[tx.Expiry/1000] = append(s.recentBySec[tx.Expiry/1000], d)
 	s.txDigest, s.txIndex = d, 0
 	evStart, seqStart := len(s.events), s.eventSeq
-	res, err := s.dispatch(tx)
+	res, err = s.dispatch(tx)
 	if err != nil {
 		// Handlers check before they change anything; events are the
 		// only thing to undo should one emit before failing.
 		s.events, s.eventSeq = s.events[:evStart], seqStart
-		return txResult{}, err
+		return txResult{}, true, err
 	}
-	s.recent[d] = tx.Expiry
-	s.recentBySec[tx.Expiry/1000] = append(s.recentBySec[tx.Expiry/1000], d)
 	res.Receipt = chain.TxReceipt{Digest: d, Height: s.height, Epoch: s.epoch, Events: slices.Clone(s.events[evStart:])}
-	return res, nil
+	return res, true, nil
 }
 
 func (s *state) dispatch(tx *Tx) (txResult, error) {

@@ -22,8 +22,8 @@ type model struct {
 	st     *state
 	blocks []*Block
 	// Open block.
-	cur     *Block
-	digests []chain.Digest
+	cur *Block
+	txs []txEntry
 
 	actors []*chain.AccountKey
 	nodes  map[chain.NodeID]*chaintest.Node // known node keys
@@ -60,7 +60,7 @@ func newModel(t *testing.T, seed uint64) *model {
 // closeBlock ends the open block.
 func (m *model) closeBlock() {
 	if m.cur != nil {
-		m.st.endBlock(m.cur, m.digests)
+		m.st.endBlock(m.cur, m.txs)
 		m.blocks = append(m.blocks, m.cur)
 		m.cur = nil
 	}
@@ -74,7 +74,7 @@ func (m *model) newBlock(dt time.Duration) {
 		rnd[i] = byte(m.rnd.Uint32())
 	}
 	m.cur = &Block{Header: BlockHeader{Height: m.st.height + 1, Prev: m.st.lastHash, Randomness: rnd}}
-	m.digests = nil
+	m.txs = nil
 	m.st.beginBlock(m.cur.Header.Height, m.st.timeMs+uint64(dt/time.Millisecond), rnd)
 	m.cur.Header.TimeMs = m.st.timeMs
 }
@@ -98,22 +98,37 @@ func (m *model) submit(name string, s *chain.AccountKey, call Call) (txResult, e
 	before := m.st.root()
 	d, _, err := stx.verify()
 	var res txResult
+	inBlock := false
 	if err == nil {
-		res, err = m.st.applyTx(stx, d)
+		res, inBlock, err = m.st.applyTx(stx, d)
+	}
+	if inBlock {
+		m.cur.Txs = append(m.cur.Txs, BlockTx{Tx: *stx, Error: outcomeCode(err)})
+		m.txs = append(m.txs, txEntry{d, outcomeCode(err)})
 	}
 	if err != nil {
 		if code := chain.ErrorCode(err); code == "" {
 			m.t.Fatalf("%s failed with an untyped error: %v", name, err)
 		}
-		if after := m.st.root(); after != before {
+		// A failure changes nothing but the digests remembered.
+		exp, remembered := m.st.recent[d]
+		if inBlock {
+			if !remembered {
+				m.t.Fatalf("%s failed in a block and its digest is forgotten", name)
+			}
+			delete(m.st.recent, d)
+		}
+		after := m.st.root()
+		if inBlock {
+			m.st.recent[d] = exp
+		}
+		if after != before {
 			m.t.Fatalf("%s failed (%v) but changed the state", name, err)
 		}
 		m.failed[name]++
 		return res, err
 	}
 	m.ok[name]++
-	m.cur.Txs = append(m.cur.Txs, *stx)
-	m.digests = append(m.digests, d)
 	return res, nil
 }
 
