@@ -73,6 +73,38 @@
 // each transaction still executes, and that it emits the same events.
 // Records carry a Blake2b-256 checksum that is verified before decoding.
 //
+// # HTTP server and browsers
+//
+// The server (NewHandler, Serve) holds no keys: every transaction it takes
+// is signed by its sender, so whoever reaches it can do only what the keys
+// they hold allow. It bounds what a client can make it hold: headers must
+// arrive within ServerReadHeaderTimeout, a transaction's body (at most
+// twice MaxTxSize) within ServerBodyTimeout, a request within
+// ServerReadTimeout and its answer within ServerWriteTimeout (room for a
+// long poll of MaxEventWait); idle keep-alive connections close after
+// ServerIdleTimeout, and past MaxInFlightRequests requests at once it
+// answers 503.
+//
+// What a web page open in a browser on the same machine can and cannot do
+// to a chain served on loopback:
+//
+//   - It cannot submit a transaction. POST /v1/tx takes only
+//     Content-Type application/json (else 415); the bodies a page may send
+//     to another origin without asking first (text/plain, forms,
+//     multipart) are refused, and a JSON one needs a CORS preflight, which
+//     the server never grants (it sends no Access-Control-* header).
+//     Browsers' Sec-Fetch-Site and Origin headers are checked as well
+//     (http.CrossOriginProtection): a cross-origin POST is refused with 403
+//     whatever its type. And a page has no account key to sign with but
+//     its own.
+//   - It cannot read answers: without CORS headers the browser hides them
+//     from the page. It can make the browser send GETs (an image, a
+//     no-cors fetch), which change nothing; every GET is a read.
+//   - Through DNS rebinding (a name of the page's that later resolves to
+//     127.0.0.1) a page becomes same-origin and can read what any local
+//     process can: the chain's state, which is public anyway. It still
+//     cannot sign for anyone else's account.
+//
 // # Concurrency
 //
 // Chain and Client are safe for concurrent use. One producer goroutine

@@ -83,7 +83,9 @@ func FuzzServerTx(f *testing.F) {
 	h := NewHandler(c, nil)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/tx", bytes.NewReader(b)))
+		req := httptest.NewRequest(http.MethodPost, "/v1/tx", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
