@@ -57,6 +57,12 @@ type Chain interface {
 	// StakedWAL returns the staked WAL objects owned by an address, ordered by
 	// ID.
 	StakedWAL(ctx context.Context, owner Address) ([]StakedWAL, error)
+	// NodeHistory returns what happened to a node in the last epochs it
+	// was a committee member of, oldest first: its shards, the verdict of
+	// its storage challenges and what it earned (see NodeEpoch). A backend
+	// keeps a bounded number of epochs (chain/local: NodeHistoryEpochs).
+	// ErrUnknownNode for an unknown node.
+	NodeHistory(ctx context.Context, id NodeID) ([]NodeEpoch, error)
 	// EpochSeed returns the random seed of an epoch for storage challenges
 	// (DESIGN.md §7). It exists from the epoch's start and cannot be
 	// predicted before; ErrNotFound for a future epoch.
@@ -83,12 +89,23 @@ type Chain interface {
 	// becomes active next epoch, or the one after once the next committee
 	// is selected.
 	Stake(ctx context.Context, s Signer, node NodeID, amount uint64) (StakedWAL, error)
-	// RequestWithdrawal starts withdrawing active staked WAL owned by the
-	// signer; it can be withdrawn from the returned object's WithdrawEpoch.
+	// RequestWithdrawal starts withdrawing staked WAL owned by the signer;
+	// it can be withdrawn from the returned object's WithdrawEpoch. Stake
+	// that is active, or pending but counted by the committee of its
+	// activation epoch (selected, with the node in it), can be requested;
+	// other pending stake gives ErrStakeNotActive: Withdraw takes it at
+	// once.
 	RequestWithdrawal(ctx context.Context, s Signer, staked ObjectID) (StakedWAL, error)
-	// Withdraw pays out staked WAL whose withdrawal epoch has come, rewards
-	// included, and returns the amount paid.
+	// Withdraw pays out staked WAL and returns the amount paid: stake whose
+	// withdrawal epoch has come, rewards included, or, at once, pending
+	// stake that no selected committee counts yet (its principal), as
+	// Walrus's withdraw_stake. Other stake gives ErrNotWithdrawing or
+	// ErrTooEarly.
 	Withdraw(ctx context.Context, s Signer, staked ObjectID) (uint64, error)
+	// CollectCommission pays a node's accrued commission
+	// (NodeInfo.CommissionAccrued) to its operator, who must sign, and
+	// returns the amount: 0 when none accrued.
+	CollectCommission(ctx context.Context, s Signer, node NodeID) (uint64, error)
 	// ReserveStorage buys a storage resource of size bytes (of encoded
 	// length) for the given number of epochs from the current one.
 	ReserveStorage(ctx context.Context, s Signer, size uint64, epochs uint32) (ReserveStorageResult, error)
@@ -298,11 +315,86 @@ type NodeInfo struct {
 	WritePriceVote   uint64 `json:"writePriceVote"`
 	Capacity         uint64 `json:"nodeCapacity"`
 	// Stake is the WAL active in the pool this epoch; PendingStake the WAL
-	// that activates in later epochs.
-	Stake        uint64 `json:"stake"`
-	PendingStake uint64 `json:"pendingStake"`
+	// that activates in later epochs, and PendingByEpoch the same by
+	// activation epoch, ascending. WithdrawingByEpoch is the stake whose
+	// withdrawal was requested, by the epoch it leaves the pool in, at the
+	// pool's current rate.
+	Stake              uint64        `json:"stake"`
+	PendingStake       uint64        `json:"pendingStake"`
+	PendingByEpoch     []EpochAmount `json:"pendingByEpoch,omitempty"`
+	WithdrawingByEpoch []EpochAmount `json:"withdrawingByEpoch,omitempty"`
+	// CommissionAccrued is the operator's commission earned and not yet
+	// collected (Chain.CollectCommission), in FROST.
+	CommissionAccrued uint64 `json:"commissionAccrued"`
 	// RegisteredEpoch is the epoch of registration (0 at genesis).
 	RegisteredEpoch uint32 `json:"registeredEpoch"`
+}
+
+// EpochAmount is an amount of FROST tied to an epoch.
+type EpochAmount struct {
+	Epoch  uint32 `json:"epoch"`
+	Amount uint64 `json:"amount"`
+}
+
+// ChallengeVerdict is the outcome of a committee member's storage
+// challenges in an epoch.
+type ChallengeVerdict uint8
+
+// The verdicts (DESIGN.md §7).
+const (
+	// VerdictUnproven: the attesters of the epoch held fewer than n − f
+	// shards, so nobody's storage was proven (or disproven).
+	VerdictUnproven ChallengeVerdict = 0
+	// VerdictPassed: attesters holding at least n − f shards marked the
+	// node as passing.
+	VerdictPassed ChallengeVerdict = 1
+	// VerdictFailed: attesters holding at least n − f shards attested, and
+	// those that marked the node as passing held fewer than n − f.
+	VerdictFailed ChallengeVerdict = 2
+)
+
+var verdictNames = [...]string{"unproven", "passed", "failed"}
+
+// String returns "unproven", "passed" or "failed".
+func (v ChallengeVerdict) String() string {
+	if int(v) < len(verdictNames) {
+		return verdictNames[v]
+	}
+	return fmt.Sprintf("ChallengeVerdict(%d)", uint8(v))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (v ChallengeVerdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (v *ChallengeVerdict) UnmarshalText(b []byte) error {
+	for i, n := range verdictNames {
+		if n == string(b) {
+			*v = ChallengeVerdict(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown challenge verdict %q", ErrInvalidArgument, b)
+}
+
+// NodeEpoch is what happened to a node in an epoch it was a committee
+// member of, recorded when the epoch ended.
+type NodeEpoch struct {
+	Epoch  uint32 `json:"epoch"`
+	Shards int    `json:"shards"`
+	// Attested says whether the node submitted its own attestation.
+	Attested bool `json:"attested"`
+	// PassedBy and FailedBy are the shards of the attesters that marked
+	// the node as passing, and as not passing.
+	PassedBy int              `json:"passedBy"`
+	FailedBy int              `json:"failedBy"`
+	Verdict  ChallengeVerdict `json:"verdict"`
+	// Reward is what the node earned for the epoch, commission included;
+	// Commission the operator's part of it; Burned what it forfeited. All
+	// in FROST; all 0 for an unproven epoch, whose fees carry over.
+	Reward     uint64 `json:"reward"`
+	Commission uint64 `json:"commission"`
+	Burned     uint64 `json:"burned"`
 }
 
 // RegisterNodeArgs describes a node to register. Limits: MaxNodeNameLen,

@@ -37,7 +37,10 @@ func Run(t *testing.T, f Factory) {
 		{"UpdateNode", testUpdateNode},
 		{"Pricing", testPricing},
 		{"Rewards", testRewards},
+		{"ChallengeRewards", testChallengeRewards},
 		{"Attestation", testAttestation},
+		{"PendingWithdrawal", testPendingWithdrawal},
+		{"Capacity", testCapacity},
 		{"Events", testEvents},
 	}
 	// One network for all tests: its keys are read-only, and making them

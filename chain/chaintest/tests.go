@@ -560,9 +560,7 @@ func testStaking(e *env) {
 		e.t.Fatal("stake did not move WAL into the pool")
 	}
 	_, err = e.c.RequestWithdrawal(e.ctx, staker, sw.ID)
-	e.wantErr(err, chain.ErrStakeNotActive, "withdrawing stake before it is active")
-	_, err = e.c.Withdraw(e.ctx, staker, sw.ID)
-	e.wantErr(err, chain.ErrNotWithdrawing, "withdrawing without a request")
+	e.wantErr(err, chain.ErrStakeNotActive, "requesting the withdrawal of stake no committee counts yet")
 	_, err = e.c.RequestWithdrawal(e.ctx, NewAccount(111), sw.ID)
 	e.wantErr(err, chain.ErrNotOwner, "withdrawing another's stake")
 
@@ -601,6 +599,8 @@ func testStaking(e *env) {
 	if info.Stake != 100*chain.FrostPerWAL {
 		e.t.Errorf("pool stake in epoch 2: %d", info.Stake)
 	}
+	_, err = e.c.Withdraw(e.ctx, staker, sw.ID)
+	e.wantErr(err, chain.ErrNotWithdrawing, "withdrawing active stake without a request")
 	w, err := e.c.RequestWithdrawal(e.ctx, staker, sw.ID)
 	e.must(err)
 	if w.State != chain.StakeWithdrawing || w.WithdrawEpoch != 3 {
@@ -833,67 +833,6 @@ func testPricing(e *env) {
 	if want, _ := e.system().RegisterCost(100, 1); r.Cost != want {
 		e.t.Errorf("cost %d, want %d", r.Cost, want)
 	}
-}
-
-func testRewards(e *env) {
-	// Storage bought for epoch 1 only: its fees are epoch 1's rewards.
-	r := e.register(e.net.Client, blob(1, 1<<20, 1, false))
-	before := map[chain.NodeID]chain.NodeInfo{}
-	for _, id := range e.ids {
-		before[id], _ = e.c.Node(e.ctx, id)
-	}
-	opBal := e.balance(e.net.Nodes[0].Operator.Address())
-	e.nextEpoch()
-	com := e.committee(1)
-	var total uint64
-	for _, ev := range e.eventsOf(chain.EventRewardsDistributed) {
-		total += ev.Amount
-	}
-	if total == 0 || total > r.Cost {
-		e.t.Fatalf("rewards %d for fees %d", total, r.Cost)
-	}
-	i0, _ := com.Index(e.ids[0])
-	share := r.Cost * uint64(len(com.Members[i0].Shards)) / NShards
-	commission := share * uint64(e.net.Nodes[0].Commission) / chain.MaxCommission
-	after, _ := e.c.Node(e.ctx, e.ids[0])
-	if got := e.balance(e.net.Nodes[0].Operator.Address()) - opBal; got != commission {
-		e.t.Errorf("commission %d, want %d", got, commission)
-	}
-	if got := after.Stake - before[e.ids[0]].Stake; got != share-commission {
-		e.t.Errorf("pool grew by %d, want %d", got, share-commission)
-	}
-	staked, _ := e.c.StakedWAL(e.ctx, e.net.Nodes[0].Operator.Address())
-	if staked[0].Value != after.Stake {
-		e.t.Errorf("sole staker's value %d, pool %d", staked[0].Value, after.Stake)
-	}
-}
-
-func testAttestation(e *env) {
-	com := e.committee(0)
-	n0, id0 := e.net.Nodes[0], e.ids[0]
-	passed := chain.BitmapOf(len(com.Members), 0, 1, 2, 3)
-	att := chain.Attestation{Node: id0, Epoch: 1, Passed: passed, Signature: n0.Key.Sign(chain.AttestationMessage(1, id0, passed))}
-	bad := att
-	bad.Signature = e.net.Nodes[1].Key.Sign(chain.AttestationMessage(1, id0, passed))
-	_, err := e.c.SubmitAttestation(e.ctx, n0.Operator, bad)
-	e.wantErr(err, chain.ErrBadSignature, "attestation signed by another node")
-	_, err = e.c.SubmitAttestation(e.ctx, e.net.Client, att)
-	e.wantErr(err, chain.ErrNotOwner, "attestation by a non-operator")
-	old := att
-	old.Epoch = 2
-	_, err = e.c.SubmitAttestation(e.ctx, n0.Operator, old)
-	e.wantErr(err, chain.ErrWrongEpoch, "attestation for another epoch")
-	short := att
-	short.Passed = chain.Bitmap{}
-	_, err = e.c.SubmitAttestation(e.ctx, n0.Operator, short)
-	e.wantErr(err, chain.ErrInvalidArgument, "attestation bitmap of the wrong size")
-	rc, err := e.c.SubmitAttestation(e.ctx, n0.Operator, att)
-	e.must(err)
-	if len(rc.Events) != 1 || rc.Events[0].Kind != chain.EventAttestation || rc.Events[0].NodeID != id0 {
-		e.t.Fatalf("events %+v", rc.Events)
-	}
-	_, err = e.c.SubmitAttestation(e.ctx, n0.Operator, att)
-	e.wantErr(err, chain.ErrInvalidArgument, "attesting twice")
 }
 
 func testEvents(e *env) {

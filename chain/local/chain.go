@@ -550,6 +550,13 @@ func (c *Chain) Nodes(ctx context.Context) ([]chain.NodeInfo, error) {
 	return out, err
 }
 
+// NodeHistory implements chain.Chain. It keeps NodeHistoryEpochs epochs.
+func (c *Chain) NodeHistory(ctx context.Context, id chain.NodeID) ([]chain.NodeEpoch, error) {
+	var out []chain.NodeEpoch
+	err := c.read(func(st *state) (err error) { out, err = st.nodeHistory(id); return err })
+	return out, err
+}
+
 // BlobStatus implements chain.Chain.
 func (c *Chain) BlobStatus(ctx context.Context, id encoding.BlobID) (chain.BlobStatus, error) {
 	var out chain.BlobStatus

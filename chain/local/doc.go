@@ -25,9 +25,17 @@
 // successful one's, so no signed bytes execute twice or after failing once.
 // The rules (DESIGN.md §4):
 //
-//   - Accounts hold WAL in FROST. The faucet mints at most the genesis's
-//     FaucetLimit per request; WAL is otherwise only moved, and destroyed
-//     only when a node forfeits its rewards.
+//   - Accounts hold WAL in FROST. WAL is minted at genesis and by the
+//     faucet, moved otherwise, and destroyed only when a node forfeits its
+//     rewards. A chain has a faucet only when its genesis names one
+//     (Genesis.Faucet): a pool of Total FROST, at most PerAccount to an
+//     account over all its requests. Accounts are free, so only the total
+//     bounds what one person can mint: Validate refuses a total that could
+//     buy f + 1 shards against the genesis stake (MaxFaucetTotal), and
+//     SafeFaucet makes one of half that.
+//   - Nodes register with a libp2p Ed25519 peer ID that no other node has,
+//     signed by that network key for the operator and the epoch
+//     (chain.NetworkKeyMessage); a new peer ID on update likewise.
 //   - Epoch e starts in phase EpochChangeSync and is EpochChangeDone once
 //     nodes holding n − f shards of its committee reported sync done (the
 //     genesis epoch starts done). At its midpoint (once done) the committee
@@ -37,16 +45,42 @@
 //     shards voted for or above; new BLS keys enter. At its end the epoch
 //     changes: rewards are paid, stake withdraws and activates, and the new
 //     epoch starts with a seed drawn from the block's randomness.
+//   - Capacity: a shard of epoch t stores ⌈S / n⌉ bytes, S being the
+//     encoded length of all storage resources (attached or not) that cover
+//     t. A node that declared capacity C is given at most ⌊C / ⌈S/n⌉⌋
+//     shards: D'Hondt skips it once it has them. Should the committee's
+//     capacity not hold S, the shards left go by D'Hondt alone (every shard
+//     needs a holder).
 //   - Stake added before the next committee is selected activates next
-//     epoch, else the one after; withdrawals likewise. Pools count shares:
-//     rewards raise the value of a share, the operator takes its commission
-//     from the pool's rewards into its account.
+//     epoch, else the one after; withdrawals likewise. Pending stake that
+//     no selected committee counts (it activates in e+2, or in e+1 before
+//     the selection or in a pool that is not selected) is withdrawn at
+//     once by Withdraw, as Walrus's withdraw_stake; pending stake counted
+//     by the next committee can only be requested, and leaves the pool the
+//     epoch after it activates. Pools count shares: rewards raise the
+//     value of a share.
 //   - Storage costs ceil(encoded length / 1 MiB) units × storage price ×
 //     epochs, plus units × write price to register a blob; each epoch's
 //     storage fees (and the write fees of the epoch of registration) are
-//     paid to that epoch's committee by shards when it ends. When attesters
-//     holding n − f shards attested an epoch, members that fewer than n − f
-//     shards' holders marked as passing forfeit their rewards (burned).
+//     that epoch's pot.
+//   - Storage challenges (DESIGN.md §7). The challenge window of epoch e
+//     is epoch e from its EpochChangeDone on (through NextParamsSelected)
+//     until it ends: a member of e's committee submits one attestation for
+//     e in it (ErrWrongPhase during the epoch change, ErrWrongEpoch after
+//     e). Attestations are counted by the shards of their signers. When e
+//     ends its pot is paid, in FROST, rounding down: member i's reward is
+//     ⌊pot × shards_i / n⌋, paid only if attesters holding ≥ n − f shards
+//     marked it as passing; the operator's commission ⌊reward × rate /
+//     10,000⌋ accrues to the node (collected by CollectCommission) and the
+//     rest goes to the pool. If the attesters hold ≥ n − f shards, a member
+//     they did not mark so forfeits its reward: burned. If they hold fewer,
+//     no member is proven either way, so no reward is paid or burned: the
+//     pot carries over to e+1, as the rounding dust always does. (Paying
+//     everyone then, as the chain did before challenges ran, would pay
+//     nodes that store nothing whenever more than f shards' holders stay
+//     silent; burning would punish the nodes that did attest. Carrying
+//     keeps every node's interest in attesting.) Each member's epoch is
+//     kept in its history (NodeHistory, NodeHistoryEpochs epochs).
 //   - A blob's ID is re-derived from its root hash, size and encoding type
 //     at registration; certification needs a quorum certificate of the
 //     current committee; invalidation a certificate at validity (f + 1).

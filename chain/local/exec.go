@@ -122,6 +122,8 @@ func (s *state) dispatch(tx *Tx) (txResult, error) {
 		return s.submitAttestation(from, c.SubmitAttestation)
 	case c.EpochSyncDone != nil:
 		return s.epochSyncDone(from, c.EpochSyncDone)
+	case c.CollectCommission != nil:
+		return s.collectCommission(from, c.CollectCommission)
 	}
 	return txResult{}, fmt.Errorf("%w: transaction without a call", chain.ErrInvalidArgument)
 }
@@ -364,10 +366,15 @@ func (s *state) requestWithdrawal(from chain.Address, c *RequestWithdrawalCall) 
 	if r.obj.State == chain.StakeWithdrawing {
 		return txResult{}, fmt.Errorf("%w: withdrawable from epoch %d", chain.ErrAlreadyWithdrawing, r.obj.WithdrawEpoch)
 	}
-	if r.obj.ActivationEpoch > s.epoch {
-		return txResult{}, fmt.Errorf("%w: activates in epoch %d, now %d", chain.ErrStakeNotActive, r.obj.ActivationEpoch, s.epoch)
-	}
 	w := s.nextActivation()
+	if a := r.obj.ActivationEpoch; a > s.epoch {
+		// Pending: withdrawable at once unless the committee of its
+		// activation epoch counted it; then it leaves the epoch after.
+		if !s.counted(r) {
+			return txResult{}, fmt.Errorf("%w: activates in epoch %d, now %d; withdraw it at once", chain.ErrStakeNotActive, a, s.epoch)
+		}
+		w = a + 1
+	}
 	n := s.nodes[r.obj.NodeID]
 	r.obj.State, r.obj.WithdrawEpoch = chain.StakeWithdrawing, w
 	n.withdrawing[w] = append(n.withdrawing[w], c.Staked)
@@ -381,6 +388,9 @@ func (s *state) withdraw(from chain.Address, c *WithdrawCall) (txResult, error) 
 	if err != nil {
 		return txResult{}, err
 	}
+	if r.obj.State == chain.StakeStaked && r.obj.ActivationEpoch > s.epoch && !s.counted(r) {
+		return s.withdrawPending(from, r)
+	}
 	if r.obj.State != chain.StakeWithdrawing {
 		return txResult{}, fmt.Errorf("%w: request the withdrawal of %s first", chain.ErrNotWithdrawing, c.Staked)
 	}
@@ -392,6 +402,47 @@ func (s *state) withdraw(from chain.Address, c *WithdrawCall) (txResult, error) 
 	delete(s.own(from).staked, c.Staked)
 	s.emit(chain.Event{Kind: chain.EventWithdrawn, ObjectID: c.Staked, NodeID: r.obj.NodeID, Amount: r.withdrawable, Owner: from})
 	return txResult{Amount: r.withdrawable}, nil
+}
+
+// counted reports whether pending stake is counted by a selected committee:
+// that of its activation epoch, with its node a member.
+func (s *state) counted(r *stakedRec) bool {
+	com := s.committees[r.obj.ActivationEpoch]
+	if com == nil {
+		return false
+	}
+	_, in := com.Index(r.obj.NodeID)
+	return in
+}
+
+// withdrawPending pays back pending stake that no committee counts.
+func (s *state) withdrawPending(from chain.Address, r *stakedRec) (txResult, error) {
+	n, a, id := s.nodes[r.obj.NodeID], r.obj.ActivationEpoch, r.obj.ID
+	n.pending[a] -= r.obj.Principal
+	if n.pending[a] == 0 {
+		delete(n.pending, a)
+	}
+	n.activating[a] = slices.DeleteFunc(n.activating[a], func(x chain.ObjectID) bool { return x == id })
+	if len(n.activating[a]) == 0 {
+		delete(n.activating, a)
+	}
+	s.credit(from, r.obj.Principal)
+	delete(s.staked, id)
+	delete(s.own(from).staked, id)
+	s.emit(chain.Event{Kind: chain.EventWithdrawn, ObjectID: id, NodeID: r.obj.NodeID, Amount: r.obj.Principal, Owner: from})
+	return txResult{Amount: r.obj.Principal}, nil
+}
+
+func (s *state) collectCommission(from chain.Address, c *CollectCommissionCall) (txResult, error) {
+	n, err := s.operated(from, c.Node)
+	if err != nil {
+		return txResult{}, err
+	}
+	amount := n.commission
+	n.commission = 0
+	s.credit(from, amount)
+	s.emit(chain.Event{Kind: chain.EventCommissionCollected, NodeID: c.Node, Amount: amount, Owner: from})
+	return txResult{Amount: amount}, nil
 }
 
 // ---- storage and blobs -------------------------------------------------
@@ -416,7 +467,22 @@ func (s *state) buyStorage(from chain.Address, size uint64, start, epochs uint32
 	}
 	s.pay(from, cost)
 	s.payStorage(perEpoch, start, start+epochs)
+	s.store(size, start, start+epochs)
 	return cost, nil
+}
+
+// store counts size bytes of encoded length as stored in epochs [from, to).
+func (s *state) store(size uint64, from, to uint32) {
+	for e := from; e < to; e++ {
+		s.stored[e] = satAdd(s.stored[e], size)
+	}
+}
+
+func satAdd(a, b uint64) uint64 {
+	if sum, carry := bits.Add64(a, b, 0); carry == 0 {
+		return sum
+	}
+	return ^uint64(0)
 }
 
 // unitPrices returns the per-epoch and write prices of an encoded length at
@@ -537,6 +603,7 @@ func (s *state) registerBlob(from chain.Address, c *RegisterBlobCall) (txResult,
 		delete(s.own(from).storage, res.ID)
 	} else {
 		s.payStorage(perEpoch, s.epoch, s.epoch+c.Epochs)
+		s.store(encLen, s.epoch, s.epoch+c.Epochs)
 		res = &chain.StorageResource{ID: s.newObjectID(), StartEpoch: s.epoch, EndEpoch: s.epoch + c.Epochs, Size: encLen}
 	}
 	owner := c.Owner
@@ -718,6 +785,9 @@ func (s *state) submitAttestation(from chain.Address, c *SubmitAttestationCall) 
 	com, i, err := s.member(from, a.Node, a.Epoch)
 	if err != nil {
 		return txResult{}, err
+	}
+	if s.phase == chain.PhaseSyncing {
+		return txResult{}, fmt.Errorf("%w: attestations for epoch %d are taken once its epoch change is done", chain.ErrWrongPhase, s.epoch)
 	}
 	n := len(com.Members)
 	if len(a.Passed) != (n+7)/8 || (n%8 != 0 && a.Passed[len(a.Passed)-1]>>(n%8) != 0) {

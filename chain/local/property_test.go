@@ -221,7 +221,7 @@ func (m *model) epochArg() uint32 {
 // step runs one random operation.
 func (m *model) step() {
 	r := m.rnd
-	switch op := r.IntN(19); op {
+	switch op := r.IntN(21); op {
 	case 0:
 		m.submit("faucet", m.actor(), Call{RequestWAL: &RequestWALCall{Amount: m.amount()}})
 	case 1:
@@ -306,6 +306,34 @@ func (m *model) step() {
 				m.submit("sync-done", n.Operator, Call{EpochSyncDone: &EpochSyncDoneCall{Node: mem.NodeID, Epoch: m.st.epoch}})
 			}
 		}
+	case 17:
+		// A member attests: random verdicts, sometimes for another epoch.
+		com := m.st.committees[m.st.epoch]
+		if len(com.Members) == 0 {
+			break
+		}
+		mem := com.Members[r.IntN(len(com.Members))]
+		n, ok := m.nodes[mem.NodeID]
+		if !ok {
+			break
+		}
+		bm := chain.NewBitmap(len(com.Members))
+		for i := range com.Members {
+			if r.IntN(5) > 0 {
+				bm.Set(i)
+			}
+		}
+		e := m.epochArg()
+		m.submit("attest", n.Operator, Call{SubmitAttestation: &SubmitAttestationCall{Attestation: chain.Attestation{
+			Node: mem.NodeID, Epoch: e, Passed: bm, Signature: n.Key.Sign(chain.AttestationMessage(e, mem.NodeID, bm)),
+		}}})
+	case 18:
+		id := m.nodeID()
+		s := m.actor()
+		if n, ok := m.nodes[id]; ok && r.IntN(4) > 0 {
+			s = n.Operator
+		}
+		m.submit("collect-commission", s, Call{CollectCommission: &CollectCommissionCall{Node: id}})
 	default:
 		m.newBlock(time.Duration(r.Int64N(int64(m.net.EpochDuration))))
 	}
@@ -337,6 +365,10 @@ func (m *model) check() {
 	var pools uint64
 	for id, n := range st.nodes {
 		add("pool", n.active)
+		add("commission", n.commission)
+		if len(n.history) > NodeHistoryEpochs {
+			m.t.Fatalf("node %s keeps %d epochs of history", id, len(n.history))
+		}
 		add("pending", n.pendingTotal())
 		pools += n.active + n.pendingTotal()
 		var shares uint64
@@ -372,6 +404,29 @@ func (m *model) check() {
 	if held != st.minted-st.burned {
 		m.t.Fatalf("WAL held %d, minted %d, burned %d: %d created or destroyed", held, st.minted, st.burned, int64(held-(st.minted-st.burned)))
 	}
+	// stored[e] is the encoded length of the storage resources covering e.
+	covering := map[uint32]uint64{}
+	cover := func(r chain.StorageResource) {
+		for e := max(r.StartEpoch, st.epoch); e < r.EndEpoch; e++ {
+			covering[e] += r.Size
+		}
+	}
+	for _, r := range st.storage {
+		cover(*r)
+	}
+	for _, b := range st.blobs {
+		cover(b.obj.Storage)
+	}
+	for e, v := range st.stored {
+		if e >= st.epoch && covering[e] != v {
+			m.t.Fatalf("epoch %d: %d bytes stored, its storage resources hold %d", e, v, covering[e])
+		}
+	}
+	for e, v := range covering {
+		if st.stored[e] != v {
+			m.t.Fatalf("epoch %d: storage resources hold %d bytes, %d counted stored", e, v, st.stored[e])
+		}
+	}
 	if got := st.systemState().TotalStake; got != pools {
 		m.t.Fatalf("total stake %d, sum of pools %d", got, pools)
 	}
@@ -397,7 +452,7 @@ func TestPropertyRandomTransactions(t *testing.T) {
 	t.Cleanup(func() {
 		// Across the seeds, every kind of transaction succeeded sometimes.
 		for _, op := range []string{"faucet", "transfer", "stake", "request-withdrawal", "withdraw", "reserve",
-			"register", "certify", "delete", "extend", "invalidate", "sync-done", "register-node"} {
+			"register", "certify", "delete", "extend", "invalidate", "sync-done", "register-node", "attest", "collect-commission"} {
 			if ok[op] == 0 {
 				t.Errorf("no %s succeeded: %v", op, ok)
 			}

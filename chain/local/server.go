@@ -26,6 +26,7 @@ import (
 //	GET  /v1/committees/{epoch}            chain.Committee (0: current)
 //	GET  /v1/nodes                         []chain.NodeInfo
 //	GET  /v1/nodes/{id}                    chain.NodeInfo
+//	GET  /v1/nodes/{id}/history            []chain.NodeEpoch
 //	GET  /v1/blobs/{blobId}/status         chain.BlobStatus
 //	GET  /v1/objects/{id}                  chain.BlobObject
 //	GET  /v1/accounts/{address}/balance    {"balance": N}
@@ -93,6 +94,7 @@ func newHandler(c *Chain, log *slog.Logger, lim serverLimits) http.Handler {
 	mux.HandleFunc("GET /v1/committees/{epoch}", s.committee)
 	mux.HandleFunc("GET /v1/nodes", s.nodes)
 	mux.HandleFunc("GET /v1/nodes/{id}", s.node)
+	mux.HandleFunc("GET /v1/nodes/{id}/history", s.nodeHistory)
 	mux.HandleFunc("GET /v1/blobs/{blobId}/status", s.blobStatus)
 	mux.HandleFunc("GET /v1/objects/{id}", s.blobObject)
 	mux.HandleFunc("GET /v1/accounts/{address}/balance", s.balance)
@@ -265,6 +267,16 @@ func (s *server) node(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.c.Node(r.Context(), id)
 	s.reply(w, r, v, err)
+}
+
+func (s *server) nodeHistory(w http.ResponseWriter, r *http.Request) {
+	id, err := chain.ParseObjectID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.c.NodeHistory(r.Context(), id)
+	s.reply(w, r, nonNil(v), err)
 }
 
 func (s *server) blobStatus(w http.ResponseWriter, r *http.Request) {

@@ -27,6 +27,9 @@ const (
 	// MaxCommitteeSize bounds a committee; each member holds at least one
 	// shard, so n bounds it too.
 	MaxCommitteeSize = 1000
+	// NodeHistoryEpochs is how many epochs of a node's history
+	// (Chain.NodeHistory) the chain keeps.
+	NodeHistoryEpochs = 16
 )
 
 // params are the constants of a chain, fixed at genesis.
@@ -53,6 +56,10 @@ type nodeRec struct {
 	pending     map[uint32]uint64
 	activating  map[uint32][]chain.ObjectID
 	withdrawing map[uint32][]chain.ObjectID
+	// commission is the operator's accrued commission; history the last
+	// NodeHistoryEpochs epochs the node was a committee member of.
+	commission uint64
+	history    []chain.NodeEpoch
 }
 
 // stakedRec is a staked WAL object.
@@ -110,7 +117,10 @@ type state struct {
 	storage  map[chain.ObjectID]*chain.StorageResource // unattached
 	owners   map[chain.Address]*owned
 	pots     map[uint32]uint64
-	attest   map[uint32]map[chain.NodeID]chain.Bitmap
+	// stored is the encoded length of the storage resources of each
+	// epoch (sold for it, attached or not).
+	stored map[uint32]uint64
+	attest map[uint32]map[chain.NodeID]chain.Bitmap
 
 	// recent maps executed digests to their expiry; recentBySec groups
 	// them by expiry second for pruning.
@@ -147,6 +157,7 @@ func newState(p params) *state {
 		storage:     map[chain.ObjectID]*chain.StorageResource{},
 		owners:      map[chain.Address]*owned{},
 		pots:        map[uint32]uint64{},
+		stored:      map[uint32]uint64{},
 		attest:      map[uint32]map[chain.NodeID]chain.Bitmap{},
 		recent:      map[chain.Digest]uint64{},
 		recentBySec: map[uint64][]chain.Digest{},
@@ -373,7 +384,26 @@ func (s *state) nodeInfo(id chain.NodeID) (chain.NodeInfo, error) {
 	}
 	info.Stake = n.active
 	info.PendingStake = n.pendingTotal()
+	for _, e := range sortedKeys(n.pending) {
+		info.PendingByEpoch = append(info.PendingByEpoch, chain.EpochAmount{Epoch: e, Amount: n.pending[e]})
+	}
+	for _, e := range sortedKeys(n.withdrawing) {
+		var v uint64
+		for _, id := range n.withdrawing[e] {
+			v += s.stakedValue(s.staked[id]).Value
+		}
+		info.WithdrawingByEpoch = append(info.WithdrawingByEpoch, chain.EpochAmount{Epoch: e, Amount: v})
+	}
+	info.CommissionAccrued = n.commission
 	return info, nil
+}
+
+func (s *state) nodeHistory(id chain.NodeID) ([]chain.NodeEpoch, error) {
+	n, ok := s.nodes[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", chain.ErrUnknownNode, id)
+	}
+	return slices.Clone(n.history), nil
 }
 
 func (s *state) nodeList() []chain.NodeInfo {

@@ -117,6 +117,19 @@ func (w *rootWriter) node(n *nodeRec) {
 	w.amounts(n.pending)
 	w.idLists(n.activating)
 	w.idLists(n.withdrawing)
+	w.u64(n.commission)
+	w.len(len(n.history))
+	for _, h := range n.history {
+		w.u32(h.Epoch)
+		w.u32(uint32(h.Shards))
+		w.boolean(h.Attested)
+		w.u32(uint32(h.PassedBy))
+		w.u32(uint32(h.FailedBy))
+		w.u8(uint8(h.Verdict))
+		w.u64(h.Reward)
+		w.u64(h.Commission)
+		w.u64(h.Burned)
+	}
 }
 
 func (w *rootWriter) staked(r *stakedRec) {
@@ -242,6 +255,7 @@ func (s *state) root() chain.Digest {
 		w.ids(sorted32(o.staked))
 	}
 	w.amounts(s.pots)
+	w.amounts(s.stored)
 	w.len(len(s.attest))
 	for _, e := range sortedKeys(s.attest) {
 		w.u32(e)

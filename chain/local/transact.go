@@ -143,6 +143,11 @@ func (t *transactor) EpochSyncDone(ctx context.Context, s chain.Signer, node cha
 	return res.Receipt, err
 }
 
+func (t *transactor) CollectCommission(ctx context.Context, s chain.Signer, node chain.NodeID) (uint64, error) {
+	res, err := t.do(ctx, s, Call{CollectCommission: &CollectCommissionCall{Node: node}})
+	return res.Amount, err
+}
+
 var errNilCertificate = fmt.Errorf("%w: nil certificate", chain.ErrInvalidArgument)
 
 func deref[T any](p *T) T {

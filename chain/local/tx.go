@@ -44,6 +44,7 @@ type Call struct {
 	InvalidateBlob    *InvalidateBlobCall    `json:"invalidateBlob,omitempty"`
 	SubmitAttestation *SubmitAttestationCall `json:"submitAttestation,omitempty"`
 	EpochSyncDone     *EpochSyncDoneCall     `json:"epochSyncDone,omitempty"`
+	CollectCommission *CollectCommissionCall `json:"collectCommission,omitempty"`
 }
 
 // IsBcsEnum marks Call as a BCS enum.
@@ -56,7 +57,7 @@ func (c *Call) count() int {
 		c.RequestWAL != nil, c.TransferWAL != nil, c.RegisterNode != nil, c.UpdateNode != nil,
 		c.Stake != nil, c.RequestWithdrawal != nil, c.Withdraw != nil, c.ReserveStorage != nil,
 		c.RegisterBlob != nil, c.CertifyBlob != nil, c.DeleteBlob != nil, c.ExtendBlob != nil,
-		c.InvalidateBlob != nil, c.SubmitAttestation != nil, c.EpochSyncDone != nil,
+		c.InvalidateBlob != nil, c.SubmitAttestation != nil, c.EpochSyncDone != nil, c.CollectCommission != nil,
 	} {
 		if set {
 			n++
@@ -149,6 +150,11 @@ type (
 	EpochSyncDoneCall struct {
 		Node  chain.NodeID `json:"node"`
 		Epoch uint32       `json:"epoch"`
+	}
+	// CollectCommissionCall pays Node's accrued commission to its
+	// operator.
+	CollectCommissionCall struct {
+		Node chain.NodeID `json:"node"`
 	}
 )
 
