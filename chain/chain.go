@@ -43,10 +43,12 @@ type Chain interface {
 	// not an error, for an unknown blob ID.
 	BlobStatus(ctx context.Context, id encoding.BlobID) (BlobStatus, error)
 	// BlobObject returns a blob object (ErrNotFound if none, also after
-	// deletion).
+	// deletion). An expired object stays readable for a while: a backend
+	// may prune it later (chain/local: ExpiredRetention epochs after its
+	// end epoch).
 	BlobObject(ctx context.Context, id ObjectID) (BlobObject, error)
 	// BlobObjects returns the blob objects owned by an address, expired ones
-	// included, ordered by ID.
+	// included until pruned (see BlobObject), ordered by ID.
 	BlobObjects(ctx context.Context, owner Address) ([]BlobObject, error)
 	// StorageResources returns the unattached storage resources owned by an
 	// address, ordered by ID.

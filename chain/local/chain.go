@@ -58,10 +58,16 @@ type Config struct {
 	// DefaultMaxTxsPerBlock.
 	MaxPendingTxs  int
 	MaxTxsPerBlock int
-	// VerifyReplay re-checks the transactions' signatures when Open replays
-	// the log. The log is checksummed and hash-chained, so by default it is
-	// trusted.
+	// VerifyReplay makes Open replay the whole log from the genesis,
+	// re-checking the transactions' signatures, and compare the state at
+	// the snapshot's height with the snapshot. The log and the snapshot are
+	// checksummed and hash-chained, so by default they are trusted and
+	// Open replays only the blocks after the snapshot.
 	VerifyReplay bool
+	// SnapshotInterval is how many blocks may pass between two snapshots
+	// of the state (default DefaultSnapshotInterval; negative: only at
+	// Close). A restart replays the blocks after the last snapshot.
+	SnapshotInterval int
 }
 
 // EnsureDefaults fills unset fields.
@@ -77,6 +83,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.MaxTxsPerBlock <= 0 {
 		c.MaxTxsPerBlock = DefaultMaxTxsPerBlock
+	}
+	if c.SnapshotInterval == 0 {
+		c.SnapshotInterval = DefaultSnapshotInterval
 	}
 }
 
@@ -113,6 +122,13 @@ type Chain struct {
 	// stopped is set with it (under qmu) so that submit refuses at once.
 	failed  error
 	stopped bool
+
+	// snapHeight is the height of the last snapshot (under mu); replayed
+	// counts the blocks Open replayed. noCloseSnapshot, for tests, makes
+	// Close leave the state unsaved, as a crash does.
+	snapHeight      uint64
+	replayed        int
+	noCloseSnapshot bool
 }
 
 // pendingTx is a verified transaction waiting for a block.
@@ -193,7 +209,23 @@ func (c *Chain) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for h := uint64(1); h <= head; h++ {
+	snap, err := c.loadSnapshot(st.p, head)
+	if err != nil {
+		if c.cfg.VerifyReplay {
+			return err
+		}
+		c.log.Warn("ignoring the state snapshot; replaying the log from the genesis", "err", err)
+		snap = nil
+	}
+	var check *state // the snapshot to compare the replay with
+	switch {
+	case snap != nil && c.cfg.VerifyReplay:
+		check = snap
+	case snap != nil:
+		st = snap
+	}
+	c.snapHeight = st.height
+	for h := st.height + 1; h <= head; h++ {
 		if h%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -206,10 +238,15 @@ func (c *Chain) load(ctx context.Context) error {
 		if err := replayBlock(st, b, c.cfg.VerifyReplay); err != nil {
 			return fmt.Errorf("replaying block %d: %w", h, err)
 		}
+		c.replayed++
+		if check != nil && h == check.height && st.root() != check.root() {
+			return fmt.Errorf("%w: the state snapshot of block %d differs from the log replayed", chain.ErrCorrupt, h)
+		}
 	}
 	c.st = st
 	c.committed = st.eventSeq
-	c.log.Info("chain loaded", "chain_id", st.p.chainID, "height", st.height, "epoch", st.epoch, "events", st.eventSeq)
+	c.log.Info("chain loaded", "chain_id", st.p.chainID, "height", st.height, "epoch", st.epoch, "events", st.eventSeq,
+		"snapshot", c.snapHeight, "replayed", c.replayed)
 	return nil
 }
 
@@ -434,6 +471,9 @@ func (c *Chain) buildBlock() (bool, error) {
 	c.committed = st.eventSeq
 	close(c.newBlock)
 	c.newBlock = make(chan struct{})
+	if c.cfg.SnapshotInterval > 0 && st.height-c.snapHeight >= uint64(c.cfg.SnapshotInterval) {
+		c.snapshot(false)
+	}
 	c.mu.Unlock()
 
 	for i, p := range batch {
@@ -478,6 +518,9 @@ func (c *Chain) Close() error {
 			p.done <- outcome{err: chain.ErrClosed}
 		}
 		c.mu.Lock()
+		if c.failed == nil && !c.noCloseSnapshot && c.st.height > c.snapHeight {
+			c.snapshot(true)
+		}
 		c.closeErr = c.db.close()
 		c.mu.Unlock()
 	})

@@ -100,12 +100,25 @@
 // # Blocks and storage
 //
 // A block header (BlockHeader) commits to the previous block's hash, the
-// transactions' digests and the events they emitted; the first block follows
-// the chain ID (the genesis hash). The Pebble keys are listed in db.go; a
-// block, its events and the new head are written in one synced batch. Open
-// replays every block on the genesis state, checking the hash chain, that
-// each transaction still executes, and that it emits the same events.
-// Records carry a Blake2b-256 checksum that is verified before decoding.
+// transactions' digests and outcomes and the events they emitted; the first
+// block follows the chain ID (the genesis hash). The Pebble keys are listed
+// in db.go; a block, its events and the new head are written in one synced
+// batch. Every SnapshotInterval blocks, and at Close, the whole state is
+// written as a snapshot (its canonical serialization, the one the state
+// root hashes). Open starts from the snapshot, once it has checked that it
+// decodes to exactly its bytes and that its last block hash is the stored
+// block's, and replays the blocks after it, checking the hash chain, that
+// each transaction replays to its recorded outcome, and that it emits the
+// same events: a restart costs what happened since the snapshot (measured
+// after 100,000 transactions: about 0.2 s after Close, under 1 s after a
+// crash, against 5 s and more to replay them all). With VerifyReplay, Open
+// replays from the genesis with signature checks and compares the state
+// with the snapshot. Records carry a Blake2b-256 checksum that is verified
+// before decoding.
+//
+// Blob objects and unattached storage resources are pruned from the state
+// ExpiredRetention epochs after their end epoch; executed digests when
+// they expire.
 //
 // # HTTP server and browsers
 //

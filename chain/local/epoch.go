@@ -399,6 +399,7 @@ func (s *state) changeEpoch(randomness [32]byte) {
 	}
 	delete(s.attest, old)
 	delete(s.stored, old)
+	s.pruneExpired(t)
 	s.epoch = t
 	s.epochStartMs = s.timeMs
 	s.storagePrice, s.writePrice = s.nextStorage, s.nextWrite
