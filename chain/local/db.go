@@ -16,7 +16,7 @@ import (
 // formatVersion changes with them.
 //
 //	v                 format version, u32 BE
-//	g                 genesis, JSON (after defaults; its hash is the chain ID)
+//	g                 genesis, JSON (after defaults; the hash of its BCS is the chain ID)
 //	h                 head: height u64 BE ‖ block hash(32)
 //	b ‖ height u64 BE sealed BCS block
 //	e ‖ seq u64 BE    sealed JSON event

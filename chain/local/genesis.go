@@ -2,7 +2,6 @@ package local
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fardream/go-bcs/bcs"
 	"golang.org/x/crypto/blake2b"
 	"gopkg.in/yaml.v3"
 
@@ -52,7 +52,9 @@ const (
 
 // Genesis is the initial state of a local chain. It is loadable from YAML
 // or JSON (LoadGenesis) with the field names of its tags. Open stores the
-// genesis (after EnsureDefaults) in the database; its hash is the chain ID.
+// genesis (after EnsureDefaults) in the database; its hash, over its BCS
+// encoding (not over field names), is the chain ID. testdata/genesis.golden
+// pins the encoding.
 //
 // A Genesis is a plain value; it is not safe for concurrent mutation.
 type Genesis struct {
@@ -351,11 +353,75 @@ func checkNodeMeta(name, peerID string, addrs []string, commission uint16) error
 	return nil
 }
 
-// Hash returns the genesis hash: Blake2b-256 of its canonical JSON. It is
-// the chain ID.
+// genesisBCS is the BCS layout of a genesis, what its hash covers: the
+// fields of Genesis in order, times in Unix milliseconds, the epoch
+// duration in milliseconds, counts as u32.
+type genesisBCS struct {
+	TimeMs         uint64
+	NShards        uint32
+	EpochMs        uint64
+	MaxEpochsAhead uint32
+	StoragePrice   uint64
+	WritePrice     uint64
+	Faucet         *Faucet `bcs:"optional"`
+	MinStake       uint64
+	Seed           chain.Seed
+	Nodes          []genesisNodeBCS
+	Accounts       []GenesisAccount
+}
+
+type genesisNodeBCS struct {
+	Operator            chain.Address
+	Name                string
+	PeerID              string
+	Addresses           []string
+	PublicKey           chain.BLSPublicKey
+	ProofOfPossession   chain.BLSSignature
+	NetworkKeySignature []byte
+	Commission          uint16
+	Stake               uint64
+	StoragePriceVote    uint64
+	WritePriceVote      uint64
+	Capacity            uint64
+}
+
+// genesisPrefix separates the genesis hash from other Blake2b uses, as
+// "TransactionData::" does a transaction's digest.
+var genesisPrefix = []byte("Genesis::")
+
+// BCS returns the genesis's BCS encoding (genesisBCS).
+func (g *Genesis) BCS() []byte {
+	v := genesisBCS{
+		NShards: uint32(g.NShards), EpochMs: uint64(time.Duration(g.EpochDuration) / time.Millisecond),
+		MaxEpochsAhead: g.MaxEpochsAhead, StoragePrice: g.StoragePrice, WritePrice: g.WritePrice,
+		Faucet: g.Faucet, MinStake: g.MinStake, Seed: g.Seed, Accounts: g.Accounts,
+	}
+	if !g.Time.IsZero() {
+		v.TimeMs = uint64(g.Time.UnixMilli())
+	}
+	for _, n := range g.Nodes {
+		v.Nodes = append(v.Nodes, genesisNodeBCS{
+			Operator: n.Operator, Name: n.Name, PeerID: n.PeerID, Addresses: n.Addresses, PublicKey: n.PublicKey,
+			ProofOfPossession: n.ProofOfPossession, NetworkKeySignature: n.NetworkKeySignature, Commission: n.Commission,
+			Stake: n.Stake, StoragePriceVote: n.StoragePriceVote, WritePriceVote: n.WritePriceVote, Capacity: n.Capacity,
+		})
+	}
+	var buf bytes.Buffer
+	if err := bcs.NewEncoder(&buf).Encode(&v); err != nil {
+		panic("local: encoding a genesis: " + err.Error())
+	}
+	return buf.Bytes()
+}
+
+// Hash returns the genesis hash, the chain ID: Blake2b-256 of "Genesis::" ‖
+// its BCS encoding (after EnsureDefaults).
 func (g *Genesis) Hash() chain.Digest {
-	b, _ := json.Marshal(g)
-	return chain.Digest(blake2b.Sum256(b))
+	h, _ := blake2b.New256(nil)
+	h.Write(genesisPrefix)
+	h.Write(g.BCS())
+	var d chain.Digest
+	h.Sum(d[:0])
+	return d
 }
 
 // LoadGenesis reads a genesis from a YAML or JSON file (JSON is YAML), at

@@ -50,21 +50,29 @@ type Call struct {
 // IsBcsEnum marks Call as a BCS enum.
 func (Call) IsBcsEnum() {}
 
-// count returns how many fields are set.
-func (c *Call) count() int {
-	n := 0
-	for _, set := range []bool{
+// set lists which fields are set, in order.
+func (c *Call) set() []bool {
+	return []bool{
 		c.RequestWAL != nil, c.TransferWAL != nil, c.RegisterNode != nil, c.UpdateNode != nil,
 		c.Stake != nil, c.RequestWithdrawal != nil, c.Withdraw != nil, c.ReserveStorage != nil,
 		c.RegisterBlob != nil, c.CertifyBlob != nil, c.DeleteBlob != nil, c.ExtendBlob != nil,
 		c.InvalidateBlob != nil, c.SubmitAttestation != nil, c.EpochSyncDone != nil, c.CollectCommission != nil,
-	} {
+	}
+}
+
+// count returns how many fields are set.
+func (c *Call) count() int {
+	n := 0
+	for _, set := range c.set() {
 		if set {
 			n++
 		}
 	}
 	return n
 }
+
+// kinds is the number of kinds of calls.
+func (c *Call) kinds() int { return len(c.set()) }
 
 // The calls. Their fields mirror the chain.Chain methods.
 type (
