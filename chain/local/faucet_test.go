@@ -79,15 +79,14 @@ func TestMaxFaucetTotal(t *testing.T) {
 	}{
 		{10, []uint64{40, 30, 20, 10}},
 		{100, []uint64{10_000, 10_000, 10_000, 10_000}},
-		{20, []uint64{7, 1}},
-		{100, []uint64{1000, 1, 1, 1, 1, 1}},
+		{100, []uint64{1000, 1, 1, 1, 1, 1}}, // bound by exclusion
 	} {
 		t.Run(fmt.Sprintf("n=%d/%v", tc.n, tc.stakes), func(t *testing.T) {
 			g, net := stakeNet(t, 3, tc.n, tc.stakes...)
 			bound := MaxFaucetTotal(g)
 			f := (tc.n - 1) / 3
 			r := rand.New(rand.NewPCG(uint64(tc.n), 1))
-			for _, split := range []int{1, 2, 3, 7} {
+			for _, split := range []int{1, 3} {
 				c, clk := openTest(t, g, "")
 				op := chaintest.NewAccount(77)
 				amounts := make([]uint64, split)

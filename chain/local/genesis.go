@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fardream/go-bcs/bcs"
@@ -297,7 +298,7 @@ func (g *Genesis) Validate() error {
 			bad("%s.publicKey is registered twice", field)
 		}
 		keys[n.PublicKey] = true
-		if err := chain.VerifyProofOfPossession(n.PublicKey, 0, n.Operator, n.ProofOfPossession); err != nil {
+		if err := verifiedPoPs.verify(n.PublicKey, n.Operator, n.ProofOfPossession); err != nil {
 			bad("%s.proofOfPossession: %v", field, err)
 		}
 		if peers[n.PeerID] {
@@ -328,6 +329,45 @@ func (g *Genesis) Validate() error {
 		add(fmt.Sprintf("accounts[%d].balance", i), a.Balance)
 	}
 	return errors.Join(errs...)
+}
+
+// popCache remembers the genesis proofs of possession that verified, so
+// that opening many chains of one genesis (tests, a devnet restarted)
+// pairs each proof once. It holds at most maxCachedPoPs entries.
+type popCache struct {
+	mu sync.Mutex
+	ok map[popKey]struct{}
+}
+
+type popKey struct {
+	pk  chain.BLSPublicKey
+	op  chain.Address
+	pop chain.BLSSignature
+}
+
+const maxCachedPoPs = 4096
+
+var verifiedPoPs = &popCache{ok: map[popKey]struct{}{}}
+
+// verify is chain.VerifyProofOfPossession for epoch 0, remembered.
+func (c *popCache) verify(pk chain.BLSPublicKey, op chain.Address, pop chain.BLSSignature) error {
+	k := popKey{pk, op, pop}
+	c.mu.Lock()
+	_, ok := c.ok[k]
+	c.mu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := chain.VerifyProofOfPossession(pk, 0, op, pop); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if len(c.ok) >= maxCachedPoPs {
+		clear(c.ok)
+	}
+	c.ok[k] = struct{}{}
+	c.mu.Unlock()
+	return nil
 }
 
 // checkNodeMeta checks node metadata against the limits of package chain.

@@ -207,6 +207,7 @@ func TestServerTimeouts(t *testing.T) {
 // TestServerInFlight: requests past MaxInFlightRequests are refused with 503
 // while the others are served.
 func TestServerInFlight(t *testing.T) {
+	t.Parallel()
 	net0 := restartNet()
 	c, _ := openTest(t, genesisOf(net0), "")
 	lim := defaultLimits
@@ -222,10 +223,10 @@ func TestServerInFlight(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cl.Events(t.Context(), chain.Cursor{Seq: 1 << 40}, 1, 1500*time.Millisecond)
+			cl.Events(t.Context(), chain.Cursor{Seq: 1 << 40}, 1, 4*time.Second)
 		}()
 	}
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(3 * time.Second)
 	var busy error
 	for time.Now().Before(deadline) {
 		if _, busy = cl.SystemState(t.Context()); errors.Is(busy, chain.ErrBusy) {

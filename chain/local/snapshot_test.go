@@ -164,14 +164,14 @@ func rewriteSnapshot(t *testing.T, dir string, g *Genesis, f func(*state)) {
 // the decoded state goes on exactly as the original.
 func TestStateCodec(t *testing.T) {
 	m := newModel(t, 11)
-	for range 200 {
+	for range 120 {
 		m.step()
 	}
 	m.closeBlock()
 	snap := m.st.encodeState()
 	n := len(m.blocks)
 	m.newBlock(0)
-	for range 200 {
+	for range 120 {
 		m.step()
 	}
 	m.closeBlock()

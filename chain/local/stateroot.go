@@ -66,39 +66,65 @@ func (c *codec) raw(b []byte) {
 	c.w.Write(b)
 }
 
+// The primitives. Writing never stores into the value: readers share the
+// state under a read lock while its root is computed.
+
 func (c *codec) u8(v *uint8) {
-	var b [1]byte
-	b[0] = *v
-	c.raw(b[:])
-	*v = b[0]
+	if c.reading() {
+		if b := c.take(1); b != nil {
+			*v = b[0]
+		}
+		return
+	}
+	c.w.Write([]byte{*v})
 }
 
 func (c *codec) u16(v *uint16) {
-	var b [2]byte
-	binary.LittleEndian.PutUint16(b[:], *v)
-	c.raw(b[:])
-	*v = binary.LittleEndian.Uint16(b[:])
+	if c.reading() {
+		if b := c.take(2); b != nil {
+			*v = binary.LittleEndian.Uint16(b)
+		}
+		return
+	}
+	c.w.Write(binary.LittleEndian.AppendUint16(c.buf[:0], *v))
 }
 
 func (c *codec) u32(v *uint32) {
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], *v)
-	c.raw(b[:])
-	*v = binary.LittleEndian.Uint32(b[:])
+	if c.reading() {
+		if b := c.take(4); b != nil {
+			*v = binary.LittleEndian.Uint32(b)
+		}
+		return
+	}
+	c.w.Write(binary.LittleEndian.AppendUint32(c.buf[:0], *v))
 }
 
 func (c *codec) u64(v *uint64) {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], *v)
-	c.raw(b[:])
-	*v = binary.LittleEndian.Uint64(b[:])
+	if c.reading() {
+		if b := c.take(8); b != nil {
+			*v = binary.LittleEndian.Uint64(b)
+		}
+		return
+	}
+	c.w.Write(binary.LittleEndian.AppendUint64(c.buf[:0], *v))
 }
 
 // int codes a non-negative int as a u32.
 func (c *codec) int(v *int) {
 	x := uint32(*v)
 	c.u32(&x)
-	*v = int(x)
+	if c.reading() {
+		*v = int(x)
+	}
+}
+
+// u8As codes a uint8-based type.
+func u8As[T ~uint8](c *codec, v *T) {
+	x := uint8(*v)
+	c.u8(&x)
+	if c.reading() {
+		*v = T(x)
+	}
 }
 
 func (c *codec) boolean(v *bool) {
@@ -107,6 +133,9 @@ func (c *codec) boolean(v *bool) {
 		b = 1
 	}
 	c.u8(&b)
+	if !c.reading() {
+		return
+	}
 	if b > 1 {
 		c.fail("bool byte %d", b)
 	}
@@ -146,9 +175,12 @@ func (c *codec) bytes(b *[]byte) {
 }
 
 func (c *codec) str(s *string) {
-	b := []byte(*s)
-	c.bytes(&b)
-	*s = string(b)
+	if !c.reading() {
+		c.count(len(*s))
+		io.WriteString(c.w, *s)
+		return
+	}
+	*s = string(c.take(c.count(0)))
 }
 
 // option codes whether *p is set, then *p through f.
@@ -156,7 +188,6 @@ func option[T any](c *codec, p **T, f func(*T)) {
 	set := *p != nil
 	c.boolean(&set)
 	if !set {
-		*p = nil
 		return
 	}
 	if *p == nil {
@@ -224,7 +255,9 @@ func set[K ~[32]byte](c *codec, m *map[K]struct{}) {
 	table(c, m, cmp32[K], func(k *K, _ *struct{}) {
 		b := [32]byte(*k)
 		c.raw(b[:])
-		*k = K(b)
+		if c.reading() {
+			*k = K(b)
+		}
 	})
 }
 
@@ -281,9 +314,7 @@ func (c *codec) nodeEpoch(h *chain.NodeEpoch) {
 	c.boolean(&h.Attested)
 	c.int(&h.PassedBy)
 	c.int(&h.FailedBy)
-	v := uint8(h.Verdict)
-	c.u8(&v)
-	h.Verdict = chain.ChallengeVerdict(v)
+	u8As(c, &h.Verdict)
 	c.u64(&h.Reward)
 	c.u64(&h.Commission)
 	c.u64(&h.Burned)
@@ -328,9 +359,7 @@ func (c *codec) staked(p **stakedRec) {
 	c.id(&o.NodeID)
 	c.u64(&o.Principal)
 	c.u32(&o.ActivationEpoch)
-	st := uint8(o.State)
-	c.u8(&st)
-	o.State = chain.StakeState(st)
+	u8As(c, &o.State)
 	c.u32(&o.WithdrawEpoch)
 	c.u64(&r.shares)
 	c.u64(&r.withdrawable)
@@ -346,9 +375,7 @@ func (c *codec) blob(p **blobRec) {
 	c.id(&o.ID)
 	c.raw(o.BlobID[:])
 	c.u64(&o.Size)
-	et := uint8(o.EncodingType)
-	c.u8(&et)
-	o.EncodingType = encoding.EncodingType(et)
+	u8As(c, &o.EncodingType)
 	c.u32(&o.RegisteredEpoch)
 	option(c, &o.CertifiedEpoch, c.u32)
 	c.storage(&o.Storage)
@@ -382,9 +409,7 @@ func (c *codec) state(s *state) {
 	c.raw(s.lastHash[:])
 	c.u64(&s.eventSeq)
 	c.u32(&s.epoch)
-	phase := uint8(s.phase)
-	c.u8(&phase)
-	s.phase = chain.EpochPhase(phase)
+	u8As(c, &s.phase)
 	c.u64(&s.epochStartMs)
 	c.u64(&s.storagePrice)
 	c.u64(&s.writePrice)
