@@ -163,6 +163,7 @@ func rewriteSnapshot(t *testing.T, dir string, g *Genesis, f func(*state)) {
 // TestStateCodec: a state decodes from its serialization to itself, and
 // the decoded state goes on exactly as the original.
 func TestStateCodec(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, 11)
 	for range 120 {
 		m.step()
