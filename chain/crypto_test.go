@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/blake2b"
@@ -197,6 +198,48 @@ func TestKeyFiles(t *testing.T) {
 		if _, err := ParseBLSKey([]byte(content)); !errors.Is(err, ErrInvalidKey) {
 			t.Errorf("BLS key %s: %v", name, err)
 		}
+	}
+}
+
+// TestKeyFilePermissions: a wallet or BLS key file that group or others may
+// access is refused with ErrKeyPermissions, naming the file and the fix; the
+// owner's read-only mode is fine.
+func TestKeyFilePermissions(t *testing.T) {
+	dir := t.TempDir()
+	ak, _ := GenerateAccountKey(detRand(2))
+	ap := filepath.Join(dir, "wallet.key")
+	bp := filepath.Join(dir, "protocol.key")
+	if err := SaveAccountKey(ap, ak); err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveBLSKey(bp, testBLSKey(t, 3)); err != nil {
+		t.Fatal(err)
+	}
+	loaders := map[string]func() error{
+		ap: func() error { _, err := LoadAccountKey(ap); return err },
+		bp: func() error { _, err := LoadBLSKey(bp); return err },
+	}
+	for _, tc := range []struct {
+		mode os.FileMode
+		ok   bool
+	}{{0o600, true}, {0o400, true}, {0o640, false}, {0o604, false}, {0o644, false}, {0o660, false}, {0o666, false}} {
+		for path, load := range loaders {
+			if err := os.Chmod(path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			err := load()
+			switch {
+			case tc.ok && err != nil:
+				t.Errorf("%s with mode %04o: %v", filepath.Base(path), tc.mode, err)
+			case !tc.ok && !errors.Is(err, ErrKeyPermissions):
+				t.Errorf("%s with mode %04o: err = %v, want ErrKeyPermissions", filepath.Base(path), tc.mode, err)
+			case !tc.ok && !strings.Contains(err.Error(), path):
+				t.Errorf("%s with mode %04o: the error does not name the file: %v", filepath.Base(path), tc.mode, err)
+			}
+		}
+	}
+	if _, err := LoadAccountKey(dir); !errors.Is(err, ErrInvalidKey) {
+		t.Errorf("a directory as the key file: %v, want ErrInvalidKey", err)
 	}
 }
 

@@ -3,8 +3,10 @@ package chain
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -22,13 +24,41 @@ const (
 	MaxKeyFileSize = 4096
 )
 
+// KeyFileMode is the permission of a key file: owner read and write only.
+//
+// The rule for every key file of this project — wallet (account) keys, BLS
+// protocol keys, and the libp2p network key (p2p.KeyFileMode, the same
+// rule, checked by p2p.LoadOrCreateKey) — is CheckKeyFileMode's: a key file
+// must be a regular file that neither group nor others may access.
+const KeyFileMode fs.FileMode = 0o600
+
+// ErrKeyPermissions is returned for a key file that group or others may
+// access. The key is not used: restrict the file (chmod 600) after checking
+// that the key has not leaked.
+var ErrKeyPermissions = errors.New("chain: key file permissions too open")
+
+// CheckKeyFileMode applies the rule of every key file to the file at path
+// whose information is fi: it returns ErrKeyPermissions (naming the file, its
+// mode and the fix) if group or others may access it, and ErrInvalidKey if it
+// is not a regular file. A mode stricter than KeyFileMode (0400) is fine.
+func CheckKeyFileMode(path string, fi fs.FileInfo) error {
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%w: %s is not a regular file", ErrInvalidKey, path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%w: %s has mode %04o; it must be %04o (chmod 600 %s)", ErrKeyPermissions, path, perm, KeyFileMode, path)
+	}
+	return nil
+}
+
 // SaveAccountKey writes an account key file (mode 0600).
 func SaveAccountKey(path string, k *AccountKey) error {
 	return writeKeyFile(path, append([]byte{accountKeyFlag}, k.Seed()...))
 }
 
-// LoadAccountKey reads an account key file. It returns ErrInvalidKey
-// (wrapped) for content that does not parse.
+// LoadAccountKey reads an account key file. It returns ErrKeyPermissions
+// for a file that group or others may access (CheckKeyFileMode), and
+// ErrInvalidKey (wrapped) for content that does not parse.
 func LoadAccountKey(path string) (*AccountKey, error) {
 	b, err := readKeyFile(path, accountKeyFlag, AccountKeySeedSize)
 	if err != nil {
@@ -51,8 +81,9 @@ func SaveBLSKey(path string, k *BLSPrivateKey) error {
 	return writeKeyFile(path, append([]byte{blsKeyFlag}, k.Bytes()...))
 }
 
-// LoadBLSKey reads a BLS protocol key file. It returns ErrInvalidKey
-// (wrapped) for content that does not parse.
+// LoadBLSKey reads a BLS protocol key file. It returns ErrKeyPermissions
+// for a file that group or others may access (CheckKeyFileMode), and
+// ErrInvalidKey (wrapped) for content that does not parse.
 func LoadBLSKey(path string) (*BLSPrivateKey, error) {
 	b, err := readKeyFile(path, blsKeyFlag, BLSPrivateKeySize)
 	if err != nil {
@@ -78,7 +109,7 @@ func writeKeyFile(path string, raw []byte) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // no-op after the rename
-	if err := f.Chmod(0o600); err != nil {
+	if err := f.Chmod(KeyFileMode); err != nil {
 		f.Close()
 		return err
 	}
@@ -103,6 +134,13 @@ func readKeyFile(path string, flag byte, size int) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat() // the file opened, not the name: no race with a swap
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckKeyFileMode(path, fi); err != nil {
+		return nil, err
+	}
 	buf, err := io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
 	if err != nil {
 		return nil, err

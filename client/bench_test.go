@@ -8,20 +8,20 @@ import (
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/chain/local"
 	"github.com/walrus-go/walrus/client"
-	"github.com/walrus-go/walrus/client/clienttest"
+	"github.com/walrus-go/walrus/network/nettest"
 )
 
 // BenchConfigEnv names a client config file (the one `walrus devnet`
 // writes) whose default context BenchmarkStoreRead runs against. Without
-// it, the benchmark runs against an in-process clienttest network.
+// it, the benchmark runs against an in-process network of real parts.
 const BenchConfigEnv = "WALRUS_BENCH_CONFIG"
 
 // benchClient returns a client of the network to measure.
 func benchClient(b *testing.B) *client.Client {
 	path := os.Getenv(BenchConfigEnv)
 	if path == "" {
-		net := clienttest.New(b, clienttest.Options{NShards: 100, Nodes: 10, Balance: 1 << 62})
-		return newClient(b, net)
+		nw := nettest.New(b, nettest.Options{Shards: 100, Nodes: 10})
+		return nettest.Client(b, nw)
 	}
 	cf, err := client.LoadConfig(path)
 	if err != nil {
@@ -40,7 +40,7 @@ func benchClient(b *testing.B) *client.Client {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := client.New(b.Context(), client.Config{Chain: ch, Signer: w, Logger: quiet})
+	c, err := client.New(b.Context(), client.Config{Chain: ch, Signer: w, Logger: nettest.Logger(b, false)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,8 +85,8 @@ func BenchmarkStoreRead(b *testing.B) {
 }
 
 func TestBench(t *testing.T) {
-	net := clienttest.New(t, clienttest.Options{})
-	c := newClient(t, net)
+	nw := nettest.New(t, nettest.Options{})
+	c := nettest.Client(t, nw)
 	res, err := client.Bench(t.Context(), c, client.BenchConfig{Size: 500, Count: 4, Concurrency: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -96,8 +96,8 @@ func TestBench(t *testing.T) {
 			t.Errorf("%s: %+v", name, s)
 		}
 	}
-	if got := net.Chain.Calls("CertifyBlob"); got != 4 {
-		t.Fatalf("%d blobs certified, want 4 distinct", got)
+	if objs := objects(t, nw); len(objs) != 4 || certified(objs) != 4 {
+		t.Fatalf("%d blobs registered, %d certified; want 4 distinct, certified", len(objs), certified(objs))
 	}
 	if s := fmt.Sprint(res.Store); s == "" {
 		t.Fatal("empty String")

@@ -36,8 +36,9 @@ const (
 // the defaults above.
 type Config struct {
 	// Chain is how the client reads the system state, committees and blob
-	// objects, and sends transactions. Required.
-	Chain chain.Chain
+	// objects, and sends transactions. Required; the client does not close
+	// it.
+	Chain Chain
 	// Signer is the wallet that pays for stores and owns blob objects.
 	// Optional: without it the client reads only (an aggregator).
 	Signer chain.Signer
@@ -123,7 +124,7 @@ func (c *Config) Validate() error {
 // concurrent use; every method may be called from many goroutines.
 type Client struct {
 	cfg     Config
-	chain   chain.Chain
+	chain   Chain
 	signer  chain.Signer
 	host    *p2p.Host
 	ownHost bool
@@ -187,9 +188,6 @@ func (c *Client) Close() error {
 	}
 	return nil
 }
-
-// Chain returns the chain the client uses.
-func (c *Client) Chain() chain.Chain { return c.chain }
 
 // Address returns the wallet's address, or the zero address without a
 // wallet.

@@ -4,49 +4,62 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/client"
-	"github.com/walrus-go/walrus/client/clienttest"
 	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/network"
+	"github.com/walrus-go/walrus/network/faults"
+	"github.com/walrus-go/walrus/network/nettest"
 	"github.com/walrus-go/walrus/p2p"
 )
 
-var quiet = slog.New(slog.DiscardHandler)
-
-func newClient(t testing.TB, net *clienttest.Network, mod ...func(*client.Config)) *client.Client {
+// objects returns the blob objects the network's wallet owns.
+func objects(t testing.TB, nw *network.Network) []chain.BlobObject {
 	t.Helper()
-	cfg := client.Config{Chain: net.Chain, Signer: net.Wallet, Logger: quiet, GracePeriod: 20 * time.Millisecond,
-		RequestTimeout: 10 * time.Second, TransferTimeout: 20 * time.Second}
-	for _, m := range mod {
-		m(&cfg)
-	}
-	c, err := client.New(context.Background(), cfg)
+	objs, err := nw.Chain.BlobObjects(context.Background(), nw.Wallet.Address())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return objs
+}
+
+// certified counts the certified objects among objs.
+func certified(objs []chain.BlobObject) int {
+	n := 0
+	for _, o := range objs {
+		if o.IsCertified() {
+			n++
+		}
+	}
+	return n
+}
+
+// sliverPuts sums the sliver/put requests that reached the nodes.
+func sliverPuts(nw *network.Network) []int64 {
+	out := make([]int64, len(nw.Nodes))
+	for i, n := range nw.Nodes {
+		out[i] = n.Faults.SliverPuts.Load()
+	}
+	return out
 }
 
 func TestStoreAndRead(t *testing.T) {
-	net := clienttest.New(t, clienttest.Options{NShards: 10, Nodes: 4})
-	c := newClient(t, net)
+	nw := nettest.New(t, nettest.Options{})
+	c := nettest.Client(t, nw)
 	ctx := t.Context()
+	codec, _ := encoding.New(10)
 	for i, size := range []int{0, 1, 1000, 100_000} {
-		blob := clienttest.Blob(size, uint32(i))
-		enc, err := net.Codec.Encode(blob)
+		blob := nettest.Blob(size, uint32(i))
+		enc, err := codec.Encode(blob)
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := make([]int64, len(net.Nodes))
-		for k, n := range net.Nodes {
-			before[k] = n.PutSliverRequests.Load()
-		}
+		before := sliverPuts(nw)
 		res, err := c.Store(ctx, blob, client.StoreOptions{Epochs: 3})
 		if err != nil {
 			t.Fatalf("size %d: %v", size, err)
@@ -55,22 +68,23 @@ func TestStoreAndRead(t *testing.T) {
 		if nc == nil || res.AlreadyCertified != nil {
 			t.Fatalf("size %d: result %+v, want newlyCreated only", size, res)
 		}
-		st, _ := net.Chain.SystemState(ctx)
+		st, _ := nw.Chain.SystemState(ctx)
 		wantCost, _ := st.RegisterCost(uint64(size), 3)
-		encLen, _ := net.Codec.Params().EncodedLength(uint64(size))
+		encLen, _ := codec.Params().EncodedLength(uint64(size))
 		if nc.BlobObject.BlobID != enc.BlobID || nc.BlobObject.Size != uint64(size) || nc.Cost != wantCost ||
 			nc.BlobObject.CertifiedEpoch == nil || *nc.BlobObject.CertifiedEpoch != 1 || nc.BlobObject.Storage.EndEpoch != 4 ||
 			nc.BlobObject.Deletable || nc.BlobObject.EncodingType != "RS2" ||
 			nc.ResourceOperation.RegisterFromScratch == nil || *nc.ResourceOperation.RegisterFromScratch != (client.RegisterFromScratch{EncodedLength: encLen, EpochsAhead: 3}) {
 			t.Fatalf("size %d: newlyCreated %+v (cost want %d, encoded length %d)", size, nc, wantCost, encLen)
 		}
-		for k, n := range net.Nodes {
-			if !n.HasBlob(enc.BlobID) {
-				t.Errorf("size %d: %s lacks slivers", size, n.Name)
+		// Each node got one sliver/put request and holds its pairs.
+		for k, got := range sliverPuts(nw) {
+			if got-before[k] != 1 {
+				t.Errorf("size %d: node %d got %d sliver/put requests, want 1", size, k, got-before[k])
 			}
-			if got := n.PutSliverRequests.Load() - before[k]; got != 1 {
-				t.Errorf("size %d: %s got %d sliver/put requests, want 1", size, n.Name, got)
-			}
+		}
+		if err := nw.WaitHeld(ctx, enc.BlobID); err != nil {
+			t.Fatalf("size %d: %v", size, err)
 		}
 		var out bytes.Buffer
 		nr, err := c.Read(ctx, enc.BlobID, &out, client.ReadOptions{})
@@ -82,22 +96,22 @@ func TestStoreAndRead(t *testing.T) {
 			t.Fatalf("size %d: strict read: %v", size, err)
 		}
 	}
-	if got := net.Chain.Calls("CertifyBlob"); got != 4 {
-		t.Errorf("CertifyBlob called %d times, want 4", got)
+	if objs := objects(t, nw); len(objs) != 4 || certified(objs) != 4 {
+		t.Errorf("the wallet owns %d blob objects, %d certified; want 4 and 4", len(objs), certified(objs))
 	}
 }
 
 func TestStoreDeduplication(t *testing.T) {
-	net := clienttest.New(t, clienttest.Options{})
-	c := newClient(t, net)
+	nw := nettest.New(t, nettest.Options{})
+	c := nettest.Client(t, nw)
 	ctx := t.Context()
-	blob := clienttest.Blob(5000, 7)
+	blob := nettest.Blob(5000, 7)
 	first, err := c.Store(ctx, blob, client.StoreOptions{Epochs: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := first.BlobID()
-	cases := []struct {
+	for _, tc := range []struct {
 		name    string
 		opts    client.StoreOptions
 		dedup   bool
@@ -108,10 +122,9 @@ func TestStoreDeduplication(t *testing.T) {
 		{"more epochs", client.StoreOptions{Epochs: 8}, false, 9},
 		{"force", client.StoreOptions{Epochs: 1, Force: true}, false, 2},
 		{"deletable", client.StoreOptions{Epochs: 1, Deletable: true}, false, 2},
-	}
-	for _, tc := range cases {
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			regs := net.Chain.Calls("RegisterBlob")
+			regs := len(objects(t, nw))
 			res, err := c.Store(ctx, blob, tc.opts)
 			if err != nil {
 				t.Fatal(err)
@@ -119,7 +132,7 @@ func TestStoreDeduplication(t *testing.T) {
 			if res.BlobID() != id || res.EndEpoch() != tc.endWant {
 				t.Fatalf("blob %s end %d, want %s end %d", res.BlobID(), res.EndEpoch(), id, tc.endWant)
 			}
-			paid := net.Chain.Calls("RegisterBlob") - regs
+			paid := len(objects(t, nw)) - regs
 			if tc.dedup {
 				if res.AlreadyCertified == nil || res.AlreadyCertified.Event == nil || paid != 0 {
 					t.Fatalf("want alreadyCertified with its event and no payment; got %+v, %d registrations", res, paid)
@@ -133,101 +146,200 @@ func TestStoreDeduplication(t *testing.T) {
 		})
 	}
 	// A dry run pays and sends nothing.
-	regs, puts := net.Chain.Calls("RegisterBlob"), net.Nodes[0].PutSliverRequests.Load()
-	res, err := c.Store(ctx, clienttest.Blob(3000, 99), client.StoreOptions{Epochs: 2, DryRun: true})
+	regs, puts := len(objects(t, nw)), sliverPuts(nw)
+	bal, _ := nw.Chain.Balance(ctx, nw.Wallet.Address())
+	res, err := c.Store(ctx, nettest.Blob(3000, 99), client.StoreOptions{Epochs: 2, DryRun: true})
 	if err != nil || res.DryRun == nil || res.DryRun.StorageCost == 0 || res.DryRun.EncodedLength == 0 || res.DryRun.AlreadyCertified {
 		t.Fatalf("dry run: %+v, %v", res, err)
 	}
-	if net.Chain.Calls("RegisterBlob") != regs || net.Nodes[0].PutSliverRequests.Load() != puts {
-		t.Fatal("a dry run registered or sent something")
+	after, _ := nw.Chain.Balance(ctx, nw.Wallet.Address())
+	if len(objects(t, nw)) != regs || !slices.Equal(sliverPuts(nw), puts) || after != bal {
+		t.Fatal("a dry run registered, paid or sent something")
 	}
 	if res, _ := c.Store(ctx, blob, client.StoreOptions{Epochs: 1, DryRun: true}); res == nil || !res.DryRun.AlreadyCertified || res.DryRun.StorageCost != 0 {
 		t.Fatalf("dry run of a certified blob: %+v", res.DryRun)
 	}
 }
 
-func TestStoreFailures(t *testing.T) {
-	// n = 10, f = 3, quorum 7; 4 nodes hold 3, 3, 2, 2 shards.
-	cases := []struct {
-		name     string
-		bad      []int // node indices
-		behavior clienttest.Behavior
-		ok       bool
-		reason   error // matched in every failure when set
-		text     string
-	}{
-		{"one node down", []int{3}, clienttest.Down, true, nil, ""},
-		{"one liar", []int{0}, clienttest.BadSignature, true, nil, ""},
-		{"two down", []int{0, 1}, clienttest.Down, false, p2p.ErrUnavailable, ""},
-		{"bad signatures", []int{1, 2}, clienttest.BadSignature, false, nil, "invalid confirmation"},
-		{"wrong message", []int{0, 3}, clienttest.WrongMessage, false, nil, "signed another message"},
-		{"forgetful", []int{1, 3}, clienttest.Forget, false, p2p.ErrInvalid, "metadata"},
-		{"refusing", []int{0, 2}, clienttest.Refuse, false, p2p.ErrBusy, ""},
+// fault is a way a storage node fails a client: stopped, or its real
+// handler wrapped in a faults behavior.
+type fault struct {
+	name     string
+	down     bool
+	behavior faults.Behavior
+	slow     bool
+}
+
+func (f fault) apply(t *testing.T, nw *network.Network, i int) {
+	t.Helper()
+	switch {
+	case f.down:
+		nettest.Must(t, nw.StopNode(i), "stopping node %d", i)
+	case f.slow:
+		nw.Nodes[i].Faults.SetDelay(faults.OpAll, 2*time.Second)
+	default:
+		nw.Nodes[i].Faults.Set(f.behavior)
 	}
-	net := clienttest.New(t, clienttest.Options{})
-	c := newClient(t, net)
-	for k, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			for _, n := range net.Nodes {
-				n.SetBehavior(clienttest.Honest)
+}
+
+// heal makes every node honest, quick and running again.
+func heal(t *testing.T, nw *network.Network) {
+	t.Helper()
+	for i, n := range nw.Nodes {
+		n.Faults.Set(faults.Honest)
+		n.Faults.SetDelay(0, 0)
+		nettest.Must(t, nw.StartNode(t.Context(), i), "starting node %d", i)
+	}
+}
+
+// allFaults is every way a node can fail: down, slow, and each behavior.
+func allFaults() []fault {
+	out := []fault{{name: "down", down: true}, {name: "slow", slow: true}}
+	for _, b := range faults.Behaviors() {
+		out = append(out, fault{name: b.String(), behavior: b})
+	}
+	return out
+}
+
+// TestToleratesFaults: with nodes holding f shards down, slow, silent,
+// refusing, forgetful or lying in each way, stores certify and reads return
+// the blob's bytes.
+func TestToleratesFaults(t *testing.T) {
+	// n = 10, f = 3, 10 nodes of one shard each: three bad nodes hold f.
+	nw := nettest.New(t, nettest.Options{Nodes: 10, Shards: 10})
+	c := nettest.Client(t, nw, func(c *client.Config) { c.RequestTimeout = 3 * time.Second; c.TransferTimeout = 5 * time.Second })
+	reader := nettest.Client(t, nw, func(c *client.Config) {
+		c.Signer = nil
+		c.RequestTimeout = 3 * time.Second
+		c.TransferTimeout = 5 * time.Second
+	})
+	bad := []int{1, 4, 8}
+	for k, f := range allFaults() {
+		t.Run(f.name, func(t *testing.T) {
+			defer heal(t, nw)
+			// A blob stored while all are honest, read with f bad...
+			old := nettest.Blob(7000, uint32(100+k))
+			res, err := c.Store(t.Context(), old, client.StoreOptions{Epochs: 2})
+			nettest.Must(t, err, "storing with every node honest")
+			nettest.Must(t, nw.WaitHeld(t.Context(), res.BlobID()), "waiting for the nodes")
+			for _, i := range bad {
+				f.apply(t, nw, i)
 			}
-			for _, i := range tc.bad {
-				net.Nodes[i].SetBehavior(tc.behavior)
+			got, err := reader.ReadBlob(t.Context(), res.BlobID(), client.ReadOptions{})
+			if err != nil || !bytes.Equal(got, old) {
+				t.Fatalf("read with %s nodes: %v (equal %v)", f.name, err, bytes.Equal(got, old))
 			}
-			certs, regs := net.Chain.Calls("CertifyBlob"), net.Chain.Calls("RegisterBlob")
-			res, err := c.Store(t.Context(), clienttest.Blob(2000, uint32(k)), client.StoreOptions{Epochs: 1})
-			if tc.ok {
-				if err != nil || res.NewlyCreated == nil {
-					t.Fatalf("store: %v", err)
-				}
-				return
+			// ...and a blob stored and read with f bad.
+			blob := nettest.Blob(9000, uint32(k))
+			res, err = c.Store(t.Context(), blob, client.StoreOptions{Epochs: 2})
+			if err != nil || res.NewlyCreated == nil || res.NewlyCreated.BlobObject.CertifiedEpoch == nil {
+				t.Fatalf("store with %s nodes: %+v, %v", f.name, res, err)
 			}
+			got, err = reader.ReadBlob(t.Context(), res.BlobID(), client.ReadOptions{Strict: true})
+			if err != nil || !bytes.Equal(got, blob) {
+				t.Fatalf("strict read with %s nodes: %v (equal %v)", f.name, err, bytes.Equal(got, blob))
+			}
+		})
+	}
+}
+
+// TestStoreFailures: past f shards of bad nodes, a store fails with a
+// QuorumError that names each node that failed and why; the blob stays
+// registered and paid, never certified.
+func TestStoreFailures(t *testing.T) {
+	// n = 10, f = 3, quorum 7; 4 nodes hold 3, 3, 2, 2 shards: any two
+	// hold more than f.
+	nw := nettest.New(t, nettest.Options{})
+	c := nettest.Client(t, nw, func(c *client.Config) { c.RequestTimeout = 3 * time.Second; c.TransferTimeout = 5 * time.Second })
+	for k, tc := range []struct {
+		fault  fault
+		reason error // matched in every failure when set
+		text   string
+	}{
+		{fault{name: "down", down: true}, p2p.ErrUnavailable, ""},
+		{fault{name: "silent", behavior: faults.Silent}, nil, "deadline"},
+		{fault{name: "forged signatures", behavior: faults.ForgeSignature}, nil, "invalid confirmation"},
+		{fault{name: "wrong message", behavior: faults.WrongMessage}, nil, "signed another message"},
+		{fault{name: "forgetful", behavior: faults.Forget}, p2p.ErrNotFound, "metadata"},
+		{fault{name: "refusing", behavior: faults.Refuse}, p2p.ErrBusy, ""},
+	} {
+		t.Run(tc.fault.name, func(t *testing.T) {
+			defer heal(t, nw)
+			com, err := nw.Committee(t.Context())
+			nettest.Must(t, err, "committee")
+			bad := []int{0, 2}
+			for _, i := range bad {
+				tc.fault.apply(t, nw, i)
+			}
+			before := objects(t, nw)
+			_, err = c.Store(t.Context(), nettest.Blob(2000, uint32(k)), client.StoreOptions{Epochs: 1})
 			var qe *client.QuorumError
 			if !errors.As(err, &qe) || !errors.Is(err, client.ErrQuorumNotReached) {
 				t.Fatalf("err = %v, want a QuorumError", err)
 			}
-			if len(qe.Failures) != len(tc.bad) || qe.Need != 7 || qe.Shards >= 7 {
+			if len(qe.Failures) != len(bad) || qe.Need != 7 || qe.Shards >= 7 {
 				t.Fatalf("quorum error %+v", qe)
 			}
-			for k, i := range tc.bad {
-				f := qe.Failures[k]
-				if f.Name != net.Nodes[i].Name || f.NodeID != net.Nodes[i].ID || f.Shards != len(net.Nodes[i].Shards) {
-					t.Errorf("failure %d = %+v, want node %s", k, f, net.Nodes[i].Name)
+			for _, i := range bad {
+				n := nw.Nodes[i]
+				idx := slices.IndexFunc(qe.Failures, func(f client.NodeFailure) bool { return f.NodeID == n.ID() })
+				if idx < 0 {
+					t.Fatalf("the failures %v do not name node %d", qe.Failures, i)
+				}
+				f := qe.Failures[idx]
+				k, _ := com.Index(n.ID())
+				if f.Name != n.Name() || f.Shards != len(com.Members[k].Shards) {
+					t.Errorf("failure %+v, want node %s with %d shards", f, n.Name(), len(com.Members[k].Shards))
 				}
 				if tc.reason != nil && !errors.Is(f.Err, tc.reason) {
 					t.Errorf("failure of %s: %v, want %v", f.Name, f.Err, tc.reason)
 				}
-				if !strings.Contains(err.Error(), net.Nodes[i].Name) || !strings.Contains(err.Error(), tc.text) {
-					t.Errorf("message %q does not name %s and %q", err, net.Nodes[i].Name, tc.text)
+				if !strings.Contains(err.Error(), n.Name()) || !strings.Contains(err.Error(), tc.text) {
+					t.Errorf("message %q does not name %s and %q", err, n.Name(), tc.text)
 				}
 			}
-			// Registered and paid, never certified.
-			if net.Chain.Calls("CertifyBlob") != certs || net.Chain.Calls("RegisterBlob") != regs+1 {
-				t.Fatalf("certify %d, register %d", net.Chain.Calls("CertifyBlob")-certs, net.Chain.Calls("RegisterBlob")-regs)
+			after := objects(t, nw)
+			if len(after) != len(before)+1 || certified(after) != certified(before) {
+				t.Fatalf("objects %d → %d, certified %d → %d; want one more, none certified", len(before), len(after), certified(before), certified(after))
 			}
 		})
 	}
 }
 
 func TestStoreGracePeriodCutsStragglers(t *testing.T) {
-	net := clienttest.New(t, clienttest.Options{})
-	c := newClient(t, net)
-	slow := net.Nodes[3] // 2 shards; the others hold 8 ≥ 7
-	slow.SetDelay(time.Minute)
-	res, err := c.Store(t.Context(), clienttest.Blob(100, 1), client.StoreOptions{Epochs: 1})
+	nw := nettest.New(t, nettest.Options{})
+	c := nettest.Client(t, nw)
+	com, _ := nw.Committee(t.Context())
+	// A node with 2 shards: the others hold 8 ≥ 7.
+	slow := nw.Nodes[slices.IndexFunc(nw.Nodes, func(n *network.Node) bool {
+		k, _ := com.Index(n.ID())
+		return len(com.Members[k].Shards) == 2
+	})]
+	slow.Faults.SetDelay(faults.OpConfirmation, time.Minute)
+	start := time.Now()
+	res, err := c.Store(t.Context(), nettest.Blob(100, 1), client.StoreOptions{Epochs: 1})
 	if err != nil || res.NewlyCreated == nil {
 		t.Fatalf("store: %v", err)
 	}
-	if slow.Confirmations.Load() != 0 || !slow.HasBlob(res.BlobID()) {
-		t.Fatalf("slow node: %d confirmations, has blob %v", slow.Confirmations.Load(), slow.HasBlob(res.BlobID()))
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("the store waited %s for the slow node", took)
 	}
+	if slow.Faults.Confirmations.Load() != 0 {
+		t.Fatalf("the slow node confirmed")
+	}
+	nettest.Must(t, nw.WaitHeld(t.Context(), res.BlobID(), slow.Index), "the slow node holds the blob")
 }
 
 func TestStoreRetriesAfterEpochChange(t *testing.T) {
-	net := clienttest.New(t, clienttest.Options{})
-	c := newClient(t, net, func(cfg *client.Config) { cfg.ViewTTL = time.Hour })
-	net.Chain.AdvanceEpoch() // the client's view is now stale
-	res, err := c.Store(t.Context(), clienttest.Blob(100, 2), client.StoreOptions{Epochs: 1, Deletable: true})
+	nw := nettest.New(t, nettest.Options{})
+	c := nettest.Client(t, nw, func(cfg *client.Config) { cfg.ViewTTL = time.Hour })
+	if _, err := c.Committee(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nw.AdvanceEpoch(t.Context()); err != nil { // the client's view is now stale
+		t.Fatal(err)
+	}
+	res, err := c.Store(t.Context(), nettest.Blob(100, 2), client.StoreOptions{Epochs: 1, Deletable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,15 +349,15 @@ func TestStoreRetriesAfterEpochChange(t *testing.T) {
 }
 
 func TestStoreBadInput(t *testing.T) {
-	net := clienttest.New(t, clienttest.Options{})
+	nw := nettest.New(t, nettest.Options{})
 	ctx := t.Context()
-	c := newClient(t, net, func(cfg *client.Config) { cfg.MaxBlobSize = 1000 })
-	reader := newClient(t, net, func(cfg *client.Config) { cfg.Signer = nil })
-	poor := newClient(t, net, func(cfg *client.Config) {
+	c := nettest.Client(t, nw, func(cfg *client.Config) { cfg.MaxBlobSize = 1000 })
+	reader := nettest.Client(t, nw, func(cfg *client.Config) { cfg.Signer = nil })
+	poor := nettest.Client(t, nw, func(cfg *client.Config) {
 		k, _ := chain.GenerateAccountKey(nil)
 		cfg.Signer = k
 	})
-	cases := []struct {
+	for _, tc := range []struct {
 		name string
 		c    *client.Client
 		blob []byte
@@ -257,11 +369,9 @@ func TestStoreBadInput(t *testing.T) {
 		{"no wallet", reader, []byte("x"), client.StoreOptions{Epochs: 1}, client.ErrNoWallet},
 		{"no money", poor, []byte("x"), client.StoreOptions{Epochs: 1}, chain.ErrInsufficientBalance},
 		{"too many epochs", c, []byte("x"), client.StoreOptions{Epochs: 1000}, chain.ErrTooManyEpochs},
-	}
-	for _, tc := range cases {
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := tc.c.Store(ctx, tc.blob, tc.opts)
-			if !errors.Is(err, tc.want) {
+			if _, err := tc.c.Store(ctx, tc.blob, tc.opts); !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})
@@ -269,8 +379,8 @@ func TestStoreBadInput(t *testing.T) {
 	if _, err := c.StoreReader(ctx, bytes.NewReader(make([]byte, 5000)), client.StoreOptions{Epochs: 1}); !errors.Is(err, client.ErrBlobTooLarge) {
 		t.Fatalf("StoreReader of an oversized blob: %v", err)
 	}
-	if len(net.Chain.Blobs()) != 0 {
-		t.Fatalf("bad input registered blobs: %v", net.Chain.Blobs())
+	if objs := objects(t, nw); len(objs) != 0 {
+		t.Fatalf("bad input registered blobs: %v", objs)
 	}
 	if _, err := client.New(ctx, client.Config{}); !errors.Is(err, client.ErrInvalidOptions) {
 		t.Fatalf("New without a chain: %v", err)
@@ -279,44 +389,43 @@ func TestStoreBadInput(t *testing.T) {
 
 func TestReadWithFaultyNodes(t *testing.T) {
 	// n = 10, f = 3, rows = 4: one shard per node.
-	cases := []struct {
+	nw := nettest.New(t, nettest.Options{Nodes: 10, Shards: 10})
+	c := nettest.Client(t, nw)
+	r := nettest.Client(t, nw, func(cfg *client.Config) { cfg.Signer = nil })
+	for k, tc := range []struct {
 		name   string
-		down   []int
-		liars  []int
-		forget []int
+		down   []uint16 // by shard, so cases are stable
+		liars  []uint16
+		forget []uint16
 		ok     bool
 	}{
 		{"all honest", nil, nil, nil, true},
-		{"f down", []int{0, 1, 2}, nil, nil, true},
-		{"f liars", nil, []int{3, 4, 5}, nil, true},
-		{"f down and f liars", []int{0, 1, 2}, []int{3, 4, 5}, nil, true},
-		{"forgetful and liars", nil, []int{7, 8}, []int{0, 1, 2, 3}, true},
-		{"too many down", []int{0, 1, 2, 3, 4, 5}, []int{6}, nil, false},
-	}
-	net := clienttest.New(t, clienttest.Options{NShards: 10, Nodes: 10})
-	c := newClient(t, net)
-	r := newClient(t, net, func(cfg *client.Config) { cfg.Signer = nil })
-	for k, tc := range cases {
+		{"f down", []uint16{0, 1, 2}, nil, nil, true},
+		{"f liars", nil, []uint16{3, 4, 5}, nil, true},
+		{"f down and f liars", []uint16{0, 1, 2}, []uint16{3, 4, 5}, nil, true},
+		{"forgetful and liars", nil, []uint16{7, 8}, []uint16{0, 1, 2, 3}, true},
+		{"too many down", []uint16{0, 1, 2, 3, 4, 5}, []uint16{6}, nil, false},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, n := range net.Nodes {
-				n.SetBehavior(clienttest.Honest)
-			}
-			blob := clienttest.Blob(20_000, uint32(k))
+			defer heal(t, nw)
+			blob := nettest.Blob(20_000, uint32(k))
 			res, err := c.Store(t.Context(), blob, client.StoreOptions{Epochs: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
+			nettest.Must(t, err, "store")
 			id := res.BlobID()
-			// Turn nodes by the shard they hold, so cases are stable.
-			set := func(shards []int, b clienttest.Behavior) {
-				for _, s := range shards {
-					net.NodeForShard(s).SetBehavior(b)
-				}
+			nettest.Must(t, nw.WaitHeld(t.Context(), id), "waiting for the nodes")
+			node := func(s uint16) *network.Node {
+				n, err := nw.NodeForShard(t.Context(), s)
+				nettest.Must(t, err, "node of shard %d", s)
+				return n
 			}
-			set(tc.down, clienttest.Down)
-			set(tc.liars, clienttest.LieSlivers)
+			for _, s := range tc.down {
+				nettest.Must(t, nw.StopNode(node(s).Index), "stopping the node of shard %d", s)
+			}
+			for _, s := range tc.liars {
+				node(s).Faults.Set(faults.LieSlivers)
+			}
 			for _, s := range tc.forget {
-				net.NodeForShard(s).Forget(id)
+				node(s).Faults.Set(faults.Forget, id)
 			}
 			got, err := r.ReadBlob(t.Context(), id, client.ReadOptions{})
 			if tc.ok {
@@ -329,24 +438,30 @@ func TestReadWithFaultyNodes(t *testing.T) {
 			if !errors.As(err, &ne) || !errors.Is(err, client.ErrNotEnoughSlivers) || ne.Need != 4 || ne.Have >= 4 || len(ne.Failures) == 0 {
 				t.Fatalf("err = %v, want NotEnoughSlivers", err)
 			}
+			for _, s := range tc.down {
+				if n := node(s); !strings.Contains(err.Error(), n.Name()) {
+					t.Errorf("the error does not name the down node %s: %v", n.Name(), err)
+				}
+			}
 		})
 	}
 }
 
 func TestReadStopsEarly(t *testing.T) {
-	net := clienttest.New(t, clienttest.Options{NShards: 10, Nodes: 10})
-	c := newClient(t, net)
-	blob := clienttest.Blob(20_000, 6)
+	nw := nettest.New(t, nettest.Options{Nodes: 10, Shards: 10})
+	c := nettest.Client(t, nw)
+	blob := nettest.Blob(20_000, 6)
 	res, err := c.Store(t.Context(), blob, client.StoreOptions{Epochs: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
+	nettest.Must(t, nw.WaitHeld(t.Context(), res.BlobID()), "waiting for the nodes")
 	if _, err := c.ReadBlob(t.Context(), res.BlobID(), client.ReadOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var served int64
-	for _, n := range net.Nodes {
-		served += n.SliversServed.Load()
+	for _, n := range nw.Nodes {
+		served += n.Faults.SliversServed.Load()
 	}
 	if served != 4 { // rows: only the systematic slivers were asked for
 		t.Fatalf("nodes served %d slivers, want 4", served)
@@ -354,28 +469,27 @@ func TestReadStopsEarly(t *testing.T) {
 }
 
 func TestReadNotFound(t *testing.T) {
-	net := clienttest.New(t, clienttest.Options{})
-	c := newClient(t, net)
+	nw := nettest.New(t, nettest.Options{})
+	c := nettest.Client(t, nw, func(c *client.Config) { c.RequestTimeout = time.Second })
 	ctx := t.Context()
 	unknown := encoding.BlobID{1, 2, 3}
 	if _, err := c.ReadBlob(ctx, unknown, client.ReadOptions{}); !errors.Is(err, client.ErrBlobNotFound) {
 		t.Fatalf("unknown blob: %v", err)
 	}
 	// Registered on chain, but no node has it.
-	blob := clienttest.Blob(100, 8)
-	res, err := c.Store(ctx, blob, client.StoreOptions{Epochs: 1})
+	res, err := c.Store(ctx, nettest.Blob(100, 8), client.StoreOptions{Epochs: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range net.Nodes {
-		n.Forget(res.BlobID())
+	for _, n := range nw.Nodes {
+		n.Faults.Set(faults.Forget, res.BlobID())
 	}
 	if _, err := c.ReadBlob(ctx, res.BlobID(), client.ReadOptions{}); !errors.Is(err, client.ErrBlobNotFound) {
 		t.Fatalf("blob no node knows: %v", err)
 	}
 	// Every node down: metadata cannot be had.
-	for _, n := range net.Nodes {
-		n.SetBehavior(clienttest.Down)
+	for i := range nw.Nodes {
+		nettest.Must(t, nw.StopNode(i), "stopping node %d", i)
 	}
 	_, err = c.ReadBlob(ctx, res.BlobID(), client.ReadOptions{})
 	var ne *client.NotEnoughSliversError
@@ -385,15 +499,16 @@ func TestReadNotFound(t *testing.T) {
 }
 
 func TestBlobLifecycle(t *testing.T) {
-	net := clienttest.New(t, clienttest.Options{})
-	c := newClient(t, net)
+	nw := nettest.New(t, nettest.Options{})
+	c := nettest.Client(t, nw)
 	ctx := t.Context()
-	blob := clienttest.Blob(300, 9)
+	blob := nettest.Blob(300, 9)
 	res, err := c.Store(ctx, blob, client.StoreOptions{Epochs: 2, Deletable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	obj := res.NewlyCreated.BlobObject
+	nettest.Must(t, nw.WaitHeld(ctx, obj.BlobID), "waiting for the nodes")
 	st, err := c.Status(ctx, obj.BlobID, client.StatusOptions{Nodes: true})
 	if err != nil || st.Status.Kind != chain.BlobDeletable || st.Status.Deletable.Certified != 1 || len(st.Nodes) != 4 {
 		t.Fatalf("status %+v, %v", st, err)
@@ -433,10 +548,35 @@ func TestBlobLifecycle(t *testing.T) {
 	}
 }
 
+// TestStatusFromLyingNodes: a node that lies about its status does not
+// change what the chain says, and the client reports each node's answer as
+// that node's.
+func TestStatusFromLyingNodes(t *testing.T) {
+	nw := nettest.New(t, nettest.Options{})
+	c := nettest.Client(t, nw)
+	ctx := t.Context()
+	codec, _ := encoding.New(10)
+	enc, _ := codec.Encode(nettest.Blob(500, 3))
+	nw.Nodes[1].Faults.Set(faults.LieStatus)
+	st, err := c.Status(ctx, enc.BlobID, client.StatusOptions{Nodes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status.Kind != chain.BlobNonexistent {
+		t.Fatalf("chain status of a blob never stored: %v", st.Status.Kind)
+	}
+	for _, ns := range st.Nodes {
+		liar := ns.NodeID == nw.Nodes[1].ID()
+		if ns.Status == nil || (ns.Status.State == p2p.BlobCertified) != liar {
+			t.Fatalf("node %s (liar %v) reports %+v", ns.Name, liar, ns.Status)
+		}
+	}
+}
+
 func TestReadCancelled(t *testing.T) {
-	net := clienttest.New(t, clienttest.Options{})
-	c := newClient(t, net)
-	res, err := c.Store(t.Context(), clienttest.Blob(100, 4), client.StoreOptions{Epochs: 1})
+	nw := nettest.New(t, nettest.Options{})
+	c := nettest.Client(t, nw)
+	res, err := c.Store(t.Context(), nettest.Blob(100, 4), client.StoreOptions{Epochs: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/walrus-go/walrus/chain/backend"
 )
 
 // ConfigEnv is the environment variable that names the client config file.
@@ -32,7 +34,12 @@ var ErrConfig = errors.New("client: invalid config file")
 //	    chain_url: http://127.0.0.1:9000
 //	    wallet: /home/me/.config/walrus/devnet.key
 //	    daemon_url: http://127.0.0.1:31415
+//	  testnet:
+//	    chain: sui
+//	    sui: {rpcUrl: "https://…", package: "0x…", system: "0x…", staking: "0x…", walType: "0x…::wal::WAL"}
+//	    wallet: testnet.key
 //
+// The chain keys are chain/backend.Config's.
 // A relative wallet path is relative to the file's directory.
 type ConfigFile struct {
 	DefaultContext string                   `yaml:"default_context"`
@@ -41,8 +48,9 @@ type ConfigFile struct {
 
 // ClientContext is how to reach one network.
 type ClientContext struct {
-	// ChainURL is the address of the chain's HTTP API (walrus chain serve).
-	ChainURL string `yaml:"chain_url"`
+	// Config selects the chain: the embedded chain's HTTP API at ChainURL
+	// (walrus chain serve, a devnet), or Sui.
+	backend.Config `yaml:",inline"`
 	// Wallet is the path of the account key file that pays and owns
 	// blobs (chain.LoadAccountKey).
 	Wallet string `yaml:"wallet,omitempty"`
@@ -120,8 +128,11 @@ func (c *ConfigFile) Validate() error {
 		}
 	}
 	for _, name := range c.contextNames() {
-		if strings.TrimSpace(c.Contexts[name].ChainURL) == "" {
+		cc := c.Contexts[name]
+		if cc.Kind() == backend.Local && strings.TrimSpace(cc.ChainURL) == "" {
 			errs = append(errs, fmt.Errorf("%w: context %q has no chain_url", ErrConfig, name))
+		} else if err := cc.Config.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%w: context %q: %v", ErrConfig, name, err))
 		}
 	}
 	return errors.Join(errs...)

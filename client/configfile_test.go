@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/client"
 )
 
@@ -16,8 +17,8 @@ func TestConfigFileRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sub", "client.yaml")
 	want := &client.ConfigFile{DefaultContext: "devnet", Contexts: map[string]client.ClientContext{
-		"devnet": {ChainURL: "http://127.0.0.1:9180", Wallet: "/abs/wallet.key", DaemonURL: "http://127.0.0.1:31415"},
-		"other":  {ChainURL: "http://10.0.0.1:9180", Wallet: "rel.key"},
+		"devnet": {Config: backend.Config{ChainURL: "http://127.0.0.1:9180"}, Wallet: "/abs/wallet.key", DaemonURL: "http://127.0.0.1:31415"},
+		"other":  {Config: backend.Config{ChainURL: "http://10.0.0.1:9180"}, Wallet: "rel.key"},
 	}}
 	if err := client.WriteConfig(path, want); err != nil {
 		t.Fatal(err)

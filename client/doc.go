@@ -1,7 +1,7 @@
 // Package client stores blobs on, and reads them from, the storage nodes
 // of a network (DESIGN.md §8), and manages blob objects through the chain.
 //
-// A Client is built from a Config: the chain.Chain to read the system state
+// A Client is built from a Config: the Chain (any chain.Chain) to read the system state
 // and committee from and send transactions to, the wallet (a chain.Signer)
 // that pays, and optionally a p2p.Host (else one is created that listens
 // nowhere). It learns n, the committee's peer IDs and addresses and the
@@ -12,6 +12,9 @@
 //	c, err := client.New(ctx, client.Config{Chain: ch, Signer: wallet})
 //	res, err := c.Store(ctx, blob, client.StoreOptions{Epochs: 5})
 //	blob, err := c.ReadBlob(ctx, res.BlobID(), client.ReadOptions{})
+//
+// The package's Example runs exactly this on a network of real parts in one
+// process (package network).
 //
 // # Write path
 //

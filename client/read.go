@@ -10,6 +10,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/p2p"
@@ -80,11 +82,12 @@ func (c *Client) ReadBlob(ctx context.Context, id encoding.BlobID, opts ReadOpti
 			}
 		}
 	}
-	md, err := c.metadata(ctx, v, id)
+	lied := newLiars()
+	md, err := c.metadata(ctx, v, id, lied)
 	if err != nil {
 		return nil, err
 	}
-	slivers, err := c.primarySlivers(ctx, v, id, md, opts.Progress)
+	slivers, err := c.primarySlivers(ctx, v, id, md, opts.Progress, lied)
 	if err != nil {
 		return nil, err
 	}
@@ -117,9 +120,56 @@ func (c *Client) readOrder(v *view) []int {
 	return order
 }
 
+// liars are the nodes caught serving what does not verify during one
+// request (a read, or a store with its retries): each is logged with its
+// peer ID once, and not asked again for the rest of the request. It is safe
+// for concurrent use.
+type liars struct {
+	mu  sync.Mutex
+	set map[peer.ID]error
+}
+
+func newLiars() *liars { return &liars{set: make(map[peer.ID]error)} }
+
+// lie returns what p was caught at, or nil.
+func (l *liars) lie(p peer.ID) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.set[p]
+}
+
+// caught records that member i of v lied (err says how), logging it once
+// with its peer ID, and marks it failed.
+func (c *Client) caught(l *liars, v *view, i int, id encoding.BlobID, err error) {
+	p := v.peers[i]
+	l.mu.Lock()
+	_, known := l.set[p]
+	if !known {
+		l.set[p] = err
+	}
+	l.mu.Unlock()
+	c.markFailed(p)
+	if !known {
+		m := &v.committee.Members[i]
+		c.log.Warn("storage node lied; not asking it again for this request", "blob_id", id, "peer", p,
+			"node", m.Name, "node_id", m.NodeID, "err", err)
+	}
+}
+
+// isLie reports whether a node's answer is a lie: it failed verification,
+// or broke the protocol (the wrong sliver, a frame larger than asked for).
+func isLie(err error) bool {
+	return errors.Is(err, errUnverified) || errors.Is(err, p2p.ErrProtocol)
+}
+
+// errUnverified marks an answer that does not verify against the blob ID
+// or its metadata.
+var errUnverified = errors.New("client: answer does not verify")
+
 // metadata asks nodes for the blob's metadata, Config.MetadataFanout at a
-// time, and returns the first answer that verifies for the network.
-func (c *Client) metadata(ctx context.Context, v *view, id encoding.BlobID) (*encoding.Metadata, error) {
+// time, and returns the first answer that verifies for the network. A node
+// whose answer does not verify is caught lying.
+func (c *Client) metadata(ctx context.Context, v *view, id encoding.BlobID, lied *liars) (*encoding.Metadata, error) {
 	mctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type res struct {
@@ -140,10 +190,10 @@ func (c *Client) metadata(ctx context.Context, v *view, id encoding.BlobID) (*en
 				results <- res{i, nil, errBadPeerID}
 				return
 			}
-			md, err := c.p2p.GetMetadata(mctx, p, id)
+			md, err := c.p2p.GetMetadata(mctx, p, id, v.state.NShards)
 			if err == nil {
 				if err = md.Verify(id, v.state.NShards); err != nil {
-					err = fmt.Errorf("metadata does not verify: %w", err)
+					err = fmt.Errorf("%w: metadata: %w", errUnverified, err)
 				}
 			}
 			results <- res{i, md, err}
@@ -168,7 +218,9 @@ func (c *Client) metadata(ctx context.Context, v *view, id encoding.BlobID) (*en
 				c.markHealthy(v.peers[r.member])
 				return r.md, nil
 			}
-			if p := v.peers[r.member]; p != "" && !errors.Is(r.err, p2p.ErrNotFound) {
+			if isLie(r.err) {
+				c.caught(lied, v, r.member, id, r.err)
+			} else if p := v.peers[r.member]; p != "" && !errors.Is(r.err, p2p.ErrNotFound) {
 				c.markFailed(p)
 			}
 			if errors.Is(r.err, p2p.ErrNotFound) || errors.Is(r.err, p2p.ErrNotRegistered) {
@@ -198,10 +250,16 @@ type sliverTask struct {
 // primarySlivers collects rows distinct verified primary slivers. Tasks go
 // out in order (systematic slivers first, then the others; nodes that
 // failed recently last), and only as many are in flight as could still be
-// needed: a failure or a lie starts the next.
-func (c *Client) primarySlivers(ctx context.Context, v *view, id encoding.BlobID, md *encoding.Metadata, progress func(Progress)) ([]encoding.Sliver, error) {
+// needed: a failure or a lie starts the next. A node that failed or lied
+// (here or in lied, from the metadata) is not asked again.
+func (c *Client) primarySlivers(ctx context.Context, v *view, id encoding.BlobID, md *encoding.Metadata, progress func(Progress),
+	lied *liars) ([]encoding.Sliver, error) {
 	params := v.codec.Params()
 	n, rows := params.N, params.Rows
+	size, err := p2p.SliverSize(md, encoding.Primary)
+	if err != nil {
+		return nil, fmt.Errorf("client: blob %s: %w", id, err)
+	}
 	var first, second []sliverTask
 	for _, i := range c.readOrder(v) {
 		var sys, other []uint16
@@ -237,6 +295,11 @@ func (c *Client) primarySlivers(ctx context.Context, v *view, id encoding.BlobID
 
 	have := make(map[uint16]encoding.Sliver, rows)
 	failed := make(map[int]error)
+	for i, p := range v.peers {
+		if err := lied.lie(p); p != "" && err != nil {
+			failed[i] = err
+		}
+	}
 	next, inflight, pending := 0, 0, 0
 	report(progress, "read", 0, int64(rows))
 	for len(have) < rows {
@@ -256,7 +319,7 @@ func (c *Client) primarySlivers(ctx context.Context, v *view, id encoding.BlobID
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				out, err := c.p2p.GetSlivers(sctx, p, id, encoding.Primary, t.indices)
+				out, err := c.p2p.GetSlivers(sctx, p, id, encoding.Primary, t.indices, size)
 				results <- res{t, out, err}
 			}()
 		}
@@ -288,7 +351,7 @@ func (c *Client) primarySlivers(ctx context.Context, v *view, id encoding.BlobID
 				continue
 			}
 			if err := v.codec.VerifySliver(md, &sl); err != nil {
-				bad = fmt.Errorf("primary sliver %d does not verify: %w", sl.Index, err)
+				bad = fmt.Errorf("%w: primary sliver %d: %w", errUnverified, sl.Index, err)
 				continue
 			}
 			if _, dup := have[sl.Index]; !dup {
@@ -300,7 +363,9 @@ func (c *Client) primarySlivers(ctx context.Context, v *view, id encoding.BlobID
 			bad = r.err
 		}
 		if bad != nil {
-			if !errors.Is(bad, context.Canceled) {
+			if isLie(bad) {
+				c.caught(lied, v, r.task.member, id, bad)
+			} else if !errors.Is(bad, context.Canceled) {
 				c.markFailed(p)
 			}
 			failed[r.task.member] = bad

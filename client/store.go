@@ -168,9 +168,10 @@ func (c *Client) Store(ctx context.Context, blob []byte, opts StoreOptions) (*St
 	log.Debug("blob registered", "object_id", obj.ID, "cost", reg.Cost)
 
 	var cres chain.CertifyBlobResult
+	lied := newLiars() // nodes caught signing what does not verify: not asked again by this store
 	for attempt := 0; ; attempt++ {
 		var cert *chain.Certificate
-		cert, v, err = c.certificate(ctx, v, enc, obj, opts.Progress)
+		cert, v, err = c.certificate(ctx, v, enc, obj, opts.Progress, lied)
 		if err != nil {
 			return nil, err
 		}
@@ -206,9 +207,10 @@ func report(fn func(Progress), stage string, done, total int64) {
 // certificate from its confirmations. When the quorum fails and the chain
 // has moved to another epoch meanwhile, it tries once more with the new
 // committee. It returns the view the certificate is for.
-func (c *Client) certificate(ctx context.Context, v *view, enc *encoding.EncodedBlob, obj chain.BlobObject, progress func(Progress)) (*chain.Certificate, *view, error) {
+func (c *Client) certificate(ctx context.Context, v *view, enc *encoding.EncodedBlob, obj chain.BlobObject, progress func(Progress),
+	lied *liars) (*chain.Certificate, *view, error) {
 	for attempt := 0; ; attempt++ {
-		cert, err := c.distribute(ctx, v, enc, obj, progress)
+		cert, err := c.distribute(ctx, v, enc, obj, progress, lied)
 		if err == nil {
 			return cert, v, nil
 		}
@@ -236,9 +238,12 @@ type nodeResult struct {
 }
 
 // distribute sends metadata and slivers to every member of v's committee
-// and collects verified confirmations until the signers hold a quorum plus
-// the grace period, or every member has answered.
-func (c *Client) distribute(ctx context.Context, v *view, enc *encoding.EncodedBlob, obj chain.BlobObject, progress func(Progress)) (*chain.Certificate, error) {
+// but those in lied, and collects verified confirmations until the signers
+// hold a quorum plus the grace period, or every member has answered. Only
+// confirmations whose message and signature verify against the member's
+// key are aggregated; a member whose confirmation does not is caught lying.
+func (c *Client) distribute(ctx context.Context, v *view, enc *encoding.EncodedBlob, obj chain.BlobObject, progress func(Progress),
+	lied *liars) (*chain.Certificate, error) {
 	com := v.committee
 	n := com.NShards
 	bc := chain.BlobCertification{Epoch: v.state.Epoch, BlobID: enc.BlobID, Deletable: obj.Deletable}
@@ -267,6 +272,10 @@ func (c *Client) distribute(ctx context.Context, v *view, enc *encoding.EncodedB
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if err := lied.lie(v.peers[i]); v.peers[i] != "" && err != nil {
+				results <- nodeResult{member: i, err: fmt.Errorf("not asked: it lied earlier in this store: %w", err)}
+				return
+			}
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
@@ -283,7 +292,7 @@ func (c *Client) distribute(ctx context.Context, v *view, enc *encoding.EncodedB
 				slivers = append(slivers, p.Primary, p.Secondary)
 				bytes += int64(len(p.Primary.Data) + len(p.Secondary.Data))
 			}
-			sig, err := c.storeOnNode(dctx, v, i, enc, slivers, p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: v.state.Epoch, ObjectID: objectID}, msg, func() {
+			sig, err := c.storeOnNode(dctx, v, i, enc, slivers, p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: v.state.Epoch, ObjectID: objectID}, msg, lied, func() {
 				if progress != nil {
 					progMu.Lock()
 					sent += bytes
@@ -346,9 +355,11 @@ func (c *Client) distribute(ctx context.Context, v *view, enc *encoding.EncodedB
 }
 
 // storeOnNode sends the metadata and slivers of a blob to member i, then
-// asks for its confirmation and verifies it. stored is called once the
-// slivers are acknowledged.
-func (c *Client) storeOnNode(ctx context.Context, v *view, i int, enc *encoding.EncodedBlob, slivers []encoding.Sliver, req p2p.ConfirmationRequest, msg []byte, stored func()) (chain.BLSSignature, error) {
+// asks for its confirmation and verifies it: the message must be msg and
+// the signature the member's, or the member is caught lying (in lied).
+// stored is called once the slivers are acknowledged.
+func (c *Client) storeOnNode(ctx context.Context, v *view, i int, enc *encoding.EncodedBlob, slivers []encoding.Sliver,
+	req p2p.ConfirmationRequest, msg []byte, lied *liars, stored func()) (chain.BLSSignature, error) {
 	p := v.peers[i]
 	if p == "" {
 		return chain.BLSSignature{}, errBadPeerID
@@ -384,6 +395,18 @@ func (c *Client) storeOnNode(ctx context.Context, v *view, i int, enc *encoding.
 		c.markFailed(p)
 		return chain.BLSSignature{}, fmt.Errorf("getting the confirmation: %w", err)
 	}
+	sig, err := verifyConfirmation(v.committee.Members[i].PublicKey, conf, msg)
+	if err != nil {
+		c.caught(lied, v, i, enc.BlobID, err)
+		return chain.BLSSignature{}, err
+	}
+	c.markHealthy(p)
+	return sig, nil
+}
+
+// verifyConfirmation checks a node's confirmation: it signs msg, with the
+// node's key pk. The error matches errBadConfirmation.
+func verifyConfirmation(pk chain.BLSPublicKey, conf p2p.Confirmation, msg []byte) (chain.BLSSignature, error) {
 	if !bytes.Equal(conf.Message, msg) {
 		return chain.BLSSignature{}, fmt.Errorf("%w: the node signed another message (%d bytes)", errBadConfirmation, len(conf.Message))
 	}
@@ -391,10 +414,9 @@ func (c *Client) storeOnNode(ctx context.Context, v *view, i int, enc *encoding.
 		return chain.BLSSignature{}, fmt.Errorf("%w: signature of %d bytes", errBadConfirmation, len(conf.Signature))
 	}
 	sig := chain.BLSSignature(conf.Signature)
-	if err := v.committee.Members[i].PublicKey.Verify(msg, sig); err != nil {
+	if err := pk.Verify(msg, sig); err != nil {
 		return chain.BLSSignature{}, fmt.Errorf("%w: %v", errBadConfirmation, err)
 	}
-	c.markHealthy(p)
 	return sig, nil
 }
 

@@ -32,10 +32,21 @@
 //	                   n leaves, leaf i = primary hash i ‖ secondary hash i)
 //	sliver (BCS)       ULEB128(len) ‖ symbols ‖ symbol size u16 ‖ index u16
 //
+// The BCS layouts are written and read through package encoding/bcs, whose
+// strict Reader the decoders of p2p and store share: canonical forms only,
+// lengths capped and checked against the input before anything is
+// allocated. ReadMetadata and ReadRecoverySymbol decode in place inside a
+// larger message.
+//
 // # Reed-Solomon
 //
 // Both codes run on klauspost/reedsolomon's Leopard GF(2^16) backend, which
 // computes the same codewords as Walrus's reed-solomon-simd; see rs.go for how
 // the low-rate column code maps onto it, and pack.go for how symbols are laid
 // into its 64-byte chunks.
+//
+// # Use
+//
+// Example encodes a blob, checks its metadata against the blob ID, verifies
+// slivers (and refuses a corrupted one) and decodes the blob from them.
 package encoding

@@ -1,9 +1,10 @@
 package encoding
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/walrus-go/walrus/encoding/bcs"
 )
 
 // Errors of metadata verification.
@@ -45,14 +46,15 @@ const (
 
 // MarshalBCS returns the metadata's BCS encoding.
 func (m *Metadata) MarshalBCS() []byte {
-	b := make([]byte, 0, 1+1+8+ulebLen(uint64(len(m.Hashes)))+len(m.Hashes)*pairBCSSize)
-	b = append(b, metadataV1, byte(m.EncodingType))
-	b = binary.LittleEndian.AppendUint64(b, m.UnencodedLength)
-	b = appendULEB128(b, uint64(len(m.Hashes)))
+	b := make([]byte, 0, 1+1+8+bcs.LengthLen(len(m.Hashes))+len(m.Hashes)*pairBCSSize)
+	b = bcs.AppendULEB128(b, metadataV1)
+	b = bcs.AppendU8(b, byte(m.EncodingType))
+	b = bcs.AppendU64(b, m.UnencodedLength)
+	b = bcs.AppendLength(b, len(m.Hashes))
 	for i := range m.Hashes {
-		b = append(b, nodeDigest)
+		b = bcs.AppendULEB128(b, nodeDigest)
 		b = append(b, m.Hashes[i].Primary[:]...)
-		b = append(b, nodeDigest)
+		b = bcs.AppendULEB128(b, nodeDigest)
 		b = append(b, m.Hashes[i].Secondary[:]...)
 	}
 	return b
@@ -62,37 +64,49 @@ func (m *Metadata) MarshalBCS() []byte {
 // bytes, unknown versions, an unknown encoding type, a pair count outside
 // [MinShards, MaxShards], and empty hashes.
 func UnmarshalMetadata(b []byte) (*Metadata, error) {
-	r := bcsReader{b: b}
-	if v := r.uleb("metadata version"); r.err == nil && v != metadataV1 {
-		return nil, fmt.Errorf("%w: metadata version %d", ErrMalformed, v)
+	r := bcs.NewReader(b)
+	m, err := ReadMetadata(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Done(); err != nil {
+		return nil, malformed(err)
+	}
+	return m, nil
+}
+
+// ReadMetadata decodes metadata in place, from a Reader of a larger value
+// (a message that carries it), as UnmarshalMetadata does. Its errors match
+// ErrMalformed, and are recorded in r.
+func ReadMetadata(r *bcs.Reader) (*Metadata, error) {
+	if v := r.ULEB128("metadata version"); r.Err() == nil && v != metadataV1 {
+		r.Fail("metadata version", "version %d, want %d", v, metadataV1)
 	}
 	m := &Metadata{}
-	m.EncodingType = EncodingType(r.u8("encoding type"))
-	if r.err == nil && m.EncodingType != RS2 {
-		return nil, fmt.Errorf("%w: encoding type %d", ErrMalformed, m.EncodingType)
+	m.EncodingType = EncodingType(r.U8("encoding type"))
+	if r.Err() == nil && m.EncodingType != RS2 {
+		r.Fail("encoding type", "encoding type %d, want %d", m.EncodingType, RS2)
 	}
-	m.UnencodedLength = r.u64("unencoded length")
-	n := r.uleb("hash count")
-	if r.err != nil {
-		return nil, r.err
+	m.UnencodedLength = r.U64("unencoded length")
+	n := r.Length("sliver pair count", MaxShards)
+	if r.Err() == nil && n < MinShards {
+		r.Fail("sliver pair count", "%d sliver pairs, at least %d", n, MinShards)
 	}
-	if n < MinShards || n > MaxShards {
-		return nil, fmt.Errorf("%w: %d sliver pairs", ErrMalformed, n)
-	}
-	if uint64(len(r.b)) < n*pairBCSSize {
-		return nil, fmt.Errorf("%w: %d sliver pairs need %d bytes, have %d", ErrMalformed, n, n*pairBCSSize, len(r.b))
+	// Every byte of the pairs is there before they are allocated.
+	if !r.Need("sliver pair hashes", n*pairBCSSize) {
+		return nil, malformed(r.Err())
 	}
 	m.Hashes = make([]SliverPairHashes, n)
 	for i := range m.Hashes {
 		for _, h := range []*Hash{&m.Hashes[i].Primary, &m.Hashes[i].Secondary} {
-			if tag := r.uleb("hash tag"); r.err == nil && tag != nodeDigest {
-				return nil, fmt.Errorf("%w: pair %d: hash tag %d, want digest", ErrMalformed, i, tag)
+			// A Node enum; the digest variant's ULEB128 index is one byte,
+			// so the pairs take exactly the bytes Need checked.
+			if tag := r.U8("hash tag"); tag != nodeDigest {
+				r.Fail("hash tag", "pair %d: hash tag %d, want digest", i, tag)
+				return nil, malformed(r.Err())
 			}
-			copy(h[:], r.bytes(32, "hash"))
+			copy(h[:], r.Fixed("hash", len(h)))
 		}
-	}
-	if err := r.done("metadata"); err != nil {
-		return nil, err
 	}
 	return m, nil
 }

@@ -1,9 +1,10 @@
 package encoding
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/walrus-go/walrus/encoding/bcs"
 )
 
 // ErrInconsistentBlob is returned when slivers that each verify against the
@@ -37,12 +38,11 @@ const MaxProofLen = 16
 
 // AppendBCS appends the symbol's BCS form to b.
 func (r *RecoverySymbol) AppendBCS(b []byte) []byte {
-	b = append(b, byte(r.SourceAxis))
-	b = binary.LittleEndian.AppendUint16(b, r.SourceIndex)
-	b = binary.LittleEndian.AppendUint16(b, r.TargetIndex)
-	b = appendULEB128(b, uint64(len(r.Data)))
-	b = append(b, r.Data...)
-	b = appendULEB128(b, uint64(len(r.Proof)))
+	b = bcs.AppendU8(b, byte(r.SourceAxis))
+	b = bcs.AppendU16(b, r.SourceIndex)
+	b = bcs.AppendU16(b, r.TargetIndex)
+	b = bcs.AppendBytes(b, r.Data)
+	b = bcs.AppendLength(b, len(r.Proof))
 	for i := range r.Proof {
 		b = append(b, r.Proof[i][:]...)
 	}
@@ -54,41 +54,45 @@ func (r *RecoverySymbol) MarshalBCS() []byte { return r.AppendBCS(nil) }
 
 // UnmarshalRecoverySymbol decodes a recovery symbol. Data aliases b.
 func UnmarshalRecoverySymbol(b []byte) (RecoverySymbol, error) {
-	rd := bcsReader{b: b}
-	var r RecoverySymbol
-	r, err := readRecoverySymbol(&rd)
+	r := bcs.NewReader(b)
+	sym, err := ReadRecoverySymbol(r)
 	if err != nil {
 		return RecoverySymbol{}, err
 	}
-	if err := rd.done("recovery symbol"); err != nil {
-		return RecoverySymbol{}, err
+	if err := r.Done(); err != nil {
+		return RecoverySymbol{}, malformed(err)
 	}
-	return r, nil
+	return sym, nil
 }
 
-func readRecoverySymbol(rd *bcsReader) (RecoverySymbol, error) {
-	var r RecoverySymbol
-	axis := rd.u8("source axis")
-	if rd.err == nil && axis > uint8(Secondary) {
-		return r, fmt.Errorf("%w: axis %d", ErrMalformed, axis)
+// ReadRecoverySymbol decodes a recovery symbol in place, from a Reader of a
+// larger value (a message that carries symbols), as UnmarshalRecoverySymbol
+// does. Data aliases the Reader's input. Its errors match ErrMalformed, and
+// are recorded in r.
+func ReadRecoverySymbol(r *bcs.Reader) (RecoverySymbol, error) {
+	var sym RecoverySymbol
+	axis := r.U8("source axis")
+	if r.Err() == nil && axis > uint8(Secondary) {
+		r.Fail("source axis", "axis %d", axis)
 	}
-	r.SourceAxis = Axis(axis)
-	r.SourceIndex = rd.u16("source index")
-	r.TargetIndex = rd.u16("target index")
-	r.Data = rd.bytes(int(rd.uleb("symbol length")), "symbol")
-	np := rd.uleb("proof length")
-	if rd.err == nil && np > MaxProofLen {
-		return r, fmt.Errorf("%w: proof of %d nodes", ErrMalformed, np)
+	sym.SourceAxis = Axis(axis)
+	sym.SourceIndex = r.U16("source index")
+	sym.TargetIndex = r.U16("target index")
+	sym.Data = r.Bytes("symbol", MaxSymbolSize)
+	if r.Err() == nil && (len(sym.Data) == 0 || len(sym.Data)%2 != 0) {
+		r.Fail("symbol", "symbol of %d bytes", len(sym.Data))
 	}
-	for range np {
-		var h Hash
-		copy(h[:], rd.bytes(32, "proof node"))
-		r.Proof = append(r.Proof, h)
+	np := r.Length("proof length", MaxProofLen)
+	if r.Need("proof", np*len(Hash{})) && np > 0 {
+		sym.Proof = make(MerkleProof, np)
+		for i := range sym.Proof {
+			copy(sym.Proof[i][:], r.Fixed("proof node", len(Hash{})))
+		}
 	}
-	if rd.err == nil && (len(r.Data) == 0 || len(r.Data)%2 != 0 || len(r.Data) > MaxSymbolSize) {
-		return r, fmt.Errorf("%w: symbol of %d bytes", ErrMalformed, len(r.Data))
+	if err := r.Err(); err != nil {
+		return RecoverySymbol{}, malformed(err)
 	}
-	return r, rd.err
+	return sym, nil
 }
 
 // RecoverySymbols returns, for each target position, the symbol at that

@@ -1,9 +1,10 @@
 package encoding
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/walrus-go/walrus/encoding/bcs"
 )
 
 // Axis says whether a sliver is a row (primary) or a column (secondary) of the
@@ -68,17 +69,16 @@ func (s *Sliver) NumSymbols() int {
 }
 
 // BCSSize is the length of the sliver's BCS form.
-func (s *Sliver) BCSSize() int { return ulebLen(uint64(len(s.Data))) + len(s.Data) + 4 }
+func (s *Sliver) BCSSize() int { return bcs.LengthLen(len(s.Data)) + len(s.Data) + 4 }
 
 // MarshalBCS returns the sliver's BCS form.
 func (s *Sliver) MarshalBCS() []byte { return s.AppendBCS(make([]byte, 0, s.BCSSize())) }
 
 // AppendBCS appends the sliver's BCS form to b.
 func (s *Sliver) AppendBCS(b []byte) []byte {
-	b = appendULEB128(b, uint64(len(s.Data)))
-	b = append(b, s.Data...)
-	b = binary.LittleEndian.AppendUint16(b, s.SymbolSize)
-	return binary.LittleEndian.AppendUint16(b, s.Index)
+	b = bcs.AppendBytes(b, s.Data)
+	b = bcs.AppendU16(b, s.SymbolSize)
+	return bcs.AppendU16(b, s.Index)
 }
 
 // UnmarshalSliver decodes a sliver of the given axis from its BCS form. The
@@ -86,14 +86,12 @@ func (s *Sliver) AppendBCS(b []byte) []byte {
 // size that divides the data); CheckShape and Verify check it against
 // parameters and metadata.
 func UnmarshalSliver(axis Axis, b []byte) (Sliver, error) {
-	r := bcsReader{b: b}
-	n := r.uleb("sliver length")
-	data := r.bytes(int(n), "sliver data")
-	s := Sliver{Axis: axis, Data: data}
-	s.SymbolSize = r.u16("symbol size")
-	s.Index = r.u16("sliver index")
-	if err := r.done("sliver"); err != nil {
-		return Sliver{}, err
+	r := bcs.NewReader(b)
+	s := Sliver{Axis: axis, Data: r.Bytes("sliver data", bcs.MaxSequenceLength)}
+	s.SymbolSize = r.U16("symbol size")
+	s.Index = r.U16("sliver index")
+	if err := r.Done(); err != nil {
+		return Sliver{}, malformed(err)
 	}
 	if s.SymbolSize == 0 || s.SymbolSize%2 != 0 || len(s.Data)%int(s.SymbolSize) != 0 {
 		return Sliver{}, fmt.Errorf("%w: %d bytes of data with symbol size %d", ErrMalformed, len(s.Data), s.SymbolSize)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -15,34 +16,21 @@ import (
 
 // Status is what /health returns as JSON and the status page shows.
 type Status struct {
-	NodeID      string   `json:"nodeId"`
-	Name        string   `json:"name"`
-	PeerID      string   `json:"peerId"`
-	Addresses   []string `json:"addresses"`
-	Epoch       uint32   `json:"epoch"`
-	Phase       string   `json:"phase"`
-	Member      bool     `json:"committeeMember"`
-	Shards      []uint16 `json:"shards"`
-	BufferedB   int64    `json:"bufferedBytes"`
-	DiskUsageB  uint64   `json:"diskUsageBytes"`
-	NShards     int      `json:"nShards"`
-	StartedAt   string   `json:"startedAt"`
-	EventCursor string   `json:"eventCursor"`
-}
-
-// Status reports the node's state.
-func (n *Node) Status(ctx context.Context) Status {
-	v := n.view.Load()
-	st := Status{
-		NodeID: n.nodeID.String(), Name: n.cfg.Name, PeerID: n.keys.PeerID, Addresses: n.host.Addrs(),
-		Epoch: v.epoch, Phase: v.phase.String(), Member: v.index >= 0, Shards: v.shards,
-		BufferedB: n.pending.size(), NShards: v.n(),
-	}
-	st.DiskUsageB, _ = n.store.DiskUsage()
-	if c, err := n.store.EventCursor(ctx); err == nil {
-		st.EventCursor = string(c)
-	}
-	return st
+	NodeID    string   `json:"nodeId"`
+	Name      string   `json:"name"`
+	PeerID    string   `json:"peerId"`
+	Addresses []string `json:"addresses"`
+	Epoch     uint32   `json:"epoch"`
+	Phase     string   `json:"phase"`
+	Member    bool     `json:"committeeMember"`
+	Shards    []uint16 `json:"shards"`
+	// BufferedB is what the intake holds in memory (Config.MaxBufferedBytes):
+	// the slivers of requests in progress and the pending buffer.
+	BufferedB   int64  `json:"bufferedBytes"`
+	DiskUsageB  uint64 `json:"diskUsageBytes"`
+	NShards     int    `json:"nShards"`
+	StartedAt   string `json:"startedAt"`
+	EventCursor string `json:"eventCursor"`
 }
 
 var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
@@ -61,35 +49,41 @@ var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 </table><p><a href="/metrics">metrics</a> · <a href="/health">health (JSON)</a></p></body></html>
 `))
 
-// serveAdmin starts the admin HTTP server and returns its stop function.
-func (n *Node) serveAdmin(ctx context.Context) (func() error, error) {
+// admin is the node's admin HTTP server: /health (Status as JSON),
+// /metrics (Prometheus) and a status page.
+type admin struct {
+	addr    string
+	status  func(context.Context) Status
+	metrics *metrics
+	log     *slog.Logger
+}
+
+// start listens and serves until the returned stop function is called; it
+// returns the address it listens on.
+func (a *admin) start() (addr string, stop func() error, err error) {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(n.Status(r.Context()))
+		json.NewEncoder(w).Encode(a.status(r.Context()))
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		statusPage.Execute(w, n.Status(r.Context()))
+		statusPage.Execute(w, a.status(r.Context()))
 	})
-	ln, err := net.Listen("tcp", n.cfg.AdminAddr)
+	ln, err := net.Listen("tcp", a.addr)
 	if err != nil {
-		return nil, fmt.Errorf("node: admin address: %w", err)
+		return "", nil, fmt.Errorf("node: admin address: %w", err)
 	}
-	n.adminAddr = ln.Addr().String()
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			n.log.Error("admin server failed", "err", err)
+			a.log.Error("admin server failed", "err", err)
 		}
 	}()
-	return func() error {
+	return ln.Addr().String(), func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return srv.Shutdown(ctx)
 	}, nil
 }
-
-// AdminAddr is the admin server's address, once Ready ("" when off).
-func (n *Node) AdminAddr() string { return n.adminAddr }

@@ -1,10 +1,12 @@
-package node
+package node_test
 
 import (
 	"fmt"
 	"testing"
 
 	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/network/nettest"
+	"github.com/walrus-go/walrus/p2p"
 )
 
 // BenchmarkNodeSlivers measures sliver put and get through one real node
@@ -17,23 +19,23 @@ func BenchmarkNodeSlivers(b *testing.B) {
 	for _, shape := range []struct{ n, size int }{{10, 1 << 20}, {100, 16 << 20}} {
 		n, size := shape.n, shape.size
 		b.Run(fmt.Sprintf("n=%d/blob=%dMiB", n, size>>20), func(b *testing.B) {
-			c := newCluster(b, clusterOpts{nodes: 1, shards: n})
+			e := newEnv(b, nettest.Options{Nodes: 1, Shards: n})
 			encs := make([]*encoding.EncodedBlob, blobs)
 			for i := range encs {
-				encs[i], _ = c.register(randomBytes(size, uint64(i)), 2, false)
+				encs[i], _ = e.register(randomBytes(size, uint64(i)), 2, false)
 			}
 			var total int64
-			for _, s := range c.slivers(c.committee(), encs[0], 0) {
+			for _, s := range e.slivers(e.committee(), encs[0], 0) {
 				total += int64(len(s.Data))
 			}
 			b.Run("put", func(b *testing.B) {
 				b.SetBytes(total)
 				for i := range b.N {
-					c.send(encs[i%blobs], 0)
+					e.send(encs[i%blobs], 0)
 				}
 			})
 			for _, enc := range encs {
-				c.send(enc, 0)
+				e.send(enc, 0)
 			}
 			idx := make([]uint16, n)
 			for i := range idx {
@@ -44,7 +46,8 @@ func BenchmarkNodeSlivers(b *testing.B) {
 				for i := range b.N {
 					enc := encs[i%blobs]
 					for _, axis := range []encoding.Axis{encoding.Primary, encoding.Secondary} {
-						res, err := c.client.GetSlivers(c.ctx, c.pid(0), enc.BlobID, axis, idx)
+						size, _ := p2p.SliverSize(enc.Metadata, axis)
+						res, err := e.p2p.GetSlivers(e.ctx, e.pid(0), enc.BlobID, axis, idx, size)
 						if err != nil || len(res) != n || res[0].Err != nil {
 							b.Fatalf("get: %v", err)
 						}

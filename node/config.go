@@ -9,24 +9,29 @@ import (
 	"strings"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"gopkg.in/yaml.v3"
 
 	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/p2p"
 )
 
 // Defaults of Config.
 const (
-	DefaultAdminAddr         = "127.0.0.1:9184"
-	DefaultMaxBufferedBytes  = 256 << 20
-	DefaultBufferTTL         = 2 * time.Minute
-	DefaultConfirmationWait  = 10 * time.Second
-	DefaultRecoveryWorkers   = 4
-	DefaultRecoveryAttempts  = 8
-	DefaultRecoveryBackoff   = 500 * time.Millisecond
-	DefaultEventPollWait     = 10 * time.Second
-	DefaultChainRetryBackoff = time.Second
+	DefaultAdminAddr        = "127.0.0.1:9184"
+	DefaultMaxBufferedBytes = 256 << 20
+	// DefaultMaxBufferedBytesPerPeer is half of DefaultMaxBufferedBytes: it
+	// holds the largest sliver pair (two frames of p2p.MaxSliverFrameSize
+	// would not fit, but a pair's secondary sliver is at most rows/cols of
+	// its primary) with room to spare.
+	DefaultMaxBufferedBytesPerPeer = 128 << 20
+	DefaultBufferTTL               = 2 * time.Minute
+	DefaultConfirmationWait        = 10 * time.Second
+	DefaultRecoveryWorkers         = 4
+	DefaultRecoveryAttempts        = 8
+	DefaultRecoveryBackoff         = 500 * time.Millisecond
+	DefaultEventPollWait           = 10 * time.Second
+	DefaultChainRetryBackoff       = time.Second
 	// MaxBufferTTL bounds BufferTTL: buffered data waits for a
 	// registration that a client sends just before its slivers.
 	MaxBufferTTL = time.Hour
@@ -58,15 +63,25 @@ type Config struct {
 	// AdminAddr is the HTTP address of /health, /metrics and the status
 	// page; "off" disables it.
 	AdminAddr string `yaml:"admin_addr"`
-	// ChainURL is the address of the chain's HTTP server (walrus chain
-	// serve). Unused when the node is given a chain in process.
-	ChainURL string `yaml:"chain_url"`
+	// Chain selects the chain the node follows (chain/backend.Config:
+	// chain_url of the embedded chain's HTTP API, walrus chain serve, or
+	// chain: sui with a sui block). Unused when the node is given a chain
+	// in process.
+	Chain backend.Config `yaml:",inline"`
 	// NodeID is the node's ID on chain; empty means find it by protocol key.
 	NodeID string `yaml:"node_id"`
 
-	// MaxBufferedBytes bounds the metadata and slivers held in memory for
-	// blobs whose registration the node has not seen yet.
+	// MaxBufferedBytes bounds the metadata and slivers the intake holds in
+	// memory: the verified slivers of sliver/put requests in progress, and
+	// what waits for a blob's registration or a pair's other half. Every
+	// byte is reserved before it is held; what does not fit is refused
+	// with p2p.ErrBusy (ErrIntakeFull). /health reports the bytes held.
 	MaxBufferedBytes int64 `yaml:"max_buffered_bytes"`
+	// MaxBufferedBytesPerPeer is the share of MaxBufferedBytes one peer's
+	// requests may hold at once. Peer identities are free: the total is
+	// what bounds the node's memory; this keeps one requester from taking
+	// it all by itself. A sliver pair larger than this cannot be stored.
+	MaxBufferedBytesPerPeer int64 `yaml:"max_buffered_bytes_per_peer"`
 	// BufferTTL is how long such data waits for its registration.
 	BufferTTL time.Duration `yaml:"buffer_ttl"`
 	// ConfirmationWait is how long a confirmation request waits for slivers
@@ -100,6 +115,9 @@ func (c *Config) EnsureDefaults() {
 	if c.MaxBufferedBytes == 0 {
 		c.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
+	if c.MaxBufferedBytesPerPeer == 0 {
+		c.MaxBufferedBytesPerPeer = min(DefaultMaxBufferedBytesPerPeer, c.MaxBufferedBytes)
+	}
 	if c.BufferTTL == 0 {
 		c.BufferTTL = DefaultBufferTTL
 	}
@@ -128,6 +146,10 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBufferedBytes < 0 {
 		bad = append(bad, fmt.Sprintf("max_buffered_bytes (%d) must be ≥ 0", c.MaxBufferedBytes))
+	}
+	if c.MaxBufferedBytesPerPeer < 0 || c.MaxBufferedBytesPerPeer > c.MaxBufferedBytes {
+		bad = append(bad, fmt.Sprintf("max_buffered_bytes_per_peer (%d) must lie in [0, max_buffered_bytes (%d)]",
+			c.MaxBufferedBytesPerPeer, c.MaxBufferedBytes))
 	}
 	if c.BufferTTL < 0 || c.BufferTTL > MaxBufferTTL {
 		bad = append(bad, fmt.Sprintf("buffer_ttl (%s) must lie in [0, %s]", c.BufferTTL, MaxBufferTTL))
@@ -194,7 +216,7 @@ func WriteConfig(path string, c *Config) error {
 // NodeKeys are a node's three keys.
 type NodeKeys struct {
 	// Network is the libp2p identity; its peer ID is registered on chain.
-	Network crypto.PrivKey
+	Network p2p.NetworkKey
 	// PeerID is the network key's peer ID.
 	PeerID string
 	// Protocol signs storage confirmations.
@@ -205,8 +227,17 @@ type NodeKeys struct {
 
 // LoadOrCreateKeys loads the node's keys from the files the config names,
 // creating any that is missing (0600).
+//
+// Every key file obeys one rule (chain.CheckKeyFileMode): a regular file
+// that neither group nor others may access. Before it loads anything,
+// LoadOrCreateKeys checks the three and returns an error matching
+// chain.ErrKeyPermissions that names every file breaking it; no key is used
+// then.
 func LoadOrCreateKeys(c *Config) (*NodeKeys, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := checkKeyFiles(c.NetworkKeyFile, c.ProtocolKeyFile, c.AccountKeyFile); err != nil {
 		return nil, err
 	}
 	netKey, err := p2p.LoadOrCreateKey(c.NetworkKeyFile)
@@ -240,9 +271,48 @@ func LoadOrCreateKeys(c *Config) (*NodeKeys, error) {
 	return &NodeKeys{Network: netKey, PeerID: pid.String(), Protocol: bls, Account: acct}, nil
 }
 
+// checkKeyFiles applies the key file rule to each existing file of paths,
+// and reports every one that breaks it.
+func checkKeyFiles(paths ...string) error {
+	var errs []error
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // created, 0600, on first use
+		}
+		if err == nil {
+			err = chain.CheckKeyFileMode(p, fi)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("node: key files: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
 func loadOrCreate[K any](path string, load func(string) (K, error), create func() (K, error)) (K, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return create()
 	}
 	return load(path)
+}
+
+// RegisterArgs returns the arguments that register the node with these keys
+// on chain in epoch: its name, peer ID, addresses, protocol key with its
+// proof of possession for the operator, the network key's signature of the
+// peer ID, and commission (basis points).
+func (k *NodeKeys) RegisterArgs(name string, addrs []string, epoch uint32, commission uint16) chain.RegisterNodeArgs {
+	// The peer ID is the network key's, so signing cannot fail but for a
+	// broken key; the chain then refuses the registration.
+	netSig, _ := chain.SignNetworkKey(k.Network, epoch, k.Account.Address(), k.PeerID)
+	return chain.RegisterNodeArgs{
+		Name: name, PeerID: k.PeerID, Addresses: addrs,
+		PublicKey:           k.Protocol.PublicKey(),
+		ProofOfPossession:   k.Protocol.ProofOfPossession(epoch, k.Account.Address()),
+		NetworkKeySignature: netSig,
+		Commission:          commission,
+	}
 }

@@ -7,10 +7,18 @@
 //
 // Metadata is accepted when it hashes to its blob ID; slivers when they
 // belong to a shard the node holds in the current committee and verify
-// against the metadata. Complete pairs are written in one synced batch. Data
-// for a blob whose registration the node has not seen yet waits in a bounded
-// in-memory buffer (Config.MaxBufferedBytes) for at most Config.BufferTTL;
-// the registration event moves it to the store.
+// against the metadata. Complete pairs are written in one synced batch (a
+// large request writes its complete pairs as it goes). Data for a blob whose
+// registration the node has not seen yet waits in an in-memory buffer for at
+// most Config.BufferTTL; the registration event moves it to the store.
+//
+// Every byte the intake holds in memory — the slivers of requests in
+// progress and the buffer — is reserved first, against the peer that sent it
+// (Config.MaxBufferedBytesPerPeer) and the node's total
+// (Config.MaxBufferedBytes); what does not fit is refused with p2p.ErrBusy
+// (ErrIntakeFull), and a sliver sent twice in one request with
+// p2p.ErrInvalid. /health and the walrus_node_buffered_bytes metric report
+// the bytes held.
 //
 // # Confirmations
 //

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/encoding"
@@ -14,11 +16,32 @@ import (
 // eventBatch is how many events one poll asks for.
 const eventBatch = 256
 
-// followEvents applies the chain's events from the persisted cursor until
-// ctx ends. Each event's effect on the store and the cursor advance commit
-// together, so a restart resumes exactly after the last applied event.
-func (n *Node) followEvents(ctx context.Context) error {
-	raw, err := n.store.EventCursor(ctx)
+// follower applies the chain's events to the node's store, in order, from
+// the cursor kept in the store, and drives what they start: flushing the
+// intake buffer on registration, recovery on certification, and the epoch
+// change (new committee, shard states, garbage collection, shard sync, the
+// sync-done report, dropping shards the node lost).
+type follower struct {
+	chain    Chain
+	store    *store.Store
+	views    *views
+	intake   *intake
+	recov    *recoverer
+	gc       *collector
+	account  chain.Signer
+	nodeID   chain.NodeID
+	pollWait time.Duration
+	metrics  *metrics
+	log      *slog.Logger
+	// start runs fn in a goroutine the node waits for at shutdown.
+	start func(fn func())
+}
+
+// run applies events until ctx ends. Each event's effect on the store and
+// the cursor advance commit together, so a restart resumes exactly after
+// the last applied event.
+func (f *follower) run(ctx context.Context) error {
+	raw, err := f.store.EventCursor(ctx)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -26,41 +49,44 @@ func (n *Node) followEvents(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("node: stored event cursor: %w", err)
 	}
-	n.gc(ctx)
+	f.gc.expired(ctx)
+	if v := f.views.load(); v.phase != chain.PhaseSyncing {
+		f.gc.dropRemovedShards(ctx)
+	}
 	for ctx.Err() == nil {
-		evs, err := n.chain.Events(ctx, cursor, eventBatch, n.cfg.EventPollWait)
+		evs, err := f.chain.Events(ctx, cursor, eventBatch, f.pollWait)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			n.log.Warn("reading chain events failed; retrying", "err", err)
-			n.metrics.chainErrors.Inc()
+			f.log.Warn("reading chain events failed; retrying", "err", err)
+			f.metrics.chainErrors.Inc()
 			if sleepCtx(ctx, DefaultChainRetryBackoff) != nil {
 				return nil
 			}
 			continue
 		}
 		for _, ev := range evs {
-			if err := n.apply(ctx, ev); err != nil {
+			if err := f.apply(ctx, ev); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
 				return fmt.Errorf("node: applying event %s (%s): %w", ev.Cursor, ev.Kind, err)
 			}
 			cursor = ev.Cursor
-			n.metrics.eventSeq.Set(float64(cursor.Seq))
+			f.metrics.eventSeq.Set(float64(cursor.Seq))
 		}
 	}
 	return nil
 }
 
 // apply applies one event.
-func (n *Node) apply(ctx context.Context, ev chain.Event) error {
+func (f *follower) apply(ctx context.Context, ev chain.Event) error {
 	cur := []byte(ev.Cursor.String())
 	switch ev.Kind {
 	case chain.EventBlobRegistered, chain.EventBlobCertified, chain.EventBlobDeleted,
 		chain.EventBlobExtended, chain.EventInvalidBlobID:
-		if err := n.store.Update(ctx, func(tx *store.Tx) error {
+		if err := f.store.Update(ctx, func(tx *store.Tx) error {
 			if err := applyBlobEvent(tx, ev); err != nil {
 				return err
 			}
@@ -70,19 +96,34 @@ func (n *Node) apply(ctx context.Context, ev chain.Event) error {
 		}
 		switch ev.Kind {
 		case chain.EventBlobRegistered:
-			n.flushPending(ctx, ev.BlobID)
+			f.intake.flush(ctx, ev.BlobID)
 		case chain.EventBlobCertified:
-			n.recov.check(ctx, ev.BlobID)
+			f.recov.check(ctx, ev.BlobID)
 		}
 		return nil
 	case chain.EventEpochChangeStart:
-		return n.epochChange(ctx, ev, cur)
+		return f.epochChange(ctx, ev, cur)
+	case chain.EventEpochChangeDone:
+		if err := f.store.SetEventCursor(ctx, cur); err != nil {
+			return err
+		}
+		f.views.setPhase(ev.Epoch, chain.PhaseActive)
+		if f.views.load().epoch == ev.Epoch {
+			f.gc.dropRemovedShards(ctx)
+		}
+		return nil
 	default:
-		return n.store.SetEventCursor(ctx, cur)
+		return f.store.SetEventCursor(ctx, cur)
 	}
 }
 
-// applyBlobEvent updates a blob record for a blob event.
+// applyBlobEvent updates a blob record, and the record of the registration
+// (the chain object) the event is about, for a blob event. Each
+// registration has an object record of its own (store.ObjectRecord), so a
+// replayed event is recognised exactly and a blob ID may have any number of
+// registrations: a squatter's cannot crowd out an honest one. Records
+// written before object records existed list their objects in the blob
+// record (legacy ObjectIDs); those are honoured and removed, never added to.
 func applyBlobEvent(tx *store.Tx, ev chain.Event) error {
 	rec, err := tx.BlobRecord(ev.BlobID)
 	found := err == nil
@@ -90,12 +131,18 @@ func applyBlobEvent(tx *store.Tx, ev chain.Event) error {
 		return err
 	}
 	obj := store.ObjectID(ev.ObjectID)
+	orec, err := tx.ObjectRecord(ev.BlobID, obj)
+	hasObj := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	legacy := slices.Index(rec.ObjectIDs, obj)
 	switch ev.Kind {
 	case chain.EventBlobRegistered:
 		if !found {
 			rec = store.BlobRecord{EncodingType: ev.EncodingType, UnencodedLength: ev.Size, RegisteredEpoch: ev.Epoch}
 		}
-		if slices.Contains(rec.ObjectIDs, obj) {
+		if hasObj || legacy >= 0 {
 			return nil // already applied
 		}
 		if ev.Deletable {
@@ -103,8 +150,8 @@ func applyBlobEvent(tx *store.Tx, ev chain.Event) error {
 		} else {
 			rec.PermanentRegistered++
 		}
-		if len(rec.ObjectIDs) < store.MaxObjectIDs {
-			rec.ObjectIDs = append(rec.ObjectIDs, obj)
+		if err := tx.PutObjectRecord(ev.BlobID, obj, store.ObjectRecord{Deletable: ev.Deletable, EndEpoch: ev.EndEpoch}); err != nil {
+			return err
 		}
 		rec.EndEpoch = max(rec.EndEpoch, ev.EndEpoch)
 	case chain.EventBlobCertified:
@@ -114,23 +161,47 @@ func applyBlobEvent(tx *store.Tx, ev chain.Event) error {
 		if !rec.Certified {
 			rec.Certified, rec.CertifiedEpoch = true, ev.Epoch
 		}
-		if ev.Deletable {
-			rec.DeletableCertified = min(rec.DeletableCertified+1, rec.DeletableRegistered)
-		} else {
-			rec.PermanentCertified = min(rec.PermanentCertified+1, rec.PermanentRegistered)
+		switch {
+		case hasObj && orec.Certified:
+			// Already applied: the counts stay.
+		case hasObj:
+			orec.Certified, orec.EndEpoch = true, max(orec.EndEpoch, ev.EndEpoch)
+			if err := tx.PutObjectRecord(ev.BlobID, obj, orec); err != nil {
+				return err
+			}
+			fallthrough
+		default:
+			if ev.Deletable {
+				rec.DeletableCertified = min(rec.DeletableCertified+1, rec.DeletableRegistered)
+			} else {
+				rec.PermanentCertified = min(rec.PermanentCertified+1, rec.PermanentRegistered)
+			}
 		}
 		rec.EndEpoch = max(rec.EndEpoch, ev.EndEpoch)
 	case chain.EventBlobExtended:
 		if !found {
 			return nil
 		}
+		if hasObj && ev.EndEpoch > orec.EndEpoch {
+			orec.EndEpoch = ev.EndEpoch
+			if err := tx.PutObjectRecord(ev.BlobID, obj, orec); err != nil {
+				return err
+			}
+		}
 		rec.EndEpoch = max(rec.EndEpoch, ev.EndEpoch)
 	case chain.EventBlobDeleted:
 		if !found {
 			return nil
 		}
-		if i := slices.Index(rec.ObjectIDs, obj); i >= 0 {
-			rec.ObjectIDs = slices.Delete(rec.ObjectIDs, i, i+1)
+		switch {
+		case hasObj:
+			if err := tx.DeleteObjectRecord(ev.BlobID, obj); err != nil {
+				return err
+			}
+		case legacy >= 0:
+			rec.ObjectIDs = slices.Delete(rec.ObjectIDs, legacy, legacy+1)
+		default:
+			return nil // already applied, or an object the node never saw registered
 		}
 		if rec.DeletableRegistered > 0 {
 			rec.DeletableRegistered--
@@ -160,14 +231,15 @@ func applyBlobEvent(tx *store.Tx, ev chain.Event) error {
 // epochChange moves the node to a new epoch: the new committee, shard
 // states, garbage collection, then syncing newly assigned shards and
 // reporting sync done.
-func (n *Node) epochChange(ctx context.Context, ev chain.Event, cur []byte) error {
-	old := n.view.Load()
-	if err := n.refreshView(ctx, ev.Epoch); err != nil {
+func (f *follower) epochChange(ctx context.Context, ev chain.Event, cur []byte) error {
+	old := f.views.load()
+	v, err := f.views.refresh(ctx, ev.Epoch, old)
+	if err != nil {
 		return err
 	}
-	v := n.view.Load()
+	f.metrics.setView(v)
 	var added []uint16
-	if err := n.store.Update(ctx, func(tx *store.Tx) error {
+	if err := f.store.Update(ctx, func(tx *store.Tx) error {
 		for _, s := range v.shards {
 			if !old.holds(s) {
 				added = append(added, s)
@@ -192,42 +264,46 @@ func (n *Node) epochChange(ctx context.Context, ev chain.Event, cur []byte) erro
 	}); err != nil {
 		return err
 	}
-	n.log.Info("epoch change", "epoch", v.epoch, "shards", len(v.shards), "new_shards", len(added))
-	n.gc(ctx)
+	f.log.Info("epoch change", "epoch", v.epoch, "shards", len(v.shards), "new_shards", len(added), "leaving_shards", len(v.leaving))
+	f.gc.expired(ctx)
+	if v.phase != chain.PhaseSyncing {
+		// A past epoch, replayed while catching up: its change is done.
+		f.gc.dropRemovedShards(ctx)
+	}
 	if v.index < 0 {
 		return nil
 	}
-	n.start(func() { n.syncShards(ctx, v, added) })
+	f.start(func() { f.syncShards(ctx, v, added) })
 	return nil
 }
 
 // syncShards recovers the certified blobs of newly assigned shards, marks
 // them active and reports sync done for the epoch.
-func (n *Node) syncShards(ctx context.Context, v *view, added []uint16) {
+func (f *follower) syncShards(ctx context.Context, v *view, added []uint16) {
 	if len(added) > 0 {
-		n.recov.scanInline(ctx)
+		f.recov.scanInline(ctx)
 		for _, s := range added {
-			if err := n.store.SetShardStatus(ctx, s, store.ShardActive); err != nil {
-				n.log.Warn("marking shard active failed", "shard", s, "err", err)
+			if err := f.store.SetShardStatus(ctx, s, store.ShardActive); err != nil {
+				f.log.Warn("marking shard active failed", "shard", s, "err", err)
 			}
 		}
 	}
-	n.reportSyncDone(ctx, v.epoch)
+	f.reportSyncDone(ctx, v.epoch)
 }
 
 // reportSyncDone tells the chain the node has synced its shards for epoch.
-func (n *Node) reportSyncDone(ctx context.Context, epoch uint32) {
+func (f *follower) reportSyncDone(ctx context.Context, epoch uint32) {
 	for attempt := range 5 {
-		_, err := n.chain.EpochSyncDone(ctx, n.keys.Account, n.nodeID, epoch)
+		_, err := f.chain.EpochSyncDone(ctx, f.account, f.nodeID, epoch)
 		if err == nil {
-			n.log.Info("reported epoch sync done", "epoch", epoch)
+			f.log.Info("reported epoch sync done", "epoch", epoch)
 			return
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		if !errors.Is(err, chain.ErrUnavailable) {
-			n.log.Debug("epoch sync done not accepted", "epoch", epoch, "err", err)
+			f.log.Debug("epoch sync done not accepted", "epoch", epoch, "err", err)
 			return
 		}
 		if sleepCtx(ctx, DefaultChainRetryBackoff<<attempt) != nil {
@@ -236,27 +312,37 @@ func (n *Node) reportSyncDone(ctx context.Context, epoch uint32) {
 	}
 }
 
-// gc deletes the blobs that have expired by the current epoch.
-func (n *Node) gc(ctx context.Context) {
-	epoch := n.view.Load().epoch
+// collector deletes what the node no longer keeps: blobs expired by the
+// current epoch, and the slivers of shards it stopped holding once the
+// epoch change is done.
+type collector struct {
+	store   *store.Store
+	views   *views
+	metrics *metrics
+	log     *slog.Logger
+}
+
+// expired deletes the blobs that have expired by the current epoch.
+func (c *collector) expired(ctx context.Context) {
+	epoch := c.views.load().epoch
 	var after *store.Expiry
 	deleted := 0
 	for {
-		page, err := n.store.ExpiredAt(ctx, epoch, after, 0)
+		page, err := c.store.ExpiredAt(ctx, epoch, after, 0)
 		if err != nil {
-			n.log.Warn("listing expired blobs failed", "err", err)
+			c.log.Warn("listing expired blobs failed", "err", err)
 			return
 		}
 		for _, e := range page {
 			// The expiry entry goes in the same batch: a corrupt record
 			// would leave it behind otherwise.
-			if err := n.store.Update(ctx, func(tx *store.Tx) error {
+			if err := c.store.Update(ctx, func(tx *store.Tx) error {
 				if err := tx.DeleteBlob(e.BlobID); err != nil {
 					return err
 				}
 				return tx.DeleteExpiry(e)
 			}); err != nil {
-				n.log.Warn("deleting expired blob failed", "blob_id", e.BlobID, "err", err)
+				c.log.Warn("deleting expired blob failed", "blob_id", e.BlobID, "err", err)
 				continue
 			}
 			deleted++
@@ -267,7 +353,37 @@ func (n *Node) gc(ctx context.Context) {
 		after = &page[len(page)-1]
 	}
 	if deleted > 0 {
-		n.metrics.gcDeleted.Add(float64(deleted))
-		n.log.Info("garbage-collected expired blobs", "epoch", epoch, "blobs", deleted)
+		c.metrics.gcDeleted.Add(float64(deleted))
+		c.log.Info("garbage-collected expired blobs", "epoch", epoch, "blobs", deleted)
+	}
+}
+
+// dropRemovedShards deletes the slivers of every shard marked removed that
+// the node does not hold again, and its status.
+func (c *collector) dropRemovedShards(ctx context.Context) {
+	sts, err := c.store.ShardStatuses(ctx)
+	if err != nil {
+		c.log.Warn("reading shard statuses failed", "err", err)
+		return
+	}
+	v := c.views.load()
+	var shards []uint16
+	for s, st := range sts {
+		if st == store.ShardRemoved && !v.holds(s) {
+			shards = append(shards, s)
+		}
+	}
+	slices.Sort(shards)
+	for _, s := range shards {
+		if err := c.store.DeleteShard(ctx, s); err != nil {
+			c.log.Warn("deleting a removed shard failed", "shard", s, "err", err)
+			continue
+		}
+		if err := c.store.Update(ctx, func(tx *store.Tx) error { return tx.DeleteShardStatus(s) }); err != nil {
+			c.log.Warn("deleting a removed shard's status failed", "shard", s, "err", err)
+			continue
+		}
+		c.metrics.shardsDropped.Inc()
+		c.log.Info("dropped a shard the node no longer holds", "shard", s, "epoch", v.epoch)
 	}
 }

@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/p2p"
@@ -19,57 +22,80 @@ type sliverKey struct {
 	index uint16
 }
 
+// held is a verified sliver the intake holds in memory, with the peer whose
+// reservation in the intake's budget pays for it (len(Data) bytes). Whoever
+// holds a held either hands it on (to the pending buffer, which then owns
+// the reservation) or releases its reservation when it lets go of it.
+type held struct {
+	encoding.Sliver
+	owner peer.ID
+}
+
+func (h *held) size() int64 { return int64(len(h.Data)) }
+
 // pendingBlob is what the node holds in memory for one blob: its metadata
 // and verified slivers while its registration has not been seen, and halves
 // of pairs whose other half has not arrived.
 type pendingBlob struct {
 	md      *encoding.Metadata
-	slivers map[sliverKey]encoding.Sliver
+	mdOwner peer.ID
+	mdSize  int64
+	slivers map[sliverKey]held
 	bytes   int64
 	created time.Time
 }
 
-// pending is the bounded in-memory buffer of intake. It is safe for
+// helds returns the blob's slivers.
+func (b *pendingBlob) helds() []held {
+	out := make([]held, 0, len(b.slivers))
+	for _, h := range b.slivers {
+		out = append(out, h)
+	}
+	return out
+}
+
+// pending is the in-memory buffer of intake, bounded by the intake's budget
+// (which also pays for the slivers of requests in progress). It is safe for
 // concurrent use.
 type pending struct {
 	mu    sync.Mutex
 	blobs map[encoding.BlobID]*pendingBlob
 	bytes int64
-	max   int64
+	mem   *budget
 	ttl   time.Duration
 	now   func() time.Time // for tests
 }
 
-func newPending(max int64, ttl time.Duration) *pending {
-	return &pending{blobs: make(map[encoding.BlobID]*pendingBlob), max: max, ttl: ttl, now: time.Now}
+func newPending(mem *budget, ttl time.Duration) *pending {
+	return &pending{blobs: make(map[encoding.BlobID]*pendingBlob), mem: mem, ttl: ttl, now: time.Now}
 }
 
-// errBufferFull is returned when the buffer cannot take more.
-var errBufferFull = fmt.Errorf("%w: intake buffer for unregistered blobs is full", p2p.ErrBusy)
+// metadataSize is what buffered metadata is charged: its sliver hashes.
+func metadataSize(md *encoding.Metadata) int64 { return int64(len(md.Hashes))*64 + 64 }
 
 func (p *pending) entry(id encoding.BlobID) *pendingBlob {
 	b := p.blobs[id]
 	if b == nil {
-		b = &pendingBlob{slivers: make(map[sliverKey]encoding.Sliver), created: p.now()}
+		b = &pendingBlob{slivers: make(map[sliverKey]held), created: p.now()}
 		p.blobs[id] = b
 	}
 	return b
 }
 
-// putMetadata buffers a blob's metadata.
-func (p *pending) putMetadata(id encoding.BlobID, md *encoding.Metadata) error {
-	size := int64(len(md.Hashes)) * 64
+// putMetadata buffers a blob's metadata, reserving its size for owner; it
+// returns ErrIntakeFull (and p2p.ErrBusy) when that does not fit.
+func (p *pending) putMetadata(id encoding.BlobID, md *encoding.Metadata, owner peer.ID) error {
+	size := metadataSize(md)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	b := p.entry(id)
-	if b.md != nil {
+	if b := p.blobs[id]; b != nil && b.md != nil {
 		return nil
 	}
-	if p.bytes+size > p.max {
-		p.dropIfEmpty(id)
-		return errBufferFull
+	if err := p.mem.reserve(owner, size); err != nil {
+		return err
 	}
-	b.md = md
+	b := p.entry(id)
+	b.md, b.mdOwner, b.mdSize = md, owner, size
 	b.bytes += size
 	p.bytes += size
 	return nil
@@ -85,39 +111,30 @@ func (p *pending) metadata(id encoding.BlobID) *encoding.Metadata {
 	return nil
 }
 
-// putSlivers buffers slivers (all or none).
-func (p *pending) putSlivers(id encoding.BlobID, ss []encoding.Sliver) error {
+// putSlivers buffers slivers, taking over their reservations. A sliver the
+// buffer holds already is the same bytes (both verified against the same
+// hash): the new copy is dropped and its reservation released.
+func (p *pending) putSlivers(id encoding.BlobID, hs []held) {
+	if len(hs) == 0 {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	// The net growth: slivers that replace buffered ones free those.
-	var size int64
-	old := p.blobs[id]
-	for _, s := range ss {
-		size += int64(len(s.Data))
-		if old != nil {
-			if o, ok := old.slivers[sliverKey{s.Axis, s.Index}]; ok {
-				size -= int64(len(o.Data))
-			}
-		}
-	}
-	if p.bytes+size > p.max {
-		return errBufferFull
-	}
 	b := p.entry(id)
-	for _, s := range ss {
-		k := sliverKey{s.Axis, s.Index}
-		if old, ok := b.slivers[k]; ok {
-			b.bytes -= int64(len(old.Data))
-			p.bytes -= int64(len(old.Data))
+	for _, h := range hs {
+		k := sliverKey{h.Axis, h.Index}
+		if _, dup := b.slivers[k]; dup {
+			p.mem.release(h.owner, h.size())
+			continue
 		}
-		b.slivers[k] = s
-		b.bytes += int64(len(s.Data))
-		p.bytes += int64(len(s.Data))
+		b.slivers[k] = h
+		b.bytes += h.size()
+		p.bytes += h.size()
 	}
-	return nil
 }
 
-// take removes and returns everything buffered for a blob.
+// take removes and returns everything buffered for a blob. The metadata's
+// reservation is released; the slivers' pass to the caller.
 func (p *pending) take(id encoding.BlobID) *pendingBlob {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -125,6 +142,7 @@ func (p *pending) take(id encoding.BlobID) *pendingBlob {
 	if b != nil {
 		delete(p.blobs, id)
 		p.bytes -= b.bytes
+		p.mem.release(b.mdOwner, b.mdSize)
 	}
 	return b
 }
@@ -136,20 +154,15 @@ func (p *pending) has(id encoding.BlobID) bool {
 	return p.blobs[id] != nil
 }
 
-func (p *pending) dropIfEmpty(id encoding.BlobID) {
-	if b := p.blobs[id]; b != nil && b.bytes == 0 {
-		delete(p.blobs, id)
-	}
-}
-
-// size is the buffered byte count.
+// size is the buffered byte count (a part of what the budget counts).
 func (p *pending) size() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.bytes
 }
 
-// expire drops entries older than the TTL and returns how many.
+// expire drops entries older than the TTL, releasing what they held, and
+// returns how many.
 func (p *pending) expire() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -159,6 +172,10 @@ func (p *pending) expire() int {
 		if b.created.Before(cut) {
 			delete(p.blobs, id)
 			p.bytes -= b.bytes
+			p.mem.release(b.mdOwner, b.mdSize)
+			for _, h := range b.slivers {
+				p.mem.release(h.owner, h.size())
+			}
 			dropped++
 		}
 	}
@@ -181,25 +198,61 @@ func (p *pending) sweep(ctx context.Context) {
 
 // blobRecord returns the node's record of a blob, with found = false when
 // it has none.
-func (n *Node) blobRecord(ctx context.Context, id encoding.BlobID) (store.BlobRecord, bool, error) {
-	rec, err := n.store.BlobRecord(ctx, id)
+func blobRecord(ctx context.Context, st *store.Store, id encoding.BlobID) (store.BlobRecord, bool, error) {
+	rec, err := st.BlobRecord(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return rec, false, nil
 	}
 	return rec, err == nil, err
 }
 
+// stageFlushBytes is how much a sliver/put request of a registered blob
+// stages before it writes its complete pairs to the store, ahead of its
+// end: an honest request, which sends each pair's two slivers one after the
+// other, then holds at most this and one pair in memory, however many
+// slivers it carries.
+const stageFlushBytes = 4 << 20
+
+// intake takes metadata and slivers from clients: it verifies them, writes
+// complete pairs of registered blobs to the store, and holds the rest in the
+// pending buffer until their registration or other halves arrive. Every
+// byte it holds in memory is reserved in mem first, against the peer that
+// sent it. It is safe for concurrent use.
+type intake struct {
+	store   *store.Store
+	codec   *encoding.Codec
+	views   *views
+	mem     *budget
+	pending *pending
+	stored  *signal // notified after pairs are written
+	metrics *metrics
+	log     *slog.Logger
+}
+
+// peerOf is the peer a request comes from ("" outside a p2p request).
+func peerOf(ctx context.Context) peer.ID {
+	p, _ := p2p.RemotePeer(ctx)
+	return p
+}
+
+// release lets go of slivers, releasing their reservations.
+func (in *intake) release(hs []held) {
+	for i := range hs {
+		in.mem.release(hs[i].owner, hs[i].size())
+	}
+}
+
 // registration checks that a blob may be stored now: registered,
 // unexpired and valid (ok), or not yet seen (ok = false, nil error).
-func (n *Node) registration(ctx context.Context, id encoding.BlobID) (bool, error) {
-	rec, found, err := n.blobRecord(ctx, id)
+func (in *intake) registration(ctx context.Context, id encoding.BlobID) (bool, error) {
+	rec, found, err := blobRecord(ctx, in.store, id)
 	if err != nil {
 		return false, err
 	}
 	if !found {
 		return false, nil
 	}
-	v := n.view.Load()
+	v := in.views.load()
 	switch {
 	case rec.Invalid:
 		return false, fmt.Errorf("%w: blob %s is marked invalid", p2p.ErrNotRegistered, id)
@@ -209,68 +262,74 @@ func (n *Node) registration(ctx context.Context, id encoding.BlobID) (bool, erro
 	return true, nil
 }
 
-// PutMetadata implements p2p.MetadataHandler.
-func (n *Node) PutMetadata(ctx context.Context, id encoding.BlobID, md *encoding.Metadata) error {
-	if err := md.Verify(id, n.codec.Params().N); err != nil {
+// putMetadata takes a blob's metadata (p2p.MetadataHandler.PutMetadata).
+func (in *intake) putMetadata(ctx context.Context, id encoding.BlobID, md *encoding.Metadata) error {
+	if err := md.Verify(id, in.codec.Params().N); err != nil {
 		return fmt.Errorf("%w: %v", p2p.ErrInvalid, err)
 	}
-	if _, err := n.codec.Params().SymbolSize(md.UnencodedLength); err != nil {
+	if _, err := in.codec.Params().SymbolSize(md.UnencodedLength); err != nil {
 		return fmt.Errorf("%w: %v", p2p.ErrTooLarge, err)
 	}
-	registered, err := n.registration(ctx, id)
+	registered, err := in.registration(ctx, id)
 	if err != nil {
 		return err
 	}
 	if !registered {
-		n.metrics.buffered.Set(float64(n.pending.size()))
-		return n.pending.putMetadata(id, md)
+		return in.pending.putMetadata(id, md, peerOf(ctx))
 	}
-	if ok, err := n.store.HasMetadata(ctx, id); err != nil || ok {
+	if ok, err := in.store.HasMetadata(ctx, id); err != nil || ok {
 		return err
 	}
-	return n.store.PutMetadata(ctx, id, md)
+	return in.store.PutMetadata(ctx, id, md)
 }
 
 // metadataOf returns a blob's metadata from the store or the buffer
 // (ErrNotFound if neither has it).
-func (n *Node) metadataOf(ctx context.Context, id encoding.BlobID) (*encoding.Metadata, error) {
-	md, err := n.store.Metadata(ctx, id)
+func (in *intake) metadataOf(ctx context.Context, id encoding.BlobID) (*encoding.Metadata, error) {
+	md, err := in.store.Metadata(ctx, id)
 	if err == nil {
 		return md, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	if md := n.pending.metadata(id); md != nil {
+	if md := in.pending.metadata(id); md != nil {
 		return md, nil
 	}
 	return nil, fmt.Errorf("%w: no metadata for blob %s", p2p.ErrNotFound, id)
 }
 
-// PutSlivers implements p2p.SliverHandler.
-func (n *Node) PutSlivers(ctx context.Context, id encoding.BlobID, count int) (p2p.SliverSink, error) {
-	md, err := n.metadataOf(ctx, id)
+// openSink opens the intake of one sliver/put request
+// (p2p.SliverHandler.PutSlivers). A peer that has used its share of the
+// budget is refused before it sends a sliver.
+func (in *intake) openSink(ctx context.Context, id encoding.BlobID, count int) (p2p.SliverSink, error) {
+	md, err := in.metadataOf(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("%w: send the metadata before the slivers", err)
 	}
-	registered, err := n.registration(ctx, id)
-	if err != nil {
+	if _, err := in.registration(ctx, id); err != nil {
 		return nil, err
 	}
-	if !registered && n.pending.size() >= n.cfg.MaxBufferedBytes {
-		return nil, errBufferFull
+	owner := peerOf(ctx)
+	if in.mem.full(owner) {
+		return nil, fmt.Errorf("%w: %w: the node holds all it may for this peer or in total", p2p.ErrBusy, ErrIntakeFull)
 	}
-	return &sink{n: n, id: id, md: md, view: n.view.Load()}, nil
+	return &sink{in: in, id: id, md: md, view: in.views.load(), owner: owner, seen: make(map[sliverKey]bool, count)}, nil
 }
 
 // sink takes the slivers of one sliver/put request: each is checked and
-// verified as it arrives; Commit stores the complete pairs in one batch.
+// verified as it arrives, and held only once its bytes are reserved; Commit
+// stores the complete pairs in one batch (a large request of a registered
+// blob writes its complete pairs as it goes, every stageFlushBytes).
 type sink struct {
-	n      *Node
+	in     *intake
 	id     encoding.BlobID
 	md     *encoding.Metadata
 	view   *view
-	staged []encoding.Sliver
+	owner  peer.ID
+	seen   map[sliverKey]bool
+	staged []held
+	bytes  int64 // reserved for staged
 }
 
 // PutSliver implements p2p.SliverSink.
@@ -282,134 +341,203 @@ func (s *sink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 	if shard := shardOf(s.id, sl.Axis, int(sl.Index), n); !s.view.holds(shard) {
 		return fmt.Errorf("%w: %s sliver %d of blob %s belongs to shard %d", p2p.ErrNotAssigned, sl.Axis, sl.Index, s.id, shard)
 	}
-	if err := s.n.codec.VerifySliver(s.md, &sl); err != nil {
-		s.n.metrics.rejected.Inc()
+	k := sliverKey{sl.Axis, sl.Index}
+	if s.seen[k] {
+		return fmt.Errorf("%w: %s sliver %d sent twice in one request", p2p.ErrInvalid, sl.Axis, sl.Index)
+	}
+	s.seen[k] = true
+	if err := s.in.codec.VerifySliver(s.md, &sl); err != nil {
+		s.in.metrics.rejected.Inc()
 		return fmt.Errorf("%w: %v", p2p.ErrInvalid, err)
 	}
+	size := int64(len(sl.Data))
+	if s.bytes+size > stageFlushBytes {
+		s.flush(ctx)
+	}
+	err := s.in.mem.reserve(s.owner, size)
+	if err != nil && s.flush(ctx) {
+		err = s.in.mem.reserve(s.owner, size)
+	}
+	if err != nil {
+		return err
+	}
 	sl.Data = bytes.Clone(sl.Data)
-	s.staged = append(s.staged, sl)
+	s.staged = append(s.staged, held{Sliver: sl, owner: s.owner})
+	s.bytes += size
 	return nil
 }
 
+// flush writes the complete pairs staged so far, if the blob is registered,
+// and reports whether that freed anything. Halves stay staged: their other
+// half may come next.
+func (s *sink) flush(ctx context.Context) bool {
+	if registered, err := s.in.registration(ctx, s.id); err != nil || !registered {
+		return false
+	}
+	pairs, complete, rest := s.in.pairUp(s.id, s.staged)
+	if len(pairs) == 0 {
+		return false
+	}
+	err := s.in.writePairs(ctx, s.id, s.md, pairs)
+	s.in.release(complete)
+	s.staged, s.bytes = rest, 0
+	for i := range rest {
+		s.bytes += rest[i].size()
+	}
+	if err != nil {
+		s.in.log.Warn("storing sliver pairs failed", "blob_id", s.id, "err", err)
+	}
+	return true
+}
+
 // Commit implements p2p.SliverSink.
-func (s *sink) Commit(ctx context.Context) error { return s.n.intake(ctx, s.id, s.md, s.staged) }
+func (s *sink) Commit(ctx context.Context) error {
+	staged := s.staged
+	s.staged, s.bytes = nil, 0
+	return s.in.take(ctx, s.id, s.md, staged, s.owner)
+}
 
 // Abort implements p2p.SliverSink: the slivers that arrived are verified,
 // so they are kept as a commit would.
 func (s *sink) Abort() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.n.intake(ctx, s.id, s.md, s.staged); err != nil {
-		s.n.log.Debug("keeping slivers of an aborted request failed", "blob_id", s.id, "err", err)
+	staged := s.staged
+	s.staged, s.bytes = nil, 0
+	if err := s.in.take(ctx, s.id, s.md, staged, s.owner); err != nil {
+		s.in.log.Debug("keeping slivers of an aborted request failed", "blob_id", s.id, "err", err)
 	}
 }
 
-// intake stores verified slivers of a blob: complete pairs go to the store
-// in one batch if the blob is registered; anything else waits in the buffer.
-func (n *Node) intake(ctx context.Context, id encoding.BlobID, md *encoding.Metadata, slivers []encoding.Sliver) error {
-	if len(slivers) == 0 {
+// take stores verified slivers of a blob, whose reservations it takes
+// over: complete pairs go to the store in one batch if the blob is
+// registered; anything else waits in the buffer (with the blob's metadata,
+// charged to owner).
+func (in *intake) take(ctx context.Context, id encoding.BlobID, md *encoding.Metadata, hs []held, owner peer.ID) error {
+	if len(hs) == 0 {
 		return nil
 	}
-	registered, err := n.registration(ctx, id)
+	registered, err := in.registration(ctx, id)
 	if err != nil {
+		in.release(hs)
 		return err
 	}
 	if !registered {
-		n.pending.putMetadata(id, md)
-		err := n.pending.putSlivers(id, slivers)
-		n.metrics.buffered.Set(float64(n.pending.size()))
-		return err
+		if err := in.pending.putMetadata(id, md, owner); err != nil {
+			in.release(hs)
+			return err
+		}
+		in.pending.putSlivers(id, hs)
+		return nil
 	}
 	// Complete pairs from these slivers and halves buffered before.
-	if b := n.pending.take(id); b != nil {
-		for _, sl := range b.slivers {
-			slivers = append(slivers, sl)
+	if b := in.pending.take(id); b != nil {
+		hs = append(hs, b.helds()...)
+	}
+	return in.storeSlivers(ctx, id, md, hs)
+}
+
+// pairUp sorts slivers into complete pairs (with the slivers that make
+// them, for the caller to release once written) and the rest (halves); the
+// second copy of a sliver seen twice it releases.
+func (in *intake) pairUp(id encoding.BlobID, hs []held) (pairs []store.ShardPair, complete, rest []held) {
+	nn := in.codec.Params().N
+	type halves struct {
+		primary, secondary *held
+	}
+	byPair := make(map[int]*halves)
+	var order []int
+	for i := range hs {
+		h := &hs[i]
+		pair := encoding.PairIndex(h.Axis, int(h.Index), nn)
+		p := byPair[pair]
+		if p == nil {
+			p = &halves{}
+			byPair[pair] = p
+			order = append(order, pair)
+		}
+		slot := &p.primary
+		if h.Axis == encoding.Secondary {
+			slot = &p.secondary
+		}
+		if *slot != nil {
+			in.mem.release(h.owner, h.size())
+			continue
+		}
+		*slot = h
+	}
+	for _, pair := range order {
+		p := byPair[pair]
+		switch {
+		case p.primary != nil && p.secondary != nil:
+			pairs = append(pairs, store.ShardPair{Shard: uint16(id.ShardForPair(pair, nn)),
+				Pair: encoding.SliverPair{Primary: p.primary.Sliver, Secondary: p.secondary.Sliver}})
+			complete = append(complete, *p.primary, *p.secondary)
+		case p.primary != nil:
+			rest = append(rest, *p.primary)
+		default:
+			rest = append(rest, *p.secondary)
 		}
 	}
-	return n.storeSlivers(ctx, id, md, slivers)
+	return pairs, complete, rest
 }
 
 // storeSlivers writes the complete pairs among slivers (with the blob's
 // metadata) and buffers the halves.
-func (n *Node) storeSlivers(ctx context.Context, id encoding.BlobID, md *encoding.Metadata, slivers []encoding.Sliver) error {
-	nn := n.codec.Params().N
-	halves := make(map[int]*encoding.SliverPair)
-	for _, sl := range slivers {
-		pair := encoding.PairIndex(sl.Axis, int(sl.Index), nn)
-		p := halves[pair]
-		if p == nil {
-			p = &encoding.SliverPair{}
-			halves[pair] = p
-		}
-		if sl.Axis == encoding.Primary {
-			p.Primary = sl
-		} else {
-			p.Secondary = sl
-		}
-	}
-	var pairs []store.ShardPair
-	var rest []encoding.Sliver
-	for pair, p := range halves {
-		switch {
-		case p.Primary.Data != nil && p.Secondary.Data != nil:
-			pairs = append(pairs, store.ShardPair{Shard: uint16(id.ShardForPair(pair, nn)), Pair: *p})
-		case p.Primary.Data != nil:
-			rest = append(rest, p.Primary)
-		default:
-			rest = append(rest, p.Secondary)
-		}
-	}
-	if len(rest) > 0 {
-		if err := n.pending.putSlivers(id, rest); err != nil {
-			return err
-		}
-	}
+func (in *intake) storeSlivers(ctx context.Context, id encoding.BlobID, md *encoding.Metadata, hs []held) error {
+	pairs, complete, rest := in.pairUp(id, hs)
+	in.pending.putSlivers(id, rest)
+	defer in.release(complete)
+	return in.writePairs(ctx, id, md, pairs)
+}
+
+// writePairs writes sliver pairs of a blob, and its metadata if the store
+// lacks it.
+func (in *intake) writePairs(ctx context.Context, id encoding.BlobID, md *encoding.Metadata, pairs []store.ShardPair) error {
 	if len(pairs) == 0 {
 		return nil
 	}
-	if ok, err := n.store.HasMetadata(ctx, id); err != nil {
+	if ok, err := in.store.HasMetadata(ctx, id); err != nil {
 		return err
 	} else if !ok {
-		if err := n.store.PutMetadata(ctx, id, md); err != nil {
+		if err := in.store.PutMetadata(ctx, id, md); err != nil {
 			return err
 		}
 	}
-	if err := n.store.PutPairs(ctx, id, pairs); err != nil {
+	if err := in.store.PutPairs(ctx, id, pairs); err != nil {
 		return err
 	}
 	var size int
 	for _, p := range pairs {
 		size += len(p.Pair.Primary.Data) + len(p.Pair.Secondary.Data)
 	}
-	n.metrics.pairsStored.Add(float64(len(pairs)))
-	n.metrics.bytesStored.Add(float64(size))
-	n.notifyStored()
+	in.metrics.pairsStored.Add(float64(len(pairs)))
+	in.metrics.bytesStored.Add(float64(size))
+	in.stored.notify()
 	return nil
 }
 
-// flushPending stores what the buffer holds for a blob whose registration
-// the node has just seen.
-func (n *Node) flushPending(ctx context.Context, id encoding.BlobID) {
-	b := n.pending.take(id)
+// flush stores what the buffer holds for a blob whose registration the
+// node has just seen.
+func (in *intake) flush(ctx context.Context, id encoding.BlobID) {
+	b := in.pending.take(id)
 	if b == nil {
 		return
 	}
-	n.metrics.buffered.Set(float64(n.pending.size()))
+	hs := b.helds()
 	if b.md != nil {
-		if err := n.store.PutMetadata(ctx, id, b.md); err != nil {
-			n.log.Warn("storing buffered metadata failed", "blob_id", id, "err", err)
+		if err := in.store.PutMetadata(ctx, id, b.md); err != nil {
+			in.release(hs)
+			in.log.Warn("storing buffered metadata failed", "blob_id", id, "err", err)
 			return
 		}
 	}
-	if len(b.slivers) == 0 || b.md == nil {
-		n.notifyStored()
+	if len(hs) == 0 || b.md == nil {
+		in.release(hs)
+		in.stored.notify()
 		return
 	}
-	slivers := make([]encoding.Sliver, 0, len(b.slivers))
-	for _, sl := range b.slivers {
-		slivers = append(slivers, sl)
-	}
-	if err := n.storeSlivers(ctx, id, b.md, slivers); err != nil {
-		n.log.Warn("storing buffered slivers failed", "blob_id", id, "err", err)
+	if err := in.storeSlivers(ctx, id, b.md, hs); err != nil {
+		in.log.Warn("storing buffered slivers failed", "blob_id", id, "err", err)
 	}
 }

@@ -14,7 +14,7 @@ type metrics struct {
 
 	pairsStored, bytesStored, rejected, sliversServed, symbolsServed,
 	confirmations, pairsRecovered, recoveryQueued, recoveryFailed,
-	gcDeleted, chainErrors prometheus.Counter
+	gcDeleted, shardsDropped, chainErrors, liarsCaught prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -31,7 +31,7 @@ func newMetrics() *metrics {
 	}
 	m.epoch = g("epoch", "Current epoch as the node sees it.")
 	m.shards = g("shards", "Shards the node holds this epoch.")
-	m.buffered = g("buffered_bytes", "Bytes held in memory for blobs whose registration has not been seen.")
+	m.buffered = g("buffered_bytes", "Bytes of metadata and slivers the intake holds in memory: requests in progress and the buffer (reserved before they are held).")
 	m.eventSeq = g("event_cursor", "Sequence number of the last chain event applied.")
 	m.pairsStored = c("sliver_pairs_stored_total", "Sliver pairs stored from clients.")
 	m.bytesStored = c("sliver_bytes_stored_total", "Sliver bytes stored from clients.")
@@ -43,7 +43,15 @@ func newMetrics() *metrics {
 	m.recoveryQueued = c("recoveries_queued_total", "Blobs queued for recovery.")
 	m.recoveryFailed = c("recoveries_failed_total", "Blobs whose recovery failed after every attempt.")
 	m.gcDeleted = c("gc_blobs_deleted_total", "Expired blobs deleted.")
+	m.shardsDropped = c("shards_dropped_total", "Shards whose slivers were deleted after the node stopped holding them.")
 	m.chainErrors = c("chain_errors_total", "Failed reads of the chain's event stream.")
+	m.liarsCaught = c("liars_caught_total", "Peers caught serving metadata or recovery symbols that do not verify, by recovery (each dropped for the rest of that blob's recovery).")
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// setView records the epoch and shards of a new view.
+func (m *metrics) setView(v *view) {
+	m.epoch.Set(float64(v.epoch))
+	m.shards.Set(float64(len(v.shards)))
 }

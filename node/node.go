@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/encoding"
@@ -22,65 +23,52 @@ var ErrNotMember = errors.New("node: not registered on chain")
 
 // Deps are what a node is given rather than builds.
 type Deps struct {
-	// Chain is the chain the node follows and transacts on (required).
-	Chain chain.Chain
+	// Chain is the chain the node follows and transacts on (required). The
+	// node does not close it.
+	Chain Chain
 	// Logger receives the node's logs (default slog.Default()).
 	Logger *slog.Logger
+	// Middleware, if set, wraps the node's protocol handler before it is
+	// served: a test network uses it to make a real node slow, silent or
+	// lying (package network/faults). Production nodes leave it nil.
+	Middleware func(p2p.Handler) p2p.Handler
+	// FS is the file system of the node's store (default the OS's). Tests
+	// wrap the real one to inject disk errors.
+	FS vfs.FS
 }
 
 // Node is a storage node: it keeps the slivers of the shards it holds in its
 // store, serves them over libp2p, follows the chain's events, recovers
 // missing slivers and garbage-collects expired blobs.
 //
+// It is made of parts, each with explicit dependencies, wired in Run: the
+// intake (pending buffer and sinks), the protocol handler, recovery, the
+// chain-event follower (epoch changes and shard sync), the collector (GC)
+// and the admin HTTP server.
+//
 // New is inert; Run starts everything and blocks until its context ends or a
 // part fails; it then shuts down in reverse order. A Node runs once. Its
 // methods are safe for concurrent use.
 type Node struct {
-	cfg   Config
-	log   *slog.Logger
-	chain chain.Chain
-	keys  *NodeKeys
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
 
-	store   *store.Store
-	host    *p2p.Host
-	server  *p2p.Server
-	client  *p2p.Client
-	codec   *encoding.Codec
-	nodeID  chain.NodeID
-	pending *pending
-	recov   *recoverer
-	metrics *metrics
-
-	// view is the committee state the node acts on; it changes at epoch
-	// changes.
-	view atomic.Pointer[view]
-	// stored is closed and replaced whenever pairs are written, to wake
-	// confirmation requests waiting for them.
-	storedMu sync.Mutex
-	stored   chan struct{}
-
+	// Set once Ready.
+	keys      *NodeKeys
+	nodeID    chain.NodeID
+	store     *store.Store
+	host      *p2p.Host
+	views     *views
+	intake    *intake
+	metrics   *metrics
 	adminAddr string
+	started   time.Time
 
 	ready   chan struct{}
 	running atomic.Bool
 	wg      sync.WaitGroup
 }
-
-// view is an epoch's committee seen from this node. It is immutable.
-type view struct {
-	epoch     uint32
-	phase     chain.EpochPhase
-	committee *chain.Committee
-	// index is the node's index in the committee, −1 if not a member.
-	index  int
-	shards []uint16
-	held   map[uint16]bool
-}
-
-func (v *view) n() int { return v.committee.NShards }
-
-// holds reports whether the node holds shard s this epoch.
-func (v *view) holds(s uint16) bool { return v.held[s] }
 
 // New returns a node for the given config and dependencies. It checks the
 // config but does nothing else.
@@ -92,16 +80,14 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	if deps.Chain == nil {
 		return nil, fmt.Errorf("%w: no chain", ErrConfig)
 	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.Default()
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
 	}
 	return &Node{
 		cfg:     cfg,
-		log:     log.With("subsystem", "node"),
-		chain:   deps.Chain,
+		deps:    deps,
+		log:     deps.Logger.With("subsystem", "node"),
 		ready:   make(chan struct{}),
-		stored:  make(chan struct{}),
 		metrics: newMetrics(),
 	}, nil
 }
@@ -115,8 +101,11 @@ func (n *Node) ID() chain.NodeID { return n.nodeID }
 // PeerID is the node's libp2p peer ID, once Ready.
 func (n *Node) PeerID() string { return n.keys.PeerID }
 
-// Addrs are the node's listen multiaddrs, with its peer ID, once Ready.
+// Addrs are the node's listen multiaddrs, once Ready.
 func (n *Node) Addrs() []string { return n.host.Addrs() }
+
+// AdminAddr is the admin server's address, once Ready ("" when off).
+func (n *Node) AdminAddr() string { return n.adminAddr }
 
 // Run starts the node and blocks until ctx ends or a part fails. The
 // shutdown, in order: stop accepting requests and wait for those in flight
@@ -135,64 +124,92 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			}
 		}
 	}()
+	cfg, log, m := &n.cfg, n.log, n.metrics
 
 	// Inert constructors are done; from here on things start.
-	if n.keys, err = LoadOrCreateKeys(&n.cfg); err != nil {
+	if n.keys, err = LoadOrCreateKeys(cfg); err != nil {
 		return err
 	}
-	if n.store, err = store.Open(filepath.Join(n.cfg.DataDir, "db"), store.Options{Logger: n.log, CacheSize: n.cfg.CacheSize}); err != nil {
+	n.store, err = store.Open(filepath.Join(cfg.DataDir, "db"), store.Options{Logger: log, CacheSize: cfg.CacheSize, FS: n.deps.FS})
+	if err != nil {
 		return err
 	}
 	closers = append(closers, n.store.Close)
-
-	if err := n.resolveIdentity(ctx); err != nil {
+	codec, err := n.resolveIdentity(ctx)
+	if err != nil {
 		return err
 	}
-	if n.host, err = p2p.NewHost(ctx, p2p.HostConfig{Key: n.keys.Network, ListenAddrs: n.cfg.ListenAddrs, Logger: n.log}); err != nil {
+	if n.host, err = p2p.NewHost(ctx, p2p.HostConfig{Key: n.keys.Network, ListenAddrs: cfg.ListenAddrs, Logger: log}); err != nil {
 		return err
 	}
 	closers = append(closers, n.host.Close)
-	n.client = p2p.NewClient(n.host, p2p.WithClientLogger(n.log))
-	if err := n.refreshView(ctx, 0); err != nil {
+	n.views = &views{chain: n.deps.Chain, self: n.nodeID, host: n.host, log: log}
+	v, err := n.views.refresh(ctx, 0, nil)
+	if err != nil {
 		return err
 	}
-	n.pending = newPending(n.cfg.MaxBufferedBytes, n.cfg.BufferTTL)
-	n.recov = newRecoverer(n)
+	m.setView(v)
+	if err := n.store.SetCurrentEpoch(ctx, v.epoch); err != nil {
+		return err
+	}
+
+	// The parts.
+	stored := newSignal()
+	mem := newBudget(cfg.MaxBufferedBytes, cfg.MaxBufferedBytesPerPeer, func(b int64) { m.buffered.Set(float64(b)) })
+	n.intake = &intake{store: n.store, codec: codec, views: n.views, stored: stored, metrics: m, log: log,
+		mem: mem, pending: newPending(mem, cfg.BufferTTL)}
+	recov := &recoverer{store: n.store, codec: codec, views: n.views, stored: stored, metrics: m, log: log,
+		peers:   p2p.NewClient(n.host, p2p.WithClientLogger(log)),
+		workers: cfg.RecoveryWorkers, attempts: cfg.RecoveryAttempts, backoff: cfg.RecoveryBackoff}
+	recov.init()
+	gc := &collector{store: n.store, views: n.views, metrics: m, log: log}
+	follow := &follower{chain: n.deps.Chain, store: n.store, views: n.views, intake: n.intake, recov: recov, gc: gc,
+		account: n.keys.Account, nodeID: n.nodeID, pollWait: cfg.EventPollWait, metrics: m, log: log, start: n.start}
+	var h p2p.Handler = &handler{store: n.store, codec: codec, views: n.views, intake: n.intake, stored: stored,
+		signer: n.keys.Protocol, metrics: m, log: log, confirmationWait: cfg.ConfirmationWait}
+	if n.deps.Middleware != nil {
+		h = n.deps.Middleware(h)
+	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	fail := func(err error) {
 		if err != nil && ctx.Err() == nil {
-			n.log.Error("node part failed", "err", err)
+			log.Error("node part failed", "err", err)
 			cancel(err)
 		}
 	}
-	n.server = p2p.NewServer(n.host, n, p2p.WithServerLogger(n.log))
+	server := p2p.NewServer(n.host, h, p2p.WithServerLogger(log))
 	closers = append(closers, func() error { n.wg.Wait(); return nil })
-	closers = append(closers, n.server.Close)
+	closers = append(closers, server.Close)
 
-	n.start(func() { fail(n.followEvents(ctx)) })
-	n.start(func() { n.pending.sweep(ctx) })
-	n.start(func() { n.recov.run(ctx) })
-	if n.cfg.AdminAddr != "off" {
-		stop, err := n.serveAdmin(ctx)
+	n.start(func() { fail(follow.run(ctx)) })
+	n.start(func() { n.intake.pending.sweep(ctx) })
+	n.start(func() { recov.run(ctx) })
+	n.started = time.Now()
+	if cfg.AdminAddr != "off" {
+		adm := &admin{addr: cfg.AdminAddr, status: n.Status, metrics: m, log: log}
+		addr, stop, err := adm.start()
 		if err != nil {
 			return err
 		}
+		n.adminAddr = addr
 		closers = append(closers, stop)
 	}
-	n.start(func() { n.recov.scan(ctx) })
-	n.log.Info("storage node ready", "node_id", n.nodeID, "peer", n.keys.PeerID, "addrs", n.host.Addrs(), "shards", len(n.view.Load().shards))
+	n.start(func() { recov.scan(ctx) })
+	log.Info("storage node ready", "node_id", n.nodeID, "peer", n.keys.PeerID, "addrs", n.host.Addrs(), "shards", len(v.shards))
 	close(n.ready)
 
 	<-ctx.Done()
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
-	n.log.Info("storage node shutting down")
+	log.Info("storage node shutting down")
 	return nil
 }
 
+// start runs fn in a goroutine that Run waits for before it closes the
+// store.
 func (n *Node) start(fn func()) {
 	n.wg.Add(1)
 	go func() {
@@ -202,93 +219,64 @@ func (n *Node) start(fn func()) {
 }
 
 // resolveIdentity finds the node's chain ID: the configured one, or the
-// registered node with the node's protocol key. It also learns n and builds
-// the codec.
-func (n *Node) resolveIdentity(ctx context.Context) error {
-	st, err := n.chain.SystemState(ctx)
+// registered node with the node's protocol key. It also learns n and
+// returns the codec.
+func (n *Node) resolveIdentity(ctx context.Context) (*encoding.Codec, error) {
+	c := n.deps.Chain
+	st, err := c.SystemState(ctx)
 	if err != nil {
-		return fmt.Errorf("node: reading system state: %w", err)
+		return nil, fmt.Errorf("node: reading system state: %w", err)
 	}
-	if n.codec, err = encoding.New(st.NShards); err != nil {
-		return err
+	codec, err := encoding.New(st.NShards)
+	if err != nil {
+		return nil, err
 	}
 	if n.cfg.NodeID != "" {
 		id, _ := chain.ParseObjectID(n.cfg.NodeID)
-		info, err := n.chain.Node(ctx, id)
+		info, err := c.Node(ctx, id)
 		if err != nil {
-			return fmt.Errorf("%w: node_id %s: %v", ErrNotMember, id, err)
+			return nil, fmt.Errorf("%w: node_id %s: %v", ErrNotMember, id, err)
 		}
 		if info.PublicKey != n.keys.Protocol.PublicKey() {
-			return fmt.Errorf("%w: node %s is registered with another protocol key", ErrConfig, id)
+			return nil, fmt.Errorf("%w: node %s is registered with another protocol key", ErrConfig, id)
 		}
 		n.nodeID = id
-		return nil
+		return codec, nil
 	}
-	nodes, err := n.chain.Nodes(ctx)
+	nodes, err := c.Nodes(ctx)
 	if err != nil {
-		return fmt.Errorf("node: listing nodes: %w", err)
+		return nil, fmt.Errorf("node: listing nodes: %w", err)
 	}
 	pk := n.keys.Protocol.PublicKey()
 	for _, info := range nodes {
 		if info.PublicKey == pk {
 			n.nodeID = info.ID
-			return nil
+			return codec, nil
 		}
 	}
-	return fmt.Errorf("%w: no node has protocol key %x…; register it first", ErrNotMember, pk[:8])
+	return nil, fmt.Errorf("%w: no node has protocol key %x…; register it first", ErrNotMember, pk[:8])
 }
 
-// refreshView loads the committee of epoch (0: current) and makes it the
-// node's view, telling the host where its members are.
-func (n *Node) refreshView(ctx context.Context, epoch uint32) error {
-	st, err := n.chain.SystemState(ctx)
-	if err != nil {
-		return fmt.Errorf("node: reading system state: %w", err)
+// Status reports the node's state, once Ready.
+func (n *Node) Status(ctx context.Context) Status {
+	v := n.views.load()
+	st := Status{
+		NodeID: n.nodeID.String(), Name: n.cfg.Name, PeerID: n.keys.PeerID, Addresses: n.host.Addrs(),
+		Epoch: v.epoch, Phase: v.phase.String(), Member: v.index >= 0, Shards: v.shards,
+		BufferedB: n.intake.mem.used(), NShards: v.n(), StartedAt: n.started.UTC().Format(time.RFC3339),
 	}
-	c, err := n.chain.Committee(ctx, epoch)
-	if err != nil {
-		return fmt.Errorf("node: reading committee: %w", err)
+	st.DiskUsageB, _ = n.store.DiskUsage()
+	if c, err := n.store.EventCursor(ctx); err == nil {
+		st.EventCursor = string(c)
 	}
-	v := &view{epoch: c.Epoch, phase: st.Phase, committee: c, index: -1, held: make(map[uint16]bool)}
-	if i, ok := c.Index(n.nodeID); ok {
-		v.index = i
-		v.shards = slices.Clone(c.Members[i].Shards)
-		slices.Sort(v.shards)
-		for _, s := range v.shards {
-			v.held[s] = true
-		}
-	}
-	for _, m := range c.Members {
-		if m.NodeID == n.nodeID {
-			continue
-		}
-		pid, err := p2p.ParsePeerID(m.PeerID)
-		if err != nil {
-			n.log.Warn("committee member has a bad peer ID", "node_id", m.NodeID, "err", err)
-			continue
-		}
-		if err := n.host.SetPeerAddrs(pid, m.Addresses); err != nil {
-			n.log.Warn("committee member has bad addresses", "node_id", m.NodeID, "err", err)
-		}
-	}
-	n.view.Store(v)
-	n.metrics.epoch.Set(float64(v.epoch))
-	n.metrics.shards.Set(float64(len(v.shards)))
-	return n.store.SetCurrentEpoch(ctx, v.epoch)
+	return st
 }
 
-// notifyStored wakes waiters for stored pairs.
-func (n *Node) notifyStored() {
-	n.storedMu.Lock()
-	close(n.stored)
-	n.stored = make(chan struct{})
-	n.storedMu.Unlock()
-}
-
-func (n *Node) storedSignal() <-chan struct{} {
-	n.storedMu.Lock()
-	defer n.storedMu.Unlock()
-	return n.stored
+// MissingShards returns the shards the node holds this epoch that lack the
+// blob's sliver pair, once Ready: empty when it stores all it should. An
+// operator (or a test) uses it to see whether a blob is fully held.
+func (n *Node) MissingShards(ctx context.Context, id encoding.BlobID) ([]uint16, error) {
+	return missingShards(ctx, n.store, id, n.views.load())
 }
 
 // live reports whether a blob record allows storing and serving the blob in

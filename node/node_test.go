@@ -1,152 +1,115 @@
-package node
+package node_test
 
 import (
 	"bytes"
 	"errors"
-	"math/rand/v2"
+	"path/filepath"
+	"slices"
 	"testing"
-	"time"
 
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/network/faults"
+	"github.com/walrus-go/walrus/network/nettest"
 	"github.com/walrus-go/walrus/p2p"
+	"github.com/walrus-go/walrus/store"
 )
-
-func randomBytes(n int, seed uint64) []byte {
-	b := make([]byte, n)
-	r := rand.New(rand.NewPCG(seed, 0))
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
-// readBack fetches every sliver of a blob from the nodes holding them and
-// checks each is byte-identical to the encoding.
-func readBack(t *testing.T, c *testCluster, enc *encoding.EncodedBlob) {
-	t.Helper()
-	com := c.committee()
-	for i := range c.nodes {
-		want := c.slivers(com, enc, i)
-		for _, axis := range []encoding.Axis{encoding.Primary, encoding.Secondary} {
-			var idx []uint16
-			var exp []encoding.Sliver
-			for _, s := range want {
-				if s.Axis == axis {
-					idx = append(idx, s.Index)
-					exp = append(exp, s)
-				}
-			}
-			got, err := c.client.GetSlivers(c.ctx, c.pid(i), enc.BlobID, axis, idx)
-			if err != nil {
-				t.Fatalf("node %d: get %s slivers: %v", i, axis, err)
-			}
-			for k, r := range got {
-				if r.Err != nil || r.Sliver.Index != exp[k].Index || !bytes.Equal(r.Sliver.Data, exp[k].Data) {
-					t.Fatalf("node %d: %s sliver %d differs from the encoding (err %v)", i, axis, exp[k].Index, r.Err)
-				}
-			}
-		}
-	}
-}
 
 // TestStoreReadCertify: a blob's slivers go through libp2p to four nodes,
 // come back byte-identical, and the nodes' confirmations verify, aggregate
 // and certify the blob on chain.
 func TestStoreReadCertify(t *testing.T) {
-	c := newCluster(t, clusterOpts{nodes: 4, shards: 10})
+	e := newEnv(t, nettest.Options{})
 	data := randomBytes(100_000, 1)
-	enc, obj := c.storeBlob(data, 3)
-	readBack(t, c, enc)
-	st, err := c.chain.BlobStatus(c.ctx, enc.BlobID)
+	enc, obj := e.storeBlob(data, 3, false)
+	e.readBack(enc)
+	st, err := e.nw.Chain.BlobStatus(e.ctx, enc.BlobID)
 	if err != nil || !st.IsCertified || st.Kind != chain.BlobPermanent {
 		t.Fatalf("chain status after certify: %+v, %v", st, err)
 	}
-	// Metadata comes back verified; status reports the stored slivers.
-	md, err := c.client.GetMetadata(c.ctx, c.pid(0), enc.BlobID)
+	md, err := e.p2p.GetMetadata(e.ctx, e.pid(0), enc.BlobID, 10)
 	if err != nil || !bytes.Equal(md.MarshalBCS(), enc.Metadata.MarshalBCS()) {
 		t.Fatalf("metadata: %v", err)
 	}
-	waitFor(t, "node sees the certification", 5*time.Second, func() error {
-		s, err := c.client.GetStatus(c.ctx, c.pid(1), enc.BlobID)
+	com := e.committee()
+	if err := waitUntil(func() error {
+		s, err := e.p2p.GetStatus(e.ctx, e.pid(1), enc.BlobID)
 		if err != nil {
 			return err
 		}
-		com := c.committee()
-		want := uint32(2 * len(com.Members[c.member(com, 1)].Shards))
+		want := uint32(2 * len(e.shards(com, 1)))
 		if s.State != p2p.BlobCertified || s.StoredSlivers != want || !s.HasMetadata || s.EndEpoch != obj.EndEpoch() {
 			return errors.New("status " + s.State.String())
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatalf("node sees the certification: %v", err)
+	}
 }
 
 // TestBadInput: each bad request gets its typed error and stores nothing.
 func TestBadInput(t *testing.T) {
-	c := newCluster(t, clusterOpts{nodes: 4, shards: 10})
-	com := c.committee()
-	enc, obj := c.register(randomBytes(5000, 2), 2, false)
-	if err := c.client.PutMetadata(c.ctx, c.pid(0), enc.BlobID, enc.Metadata); err != nil {
+	e := newEnv(t, nettest.Options{})
+	com := e.committee()
+	enc, obj := e.register(randomBytes(5000, 2), 2, false)
+	if err := e.p2p.PutMetadata(e.ctx, e.pid(0), enc.BlobID, enc.Metadata); err != nil {
 		t.Fatal(err)
 	}
-	own := c.slivers(com, enc, 0)
-	other := c.slivers(com, enc, 1)[0]
+	own := e.slivers(com, enc, 0)
+	other := e.slivers(com, enc, 1)[0]
 	corrupt := own[0]
 	corrupt.Data = bytes.Clone(corrupt.Data)
 	corrupt.Data[3] ^= 0x10
+	node0 := e.nw.Nodes[0].Running()
 
-	cases := []struct {
+	for _, tc := range []struct {
 		name   string
 		slice  []encoding.Sliver
 		wantIs error
 	}{
 		{"sliver of another node's shard", []encoding.Sliver{other}, p2p.ErrNotAssigned},
 		{"sliver failing its hash", []encoding.Sliver{corrupt}, p2p.ErrInvalid},
-	}
-	for _, tc := range cases {
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			errs, err := c.client.PutSlivers(c.ctx, c.pid(0), enc.BlobID, tc.slice)
+			errs, err := e.p2p.PutSlivers(e.ctx, e.pid(0), enc.BlobID, tc.slice)
 			if err != nil {
 				t.Fatalf("request failed as a whole: %v", err)
 			}
 			if len(errs) != 1 || !errors.Is(errs[0].Err, tc.wantIs) {
 				t.Fatalf("per-sliver errors %v, want one %v", errs, tc.wantIs)
 			}
-			if shards, _ := c.nodes[0].node.store.StoredShards(c.ctx, enc.BlobID); len(shards) != 0 {
-				t.Fatalf("stored shards %v after a rejected sliver", shards)
+			if missing, _ := node0.MissingShards(e.ctx, enc.BlobID); len(missing) != len(e.shards(com, 0)) {
+				t.Fatalf("node 0 lacks only shards %v after a rejected sliver", missing)
 			}
 		})
 	}
 
 	t.Run("unknown blob", func(t *testing.T) {
 		unknown := encoding.BlobID{0xee}
-		if _, err := c.client.PutSlivers(c.ctx, c.pid(0), unknown, own[:1]); !errors.Is(err, p2p.ErrNotFound) {
+		if _, err := e.p2p.PutSlivers(e.ctx, e.pid(0), unknown, own[:1]); !errors.Is(err, p2p.ErrNotFound) {
 			t.Fatalf("slivers without metadata: err = %v, want ErrNotFound", err)
 		}
-		if _, err := c.client.GetMetadata(c.ctx, c.pid(0), unknown); !errors.Is(err, p2p.ErrNotFound) {
+		if _, err := e.p2p.GetMetadata(e.ctx, e.pid(0), unknown, 10); !errors.Is(err, p2p.ErrNotFound) {
 			t.Fatalf("metadata of an unknown blob: err = %v, want ErrNotFound", err)
 		}
-		if _, err := c.client.GetRecoverySymbols(c.ctx, c.pid(0), unknown, encoding.Primary, []uint16{0}); !errors.Is(err, p2p.ErrNotFound) {
+		if _, err := e.p2p.GetRecoverySymbols(e.ctx, e.pid(0), unknown, encoding.Primary, []uint16{0}, 2, 10); !errors.Is(err, p2p.ErrNotFound) {
 			t.Fatalf("recovery of an unknown blob: err = %v, want ErrNotFound", err)
 		}
 	})
 
 	t.Run("metadata of another blob", func(t *testing.T) {
-		// The p2p server checks the hash; metadata for the wrong shard
-		// count is the node's to refuse.
 		c4, _ := encoding.New(4)
 		e4, _ := c4.Encode([]byte("four shards"))
-		if err := c.client.PutMetadata(c.ctx, c.pid(0), e4.BlobID, e4.Metadata); !errors.Is(err, p2p.ErrInvalid) {
+		if err := e.p2p.PutMetadata(e.ctx, e.pid(0), e4.BlobID, e4.Metadata); !errors.Is(err, p2p.ErrInvalid) {
 			t.Fatalf("metadata for n=4 on an n=10 network: err = %v, want ErrInvalid", err)
 		}
 	})
 
 	t.Run("forged confirmation requests", func(t *testing.T) {
-		// Before the slivers are stored the node does not sign.
-		if _, err := c.client.GetConfirmation(c.ctx, c.pid(0), p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: com.Epoch}); !errors.Is(err, p2p.ErrNotFound) {
+		if _, err := e.p2p.GetConfirmation(e.ctx, e.pid(0), p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: com.Epoch}); !errors.Is(err, p2p.ErrNotFound) {
 			t.Fatalf("confirmation before slivers: err = %v, want ErrNotFound", err)
 		}
-		c.send(enc, 0)
+		e.send(enc, 0)
 		for _, tc := range []struct {
 			name string
 			req  p2p.ConfirmationRequest
@@ -155,14 +118,13 @@ func TestBadInput(t *testing.T) {
 			{"wrong epoch", p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: com.Epoch + 1}, p2p.ErrInvalid},
 			{"unregistered blob", p2p.ConfirmationRequest{BlobID: encoding.BlobID{1}, Epoch: com.Epoch}, p2p.ErrNotRegistered},
 			{"object that is not a registration", p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: com.Epoch, ObjectID: &[32]byte{9}}, p2p.ErrNotRegistered},
+			{"a permanent registration confirmed as deletable", p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: com.Epoch, ObjectID: (*[32]byte)(&obj.ID)}, p2p.ErrInvalid},
 		} {
-			if _, err := c.client.GetConfirmation(c.ctx, c.pid(0), tc.req); !errors.Is(err, tc.want) {
+			if _, err := e.p2p.GetConfirmation(e.ctx, e.pid(0), tc.req); !errors.Is(err, tc.want) {
 				t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
 			}
 		}
-		// The genuine request is signed, by the right key, on the right
-		// message.
-		cert, err := c.confirm(enc, obj, []int{0})
+		cert, err := e.confirm(enc, obj, []int{0})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,80 +138,256 @@ func TestBadInput(t *testing.T) {
 // TestBufferBeforeRegistration: slivers sent before the node has seen the
 // registration wait in the buffer and are stored when it arrives.
 func TestBufferBeforeRegistration(t *testing.T) {
-	c := newCluster(t, clusterOpts{nodes: 4, shards: 10})
-	enc, err := c.codec.Encode(randomBytes(3000, 3))
+	e := newEnv(t, nettest.Options{})
+	enc, err := e.codec.Encode(randomBytes(3000, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range c.nodes {
-		c.send(enc, i)
+	for i := range e.nw.Nodes {
+		e.send(enc, i)
 	}
-	for i := range c.nodes {
-		if shards, _ := c.nodes[i].node.store.StoredShards(c.ctx, enc.BlobID); len(shards) != 0 {
+	for i, n := range e.nw.Nodes {
+		if st := n.Running().Status(e.ctx); st.BufferedB == 0 {
+			t.Fatalf("node %d buffers nothing for an unregistered blob", i)
+		}
+		if missing, _ := n.Running().MissingShards(e.ctx, enc.BlobID); len(missing) != len(e.shards(e.committee(), i)) {
 			t.Fatalf("node %d stored slivers of an unregistered blob", i)
 		}
 	}
-	res, err := c.chain.RegisterBlob(c.ctx, c.user, chain.RegisterBlobArgs{
+	res, err := e.nw.Chain.RegisterBlob(e.ctx, e.nw.Wallet, chain.RegisterBlobArgs{
 		BlobID: enc.BlobID, RootHash: enc.Metadata.Root(), Size: 3000, EncodingType: encoding.RS2, Epochs: 2,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := c.confirm(enc, res.Blob, []int{0, 1, 2, 3})
+	cert, err := e.confirm(enc, res.Blob, []int{0, 1, 2, 3})
 	if err != nil {
 		t.Fatalf("confirmations after registration: %v", err)
 	}
-	if _, err := c.chain.CertifyBlob(c.ctx, c.user, res.Blob.ID, cert); err != nil {
+	if _, err := e.nw.Chain.CertifyBlob(e.ctx, e.nw.Wallet, res.Blob.ID, cert); err != nil {
 		t.Fatal(err)
 	}
-	readBack(t, c, enc)
+	e.readBack(enc)
+	for i, n := range e.nw.Nodes {
+		if st := n.Running().Status(e.ctx); st.BufferedB != 0 {
+			t.Errorf("node %d still buffers %d bytes after the registration", i, st.BufferedB)
+		}
+	}
 }
 
-// TestRecovery: a node that received nothing rebuilds its slivers from its
-// peers' recovery symbols once the blob is certified by the others.
-func TestRecovery(t *testing.T) {
-	c := newCluster(t, clusterOpts{nodes: 4, shards: 10})
-	com := c.committee()
-	// The node with the fewest shards is left out; the others hold a quorum.
+// leastShards returns the node of the committee with the fewest shards.
+func (e *env) leastShards() int {
+	com := e.committee()
 	lazy := 0
-	for i := range c.nodes {
-		if len(com.Members[c.member(com, i)].Shards) < len(com.Members[c.member(com, lazy)].Shards) {
+	for i := range e.nw.Nodes {
+		if len(e.shards(com, i)) < len(e.shards(com, lazy)) {
 			lazy = i
 		}
 	}
-	enc, obj := c.register(randomBytes(20_000, 4), 2, false)
-	var signers []int
-	for i := range c.nodes {
-		if i != lazy {
-			c.send(enc, i)
-			signers = append(signers, i)
-		}
+	return lazy
+}
+
+// TestRecovery: a node that received nothing rebuilds its slivers from its
+// peers' recovery symbols once the blob is certified by the others, even
+// when one of those peers lies about its symbols or their proofs.
+func TestRecovery(t *testing.T) {
+	for _, liar := range []string{"honest peers", "a peer lies about symbols", "a peer lies about proofs"} {
+		t.Run(liar, func(t *testing.T) {
+			e := newEnv(t, nettest.Options{Nodes: 7, Shards: 10})
+			lazy := e.leastShards()
+			enc, obj := e.register(randomBytes(20_000, 4), 2, false)
+			var signers []int
+			for i := range e.nw.Nodes {
+				if i != lazy {
+					e.send(enc, i)
+					signers = append(signers, i)
+				}
+			}
+			cert, err := e.confirm(enc, obj, signers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad := (lazy + 1) % len(e.nw.Nodes)
+			switch liar {
+			case "a peer lies about symbols":
+				e.nw.Nodes[bad].Faults.Set(faults.LieSymbols)
+			case "a peer lies about proofs":
+				e.nw.Nodes[bad].Faults.Set(faults.LieProofs)
+			}
+			if _, err := e.nw.Chain.CertifyBlob(e.ctx, e.nw.Wallet, obj.ID, cert); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.nw.WaitHeld(e.ctx, enc.BlobID, lazy); err != nil {
+				t.Fatal(err)
+			}
+			e.nw.Nodes[bad].Faults.Set(faults.Honest)
+			e.readBack(enc)
+		})
 	}
-	cert, err := c.confirm(enc, obj, signers)
+}
+
+// TestRestartAndWipe: a node stopped and started again serves what it
+// stored; a node whose store was wiped rebuilds it from the chain's events
+// and its peers.
+func TestRestartAndWipe(t *testing.T) {
+	e := newEnv(t, nettest.Options{})
+	enc, _ := e.storeBlob(randomBytes(40_000, 5), 2, false)
+	if err := e.nw.RestartNode(e.ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	e.readBack(enc)
+	if err := e.nw.WipeNode(e.ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.nw.WaitHeld(e.ctx, enc.BlobID, 1); err != nil {
+		t.Fatal(err)
+	}
+	e.readBack(enc)
+}
+
+// storedShards opens node i's store, stopped, and returns the shards it
+// holds pairs of for blob id.
+func (e *env) storedShards(i int, id encoding.BlobID) []uint16 {
+	e.t.Helper()
+	if err := e.nw.StopNode(i); err != nil {
+		e.t.Fatal(err)
+	}
+	defer func() {
+		if err := e.nw.StartNode(e.ctx, i); err != nil {
+			e.t.Fatal(err)
+		}
+	}()
+	s, err := store.Open(filepath.Join(e.nw.Nodes[i].Config.DataDir, "db"), store.Options{Logger: nettest.Logger(e.t, false)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer s.Close()
+	shards, err := s.StoredShards(e.ctx, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return shards
+}
+
+// TestEpochChangeMovesShards: stake moved to one node changes the
+// committee; the node gaining shards ends up holding their slivers, the
+// nodes losing shards stop serving them once the change is done and delete
+// them, and the blob reads throughout.
+func TestEpochChangeMovesShards(t *testing.T) {
+	e := newEnv(t, nettest.Options{})
+	c := nettest.Client(t, e.nw)
+	blob := nettest.Blob(30_000, 7)
+	res, err := c.Store(e.ctx, blob, storeOpts(10))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.chain.CertifyBlob(c.ctx, c.user, obj.ID, cert); err != nil {
+	id := res.BlobID()
+	before := e.committee()
+	gainer := 3
+	// A big stake with node 3, before the next committee is selected.
+	if _, err := e.nw.Chain.Stake(e.ctx, e.nw.Wallet, e.nw.Nodes[gainer].ID(), 5000*chain.FrostPerWAL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the left-out node recovers its slivers", 20*time.Second, func() error {
-		missing, err := c.nodes[lazy].node.missingShards(c.ctx, enc.BlobID, c.nodes[lazy].node.view.Load())
-		if err != nil {
-			return err
+	epoch, err := e.nw.AdvanceEpoch(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := e.committee()
+	if after.Epoch != epoch || len(e.shards(after, gainer)) <= len(e.shards(before, gainer)) {
+		t.Fatalf("node %d holds shards %v in epoch %d, %v before", gainer, e.shards(after, gainer), epoch, e.shards(before, gainer))
+	}
+	if err := e.nw.WaitHeld(e.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.nw.WaitChangeDone(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, c, id); !bytes.Equal(got, blob) {
+		t.Fatal("the blob reads back different after the epoch change")
+	}
+	// A loser's shard: no longer served, and deleted.
+	loser, lost := -1, uint16(0)
+	for i := range e.nw.Nodes {
+		for _, s := range e.shards(before, i) {
+			if !slices.Contains(e.shards(after, i), s) {
+				loser, lost = i, s
+			}
 		}
-		if len(missing) > 0 {
-			return errNotYet
+	}
+	if loser < 0 {
+		t.Fatal("no node lost a shard")
+	}
+	pair := id.PairForShard(int(lost), after.NShards)
+	if err := waitUntil(func() error {
+		res, err := e.p2p.GetSlivers(e.ctx, e.pid(loser), id, encoding.Primary, []uint16{uint16(pair)}, encoding.MaxSymbolSize)
+		if err == nil && len(res) == 1 && errors.Is(res[0].Err, p2p.ErrNotAssigned) {
+			return nil
 		}
-		return nil
-	})
-	readBack(t, c, enc)
+		return errNotYet
+	}); err != nil {
+		t.Fatalf("node %d still serves shard %d after the change: %v", loser, lost, err)
+	}
+	if shards := e.storedShards(loser, id); slices.Contains(shards, lost) {
+		t.Fatalf("node %d still stores shard %d (stores %v)", loser, lost, shards)
+	}
+	if shards := e.storedShards(gainer, id); len(shards) != len(e.shards(after, gainer)) {
+		t.Fatalf("node %d stores shards %v, holds %v", gainer, shards, e.shards(after, gainer))
+	}
 }
 
-// TestRestart: a node stopped and started again serves what it stored.
-func TestRestart(t *testing.T) {
-	c := newCluster(t, clusterOpts{nodes: 4, shards: 10})
-	enc, _ := c.storeBlob(randomBytes(40_000, 5), 2)
-	c.stop(2)
-	c.start(2)
-	readBack(t, c, enc)
+// TestGarbageCollection: a blob expires at its end epoch and a deleted
+// deletable blob at once; the nodes then delete their slivers and metadata
+// and refuse to serve them.
+func TestGarbageCollection(t *testing.T) {
+	e := newEnv(t, nettest.Options{})
+	c := nettest.Client(t, e.nw)
+	short, err := c.Store(e.ctx, nettest.Blob(2000, 1), storeOpts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	del, err := c.Store(e.ctx, nettest.Blob(2000, 2), deletableOpts(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep, err := c.Store(e.ctx, nettest.Blob(2000, 3), storeOpts(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []encoding.BlobID{short.BlobID(), del.BlobID(), keep.BlobID()} {
+		if err := e.nw.WaitHeld(e.ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Delete(e.ctx, del.NewlyCreated.BlobObject.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.nw.AdvanceEpoch(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	gone := func(id encoding.BlobID) error {
+		for i := range e.nw.Nodes {
+			st, err := e.p2p.GetStatus(e.ctx, e.pid(i), id)
+			if err != nil {
+				return err
+			}
+			if st.State != p2p.BlobUnknown || st.HasMetadata || st.StoredSlivers != 0 {
+				return errNotYet
+			}
+		}
+		return nil
+	}
+	for name, id := range map[string]encoding.BlobID{"expired": short.BlobID(), "deleted": del.BlobID()} {
+		if err := waitUntil(func() error { return gone(id) }); err != nil {
+			t.Fatalf("%s blob still known to the nodes: %v", name, err)
+		}
+		if _, err := e.p2p.GetMetadata(e.ctx, e.pid(0), id, 10); !errors.Is(err, p2p.ErrNotFound) {
+			t.Fatalf("%s blob's metadata: %v", name, err)
+		}
+		if shards := e.storedShards(0, id); len(shards) != 0 {
+			t.Fatalf("%s blob: node 0 still stores shards %v", name, shards)
+		}
+	}
+	if got := readAll(t, c, keep.BlobID()); !bytes.Equal(got, nettest.Blob(2000, 3)) {
+		t.Fatal("the kept blob does not read back")
+	}
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/p2p"
@@ -21,21 +24,34 @@ const recoveryQueueLen = 4096
 // recovery symbols of its peers, in the background, with bounded concurrency
 // and retries.
 type recoverer struct {
-	n     *Node
+	store   *store.Store
+	codec   *encoding.Codec
+	views   *views
+	peers   *p2p.Client
+	stored  *signal // notified after pairs are written
+	metrics *metrics
+	log     *slog.Logger
+	// workers bounds the blobs recovered at once; attempts and backoff
+	// set the retries per blob.
+	workers  int
+	attempts int
+	backoff  time.Duration
+
 	queue chan encoding.BlobID
 	mu    sync.Mutex
 	// queued holds the blobs queued or being recovered.
 	queued map[encoding.BlobID]bool
 }
 
-func newRecoverer(n *Node) *recoverer {
-	return &recoverer{n: n, queue: make(chan encoding.BlobID, recoveryQueueLen), queued: make(map[encoding.BlobID]bool)}
+func (r *recoverer) init() {
+	r.queue = make(chan encoding.BlobID, recoveryQueueLen)
+	r.queued = make(map[encoding.BlobID]bool)
 }
 
 // run starts the workers and waits for them until ctx ends.
 func (r *recoverer) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for range r.n.cfg.RecoveryWorkers {
+	for range r.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -60,7 +76,7 @@ func (r *recoverer) run(ctx context.Context) {
 func (r *recoverer) check(ctx context.Context, id encoding.BlobID) {
 	need, err := r.needs(ctx, id)
 	if err != nil {
-		r.n.log.Warn("checking blob for recovery failed", "blob_id", id, "err", err)
+		r.log.Warn("checking blob for recovery failed", "blob_id", id, "err", err)
 		return
 	}
 	if len(need) == 0 {
@@ -74,24 +90,24 @@ func (r *recoverer) check(ctx context.Context, id encoding.BlobID) {
 	select {
 	case r.queue <- id:
 		r.queued[id] = true
-		r.n.metrics.recoveryQueued.Inc()
+		r.metrics.recoveryQueued.Inc()
 	default:
-		r.n.log.Warn("recovery queue full; the next scan retries", "blob_id", id)
+		r.log.Warn("recovery queue full; the next scan retries", "blob_id", id)
 	}
 }
 
 // needs returns the shards the node holds that lack a pair of a certified,
 // live blob.
 func (r *recoverer) needs(ctx context.Context, id encoding.BlobID) ([]uint16, error) {
-	rec, found, err := r.n.blobRecord(ctx, id)
+	rec, found, err := blobRecord(ctx, r.store, id)
 	if err != nil || !found {
 		return nil, err
 	}
-	v := r.n.view.Load()
+	v := r.views.load()
 	if !rec.Certified || !live(rec, v.epoch) {
 		return nil, nil
 	}
-	return r.n.missingShards(ctx, id, v)
+	return missingShards(ctx, r.store, id, v)
 }
 
 // scan queues every certified blob the node lacks pairs of.
@@ -113,9 +129,9 @@ func (r *recoverer) scanInline(ctx context.Context) {
 func (r *recoverer) forEachRecord(ctx context.Context, fn func(encoding.BlobID)) {
 	var after *store.Expiry
 	for ctx.Err() == nil {
-		page, err := r.n.store.ExpiredAt(ctx, math.MaxUint32, after, 0)
+		page, err := r.store.ExpiredAt(ctx, math.MaxUint32, after, 0)
 		if err != nil {
-			r.n.log.Warn("listing blob records failed", "err", err)
+			r.log.Warn("listing blob records failed", "err", err)
 			return
 		}
 		for _, e := range page {
@@ -128,37 +144,75 @@ func (r *recoverer) forEachRecord(ctx context.Context, fn func(encoding.BlobID))
 	}
 }
 
+// liars are the peers caught serving what does not verify (metadata that
+// does not hash to the blob ID, recovery symbols whose proofs fail, answers
+// that break the protocol) during one blob's recovery: each is logged with
+// its peer ID once and not asked again for the rest of that recovery. It is
+// safe for concurrent use.
+type liars struct {
+	mu  sync.Mutex
+	set map[peer.ID]bool
+}
+
+func newLiars() *liars { return &liars{set: make(map[peer.ID]bool)} }
+
+// add records p; it reports whether p is new.
+func (l *liars) add(p peer.ID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.set[p] {
+		return false
+	}
+	l.set[p] = true
+	return true
+}
+
+func (l *liars) has(p peer.ID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.set[p]
+}
+
+// caught records a peer that lied, logging it (once) with its peer ID.
+func (r *recoverer) caught(l *liars, id encoding.BlobID, p peer.ID, what string, err error) {
+	if l.add(p) {
+		r.metrics.liarsCaught.Inc()
+		r.log.Warn("peer lied during recovery; not asking it again for this blob", "blob_id", id, "peer", p, "lie", what, "err", err)
+	}
+}
+
 func (r *recoverer) recoverWithRetries(ctx context.Context, id encoding.BlobID) {
-	backoff := r.n.cfg.RecoveryBackoff
-	for attempt := 1; attempt <= r.n.cfg.RecoveryAttempts; attempt++ {
-		err := r.recoverBlob(ctx, id)
+	backoff := r.backoff
+	lied := newLiars()
+	for attempt := 1; attempt <= r.attempts; attempt++ {
+		err := r.recoverBlob(ctx, id, lied)
 		if err == nil {
 			return
 		}
 		if ctx.Err() != nil {
 			return
 		}
-		r.n.log.Warn("recovering blob failed", "blob_id", id, "attempt", attempt, "err", err)
+		r.log.Warn("recovering blob failed", "blob_id", id, "attempt", attempt, "err", err)
 		if sleepCtx(ctx, backoff) != nil {
 			return
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
-	r.n.metrics.recoveryFailed.Inc()
+	r.metrics.recoveryFailed.Inc()
 }
 
-// recoverBlob rebuilds every pair the node lacks of a blob.
-func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID) error {
-	n := r.n
+// recoverBlob rebuilds every pair the node lacks of a blob, asking no peer
+// in lied (and adding those it catches).
+func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID, lied *liars) error {
 	missing, err := r.needs(ctx, id)
 	if err != nil || len(missing) == 0 {
 		return err
 	}
-	md, err := r.metadata(ctx, id)
+	md, err := r.metadata(ctx, id, lied)
 	if err != nil {
 		return err
 	}
-	nn := n.codec.Params().N
+	nn := r.codec.Params().N
 	for start := 0; start < len(missing); start += p2p.MaxRecoveryTargets {
 		batch := missing[start:min(start+p2p.MaxRecoveryTargets, len(missing))]
 		prim := make([]uint16, len(batch))
@@ -168,17 +222,17 @@ func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID) error {
 			prim[i] = uint16(pair)
 			sec[i] = uint16(nn - 1 - pair)
 		}
-		primSyms := r.gather(ctx, id, encoding.Primary, prim)
-		secSyms := r.gather(ctx, id, encoding.Secondary, sec)
+		primSyms := r.gather(ctx, id, md, encoding.Primary, prim, lied)
+		secSyms := r.gather(ctx, id, md, encoding.Secondary, sec, lied)
 		var pairs []store.ShardPair
 		var firstErr error
 		for i, s := range batch {
-			p, err := n.codec.RecoverSliver(md, encoding.Primary, int(prim[i]), primSyms[prim[i]])
+			p, err := r.codec.RecoverSliver(md, encoding.Primary, int(prim[i]), primSyms[prim[i]])
 			if err != nil {
 				firstErr = cmpErr(firstErr, fmt.Errorf("shard %d: %w", s, err))
 				continue
 			}
-			q, err := n.codec.RecoverSliver(md, encoding.Secondary, int(sec[i]), secSyms[sec[i]])
+			q, err := r.codec.RecoverSliver(md, encoding.Secondary, int(sec[i]), secSyms[sec[i]])
 			if err != nil {
 				firstErr = cmpErr(firstErr, fmt.Errorf("shard %d: %w", s, err))
 				continue
@@ -186,12 +240,12 @@ func (r *recoverer) recoverBlob(ctx context.Context, id encoding.BlobID) error {
 			pairs = append(pairs, store.ShardPair{Shard: s, Pair: encoding.SliverPair{Primary: *p, Secondary: *q}})
 		}
 		if len(pairs) > 0 {
-			if err := n.store.PutPairs(ctx, id, pairs); err != nil {
+			if err := r.store.PutPairs(ctx, id, pairs); err != nil {
 				return err
 			}
-			n.metrics.pairsRecovered.Add(float64(len(pairs)))
-			n.notifyStored()
-			n.log.Debug("recovered sliver pairs", "blob_id", id, "pairs", len(pairs))
+			r.metrics.pairsRecovered.Add(float64(len(pairs)))
+			r.stored.notify()
+			r.log.Debug("recovered sliver pairs", "blob_id", id, "pairs", len(pairs))
 		}
 		if firstErr != nil {
 			return firstErr
@@ -208,10 +262,11 @@ func cmpErr(first, err error) error {
 }
 
 // gather collects recovery symbols for the target slivers (axis, indices)
-// from the node's own slivers and from every other committee member, by
-// target index.
-func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, axis encoding.Axis, indices []uint16) map[uint16][]encoding.RecoverySymbol {
-	n := r.n
+// from the node's own slivers and from every other committee member not in
+// lied, by target index. A peer's symbols are verified as they arrive: if
+// one fails, the peer is caught lying and none of its symbols is used.
+func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, md *encoding.Metadata, axis encoding.Axis, indices []uint16,
+	lied *liars) map[uint16][]encoding.RecoverySymbol {
 	out := make(map[uint16][]encoding.RecoverySymbol)
 	var mu sync.Mutex
 	add := func(syms []encoding.RecoverySymbol) {
@@ -221,26 +276,43 @@ func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, axis encodin
 			out[s.TargetIndex] = append(out[s.TargetIndex], s)
 		}
 	}
-	if own, err := n.GetRecoverySymbols(ctx, id, axis, indices); err == nil {
+	v := r.views.load()
+	if own, err := recoverySymbols(ctx, r.store, r.codec, r.log, id, axis, indices, v); err == nil {
 		add(own)
 	}
-	v := n.view.Load()
+	symbolSize, err := r.codec.Params().SymbolSize(md.UnencodedLength)
+	if err != nil {
+		return out
+	}
 	var wg sync.WaitGroup
 	for i, m := range v.committee.Members {
 		if i == v.index {
 			continue
 		}
 		pid, err := p2p.ParsePeerID(m.PeerID)
-		if err != nil {
+		if err != nil || lied.has(pid) {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			syms, err := n.client.GetRecoverySymbols(ctx, pid, id, axis, indices)
-			if err != nil {
-				n.log.Debug("peer gave no recovery symbols", "blob_id", id, "peer", pid, "err", err)
+			// A peer may serve the shards it is leaving as well as its own:
+			// up to n slivers of the other axis.
+			syms, err := r.peers.GetRecoverySymbols(ctx, pid, id, axis, indices, symbolSize, v.n())
+			if errors.Is(err, p2p.ErrProtocol) {
+				r.caught(lied, id, pid, "recovery symbols", err)
 				return
+			}
+			if err != nil {
+				r.log.Debug("peer gave no recovery symbols", "blob_id", id, "peer", pid, "err", err)
+				return
+			}
+			for k := range syms {
+				if err := r.codec.VerifyRecoverySymbol(md, &syms[k]); err != nil {
+					r.caught(lied, id, pid, "recovery symbols", fmt.Errorf("symbol of %s sliver %d for target %d: %w",
+						syms[k].SourceAxis, syms[k].SourceIndex, syms[k].TargetIndex, err))
+					return
+				}
 			}
 			add(syms)
 		}()
@@ -250,31 +322,35 @@ func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, axis encodin
 }
 
 // metadata returns a blob's metadata from the store, or fetches it from the
-// committee, verifies it against the blob ID and stores it.
-func (r *recoverer) metadata(ctx context.Context, id encoding.BlobID) (*encoding.Metadata, error) {
-	n := r.n
-	md, err := n.store.Metadata(ctx, id)
+// committee members not in lied, verifies it against the blob ID and stores
+// it. A member whose metadata does not verify is caught lying.
+func (r *recoverer) metadata(ctx context.Context, id encoding.BlobID, lied *liars) (*encoding.Metadata, error) {
+	md, err := r.store.Metadata(ctx, id)
 	if err == nil || !errors.Is(err, store.ErrNotFound) {
 		return md, err
 	}
-	v := n.view.Load()
+	v := r.views.load()
 	for i, m := range v.committee.Members {
 		if i == v.index {
 			continue
 		}
 		pid, err := p2p.ParsePeerID(m.PeerID)
+		if err != nil || lied.has(pid) {
+			continue
+		}
+		md, err := r.peers.GetMetadata(ctx, pid, id, v.n())
+		if errors.Is(err, p2p.ErrProtocol) {
+			r.caught(lied, id, pid, "metadata", err)
+			continue
+		}
 		if err != nil {
 			continue
 		}
-		md, err := n.client.GetMetadata(ctx, pid, id)
-		if err != nil {
+		if err := md.Verify(id, r.codec.Params().N); err != nil {
+			r.caught(lied, id, pid, "metadata", err)
 			continue
 		}
-		if err := md.Verify(id, n.codec.Params().N); err != nil {
-			n.log.Warn("peer sent metadata that does not match the blob ID", "blob_id", id, "peer", pid)
-			continue
-		}
-		if err := n.store.PutMetadata(ctx, id, md); err != nil {
+		if err := r.store.PutMetadata(ctx, id, md); err != nil {
 			return nil, err
 		}
 		return md, nil

@@ -116,14 +116,14 @@ func BenchmarkGetSlivers(b *testing.B) {
 			b.Run(fmt.Sprintf("transport=%s/%s", strings.Trim(transport, "/"), shape.name), func(b *testing.B) {
 				c, node, _, idx := benchSetup(b, transport, shape.slivers, shape.size)
 				ctx := context.Background()
-				if _, err := c.GetSlivers(ctx, node.ID(), blobID1, encoding.Primary, idx); err != nil {
+				if _, err := c.GetSlivers(ctx, node.ID(), blobID1, encoding.Primary, idx, shape.size); err != nil {
 					b.Fatal(err)
 				}
 				b.SetBytes(int64(shape.slivers * shape.size))
 				b.ReportAllocs()
 				b.ResetTimer()
 				for b.Loop() {
-					res, err := c.GetSlivers(ctx, node.ID(), blobID1, encoding.Primary, idx)
+					res, err := c.GetSlivers(ctx, node.ID(), blobID1, encoding.Primary, idx, shape.size)
 					if err != nil || res[len(res)-1].Err != nil || len(res[0].Sliver.Data) != shape.size {
 						b.Fatal(err)
 					}

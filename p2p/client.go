@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/encoding/bcs"
 )
 
 // ClientOption configures a Client.
@@ -112,7 +113,11 @@ func (c *Client) exchange(ctx context.Context, p peer.ID, proto protocol.ID,
 	sctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 
-	s, err := c.host.h.NewStream(sctx, p, proto)
+	// libp2p backs off from a peer whose dial failed, for 5 s growing to 5
+	// minutes: a storage node that restarted would stay unreachable that
+	// long. Requests dial anyway, bounded by their own deadline; which
+	// nodes to prefer is the caller's choice (the client tracks failures).
+	s, err := c.host.h.NewStream(network.WithForceDirectDial(sctx, "walrus request"), p, proto)
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
@@ -205,13 +210,18 @@ func (c *Client) PutMetadata(ctx context.Context, p peer.ID, id encoding.BlobID,
 	})
 }
 
-// GetMetadata asks p for the metadata of blob id. It checks that the answer
-// hashes to id (ErrProtocol otherwise); checking it against the network's
+// GetMetadata asks p for the metadata of blob id in a network of shards
+// shards. An answer longer than metadata for that many shards is refused
+// before it is allocated (ErrProtocol and ErrFrameTooLarge). It checks that
+// the answer hashes to id (ErrProtocol otherwise); checking it against the
 // shard count (encoding.Metadata.Verify) is the caller's.
-func (c *Client) GetMetadata(ctx context.Context, p peer.ID, id encoding.BlobID) (*encoding.Metadata, error) {
+func (c *Client) GetMetadata(ctx context.Context, p peer.ID, id encoding.BlobID, shards int) (*encoding.Metadata, error) {
+	if shards < encoding.MinShards || shards > encoding.MaxShards {
+		return nil, &RequestError{Peer: p, Protocol: ProtocolMetadataGet, Err: fmt.Errorf("%w: %d shards", ErrInvalid, shards)}
+	}
 	var md *encoding.Metadata
 	err := c.exchange(ctx, p, ProtocolMetadataGet, writeRequest(encodeBCS(&blobRequest{BlobID: id})), func(f *frameReader) error {
-		v, err := readResult[bcsMetadata](f, MaxMetadataFrameSize)
+		v, err := readResult[bcsMetadata](f, max(metadataResponseLen(shards), maxErrorFrameLen))
 		if err != nil {
 			return err
 		}
@@ -309,23 +319,32 @@ type SliverResult struct {
 }
 
 // GetSlivers asks p for the slivers (axis, i) of blob id, for each i in
-// indices (distinct, at most MaxSliversPerRequest). Results are in the order
-// of indices, one each; a sliver p cannot serve has its own error and does
-// not fail the others. If the exchange fails part-way, the slivers that
-// arrived are returned with the error, and the others carry it.
-func (c *Client) GetSlivers(ctx context.Context, p peer.ID, id encoding.BlobID, axis encoding.Axis, indices []uint16) ([]SliverResult, error) {
+// indices (distinct, at most MaxSliversPerRequest). size is the length of
+// each sliver's data, known from the blob's metadata (SliverSize): a frame
+// longer than a sliver of that size (or an error) is refused before it is
+// allocated, as ErrProtocol and ErrFrameTooLarge, so a lying peer cannot
+// make the caller hold more than the slivers it asked for. Results are in
+// the order of indices, one each; a sliver p cannot serve has its own error
+// and does not fail the others. If the exchange fails part-way, the slivers
+// that arrived are returned with the error, and the others carry it.
+func (c *Client) GetSlivers(ctx context.Context, p peer.ID, id encoding.BlobID, axis encoding.Axis, indices []uint16, size int) ([]SliverResult, error) {
 	if err := checkIndices(indices, MaxSliversPerRequest); err != nil {
 		return nil, &RequestError{Peer: p, Protocol: ProtocolSliverGet, Err: err}
 	}
 	if axis > encoding.Secondary {
 		return nil, &RequestError{Peer: p, Protocol: ProtocolSliverGet, Err: fmt.Errorf("%w: axis %d", ErrInvalid, axis)}
 	}
+	frameCap := max(sliverFrameLen(size), maxErrorFrameLen)
+	if size <= 0 || frameCap > MaxSliverFrameSize {
+		return nil, &RequestError{Peer: p, Protocol: ProtocolSliverGet,
+			Err: fmt.Errorf("%w: slivers of %d bytes (a frame of at most %d)", ErrInvalid, size, MaxSliverFrameSize)}
+	}
 	req := encodeBCS(&sliverGetRequest{BlobID: id, Axis: uint8(axis), Indices: slices.Clone(indices)})
 	results := make([]SliverResult, len(indices))
 	got := 0
 	err := c.exchange(ctx, p, ProtocolSliverGet, writeRequest(req), func(f *frameReader) error {
 		for ; got < len(indices); got++ {
-			b, err := f.next(MaxSliverFrameSize, false)
+			b, err := f.next(frameCap, false)
 			if err != nil {
 				return err
 			}
@@ -371,26 +390,43 @@ func (c *Client) GetConfirmation(ctx context.Context, p peer.ID, req Confirmatio
 
 // GetRecoverySymbols asks p for the recovery symbols of target slivers (axis,
 // i), i in indices (distinct, at most MaxRecoveryTargets), of blob id: one
-// per sliver of the other axis p holds, per target. It checks that each
-// symbol comes from the other axis and targets one of indices (ErrProtocol
-// otherwise); verifying their proofs against the metadata is the caller's.
-func (c *Client) GetRecoverySymbols(ctx context.Context, p peer.ID, id encoding.BlobID, axis encoding.Axis, indices []uint16) ([]encoding.RecoverySymbol, error) {
+// per sliver of the other axis p holds, per target. symbolSize is the
+// blob's symbol size and sources the most slivers of the other axis p may
+// hold (its shard count, or n): an answer longer than sources symbols of
+// that size per target, with their proofs, is refused before it is
+// allocated (ErrProtocol and ErrFrameTooLarge). It checks that each symbol
+// has that size, comes from the other axis and targets one of indices
+// (ErrProtocol otherwise); verifying their proofs against the metadata is
+// the caller's.
+func (c *Client) GetRecoverySymbols(ctx context.Context, p peer.ID, id encoding.BlobID, axis encoding.Axis, indices []uint16,
+	symbolSize, sources int) ([]encoding.RecoverySymbol, error) {
 	if err := checkIndices(indices, MaxRecoveryTargets); err != nil {
 		return nil, &RequestError{Peer: p, Protocol: ProtocolRecoveryGet, Err: err}
 	}
 	if axis > encoding.Secondary {
 		return nil, &RequestError{Peer: p, Protocol: ProtocolRecoveryGet, Err: fmt.Errorf("%w: axis %d", ErrInvalid, axis)}
 	}
+	if symbolSize <= 0 || symbolSize > encoding.MaxSymbolSize || sources <= 0 || sources > encoding.MaxShards {
+		return nil, &RequestError{Peer: p, Protocol: ProtocolRecoveryGet,
+			Err: fmt.Errorf("%w: symbols of %d bytes from %d sources", ErrInvalid, symbolSize, sources)}
+	}
+	most := sources * len(indices)
 	req := encodeBCS(&recoveryRequest{BlobID: id, Axis: uint8(axis), Indices: slices.Clone(indices)})
 	var out []encoding.RecoverySymbol
 	err := c.exchange(ctx, p, ProtocolRecoveryGet, writeRequest(req), func(f *frameReader) error {
-		v, err := readResult[recoveryResponse](f, MaxRecoveryFrameSize)
+		v, err := readResult[recoveryResponse](f, min(MaxRecoveryFrameSize, max(recoveryResponseLen(most, symbolSize), maxErrorFrameLen)))
 		if err != nil {
 			return err
+		}
+		if len(v.Symbols) > most {
+			return fmt.Errorf("%w: %d recovery symbols for %d targets from at most %d slivers", ErrProtocol, len(v.Symbols), len(indices), sources)
 		}
 		out = make([]encoding.RecoverySymbol, len(v.Symbols))
 		for i := range v.Symbols {
 			out[i] = encoding.RecoverySymbol(v.Symbols[i])
+			if len(out[i].Data) != symbolSize {
+				return fmt.Errorf("%w: recovery symbol of %d bytes, the blob's are %d", ErrProtocol, len(out[i].Data), symbolSize)
+			}
 		}
 		if err := checkSymbols(out, axis, indices); err != nil {
 			return fmt.Errorf("%w: %v", ErrProtocol, err)
@@ -418,4 +454,49 @@ func (c *Client) GetStatus(ctx context.Context, p peer.ID, id encoding.BlobID) (
 		return nil
 	})
 	return out, err
+}
+
+// Response sizes the Client expects, from what it knows of the blob: a
+// frame over them is refused before it is allocated.
+
+// maxErrorFrameLen is the longest error response: the result tag, the code
+// and a message of MaxErrorMessageLen bytes.
+var maxErrorFrameLen = 1 + 1 + bcs.LengthLen(MaxErrorMessageLen) + MaxErrorMessageLen
+
+// sliverFrameLen is the length of a sliver/get frame holding a sliver of
+// size bytes of data.
+func sliverFrameLen(size int) int {
+	return 1 + bcs.LengthLen(size) + size + 4
+}
+
+// metadataResponseLen is the length of a metadata/get response for a
+// network of shards shards.
+func metadataResponseLen(shards int) int {
+	return 1 + 1 + 1 + 8 + bcs.LengthLen(shards) + shards*2*(1+len(encoding.Hash{}))
+}
+
+// recoveryResponseLen bounds a recovery/get response of count symbols of
+// symbolSize bytes, with proofs of at most encoding.MaxProofLen nodes.
+func recoveryResponseLen(count, symbolSize int) int {
+	sym := 1 + 2 + 2 + bcs.LengthLen(symbolSize) + symbolSize + bcs.LengthLen(encoding.MaxProofLen) + encoding.MaxProofLen*len(encoding.Hash{})
+	return 1 + bcs.MaxULEB128Len + count*sym
+}
+
+// SliverSize returns the length of the data of a sliver of axis for the
+// blob md describes: its symbol size times cols (primary) or rows
+// (secondary), in a network of len(md.Hashes) shards. It is what GetSlivers
+// expects.
+func SliverSize(md *encoding.Metadata, axis encoding.Axis) (int, error) {
+	params, err := encoding.NewParams(len(md.Hashes))
+	if err != nil {
+		return 0, err
+	}
+	s, err := params.SymbolSize(md.UnencodedLength)
+	if err != nil {
+		return 0, err
+	}
+	if axis == encoding.Secondary {
+		return s * params.Rows, nil
+	}
+	return s * params.Cols, nil
 }

@@ -10,15 +10,10 @@
 // (and TLS) security, yamux, and explicit connection-manager and
 // resource-manager limits (Limits; libp2p's defaults throttle a storage
 // node). Host.AddPeer records a committee member's peer ID and multiaddrs.
-//
-//	key, err := p2p.LoadOrCreateKey(filepath.Join(dir, "network.key"))
-//	h, err := p2p.NewHost(ctx, p2p.HostConfig{Key: key, ListenAddrs: addrs})
-//	srv := p2p.NewServer(h, node)          // node implements p2p.Handler
-//	defer srv.Close()
-//
-//	c := p2p.NewClient(h)
-//	err = h.AddPeer(member.PeerID, member.Addrs)
-//	md, err := c.GetMetadata(ctx, member.PeerID, blobID)
+// NewServer serves a Handler (the node's side of every protocol) on a host;
+// NewClient asks peers from one. Example runs a node and a client on
+// 127.0.0.1: a Server over a small Handler, and a Client that stores and
+// reads a blob's metadata.
 //
 // # Protocols
 //
@@ -42,9 +37,10 @@
 //
 // A stream carries frames:
 //
-//	frame  = uvarint(len(payload)) ‖ payload
+//	frame  = ULEB128(len(payload)) ‖ payload
 //
-// The varint is minimal and at most 5 bytes. Its value is checked against
+// The length prefix is BCS's ULEB128 (a uvarint): minimal and at most 5
+// bytes. Its value is checked against
 // the cap of the frame's place (MaxRequestFrameSize, MaxMetadataFrameSize,
 // MaxSliverFrameSize, MaxRecoveryFrameSize) and the frame's memory is
 // reserved in the stream's resource scope before the payload is allocated.
@@ -56,13 +52,18 @@
 //
 // Payloads are BCS. Structs with several fields are encoded with go-bcs;
 // the layouts of package encoding (metadata, sliver, recovery symbol) are
-// encoding's own and appear in place. Decoding is strict: no trailing bytes,
-// canonical forms only, lengths bounded by the frame. In the layouts below,
+// encoding's own and appear in place. Decoding is strict, through the
+// project's BCS reader (package encoding/bcs): no trailing bytes, canonical
+// forms only, every length capped and bounded by the frame before anything
+// is allocated. testdata/wire holds the exact bytes of every message and of
+// whole sliver streams as annotated hex; TestGolden checks the encoders and
+// decoders against them, and "go test ./p2p -run TestGolden -update"
+// rewrites them, so that a change of format is a diff to review. In the layouts below,
 // blob_id is 32 bytes, string and vector<T> are ULEB128(count) ‖ elements,
 // Option<T> is 0x00 | 0x01 ‖ T, and integers are little-endian.
 //
 //	Result<T> = 0x00 ‖ T | 0x01 ‖ Error           (BCS enum)
-//	Error     = code u8 ‖ message string          (ErrorCode; message ≤ MaxErrorMessageLen)
+//	Error     = code u8 ‖ message string          (ErrorCode; UTF-8, ≤ MaxErrorMessageLen bytes)
 //
 //	metadata/put   request   blob_id ‖ Metadata (encoding's BCS)
 //	               response  Result<()>
@@ -103,4 +104,17 @@
 // WithTransferTimeout), concurrent requests per peer and in total
 // (WithMaxStreamsPerPeer, WithMaxStreams) and the libp2p resource limits
 // (Limits) are options.
+//
+// Peer identities are free, so a Server also bounds what one connection and
+// one address hold (WithMaxStreamsPerConn, WithMaxStreamsPerIP), and a
+// request takes a slot only once its request frame has arrived, within
+// WithServerFrameTimeout: streams that send nothing cannot lock out those
+// that do.
+//
+// A Client is told what an answer can weigh: GetSlivers the size of a
+// sliver (SliverSize, from the metadata), GetRecoverySymbols the symbol
+// size and how many slivers the peer may hold, GetMetadata the shard count.
+// A frame over that is refused from its length prefix, before it is
+// allocated, as ErrProtocol (and ErrFrameTooLarge): a lying peer cannot make
+// its requester hold more than an honest answer would.
 package p2p

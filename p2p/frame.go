@@ -7,15 +7,18 @@ import (
 	"io"
 
 	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/walrus-go/walrus/encoding/bcs"
 )
 
-// A frame is uvarint(len(payload)) ‖ payload. The varint must be minimal and
-// at most maxVarintLen bytes; the length is checked against the cap of the
-// frame's place before anything is allocated.
+// A frame is ULEB128(len(payload)) ‖ payload. The length prefix must be
+// canonical (minimal) and at most maxVarintLen bytes, as BCS's lengths are;
+// it is checked against the cap of the frame's place before anything is
+// allocated.
 
-// maxVarintLen is the longest length prefix: 5 bytes hold lengths up to
-// 2^35−1, far above every cap.
-const maxVarintLen = 5
+// maxVarintLen is the longest length prefix: 5 bytes, which hold 2^32−1,
+// far above every cap.
+const maxVarintLen = bcs.MaxULEB128Len
 
 // memoryScope is the part of a libp2p resource scope the frame reader uses to
 // account for a frame's buffer before allocating it.
@@ -28,30 +31,24 @@ type memoryScope interface {
 // A stream that ends before the first byte returns io.EOF; one that ends
 // inside the prefix returns ErrTruncated.
 func readFrameLen(r io.ByteReader, max int) (int, error) {
-	var v uint64
-	for i := 0; i < maxVarintLen; i++ {
-		c, err := r.ReadByte()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				if i == 0 {
-					return 0, io.EOF
-				}
-				return 0, fmt.Errorf("%w: stream ended inside a length prefix", ErrTruncated)
-			}
-			return 0, err
-		}
-		v |= uint64(c&0x7f) << (7 * i)
-		if c&0x80 == 0 {
-			if i > 0 && c == 0 {
-				return 0, fmt.Errorf("%w: non-minimal length prefix", ErrMalformed)
-			}
-			if v > uint64(max) {
-				return 0, fmt.Errorf("%w: %d bytes, cap %d", ErrFrameTooLarge, v, max)
-			}
-			return int(v), nil
-		}
+	v, err := bcs.ReadULEB128(r)
+	switch {
+	case err == nil:
+	case err == io.EOF:
+		return 0, io.EOF
+	case errors.Is(err, bcs.ErrTruncated):
+		return 0, fmt.Errorf("%w: stream ended inside a length prefix", ErrTruncated)
+	case errors.Is(err, bcs.ErrNonCanonical):
+		return 0, fmt.Errorf("%w: non-minimal length prefix", ErrMalformed)
+	case errors.Is(err, bcs.ErrTooLarge):
+		return 0, fmt.Errorf("%w: length prefix over 2^32-1", ErrFrameTooLarge)
+	default:
+		return 0, err
 	}
-	return 0, fmt.Errorf("%w: length prefix over %d bytes", ErrFrameTooLarge, maxVarintLen)
+	if uint64(v) > uint64(max) {
+		return 0, fmt.Errorf("%w: %d bytes, cap %d", ErrFrameTooLarge, v, max)
+	}
+	return int(v), nil
 }
 
 // frameReader reads frames from a stream. It is not safe for concurrent use.
@@ -129,7 +126,7 @@ func (f *frameReader) release() {
 
 // appendFrameLen appends the length prefix of an n-byte payload.
 func appendFrameLen(b []byte, n int) []byte {
-	return appendULEB(b, uint64(n))
+	return bcs.AppendLength(b, n)
 }
 
 // writeFrame writes one frame.

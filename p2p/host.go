@@ -95,7 +95,7 @@ var DefaultLimits = Limits{
 type HostConfig struct {
 	// Key is the host's Ed25519 network key, its identity (LoadOrCreateKey
 	// or GenerateKey). Required.
-	Key crypto.PrivKey
+	Key NetworkKey
 	// ListenAddrs are the multiaddrs to listen on, TCP and QUIC
 	// ("/ip4/0.0.0.0/tcp/9100", "/ip4/0.0.0.0/udp/9100/quic-v1").
 	// Empty means DefaultListenAddrs, unless NoListen is set.
@@ -159,10 +159,10 @@ func (c *HostConfig) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	switch {
-	case c.Key == nil:
+	case c.Key.priv == nil:
 		bad("Key is required (LoadOrCreateKey or GenerateKey)")
-	case c.Key.Type() != crypto.Ed25519:
-		bad("Key: %w: a %s key, not Ed25519", ErrInvalidKey, c.Key.Type())
+	case c.Key.priv.Type() != crypto.Ed25519:
+		bad("Key: %w: a %s key, not Ed25519", ErrInvalidKey, c.Key.priv.Type())
 	}
 	if c.NoListen && len(c.ListenAddrs) > 0 {
 		bad("ListenAddrs (%d) must be empty with NoListen", len(c.ListenAddrs))
@@ -281,7 +281,7 @@ func NewHost(ctx context.Context, cfg HostConfig) (*Host, error) {
 		return nil, fmt.Errorf("p2p: resource manager: %w", err)
 	}
 	opts := []libp2p.Option{
-		libp2p.Identity(cfg.Key),
+		libp2p.Identity(cfg.Key.priv),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(quic.NewTransport),
 		libp2p.Security(noise.ID, noise.New),

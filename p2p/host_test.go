@@ -25,8 +25,8 @@ func TestHostConfigValidate(t *testing.T) {
 		field string // named in the error; "" means valid
 	}{
 		{"defaults", func(c *HostConfig) {}, ""},
-		{"no key", func(c *HostConfig) { c.Key = nil }, "Key is required"},
-		{"secp256k1 key", func(c *HostConfig) { c.Key = secp }, "Key:"},
+		{"no key", func(c *HostConfig) { c.Key = NetworkKey{} }, "Key is required"},
+		{"secp256k1 key", func(c *HostConfig) { c.Key = NetworkKey{secp} }, "Key:"},
 		{"bad listen address", func(c *HostConfig) { c.ListenAddrs = []string{"/ip4/1.2.3.4/tcpx/1"} }, "ListenAddrs"},
 		{"listen and NoListen", func(c *HostConfig) { c.NoListen = true }, "NoListen"},
 		{"low water over high", func(c *HostConfig) { c.ConnLowWater, c.ConnHighWater = 10, 5 }, "ConnLowWater"},

@@ -28,14 +28,50 @@ var (
 // only.
 const KeyFileMode fs.FileMode = 0o600
 
+// NetworkKey is a host's Ed25519 network key: its libp2p identity, whose
+// peer ID a storage node registers on chain. The zero value holds no key.
+// libp2p's key types stay inside this package; callers hold a NetworkKey.
+type NetworkKey struct{ priv crypto.PrivKey }
+
+// IsZero reports whether k holds no key.
+func (k NetworkKey) IsZero() bool { return k.priv == nil }
+
+// PeerID returns the key's peer ID (empty for the zero key).
+func (k NetworkKey) PeerID() peer.ID {
+	if k.priv == nil {
+		return ""
+	}
+	id, err := peer.IDFromPrivateKey(k.priv)
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
+// Sign signs msg with the key (Ed25519, 64 bytes).
+func (k NetworkKey) Sign(msg []byte) ([]byte, error) {
+	if k.priv == nil {
+		return nil, fmt.Errorf("%w: no key", ErrInvalidKey)
+	}
+	return k.priv.Sign(msg)
+}
+
+// PublicKey returns the raw 32-byte Ed25519 public key.
+func (k NetworkKey) PublicKey() ([]byte, error) {
+	if k.priv == nil {
+		return nil, fmt.Errorf("%w: no key", ErrInvalidKey)
+	}
+	return k.priv.GetPublic().Raw()
+}
+
 // GenerateKey returns a fresh Ed25519 network key, for a host whose identity
 // need not survive a restart (a client). A node uses LoadOrCreateKey.
-func GenerateKey() (crypto.PrivKey, error) {
+func GenerateKey() (NetworkKey, error) {
 	k, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("p2p: generating network key: %w", err)
+		return NetworkKey{}, fmt.Errorf("p2p: generating network key: %w", err)
 	}
-	return k, nil
+	return NetworkKey{k}, nil
 }
 
 // LoadOrCreateKey returns the Ed25519 network key stored at path, creating it
@@ -47,26 +83,27 @@ func GenerateKey() (crypto.PrivKey, error) {
 // access (it does not fix them: the key may have leaked), and ErrInvalidKey
 // for a file that is not an Ed25519 key. Creation is atomic: a concurrent
 // caller either creates the file or loads the one another created.
-func LoadOrCreateKey(path string) (crypto.PrivKey, error) {
+func LoadOrCreateKey(path string) (NetworkKey, error) {
 	k, err := loadKey(path)
 	if !errors.Is(err, fs.ErrNotExist) {
-		return k, err
+		return NetworkKey{k}, err
 	}
-	k, err = GenerateKey()
+	nk, err := GenerateKey()
 	if err != nil {
-		return nil, err
+		return NetworkKey{}, err
 	}
-	raw, err := crypto.MarshalPrivateKey(k)
+	raw, err := crypto.MarshalPrivateKey(nk.priv)
 	if err != nil {
-		return nil, fmt.Errorf("p2p: encoding network key: %w", err)
+		return NetworkKey{}, fmt.Errorf("p2p: encoding network key: %w", err)
 	}
 	if err := writeKeyFile(path, raw); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return loadKey(path) // another process won the race
+			k, err := loadKey(path) // another process won the race
+			return NetworkKey{k}, err
 		}
-		return nil, err
+		return NetworkKey{}, err
 	}
-	return k, nil
+	return nk, nil
 }
 
 func loadKey(path string) (crypto.PrivKey, error) {
@@ -147,8 +184,11 @@ func writeKeyFile(path string, raw []byte) error {
 }
 
 // PeerIDFromKey returns the peer ID of a network key.
-func PeerIDFromKey(k crypto.PrivKey) (peer.ID, error) {
-	id, err := peer.IDFromPrivateKey(k)
+func PeerIDFromKey(k NetworkKey) (peer.ID, error) {
+	if k.priv == nil {
+		return "", fmt.Errorf("%w: no key", ErrInvalidKey)
+	}
+	id, err := peer.IDFromPrivateKey(k.priv)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrInvalidKey, err)
 	}

@@ -20,8 +20,8 @@ func TestLoadOrCreateKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k1.Type() != crypto.Ed25519 {
-		t.Fatalf("key type %v, want Ed25519", k1.Type())
+	if k1.priv.Type() != crypto.Ed25519 {
+		t.Fatalf("key type %v, want Ed25519", k1.priv.Type())
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -46,11 +46,11 @@ func TestLoadOrCreateKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !k1.Equals(k2) {
+	if !k1.priv.Equals(k2.priv) {
 		t.Fatal("second start loaded a different key")
 	}
 	id1, _ := PeerIDFromKey(k1)
-	id2, _ := peer.IDFromPrivateKey(k2)
+	id2, _ := peer.IDFromPrivateKey(k2.priv)
 	if id1 != id2 || id1 == "" {
 		t.Fatalf("peer IDs %s and %s", id1, id2)
 	}
@@ -82,7 +82,7 @@ func TestLoadOrCreateKeyRefusesOpenPermissions(t *testing.T) {
 				t.Fatal(err)
 			}
 			k2, err := LoadOrCreateKey(path)
-			if err != nil || !k.Equals(k2) {
+			if err != nil || !k.priv.Equals(k2.priv) {
 				t.Fatalf("a 0400 key file: %v", err)
 			}
 		})
@@ -133,7 +133,7 @@ func TestLoadOrCreateKeyRejectsBadFiles(t *testing.T) {
 func TestLoadOrCreateKeyConcurrentFirstStart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "network.key")
 	const n = 8
-	keys := make([]crypto.PrivKey, n)
+	keys := make([]NetworkKey, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -149,7 +149,7 @@ func TestLoadOrCreateKeyConcurrentFirstStart(t *testing.T) {
 	}
 	wg.Wait()
 	for i := 1; i < n; i++ {
-		if keys[i] == nil || !keys[0].Equals(keys[i]) {
+		if keys[i].IsZero() || !keys[0].priv.Equals(keys[i].priv) {
 			t.Fatalf("caller %d got a different key", i)
 		}
 	}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 
 	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/encoding/bcs"
 )
 
 // Wire messages. Their layouts are documented in doc.go and pinned by
-// messages_test.go; they are part of the wire format.
+// messages_test.go and the golden files of testdata/wire (golden_test.go);
+// they are part of the wire format.
 
 // unit is BCS's empty tuple: the Ok value of an acknowledgement.
 type unit struct{}
@@ -246,7 +248,7 @@ func sliverPutFrameHead(s *encoding.Sliver) ([]byte, int) {
 	size := 1 + s.BCSSize()
 	b := appendFrameLen(make([]byte, 0, 16), size)
 	b = append(b, byte(s.Axis))
-	return appendULEB(b, uint64(len(s.Data))), size
+	return bcs.AppendLength(b, len(s.Data)), size
 }
 
 // sliverGetFrameHead is sliverPutFrameHead for an Ok sliver/get frame.
@@ -254,7 +256,7 @@ func sliverGetFrameHead(s *encoding.Sliver) ([]byte, int) {
 	size := 1 + s.BCSSize()
 	b := appendFrameLen(make([]byte, 0, 16), size)
 	b = append(b, 0)
-	return appendULEB(b, uint64(len(s.Data))), size
+	return bcs.AppendLength(b, len(s.Data)), size
 }
 
 // sliverTail is the end of a sliver's BCS form: symbol size and index.

@@ -81,6 +81,25 @@ const (
 	// DefaultMaxStreams is how many requests a Server serves at once in
 	// total; more are answered with ErrBusy.
 	DefaultMaxStreams = 1024
+
+	// DefaultFrameTimeout bounds how long a new stream may take to deliver
+	// its whole request frame. Until it has, the stream holds no server
+	// slot (it counts only against the per-connection and per-IP caps);
+	// past it, the stream is reset. The largest request frame (metadata/put
+	// at MaxMetadataFrameSize) takes well under a second on a link of a few
+	// MB/s.
+	DefaultFrameTimeout = 10 * time.Second
+	// DefaultMaxStreamsPerConn is how many streams of one connection a
+	// Server holds at once, waiting for their request frame or being
+	// served; more are answered with ErrBusy. Peer identities are free, so
+	// this and DefaultMaxStreamsPerIP bound what one connection or one
+	// address can hold, whatever identities it uses.
+	DefaultMaxStreamsPerConn = 128
+	// DefaultMaxStreamsPerIP is DefaultMaxStreamsPerConn for all the
+	// connections from one IP address (for IPv6, one /64: a host gets a
+	// whole /64). It is a quarter of DefaultMaxStreams, so that no single
+	// address can take every slot.
+	DefaultMaxStreamsPerIP = 256
 )
 
 // transferProtocol reports whether p moves slivers, and so runs under the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/walrus-go/walrus/encoding"
 )
@@ -28,8 +31,11 @@ type serverConfig struct {
 	log               *slog.Logger
 	requestTimeout    time.Duration
 	transferTimeout   time.Duration
+	frameTimeout      time.Duration
 	maxStreams        int
 	maxStreamsPerPeer int
+	maxStreamsPerConn int
+	maxStreamsPerIP   int
 }
 
 // WithServerLogger sets the Server's logger (default slog.Default()).
@@ -64,6 +70,40 @@ func WithServerTransferTimeout(d time.Duration) ServerOption {
 	}
 }
 
+// WithServerFrameTimeout sets how long a new stream may take to deliver its
+// request frame, during which it holds no server slot; past it the stream is
+// reset. The request or transfer timeout still bounds the whole exchange. If
+// d <= 0, it is ignored. Default DefaultFrameTimeout.
+func WithServerFrameTimeout(d time.Duration) ServerOption {
+	return func(c *serverConfig) {
+		if d > 0 {
+			c.frameTimeout = d
+		}
+	}
+}
+
+// WithMaxStreamsPerConn sets how many streams of one connection the Server
+// holds at once (waiting for their request frame or being served); it
+// answers more with ErrBusy. If n <= 0, it is ignored. Default
+// DefaultMaxStreamsPerConn.
+func WithMaxStreamsPerConn(n int) ServerOption {
+	return func(c *serverConfig) {
+		if n > 0 {
+			c.maxStreamsPerConn = n
+		}
+	}
+}
+
+// WithMaxStreamsPerIP is WithMaxStreamsPerConn for all the connections from
+// one IP address (one /64 for IPv6). Default DefaultMaxStreamsPerIP.
+func WithMaxStreamsPerIP(n int) ServerOption {
+	return func(c *serverConfig) {
+		if n > 0 {
+			c.maxStreamsPerIP = n
+		}
+	}
+}
+
 // WithMaxStreamsPerPeer sets how many requests of one peer the Server serves
 // at once; it answers more with ErrBusy. If n <= 0, it is ignored. Default
 // DefaultMaxStreamsPerPeer.
@@ -90,11 +130,18 @@ func WithMaxStreams(n int) ServerOption {
 // It is safe for concurrent use.
 //
 // Each request gets its own stream, which the Server handles in go-libp2p's
-// way: it joins the stream to ServiceName's resource scope, refuses it with
-// ErrBusy past the concurrency limits, sets the stream's deadline, reserves
-// each frame's memory in the stream's scope before reading it, answers bad
+// way: it joins the stream to ServiceName's resource scope and refuses it
+// with ErrBusy past the per-connection and per-IP caps; it gives the stream
+// the frame timeout to deliver its request frame, reserving the frame's
+// memory in the stream's scope before reading it; only then does the
+// request take a slot (refused with ErrBusy past the total and per-peer
+// limits) and run under the request or transfer timeout. It answers bad
 // input with a typed error, closes the stream after a complete exchange and
 // resets it when it cannot answer (I/O error, deadline, a panic).
+//
+// A stream that sends nothing, or a byte at a time, thus holds no slot: it
+// waits at most the frame timeout, and one connection or address holds at
+// most its cap of such streams, whatever peer identities it uses.
 type Server struct {
 	host    *Host
 	handler Handler
@@ -104,9 +151,11 @@ type Server struct {
 
 	mu      sync.Mutex
 	closed  bool
-	wg      sync.WaitGroup // streams being served
-	total   int
+	wg      sync.WaitGroup // streams held, in any phase
+	total   int            // slots taken
 	perPeer map[peer.ID]int
+	perConn map[string]int // streams held, by connection
+	perIP   map[string]int // streams held, by remote address
 }
 
 // NewServer registers the handlers of every protocol of this package (but the
@@ -116,15 +165,19 @@ func NewServer(h *Host, handler Handler, opts ...ServerOption) *Server {
 		log:               slog.Default(),
 		requestTimeout:    DefaultRequestTimeout,
 		transferTimeout:   DefaultTransferTimeout,
+		frameTimeout:      DefaultFrameTimeout,
 		maxStreams:        DefaultMaxStreams,
 		maxStreamsPerPeer: DefaultMaxStreamsPerPeer,
+		maxStreamsPerConn: DefaultMaxStreamsPerConn,
+		maxStreamsPerIP:   DefaultMaxStreamsPerIP,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	cfg.log = cfg.log.With("subsystem", "p2p.server")
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{host: h, handler: handler, cfg: cfg, ctx: ctx, cancel: cancel, perPeer: map[peer.ID]int{}}
+	s := &Server{host: h, handler: handler, cfg: cfg, ctx: ctx, cancel: cancel,
+		perPeer: map[peer.ID]int{}, perConn: map[string]int{}, perIP: map[string]int{}}
 	for proto, serve := range s.protocols() {
 		h.h.SetStreamHandler(proto, s.handle(proto, serve))
 	}
@@ -168,21 +221,91 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// acquire takes a slot for a stream of p; it reports false when the Server is
-// closed (closed true) or at a limit.
-func (s *Server) acquire(p peer.ID) (ok, closed bool) {
+// source is where a stream comes from: its connection and remote address.
+type source struct {
+	conn, ip string
+}
+
+// sourceOf returns the source of a stream's connection. The address is the
+// remote IP (its /64 for IPv6); a connection without one (a relayed or
+// in-memory transport) is its own address.
+func sourceOf(c network.Conn) source {
+	src := source{conn: c.ID()}
+	if src.ip = addressKey(c.RemoteMultiaddr()); src.ip == "" {
+		src.ip = "conn:" + src.conn
+	}
+	return src
+}
+
+// addressKey is the address a per-IP cap counts a multiaddr under: its IPv4
+// address, or the /64 of its IPv6 address; "" when it has no IP.
+func addressKey(m ma.Multiaddr) string {
+	ip, err := manet.ToIP(m)
+	switch {
+	case err != nil:
+		return ""
+	case ip.To4() != nil:
+		return ip.To4().String()
+	default:
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+}
+
+// hold counts a new stream against its source's caps; it reports false when
+// the Server is closed (closed true) or the source is at a cap (which one in
+// why).
+func (s *Server) hold(src source) (ok, closed bool, why string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return false, true
+	switch {
+	case s.closed:
+		return false, true, ""
+	case s.perConn[src.conn] >= s.cfg.maxStreamsPerConn:
+		return false, false, fmt.Sprintf("%d streams open on this connection", s.perConn[src.conn])
+	case s.perIP[src.ip] >= s.cfg.maxStreamsPerIP:
+		return false, false, fmt.Sprintf("%d streams open from this address", s.perIP[src.ip])
 	}
+	s.perConn[src.conn]++
+	s.perIP[src.ip]++
+	s.wg.Add(1)
+	return true, false, ""
+}
+
+// letGo undoes hold.
+func (s *Server) letGo(src source) {
+	s.mu.Lock()
+	if s.perConn[src.conn]--; s.perConn[src.conn] <= 0 {
+		delete(s.perConn, src.conn)
+	}
+	if s.perIP[src.ip]--; s.perIP[src.ip] <= 0 {
+		delete(s.perIP, src.ip)
+	}
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// held is the number of streams held, in any phase.
+func (s *Server) held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.perConn {
+		n += c
+	}
+	return n
+}
+
+// acquire takes a slot for a request of p whose frame has arrived; it
+// reports false at a limit.
+func (s *Server) acquire(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.total >= s.cfg.maxStreams || s.perPeer[p] >= s.cfg.maxStreamsPerPeer {
-		return false, false
+		return false
 	}
 	s.total++
 	s.perPeer[p]++
-	s.wg.Add(1)
-	return true, false
+	return true
 }
 
 // inFlight is the number of streams being served.
@@ -199,7 +322,6 @@ func (s *Server) release(p peer.ID) {
 		delete(s.perPeer, p)
 	}
 	s.mu.Unlock()
-	s.wg.Done()
 }
 
 // serverStream is one stream being served.
@@ -208,6 +330,26 @@ type serverStream struct {
 	frames *frameReader
 	w      *bufio.Writer
 	log    *slog.Logger
+
+	srv      *Server
+	peer     peer.ID
+	deadline time.Time // of the whole exchange, set once a slot is taken
+	slot     bool      // a slot is taken (release it at the end)
+}
+
+// admit takes a server slot for the request whose frame has arrived, and
+// moves the stream's deadline from the frame timeout to the exchange's. A
+// stream is admitted at most once.
+func (st *serverStream) admit() error {
+	if st.slot {
+		return nil
+	}
+	if !st.srv.acquire(st.peer) {
+		return fmt.Errorf("%w: too many requests in progress", ErrBusy)
+	}
+	st.slot = true
+	_ = st.s.SetDeadline(st.deadline)
+	return nil
 }
 
 // respond writes a whole response frame and flushes it.
@@ -224,14 +366,20 @@ func (st *serverStream) respondErr(err error) error {
 	return st.respond(encodeErr(wireErrorFor(err, MaxErrorMessageLen)))
 }
 
-// readRequest reads the request frame. A frame the peer got wrong (too
-// large, truncated, not decodable) is answered here with ErrTooLarge or
-// ErrInvalid, and reported as answered; other errors (I/O, deadline) are
-// returned for a reset.
+// readRequest reads the request frame, within the frame timeout, and then
+// takes the request's server slot. A frame the peer got wrong (too large,
+// truncated, not decodable) is answered here with ErrTooLarge or
+// ErrInvalid, a request past the slot limits with ErrBusy, and both are
+// reported as answered; other errors (I/O, deadline) are returned for a
+// reset. Every serve function starts with it: a request is served only
+// once it holds a slot.
 func (st *serverStream) readRequest(max int, decode func([]byte) error) (answered bool, err error) {
 	b, err := st.frames.next(max, false)
 	if err == nil {
 		err = decode(b)
+	}
+	if err == nil {
+		err = st.admit()
 	}
 	if err == nil {
 		return false, nil
@@ -272,24 +420,31 @@ func (s *Server) handle(proto protocol.ID, serve serveFunc) network.StreamHandle
 			return
 		}
 		deadline := start.Add(timeout)
-		_ = ns.SetDeadline(deadline)
-		st := &serverStream{s: ns, frames: newFrameReader(ns, ns.Scope()), w: bufio.NewWriterSize(ns, 64<<10), log: log}
+		_ = ns.SetDeadline(start.Add(min(s.cfg.frameTimeout, timeout)))
+		st := &serverStream{s: ns, frames: newFrameReader(ns, ns.Scope()), w: bufio.NewWriterSize(ns, 64<<10), log: log,
+			srv: s, peer: p, deadline: deadline}
 		defer st.frames.release()
 
-		ok, closed := s.acquire(p)
+		src := sourceOf(ns.Conn())
+		ok, closed, why := s.hold(src)
 		if closed {
 			_ = ns.Reset()
 			return
 		}
 		if !ok {
-			if err := st.respondErr(fmt.Errorf("%w: too many requests in progress", ErrBusy)); err != nil {
+			if err := st.respondErr(fmt.Errorf("%w: %s", ErrBusy, why)); err != nil {
 				_ = ns.Reset()
 				return
 			}
 			_ = ns.Close()
 			return
 		}
-		defer s.release(p)
+		defer s.letGo(src)
+		defer func() {
+			if st.slot {
+				s.release(p)
+			}
+		}()
 
 		ctx, cancel := context.WithDeadline(withRemotePeer(s.ctx, p), deadline)
 		defer cancel()

@@ -52,7 +52,7 @@ func TestRoundTrip(t *testing.T) {
 			if err := c.PutMetadata(ctx, p, eb.BlobID, eb.Metadata); err != nil {
 				t.Fatal(err)
 			}
-			md, err := c.GetMetadata(ctx, p, eb.BlobID)
+			md, err := c.GetMetadata(ctx, p, eb.BlobID, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +66,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			for _, want := range [][]encoding.Sliver{eb.Primary, eb.Secondary} {
 				axis := want[0].Axis
-				res, err := c.GetSlivers(ctx, p, eb.BlobID, axis, indicesOf(want))
+				res, err := c.GetSlivers(ctx, p, eb.BlobID, axis, indicesOf(want), len(want[0].Data))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -80,7 +80,7 @@ func TestRoundTrip(t *testing.T) {
 				}
 			}
 			// Out of order and a subset: answered in the order asked.
-			res, err := c.GetSlivers(ctx, p, eb.BlobID, encoding.Primary, []uint16{7, 2, 9})
+			res, err := c.GetSlivers(ctx, p, eb.BlobID, encoding.Primary, []uint16{7, 2, 9}, len(eb.Primary[0].Data))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,7 +107,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 
 			targets := []uint16{0, 3}
-			syms, err := c.GetRecoverySymbols(ctx, p, eb.BlobID, encoding.Primary, targets)
+			syms, err := c.GetRecoverySymbols(ctx, p, eb.BlobID, encoding.Primary, targets, int(eb.Primary[0].SymbolSize), 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +166,7 @@ func TestErrorResponses(t *testing.T) {
 		handlers int64 // handler calls expected
 	}{
 		{"metadata of an unknown blob", nil,
-			func() error { _, err := c.GetMetadata(ctx, p, eb.BlobID); return err },
+			func() error { _, err := c.GetMetadata(ctx, p, eb.BlobID, 10); return err },
 			ErrNotFound, ProtocolMetadataGet, 1},
 		{"metadata of an unregistered blob", nil,
 			func() error { return c.PutMetadata(ctx, p, eb.BlobID, eb.Metadata) },
@@ -181,7 +181,7 @@ func TestErrorResponses(t *testing.T) {
 			func() error { _, err := c.GetConfirmation(ctx, p, ConfirmationRequest{BlobID: eb.BlobID}); return err },
 			ErrNotFound, ProtocolConfirmationGet, 1},
 		{"recovery of an unknown blob", nil,
-			func() error { _, err := c.GetRecoverySymbols(ctx, p, other.BlobID, 0, []uint16{1}); return err },
+			func() error { _, err := c.GetRecoverySymbols(ctx, p, other.BlobID, 0, []uint16{1}, 2, 10); return err },
 			ErrNotFound, ProtocolRecoveryGet, 1},
 		{"busy", func() { h.h.failWith = fmt.Errorf("%w: compaction", ErrBusy) },
 			func() error { _, err := c.GetStatus(ctx, p, eb.BlobID); return err },
@@ -190,7 +190,7 @@ func TestErrorResponses(t *testing.T) {
 			func() error { _, err := c.GetStatus(ctx, p, eb.BlobID); return err },
 			ErrTooLarge, ProtocolStatusGet, 1},
 		{"not assigned", func() { h.h.failWith = ErrNotAssigned },
-			func() error { _, err := c.GetRecoverySymbols(ctx, p, eb.BlobID, 0, []uint16{1}); return err },
+			func() error { _, err := c.GetRecoverySymbols(ctx, p, eb.BlobID, 0, []uint16{1}, 2, 10); return err },
 			ErrNotAssigned, ProtocolRecoveryGet, 1},
 		{"encoding's verification error", func() { h.h.failWith = fmt.Errorf("checking: %w", encoding.ErrInvalidSliver) },
 			func() error { _, err := c.GetStatus(ctx, p, eb.BlobID); return err },
@@ -199,14 +199,14 @@ func TestErrorResponses(t *testing.T) {
 			func() error { _, err := c.GetStatus(ctx, p, eb.BlobID); return err },
 			ErrInternal, ProtocolStatusGet, 1},
 		{"duplicate indices, refused locally", nil,
-			func() error { _, err := c.GetSlivers(ctx, p, eb.BlobID, 0, []uint16{1, 1}); return err },
+			func() error { _, err := c.GetSlivers(ctx, p, eb.BlobID, 0, []uint16{1, 1}, 100); return err },
 			ErrInvalid, ProtocolSliverGet, 0},
 		{"no slivers, refused locally", nil,
 			func() error { _, err := c.PutSlivers(ctx, p, eb.BlobID, nil); return err },
 			ErrInvalid, ProtocolSliverPut, 0},
 		{"too many targets, refused locally", nil,
 			func() error {
-				_, err := c.GetRecoverySymbols(ctx, p, eb.BlobID, 0, make([]uint16, MaxRecoveryTargets+1))
+				_, err := c.GetRecoverySymbols(ctx, p, eb.BlobID, 0, make([]uint16, MaxRecoveryTargets+1), 2, 10)
 				return err
 			},
 			ErrTooLarge, ProtocolRecoveryGet, 0},
@@ -272,7 +272,7 @@ func TestPerSliverErrors(t *testing.T) {
 		t.Errorf("%d commits", got)
 	}
 
-	res, err := c.GetSlivers(ctx, p, eb.BlobID, encoding.Primary, []uint16{0, 2, 5, 9})
+	res, err := c.GetSlivers(ctx, p, eb.BlobID, encoding.Primary, []uint16{0, 2, 5, 9}, len(eb.Primary[0].Data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,13 +472,13 @@ func TestClientTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 250*time.Millisecond)
 	defer cancel()
 	c := NewClient(n.chost, WithClientLogger(quiet)) // default timeout: the context's comes first
-	_, err = c.GetMetadata(ctx, n.node.ID(), blobID1)
+	_, err = c.GetMetadata(ctx, n.node.ID(), blobID1, 10)
 	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want ErrTimeout and context.DeadlineExceeded", err)
 	}
 
 	c = NewClient(n.chost, WithClientLogger(quiet), WithTransferTimeout(250*time.Millisecond))
-	if _, err := c.GetSlivers(t.Context(), n.node.ID(), blobID1, encoding.Primary, []uint16{1}); !errors.Is(err, ErrTimeout) {
+	if _, err := c.GetSlivers(t.Context(), n.node.ID(), blobID1, encoding.Primary, []uint16{1}, 100); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("sliver/get: err = %v, want ErrTimeout", err)
 	}
 }
@@ -527,7 +527,7 @@ func TestCancel(t *testing.T) {
 		for i := range idx {
 			idx[i] = uint16(i)
 		}
-		res, err := n.client.GetSlivers(ctx, n.node.ID(), blobID1, encoding.Primary, idx)
+		res, err := n.client.GetSlivers(ctx, n.node.ID(), blobID1, encoding.Primary, idx, len(data))
 		close(returned)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled", err)
@@ -643,7 +643,7 @@ func TestSizeLimits(t *testing.T) {
 	})
 	t.Run("too many slivers, refused locally", func(t *testing.T) {
 		idx := make([]uint16, MaxSliversPerRequest+1)
-		if _, err := c.GetSlivers(ctx, p, blobID1, encoding.Primary, idx); !errors.Is(err, ErrTooLarge) {
+		if _, err := c.GetSlivers(ctx, p, blobID1, encoding.Primary, idx, 2); !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("err = %v, want ErrTooLarge", err)
 		}
 	})
@@ -652,7 +652,7 @@ func TestSizeLimits(t *testing.T) {
 			m.slivers[sliverKey{blobID1, encoding.Primary, 1}] = huge
 			m.slivers[sliverKey{blobID1, encoding.Primary, 2}] = small
 		})
-		res, err := c.GetSlivers(ctx, p, blobID1, encoding.Primary, []uint16{1, 2})
+		res, err := c.GetSlivers(ctx, p, blobID1, encoding.Primary, []uint16{1, 2}, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -670,7 +670,7 @@ func TestSizeLimits(t *testing.T) {
 		srv := NewServer(node, recoveryOnly{newMemHandler(), syms}, WithServerLogger(quiet))
 		defer srv.Close()
 		introduce(t, n.chost, node, "/tcp/")
-		if _, err := c.GetRecoverySymbols(ctx, node.ID(), blobID1, encoding.Primary, []uint16{0}); !errors.Is(err, ErrTooLarge) {
+		if _, err := c.GetRecoverySymbols(ctx, node.ID(), blobID1, encoding.Primary, []uint16{0}, len(data), encoding.MaxShards); !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("err = %v, want ErrTooLarge", err)
 		}
 	})
@@ -734,7 +734,7 @@ func TestHandlerPanics(t *testing.T) {
 		t.Fatalf("rejected %v, err %v: want three internal errors", rejected, err)
 	}
 	h.set(func(m *memHandler) { m.h.panicIn = "" })
-	if _, err := n.client.GetMetadata(t.Context(), n.node.ID(), eb.BlobID); err != nil {
+	if _, err := n.client.GetMetadata(t.Context(), n.node.ID(), eb.BlobID, 10); err != nil {
 		t.Fatalf("after the panics: %v", err)
 	}
 }
@@ -832,12 +832,12 @@ func TestProtocolViolations(t *testing.T) {
 			ErrMalformed},
 		{"metadata of another blob", ProtocolMetadataGet,
 			func(s network.Stream) { writeFrame(s, encodeOK(&bcsMetadata{other.Metadata})) },
-			func(c *Client, p peer.ID) error { _, err := c.GetMetadata(t.Context(), p, eb.BlobID); return err },
+			func(c *Client, p peer.ID) error { _, err := c.GetMetadata(t.Context(), p, eb.BlobID, 10); return err },
 			nil},
 		{"wrong sliver", ProtocolSliverGet,
 			func(s network.Stream) { writeFrame(s, encodeSliverGetFrame(&eb.Primary[4])) },
 			func(c *Client, p peer.ID) error {
-				_, err := c.GetSlivers(t.Context(), p, eb.BlobID, encoding.Primary, []uint16{3})
+				_, err := c.GetSlivers(t.Context(), p, eb.BlobID, encoding.Primary, []uint16{3}, len(eb.Primary[3].Data))
 				return err
 			},
 			nil},
@@ -847,7 +847,7 @@ func TestProtocolViolations(t *testing.T) {
 				writeFrame(s, encodeOK(&recoveryResponse{Symbols: bcsVec[bcsRecoverySymbol]{sym}}))
 			},
 			func(c *Client, p peer.ID) error {
-				_, err := c.GetRecoverySymbols(t.Context(), p, eb.BlobID, encoding.Primary, []uint16{2})
+				_, err := c.GetRecoverySymbols(t.Context(), p, eb.BlobID, encoding.Primary, []uint16{2}, 2, 10)
 				return err
 			},
 			nil},
@@ -915,7 +915,7 @@ func putAndGet(ctx context.Context, c *Client, n *testNet, seed uint64) error {
 	if rej, err := c.PutSlivers(ctx, p, eb.BlobID, allSlivers(eb)); err != nil || len(rej) > 0 {
 		return fmt.Errorf("put: %v %v", rej, err)
 	}
-	res, err := c.GetSlivers(ctx, p, eb.BlobID, encoding.Secondary, indicesOf(eb.Secondary))
+	res, err := c.GetSlivers(ctx, p, eb.BlobID, encoding.Secondary, indicesOf(eb.Secondary), len(eb.Secondary[0].Data))
 	if err != nil {
 		return err
 	}

@@ -61,9 +61,12 @@
 // # On-disk format
 //
 // keys.go specifies the keys, value.go the value envelope and the small
-// values, record.go the blob record, and schema.go the file that holds the
-// schema version. All are part of the on-disk format: a change to any needs a
-// new SchemaVersion. The sliver and metadata payloads are encoding's BCS forms.
+// values, record.go the blob record and the object record (one per
+// registration of a blob, keyed by blob ID and object ID), and schema.go the
+// file that holds the schema version. All are part of the on-disk format: a
+// change to any needs a new SchemaVersion (a new table, like the object
+// records, that an older database simply lacks, does not). The sliver and
+// metadata payloads are encoding's BCS forms.
 //
 // # Errors
 //

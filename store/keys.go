@@ -33,6 +33,7 @@ import (
 //	01 07                                      2  event cursor: opaque bytes
 //	01 08                                      2  current epoch: u32 LE
 //	01 09 ‖ shard u16                          4  shard status: u8 (ShardStatus)
+//	01 0a ‖ blob ID ‖ object ID               66  object record (record.go)
 //
 // Why this layout:
 //
@@ -48,6 +49,13 @@ import (
 //   - The expiry index (end epoch, blob ID) is maintained in the same batch as
 //     the blob record, so garbage collection reads a prefix of it instead of
 //     every record.
+//   - Each registration of a blob (a chain object) has a record of its own,
+//     keyed by blob ID then object ID: checking that an object registers a
+//     blob is one point read, however many registrations the blob ID has
+//     (there is no cap for a squatter to fill), and deleting a blob removes
+//     its objects' records as one key range. Table 0x0a was added to version 1
+//     without a migration: a database written before it has no such keys,
+//     and its blob records list their object IDs instead (BlobRecord.ObjectIDs).
 const (
 	// SchemaVersion is the version of the key schema and value formats this
 	// package reads and writes. Open refuses a database of another version.
@@ -62,8 +70,10 @@ const (
 	tagEventCursor byte = 0x07
 	tagEpoch       byte = 0x08
 	tagShardStatus byte = 0x09
+	tagObject      byte = 0x0a
 
-	blobIDLen = 32
+	blobIDLen   = 32
+	objectIDLen = 32
 
 	metadataKeyLen    = 2 + blobIDLen
 	sliverKeyLen      = 2 + 2 + 1 + blobIDLen
@@ -74,12 +84,13 @@ const (
 	eventCursorKeyLen = 2
 	epochKeyLen       = 2
 	shardStatusKeyLen = 2 + 2
+	objectKeyLen      = 2 + blobIDLen + objectIDLen
 )
 
 // prefix returns the two bytes every key of table tag starts with, with room
 // for the longest key so that appending the rest does not reallocate.
 func prefix(tag byte) []byte {
-	b := make([]byte, 2, expiryKeyLen+1)
+	b := make([]byte, 2, objectKeyLen+1)
 	b[0], b[1] = SchemaVersion, tag
 	return b
 }
@@ -143,6 +154,15 @@ func shardStatusKey(shard uint16) []byte {
 	return binary.BigEndian.AppendUint16(prefix(tagShardStatus), shard)
 }
 
+func objectKey(id encoding.BlobID, obj ObjectID) []byte {
+	return append(objectPrefix(id), obj[:]...)
+}
+
+// objectPrefix is the prefix of the object records of a blob.
+func objectPrefix(id encoding.BlobID) []byte {
+	return append(prefix(tagObject), id[:]...)
+}
+
 // prefixEnd returns the smallest key greater than every key starting with p:
 // the exclusive upper bound of p's range. p must not be all 0xff bytes.
 func prefixEnd(p []byte) []byte {
@@ -163,6 +183,7 @@ type keyInfo struct {
 	axis     encoding.Axis
 	blobID   encoding.BlobID
 	endEpoch uint32
+	objectID ObjectID
 }
 
 // parseKey parses a key of the current schema. It checks the version, the tag,
@@ -192,6 +213,8 @@ func parseKey(k []byte) (keyInfo, error) {
 		want = epochKeyLen
 	case tagShardStatus:
 		want = shardStatusKeyLen
+	case tagObject:
+		want = objectKeyLen
 	default:
 		return keyInfo{}, fmt.Errorf("key %x: unknown table %#02x", k, ki.tag)
 	}
@@ -220,6 +243,9 @@ func parseKey(k []byte) (keyInfo, error) {
 		copy(ki.blobID[:], b[4:])
 	case tagShardStatus:
 		ki.shard = binary.BigEndian.Uint16(b)
+	case tagObject:
+		copy(ki.blobID[:], b)
+		copy(ki.objectID[:], b[blobIDLen:])
 	}
 	return ki, nil
 }
@@ -245,6 +271,8 @@ func (ki keyInfo) encode() []byte {
 		return epochKey()
 	case tagShardStatus:
 		return shardStatusKey(ki.shard)
+	case tagObject:
+		return objectKey(ki.blobID, ki.objectID)
 	}
 	return nil
 }
@@ -260,6 +288,7 @@ var tableNames = map[byte]string{
 	tagEventCursor: "event cursor",
 	tagEpoch:       "current epoch",
 	tagShardStatus: "shard status",
+	tagObject:      "object record",
 }
 
 // describeKey names a key for error messages and logs: "sliver shard=3
@@ -292,6 +321,8 @@ func describeKey(k []byte) string {
 		return "current epoch"
 	case tagShardStatus:
 		return fmt.Sprintf("shard status shard=%d", ki.shard)
+	case tagObject:
+		return fmt.Sprintf("object record blob=%s object=%x", ki.blobID, ki.objectID[:])
 	}
 	return "key " + hex.EncodeToString(k)
 }

@@ -40,6 +40,8 @@ func TestKeyGolden(t *testing.T) {
 		{"event cursor", eventCursorKey(), "0107"},
 		{"current epoch", epochKey(), "0108"},
 		{"shard status", shardStatusKey(999), "0109" + "03e7"},
+		{"object record", objectKey(id, ObjectID(blobID(0xab))), "010a" + seqHex + strings.Repeat("ab", 32)},
+		{"object record blob prefix", objectPrefix(id), "010a" + seqHex},
 		{"sliver axis prefix", sliverAxisPrefix(3, encoding.Secondary), "0102000301"},
 		{"sliver shard prefix", sliverShardPrefix(3), "01020003"},
 		{"pair marker shard prefix", shardPairPrefix(3), "01030003"},
@@ -68,6 +70,7 @@ func TestParseKeyRoundTrip(t *testing.T) {
 		{tag: tagEventCursor},
 		{tag: tagEpoch},
 		{tag: tagShardStatus, shard: 4},
+		{tag: tagObject, blobID: id, objectID: ObjectID(blobID(0x42))},
 	}
 	for _, want := range tests {
 		k := want.encode()
@@ -93,6 +96,7 @@ func TestDescribeKey(t *testing.T) {
 	}{
 		{sliverKey(3, encoding.Secondary, id), "sliver shard=3 axis=secondary blob=" + id.String()},
 		{expiryKey(9, id), "expiry entry end_epoch=9 blob=" + id.String()},
+		{objectKey(id, ObjectID{0xab, 0xcd}), "object record blob=" + id.String() + " object=abcd" + strings.Repeat("00", 30)},
 		{sliverAxisPrefix(2, encoding.Primary), "sliver keys from 0102000200"},
 		{shardPairPrefix(2), "pair marker (by shard) keys from 01030002"},
 		{[]byte{1, 0x7f}, "key 017f"},

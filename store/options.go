@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Defaults and bounds of Options. Each bound is checked by Validate.
@@ -74,6 +75,11 @@ type Options struct {
 	// batch is kept). A storage node must not set it: it signs confirmations
 	// for slivers it has stored. It exists for tests and benchmarks.
 	DisableSync bool
+
+	// FS is the file system the store's files live on (default vfs.Default,
+	// the OS's). Tests wrap the real one to inject disk errors (Pebble's
+	// vfs/errorfs); production code leaves it nil.
+	FS vfs.FS
 }
 
 // EnsureDefaults sets every zero field to its default.
@@ -92,6 +98,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.MaxBatchSize == 0 {
 		o.MaxBatchSize = DefaultMaxBatchSize
+	}
+	if o.FS == nil {
+		o.FS = vfs.Default
 	}
 }
 
@@ -130,6 +139,7 @@ const formatMajorVersion = pebble.FormatValueSeparation
 // defaults, which change between releases.
 func (o *Options) pebbleOptions(log *slog.Logger) *pebble.Options {
 	po := &pebble.Options{
+		FS:                          o.FS,
 		FormatMajorVersion:          formatMajorVersion,
 		CacheSize:                   o.CacheSize,
 		MemTableSize:                o.MemTableSize,

@@ -1,17 +1,18 @@
 package store
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/encoding/bcs"
 )
 
-// MaxObjectIDs bounds BlobRecord.ObjectIDs: 1,024 IDs make a 32 KiB record.
-// A blob ID with more live registrations than that is not something an honest
-// network produces, and an unbounded record would be read and rewritten whole
-// on every event of that blob.
+// MaxObjectIDs bounds BlobRecord.ObjectIDs, the object list of records
+// written before object records (Tx.PutObjectRecord) existed: 1,024 IDs make
+// a 32 KiB record. Nothing adds to the list any more; registrations are
+// object records, which have no cap (each costs its registrant a paid
+// registration on chain, so a squatter cannot fill one up).
 const MaxObjectIDs = 1024
 
 // ObjectID is the ID of a chain object, such as the Blob object a registration
@@ -47,9 +48,59 @@ type BlobRecord struct {
 	// Invalid is set once the blob ID has been certified invalid: its
 	// slivers are not stored and not served.
 	Invalid bool
-	// ObjectIDs are the chain objects of the live registrations, at most
-	// MaxObjectIDs, in the order the node added them.
+	// ObjectIDs is legacy: the live registrations of a record written
+	// before object records existed (at most MaxObjectIDs). A node honors
+	// and removes them, and never adds to them; each registration has an
+	// ObjectRecord of its own instead.
 	ObjectIDs []ObjectID
+}
+
+// ObjectRecord is the node's view of one registration of a blob: the chain
+// object (a Blob object) that a BlobRegistered event created.
+type ObjectRecord struct {
+	// Deletable says whether the object's owner may delete it.
+	Deletable bool
+	// Certified says whether the object has been certified.
+	Certified bool
+	// EndEpoch is the first epoch in which the object no longer stores
+	// the blob.
+	EndEpoch uint32
+}
+
+// Object record encoding.
+//
+// This layout is part of the on-disk format (BCS, like the blob record),
+// pinned by TestObjectRecordGolden and testdata/database-v1.txt:
+//
+//	version u8 (= 1)
+//	deletable bool
+//	certified bool
+//	end epoch u32
+const (
+	objectRecordVersion1 byte = 1
+	objectRecordLen           = 1 + 1 + 1 + 4
+)
+
+func marshalObjectRecord(r *ObjectRecord) []byte {
+	b := make([]byte, 0, objectRecordLen)
+	b = bcs.AppendU8(b, objectRecordVersion1)
+	b = bcs.AppendBool(b, r.Deletable)
+	b = bcs.AppendBool(b, r.Certified)
+	return bcs.AppendU32(b, r.EndEpoch)
+}
+
+// unmarshalObjectRecord decodes an object record. It rejects an unknown
+// version, a bool other than 0 and 1, and truncated or trailing bytes.
+func unmarshalObjectRecord(b []byte) (ObjectRecord, error) {
+	d := bcs.NewReader(b)
+	if v := d.U8("version"); d.Err() == nil && v != objectRecordVersion1 {
+		return ObjectRecord{}, fmt.Errorf("object record version %d, want %d", v, objectRecordVersion1)
+	}
+	r := ObjectRecord{Deletable: d.Bool("deletable"), Certified: d.Bool("certified"), EndEpoch: d.U32("end epoch")}
+	if err := d.Done(); err != nil {
+		return ObjectRecord{}, fmt.Errorf("object record: %w", err)
+	}
+	return r, nil
 }
 
 // Deletable reports whether every live registration of the blob is deletable:
@@ -88,7 +139,8 @@ func (r *BlobRecord) Validate() error {
 // integers, bools as 0x00/0x01, options as a 0x00/0x01 tag, vectors with a
 // ULEB128 length) so that it reads like the chain's own structures, and starts
 // with its own version byte so that the record can grow without a new key
-// schema:
+// schema. It is written and read with package encoding/bcs, and pinned by
+// TestRecordGolden and testdata/database-v1.txt (golden_test.go):
 //
 //	version u8 (= 1)
 //	encoding type u8
@@ -101,7 +153,7 @@ func (r *BlobRecord) Validate() error {
 //	deletable registered u32
 //	deletable certified u32
 //	invalid bool
-//	object IDs vector<[32]u8>        ULEB128(count) ‖ count × 32 bytes
+//	object IDs vector<[32]u8>        ULEB128(count) ‖ count × 32 bytes (legacy: empty in new records)
 const (
 	recordVersion1 byte = 1
 
@@ -110,34 +162,26 @@ const (
 
 // marshalRecord returns the record's encoding. r must be valid.
 func marshalRecord(r *BlobRecord) []byte {
-	b := make([]byte, 0, recordFixedLen+4+2+len(r.ObjectIDs)*32)
-	b = append(b, recordVersion1, byte(r.EncodingType))
-	b = binary.LittleEndian.AppendUint64(b, r.UnencodedLength)
-	b = binary.LittleEndian.AppendUint32(b, r.EndEpoch)
-	b = binary.LittleEndian.AppendUint32(b, r.RegisteredEpoch)
+	b := make([]byte, 0, recordFixedLen+4+bcs.MaxULEB128Len+len(r.ObjectIDs)*len(ObjectID{}))
+	b = bcs.AppendU8(b, recordVersion1)
+	b = bcs.AppendU8(b, byte(r.EncodingType))
+	b = bcs.AppendU64(b, r.UnencodedLength)
+	b = bcs.AppendU32(b, r.EndEpoch)
+	b = bcs.AppendU32(b, r.RegisteredEpoch)
+	b = bcs.AppendBool(b, r.Certified) // option tag
 	if r.Certified {
-		b = append(b, 1)
-		b = binary.LittleEndian.AppendUint32(b, r.CertifiedEpoch)
-	} else {
-		b = append(b, 0)
+		b = bcs.AppendU32(b, r.CertifiedEpoch)
 	}
-	b = binary.LittleEndian.AppendUint32(b, r.PermanentRegistered)
-	b = binary.LittleEndian.AppendUint32(b, r.PermanentCertified)
-	b = binary.LittleEndian.AppendUint32(b, r.DeletableRegistered)
-	b = binary.LittleEndian.AppendUint32(b, r.DeletableCertified)
-	b = append(b, boolByte(r.Invalid))
-	b = binary.AppendUvarint(b, uint64(len(r.ObjectIDs))) // ULEB128
+	b = bcs.AppendU32(b, r.PermanentRegistered)
+	b = bcs.AppendU32(b, r.PermanentCertified)
+	b = bcs.AppendU32(b, r.DeletableRegistered)
+	b = bcs.AppendU32(b, r.DeletableCertified)
+	b = bcs.AppendBool(b, r.Invalid)
+	b = bcs.AppendLength(b, len(r.ObjectIDs))
 	for _, id := range r.ObjectIDs {
 		b = append(b, id[:]...)
 	}
 	return b
-}
-
-func boolByte(v bool) byte {
-	if v {
-		return 1
-	}
-	return 0
 }
 
 // unmarshalRecord decodes a record. It rejects an unknown version, a bool or
@@ -145,115 +189,35 @@ func boolByte(v bool) byte {
 // that breaks Validate, and truncated or trailing bytes. The result does not
 // alias b.
 func unmarshalRecord(b []byte) (BlobRecord, error) {
-	d := decoder{b: b}
+	d := bcs.NewReader(b)
 	var r BlobRecord
-	if v := d.u8("version"); d.err == nil && v != recordVersion1 {
+	if v := d.U8("version"); d.Err() == nil && v != recordVersion1 {
 		return BlobRecord{}, fmt.Errorf("blob record version %d, want %d", v, recordVersion1)
 	}
-	r.EncodingType = encoding.EncodingType(d.u8("encoding type"))
-	r.UnencodedLength = d.u64("unencoded length")
-	r.EndEpoch = d.u32("end epoch")
-	r.RegisteredEpoch = d.u32("registered epoch")
-	if r.Certified = d.bool("certified epoch tag"); r.Certified {
-		r.CertifiedEpoch = d.u32("certified epoch")
+	r.EncodingType = encoding.EncodingType(d.U8("encoding type"))
+	r.UnencodedLength = d.U64("unencoded length")
+	r.EndEpoch = d.U32("end epoch")
+	r.RegisteredEpoch = d.U32("registered epoch")
+	if r.Certified = d.Bool("certified epoch tag"); r.Certified {
+		r.CertifiedEpoch = d.U32("certified epoch")
 	}
-	r.PermanentRegistered = d.u32("permanent registered")
-	r.PermanentCertified = d.u32("permanent certified")
-	r.DeletableRegistered = d.u32("deletable registered")
-	r.DeletableCertified = d.u32("deletable certified")
-	r.Invalid = d.bool("invalid")
-	n := d.uleb("object ID count", MaxObjectIDs)
-	if d.err == nil && n > 0 {
-		raw := d.bytes(int(n)*32, "object IDs")
-		if d.err == nil {
-			r.ObjectIDs = make([]ObjectID, n)
-			for i := range r.ObjectIDs {
-				copy(r.ObjectIDs[i][:], raw[i*32:])
-			}
+	r.PermanentRegistered = d.U32("permanent registered")
+	r.PermanentCertified = d.U32("permanent certified")
+	r.DeletableRegistered = d.U32("deletable registered")
+	r.DeletableCertified = d.U32("deletable certified")
+	r.Invalid = d.Bool("invalid")
+	n := d.Length("object ID count", MaxObjectIDs)
+	if raw := d.Fixed("object IDs", n*len(ObjectID{})); len(raw) > 0 {
+		r.ObjectIDs = make([]ObjectID, n)
+		for i := range r.ObjectIDs {
+			copy(r.ObjectIDs[i][:], raw[i*len(ObjectID{}):])
 		}
 	}
-	if d.err == nil && len(d.b) > 0 {
-		d.err = fmt.Errorf("%d trailing bytes", len(d.b))
-	}
-	if d.err != nil {
-		return BlobRecord{}, fmt.Errorf("blob record: %w", d.err)
+	if err := d.Done(); err != nil {
+		return BlobRecord{}, fmt.Errorf("blob record: %w", err)
 	}
 	if err := r.Validate(); err != nil {
 		return BlobRecord{}, err
 	}
 	return r, nil
-}
-
-// decoder reads the fixed-width and ULEB128 fields of the store's own value
-// layouts. The first error sticks; later reads return zero.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) bytes(n int, what string) []byte {
-	if d.err != nil {
-		return nil
-	}
-	if n > len(d.b) {
-		d.err = fmt.Errorf("%s: need %d bytes, have %d", what, n, len(d.b))
-		return nil
-	}
-	v := d.b[:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) u8(what string) byte {
-	if v := d.bytes(1, what); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (d *decoder) bool(what string) bool {
-	switch v := d.u8(what); {
-	case d.err != nil:
-		return false
-	case v > 1:
-		d.err = fmt.Errorf("%s: %d is not a bool", what, v)
-		return false
-	default:
-		return v == 1
-	}
-}
-
-func (d *decoder) u32(what string) uint32 {
-	if v := d.bytes(4, what); v != nil {
-		return binary.LittleEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (d *decoder) u64(what string) uint64 {
-	if v := d.bytes(8, what); v != nil {
-		return binary.LittleEndian.Uint64(v)
-	}
-	return 0
-}
-
-// uleb reads a canonical ULEB128 value of at most max.
-func (d *decoder) uleb(what string, max uint64) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	switch {
-	case n <= 0:
-		d.err = fmt.Errorf("%s: bad ULEB128", what)
-		return 0
-	case n != len(binary.AppendUvarint(nil, v)):
-		d.err = fmt.Errorf("%s: non-canonical ULEB128", what)
-		return 0
-	case v > max:
-		d.err = fmt.Errorf("%s: %d exceeds %d", what, v, max)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
 }

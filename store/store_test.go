@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -688,15 +689,30 @@ func TestExpiredAt(t *testing.T) {
 func TestDeleteBlob(t *testing.T) {
 	s := newTestStore(t)
 	encs := putBlobs(t, s, 2, 900, 0, 3, 6)
+	const objects = 2000 // past the legacy record's MaxObjectIDs
 	for _, e := range encs {
 		if err := s.PutMetadata(bg, e.BlobID, e.Metadata); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.PutBlobRecord(bg, e.BlobID, BlobRecord{EndEpoch: 4}); err != nil {
+		err := s.Update(bg, func(tx *Tx) error {
+			for i := range objects {
+				var obj ObjectID
+				binary.BigEndian.PutUint32(obj[:], uint32(i))
+				if err := tx.PutObjectRecord(e.BlobID, obj, ObjectRecord{Deletable: i%2 == 0, EndEpoch: uint32(i)}); err != nil {
+					return err
+				}
+			}
+			return tx.PutBlobRecord(e.BlobID, BlobRecord{EndEpoch: 4})
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
 	gone, kept := encs[0], encs[1]
+	last := ObjectID{0, 0, 0x07, 0xcf} // object 1999
+	if rec, err := s.ObjectRecord(bg, gone.BlobID, last); err != nil || rec != (ObjectRecord{EndEpoch: objects - 1}) {
+		t.Fatalf("ObjectRecord of the 2,000th registration = %+v, %v", rec, err)
+	}
 	if err := s.DeleteBlob(bg, gone.BlobID); err != nil {
 		t.Fatal(err)
 	}
@@ -721,6 +737,14 @@ func TestDeleteBlob(t *testing.T) {
 	}
 	if got := expiries(t, s, 10); !slices.Equal(got, []Expiry{{4, kept.BlobID}}) {
 		t.Errorf("expiry index = %v, want only the kept blob", got)
+	}
+	for _, obj := range []ObjectID{{}, last} {
+		if _, err := s.ObjectRecord(bg, gone.BlobID, obj); !errors.Is(err, ErrNotFound) {
+			t.Errorf("object record %x left: %v", obj[:4], err)
+		}
+		if _, err := s.ObjectRecord(bg, kept.BlobID, obj); err != nil {
+			t.Errorf("DeleteBlob removed object %x of another blob: %v", obj[:4], err)
+		}
 	}
 	if err := s.DeleteBlob(bg, gone.BlobID); err != nil {
 		t.Errorf("DeleteBlob again = %v", err)

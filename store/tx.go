@@ -124,7 +124,7 @@ func (tx *Tx) DeleteBlobRecord(id encoding.BlobID) error {
 
 // DeleteBlob deletes everything the store holds of blob id: the sliver pairs
 // of every shard with their markers, the metadata, the record and its expiry
-// index entry. A record that does not decode (ErrCorrupt) is deleted too, but
+// index entry, and its object records. A record that does not decode (ErrCorrupt) is deleted too, but
 // its end epoch, and so its expiry entry, is unknown: the caller that found
 // the blob in ExpiredAt removes that entry with DeleteExpiry. Other errors
 // abort. From this call until Update returns, pair writes wait.
@@ -153,6 +153,38 @@ func (tx *Tx) DeleteBlob(id encoding.BlobID) error {
 	}
 	_ = tx.b.Delete(blobRecordKey(id), nil)
 	_ = tx.b.Delete(metadataKey(id), nil)
+	objects := objectPrefix(id)
+	_ = tx.b.DeleteRange(objects, prefixEnd(objects), nil)
+	return nil
+}
+
+// ObjectRecord returns the record of object obj, a registration of blob id,
+// or ErrNotFound.
+func (tx *Tx) ObjectRecord(id encoding.BlobID, obj ObjectID) (ObjectRecord, error) {
+	if err := tx.check(); err != nil {
+		return ObjectRecord{}, err
+	}
+	return tx.s.objectRecord(tx.b, id, obj)
+}
+
+// PutObjectRecord stores the record of object obj, a registration of blob
+// id, replacing any earlier one. Object records have no cap: each is a paid
+// registration on chain.
+func (tx *Tx) PutObjectRecord(id encoding.BlobID, obj ObjectID, rec ObjectRecord) error {
+	if err := tx.check(); err != nil {
+		return err
+	}
+	k := objectKey(id, obj)
+	return tx.s.translate("batch", k, setValue(tx.b, k, marshalObjectRecord(&rec)))
+}
+
+// DeleteObjectRecord deletes the record of object obj of blob id. Deleting
+// a record that does not exist is not an error.
+func (tx *Tx) DeleteObjectRecord(id encoding.BlobID, obj ObjectID) error {
+	if err := tx.check(); err != nil {
+		return err
+	}
+	_ = tx.b.Delete(objectKey(id, obj), nil)
 	return nil
 }
 
@@ -251,6 +283,19 @@ func (s *Store) blobRecord(r pebble.Reader, id encoding.BlobID) (BlobRecord, err
 	return rec, nil
 }
 
+func (s *Store) objectRecord(r pebble.Reader, id encoding.BlobID, obj ObjectID) (ObjectRecord, error) {
+	key := objectKey(id, obj)
+	p, err := s.get(r, key)
+	if err != nil {
+		return ObjectRecord{}, err
+	}
+	rec, err := unmarshalObjectRecord(p)
+	if err != nil {
+		return ObjectRecord{}, s.corrupt(key, err)
+	}
+	return rec, nil
+}
+
 func (s *Store) currentEpoch(r pebble.Reader) (uint32, error) {
 	key := epochKey()
 	p, err := s.get(r, key)
@@ -286,6 +331,16 @@ func (s *Store) BlobRecord(ctx context.Context, id encoding.BlobID) (BlobRecord,
 	}
 	defer s.exit()
 	return s.blobRecord(s.db, id)
+}
+
+// ObjectRecord returns the record of object obj, a registration of blob id,
+// or ErrNotFound: one point read, however many registrations the blob has.
+func (s *Store) ObjectRecord(ctx context.Context, id encoding.BlobID, obj ObjectID) (ObjectRecord, error) {
+	if err := s.enter(ctx); err != nil {
+		return ObjectRecord{}, err
+	}
+	defer s.exit()
+	return s.objectRecord(s.db, id, obj)
 }
 
 // PutBlobRecord is Tx.PutBlobRecord in a transaction of its own.

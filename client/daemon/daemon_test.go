@@ -17,16 +17,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
+	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/client"
-	"github.com/walrus-go/walrus/client/clienttest"
 	"github.com/walrus-go/walrus/client/daemon"
 	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/network"
+	"github.com/walrus-go/walrus/network/faults"
+	"github.com/walrus-go/walrus/network/nettest"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
 
 type env struct {
-	net *clienttest.Network
+	net *network.Network
 	c   *client.Client
 	d   *daemon.Daemon
 	srv *httptest.Server
@@ -35,13 +38,8 @@ type env struct {
 
 func newEnv(t *testing.T, mod ...func(*daemon.Config)) *env {
 	t.Helper()
-	net := clienttest.New(t, clienttest.Options{})
-	c, err := client.New(context.Background(), client.Config{Chain: net.Chain, Signer: net.Wallet, Logger: quiet,
-		GracePeriod: 20 * time.Millisecond, RequestTimeout: 10 * time.Second, TransferTimeout: 20 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	net := nettest.New(t, nettest.Options{})
+	c := nettest.Client(t, net)
 	reg := prometheus.NewRegistry()
 	cfg := daemon.Config{Client: c, Logger: quiet, Registry: reg, MaxBodySize: 64 << 10}
 	for _, m := range mod {
@@ -54,6 +52,16 @@ func newEnv(t *testing.T, mod ...func(*daemon.Config)) *env {
 	srv := httptest.NewServer(d.Handler())
 	t.Cleanup(func() { srv.Close(); d.Close() })
 	return &env{net: net, c: c, d: d, srv: srv, reg: reg}
+}
+
+// blobObjects returns the blob objects the wallet owns.
+func (e *env) blobObjects(t *testing.T) []chain.BlobObject {
+	t.Helper()
+	objs, err := e.net.Chain.BlobObjects(t.Context(), e.net.Wallet.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
 }
 
 func (e *env) do(t *testing.T, method, path string, body io.Reader, hdr ...string) (*http.Response, []byte) {
@@ -123,7 +131,7 @@ var pngHeader = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
 
 func TestStoreAndRead(t *testing.T) {
 	e := newEnv(t)
-	blob := append(append([]byte{}, pngHeader...), clienttest.Blob(3000, 1)...)
+	blob := append(append([]byte{}, pngHeader...), nettest.Blob(3000, 1)...)
 	res := storeOK(t, e, "?epochs=2", blob)
 	nc := res.NewlyCreated
 	if nc == nil || !nc.BlobObject.Deletable || nc.BlobObject.Storage.EndEpoch != 3 || nc.Cost == 0 {
@@ -265,8 +273,8 @@ func TestStoreBadInput(t *testing.T) {
 			checkError(t, resp, body, tc.code, tc.status, tc.reason)
 		})
 	}
-	if got := e.net.Chain.Calls("RegisterBlob"); got != 0 {
-		t.Fatalf("bad input registered %d blobs", got)
+	if got := e.blobObjects(t); len(got) != 0 {
+		t.Fatalf("bad input registered %d blobs", len(got))
 	}
 	// At the limit exactly it is stored.
 	if res := storeOK(t, e, "", make([]byte, 64<<10)); res.NewlyCreated == nil {
@@ -300,13 +308,17 @@ func TestReadBadInput(t *testing.T) {
 		})
 	}
 	// Too many nodes down: 503, and the blob is still there afterwards.
-	for _, n := range e.net.Nodes[:3] {
-		n.SetBehavior(clienttest.Down)
+	for i := range 3 {
+		if err := e.net.StopNode(i); err != nil {
+			t.Fatal(err)
+		}
 	}
 	resp, body := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil)
 	checkError(t, resp, body, 503, "UNAVAILABLE", daemon.ReasonBlobUnavailable)
-	for _, n := range e.net.Nodes[:3] {
-		n.SetBehavior(clienttest.Honest)
+	for i := range 3 {
+		if err := e.net.StartNode(t.Context(), i); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if resp, body := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil); resp.StatusCode != 200 || string(body) != "some bytes" {
 		t.Fatalf("after the nodes came back: %d %q", resp.StatusCode, body)
@@ -346,8 +358,8 @@ func TestDisconnectMidUpload(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := e.net.Chain.Calls("RegisterBlob"); n != 0 || len(e.net.Chain.Blobs()) != 0 {
-		t.Fatalf("a broken upload registered %d blobs", n)
+	if got := e.blobObjects(t); len(got) != 0 {
+		t.Fatalf("a broken upload registered %d blobs", len(got))
 	}
 }
 
@@ -378,7 +390,7 @@ func counter(t *testing.T, reg *prometheus.Registry, name, route, code string) f
 func TestQueueFull(t *testing.T) {
 	e := newEnv(t, func(c *daemon.Config) { c.MaxConcurrentStores = 1; c.MaxQueuedStores = -1 })
 	for _, n := range e.net.Nodes {
-		n.SetDelay(time.Second)
+		n.Faults.SetDelay(faults.OpConfirmation, time.Second)
 	}
 	done := make(chan int)
 	go func() {
@@ -391,7 +403,7 @@ func TestQueueFull(t *testing.T) {
 		done <- resp.StatusCode
 	}()
 	deadline := time.Now().Add(10 * time.Second)
-	for e.net.Nodes[0].PutSliverRequests.Load() == 0 {
+	for e.net.Nodes[0].Faults.SliverPuts.Load() == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the first store did not start")
 		}

@@ -15,12 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/walrus-go/walrus/chain"
-	"github.com/walrus-go/walrus/chain/local"
+	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/client"
 )
-
-// openChain returns the chain client of a chain URL. Tests replace it.
-var openChain = func(url string) (chain.Chain, error) { return local.NewClient(url) }
 
 // clientFlags are the flags every client command shares: where the client
 // config file is and which of its contexts to use, overrides of the
@@ -37,16 +34,16 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "client config file (default $"+client.ConfigEnv+" or ~/.config/walrus/client.yaml)")
 	fl.StringVar(&f.context, "context", "", "context of the config file to use (default its default_context)")
-	fl.StringVar(&f.chain, "chain", "", "the chain's HTTP API, overriding the context's chain_url")
+	fl.StringVar(&f.chain, "chain", "", "the local chain's HTTP API, overriding the context's chain")
 	fl.StringVar(&f.wallet, "wallet", "", "account key file paying for and owning blobs, overriding the context's wallet")
 	fl.BoolVar(&f.json, "json", false, "print JSON")
 }
 
-// resolve returns the chain URL and wallet path to use: the flags, else
-// the config file's context, else the default chain URL (when there is no
-// config file at all and none was named).
-func (f *clientFlags) resolve() (chainURL, wallet string, err error) {
-	chainURL, wallet = f.chain, f.wallet
+// resolve returns the chain and wallet path to use: the flags (--chain is
+// the local chain's URL), else the config file's context, else the default
+// chain URL (when there is no config file at all and none was named).
+func (f *clientFlags) resolve() (ch backend.Config, wallet string, err error) {
+	wallet = f.wallet
 	path := f.config
 	named := path != ""
 	if !named {
@@ -61,59 +58,88 @@ func (f *clientFlags) resolve() (chainURL, wallet string, err error) {
 		switch {
 		case lerr == nil:
 			if cctx, _, err = cf.Context(f.context); err != nil {
-				return "", "", err
+				return ch, "", err
 			}
 		case errors.Is(lerr, fs.ErrNotExist) && !named && f.context == "":
 			// No config file: flags and defaults only.
 		default:
-			return "", "", fmt.Errorf("client config: %w", lerr)
+			return ch, "", fmt.Errorf("client config: %w", lerr)
 		}
 	}
-	if chainURL == "" {
-		chainURL = cctx.ChainURL
+	ch = cctx.Config
+	if f.chain != "" {
+		ch = backend.Config{ChainURL: f.chain}
 	}
-	if chainURL == "" {
-		chainURL = defaultChainURL()
+	if ch.Kind() == backend.Local && ch.ChainURL == "" {
+		ch.ChainURL = defaultChainURL()
 	}
 	if wallet == "" {
 		wallet = cctx.Wallet
 	}
-	return chainURL, wallet, nil
+	return ch, wallet, nil
 }
 
 // errNoWallet is returned by commands that pay, without a wallet.
 var errNoWallet = errors.New("no wallet: set one in the client config's context or with --wallet")
 
-// open builds a client. needWallet refuses to start without a wallet.
-func (f *clientFlags) open(ctx context.Context, needWallet bool, log *slog.Logger, mod ...func(*client.Config)) (*client.Client, func(), error) {
-	chainURL, walletPath, err := f.resolve()
+// wallet is the resolved context's chain and account, for the commands
+// that only transact or read the chain (get-wal, stake, info): they start
+// no libp2p host.
+type wallet struct {
+	chain chain.Chain
+	// signer is nil without a wallet.
+	signer chain.Signer
+}
+
+// address is the wallet's address (zero without one).
+func (w *wallet) address() chain.Address {
+	if w.signer == nil {
+		return chain.Address{}
+	}
+	return w.signer.Address()
+}
+
+// openWallet reaches the resolved context's chain and loads its wallet;
+// needWallet refuses to go on without one. The returned function closes the
+// chain client.
+func (f *clientFlags) openWallet(ctx context.Context, needWallet bool) (*wallet, func(), error) {
+	chainCfg, walletPath, err := f.resolve()
 	if err != nil {
 		return nil, nil, err
 	}
-	var signer chain.Signer
+	w := &wallet{}
 	if walletPath != "" {
 		k, err := chain.LoadAccountKey(walletPath)
 		if err != nil {
 			return nil, nil, fmt.Errorf("wallet %s: %w", walletPath, err)
 		}
-		signer = k
+		w.signer = k
 	} else if needWallet {
 		return nil, nil, errNoWallet
 	}
-	ch, err := openChain(chainURL)
-	if err != nil {
-		return nil, nil, fmt.Errorf("chain %s: %w", chainURL, err)
+	if w.chain, err = backend.Open(ctx, chainCfg); err != nil {
+		return nil, nil, err
 	}
-	cfg := client.Config{Chain: ch, Signer: signer, Logger: log}
+	return w, func() { w.chain.Close() }, nil
+}
+
+// open builds a client of the resolved context, for the commands that talk
+// to storage nodes. needWallet refuses to start without a wallet.
+func (f *clientFlags) open(ctx context.Context, needWallet bool, log *slog.Logger, mod ...func(*client.Config)) (*client.Client, func(), error) {
+	w, closeChain, err := f.openWallet(ctx, needWallet)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := client.Config{Chain: w.chain, Signer: w.signer, Logger: log}
 	for _, m := range mod {
 		m(&cfg)
 	}
 	c, err := client.New(ctx, cfg)
 	if err != nil {
-		ch.Close()
+		closeChain()
 		return nil, nil, err
 	}
-	return c, func() { c.Close(); ch.Close() }, nil
+	return c, func() { c.Close(); closeChain() }, nil
 }
 
 // cliLogger is the logger of client commands: warnings and errors to

@@ -9,47 +9,37 @@ import (
 	"testing"
 
 	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/client"
-	"github.com/walrus-go/walrus/client/clienttest"
+	"github.com/walrus-go/walrus/network"
+	"github.com/walrus-go/walrus/network/nettest"
 )
 
-// keepOpen is a test chain the commands may close without closing it.
-type keepOpen struct{ *clienttest.Chain }
-
-func (keepOpen) Close() error { return nil }
-
-// clientEnv is a clienttest network, a wallet file and a client config
-// naming them, with openChain pointed at the network's chain.
+// clientEnv is a test network whose chain is served over HTTP, its wallet
+// file and a client config naming them: the commands reach the chain and
+// the nodes as they would a devnet's.
 type clientEnv struct {
-	net    *clienttest.Network
+	net    *network.Network
 	config string
 	dir    string
 }
 
 func newClientEnv(t *testing.T) *clientEnv {
 	t.Helper()
-	net := clienttest.New(t, clienttest.Options{})
-	dir := t.TempDir()
-	wallet := filepath.Join(dir, "wallet.key")
-	if err := chain.SaveAccountKey(wallet, net.Wallet); err != nil {
+	net := nettest.New(t, nettest.Options{})
+	url, err := net.ServeChain("127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "client.yaml")
-	err := client.WriteConfig(cfgPath, &client.ConfigFile{DefaultContext: "test", Contexts: map[string]client.ClientContext{
-		"test":     {ChainURL: "http://test.invalid:1", Wallet: "wallet.key"},
-		"readonly": {ChainURL: "http://test.invalid:1"},
+	err = client.WriteConfig(cfgPath, &client.ConfigFile{DefaultContext: "test", Contexts: map[string]client.ClientContext{
+		"test":     {Config: backend.Config{ChainURL: url}, Wallet: net.WalletPath},
+		"readonly": {Config: backend.Config{ChainURL: url}},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := openChain
-	openChain = func(url string) (chain.Chain, error) {
-		if url != "http://test.invalid:1" {
-			t.Errorf("chain URL %q", url)
-		}
-		return keepOpen{net.Chain}, nil
-	}
-	t.Cleanup(func() { openChain = old })
 	return &clientEnv{net: net, config: cfgPath, dir: dir}
 }
 
@@ -71,14 +61,15 @@ func (e *clientEnv) runJSON(t *testing.T, v any, args ...string) {
 
 func TestClientCommands(t *testing.T) {
 	e := newClientEnv(t)
-	data := clienttest.Blob(3000, 11)
+	data := nettest.Blob(3000, 11)
 	file := filepath.Join(e.dir, "blob.bin")
 	os.WriteFile(file, data, 0o644)
 
 	var wal struct{ Amount, Balance uint64 }
+	before, _ := e.net.Chain.Balance(t.Context(), e.net.Wallet.Address())
 	e.runJSON(t, &wal, "get-wal", "--amount", "5000000000")
-	if wal.Amount != 5e9 || wal.Balance != 1005e9 {
-		t.Fatalf("get-wal: %+v", wal)
+	if wal.Amount != 5e9 || wal.Balance != before+5e9 {
+		t.Fatalf("get-wal: %+v (balance before %d)", wal, before)
 	}
 
 	var stored []struct {
@@ -155,7 +146,7 @@ func TestClientCommands(t *testing.T) {
 	}
 
 	var sw chain.StakedWAL
-	node := e.net.Nodes[0].ID.String()
+	node := e.net.Nodes[0].ID().String()
 	e.runJSON(t, &sw, "stake", "--node-id", node, "--amount", "1000000")
 	if sw.Principal != 1e6 || sw.NodeID.String() != node {
 		t.Fatalf("stake: %+v", sw)

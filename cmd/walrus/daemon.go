@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/walrus-go/walrus/client"
 	"github.com/walrus-go/walrus/client/daemon"
 )
 
@@ -17,13 +14,6 @@ func init() {
 	register(func() *cobra.Command { return newDaemonCmd(daemon.ModeDaemon) })
 	register(func() *cobra.Command { return newDaemonCmd(daemon.ModePublisher) })
 	register(func() *cobra.Command { return newDaemonCmd(daemon.ModeAggregator) })
-	startDaemon = func(ctx context.Context, c *client.Client, ln net.Listener, log *slog.Logger) error {
-		d, err := daemon.New(daemon.Config{Client: c, Logger: log})
-		if err != nil {
-			return err
-		}
-		return d.Run(ctx, ln, nil)
-	}
 }
 
 // Defaults of the daemon commands, as Walrus's.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,14 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/walrus-go/walrus/client"
-	"github.com/walrus-go/walrus/cmd/walrus/internal/devnet"
+	"github.com/walrus-go/walrus/network/devnet"
 )
 
 func init() { register(newDevnetCmd) }
-
-// startDaemon runs the publisher/aggregator for the devnet; daemon.go sets
-// it. Nil runs the devnet without one.
-var startDaemon func(ctx context.Context, c *client.Client, ln net.Listener, log *slog.Logger) error
 
 func defaultDevnetDir() string {
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
@@ -76,7 +71,6 @@ data. Logs go to DIR/devnet.log (warnings also to stderr).`,
 				slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: level}),
 				slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}),
 			))
-			cfg.Daemon = startDaemon
 			out := cmd.OutOrStdout()
 			if !asJSON {
 				fmt.Fprintf(out, "Starting the devnet in %s …\n", cfg.Dir)
@@ -169,7 +163,11 @@ func printDevnet(w io.Writer, d *devnet.Devnet, defaultCfg string) {
 		fmt.Fprintf(w, "  publisher/aggr.  %s   (Walrus HTTP API: PUT /v1/blobs, GET /v1/blobs/{id})\n", d.DaemonURL)
 	}
 	for i, n := range d.Nodes {
-		fmt.Fprintf(w, "  node %-3d         %s   admin http://%s\n", i, strings.Join(d.NodeConfigs[i].ListenAddrs, " "), n.AdminAddr())
+		admin := "off"
+		if r := n.Running(); r != nil && r.AdminAddr() != "" {
+			admin = "http://" + r.AdminAddr()
+		}
+		fmt.Fprintf(w, "  node %-3d         %s   admin %s\n", i, strings.Join(n.Config.ListenAddrs, " "), admin)
 	}
 	fmt.Fprintf(w, "  wallet           %s\n", d.WalletPath)
 	fmt.Fprintf(w, "  client config    %s\n", d.ClientConfigPath)
@@ -204,8 +202,12 @@ func printDevnetJSON(w io.Writer, d *devnet.Devnet) error {
 		Nodes        []nodeInfo `json:"nodes"`
 		StartedAt    time.Time  `json:"startedAt"`
 	}{filepath.Dir(d.WalletPath), d.Resumed, d.ChainURL, d.DaemonURL, d.WalletPath, d.ClientConfigPath, nil, time.Now().UTC()}
-	for i, n := range d.Nodes {
-		out.Nodes = append(out.Nodes, nodeInfo{d.NodeConfigs[i].Name, n.ID().String(), n.PeerID(), n.Addrs(), "http://" + n.AdminAddr()})
+	for _, n := range d.Nodes {
+		ni := nodeInfo{Name: n.Name(), NodeID: n.ID().String(), PeerID: n.PeerID(), Addresses: n.Config.ListenAddrs}
+		if r := n.Running(); r != nil && r.AdminAddr() != "" {
+			ni.Admin = "http://" + r.AdminAddr()
+		}
+		out.Nodes = append(out.Nodes, ni)
 	}
 	return json.NewEncoder(w).Encode(out)
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/chain/local"
 	"github.com/walrus-go/walrus/client"
 	"github.com/walrus-go/walrus/encoding"
@@ -64,8 +65,8 @@ func walrusBinary(t *testing.T) string {
 	return binPath
 }
 
-// network is a running multi-process network.
-type network struct {
+// procNetwork is a running multi-process network.
+type procNetwork struct {
 	t         *testing.T
 	bin       string
 	dir       string
@@ -89,9 +90,9 @@ func freeAddr(t *testing.T) string {
 
 // startNetwork creates and starts a network of nodes storage nodes and
 // nShards shards with the given epoch length.
-func startNetwork(t *testing.T, nodes, nShards int, epoch time.Duration, daemonFlags ...string) *network {
+func startNetwork(t *testing.T, nodes, nShards int, epoch time.Duration, daemonFlags ...string) *procNetwork {
 	t.Helper()
-	nw := &network{t: t, bin: walrusBinary(t), dir: t.TempDir(), procs: make(map[string]*exec.Cmd)}
+	nw := &procNetwork{t: t, bin: walrusBinary(t), dir: t.TempDir(), procs: make(map[string]*exec.Cmd)}
 	chainAddr := freeAddr(t)
 	nw.chainURL = "http://" + chainAddr
 
@@ -142,7 +143,7 @@ func startNetwork(t *testing.T, nodes, nShards int, epoch time.Duration, daemonF
 	nw.daemonURL = "http://" + daemonAddr
 	clientCfg := filepath.Join(nw.dir, "client.yaml")
 	if err := client.WriteConfig(clientCfg, &client.ConfigFile{DefaultContext: "e2e", Contexts: map[string]client.ClientContext{
-		"e2e": {ChainURL: nw.chainURL, Wallet: walletPath, DaemonURL: nw.daemonURL},
+		"e2e": {Config: backend.Config{ChainURL: nw.chainURL}, Wallet: walletPath, DaemonURL: nw.daemonURL},
 	}}); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func freeAddrTCP(t *testing.T) string {
 	return host + "/tcp/" + port
 }
 
-func (nw *network) startNode(i int) {
+func (nw *procNetwork) startNode(i int) {
 	nw.t.Helper()
 	name := fmt.Sprintf("node-%d", i)
 	nw.start(name, "node", "run", "--config", nw.nodeCfgs[i], "--log-level", "warn")
@@ -171,7 +172,7 @@ func (nw *network) startNode(i int) {
 
 // start runs a long-lived walrus process; it is stopped at the end of the
 // test (SIGINT, then SIGKILL after 10 s).
-func (nw *network) start(name string, args ...string) {
+func (nw *procNetwork) start(name string, args ...string) {
 	nw.t.Helper()
 	cmd := exec.Command(nw.bin, args...)
 	cmd.Env = append(os.Environ(), nw.env...)
@@ -198,7 +199,7 @@ func (nw *network) start(name string, args ...string) {
 
 // stop signals a process and waits for it; a process still running after
 // 10 s is killed.
-func (nw *network) stop(name string, sig os.Signal) error {
+func (nw *procNetwork) stop(name string, sig os.Signal) error {
 	nw.mu.Lock()
 	cmd := nw.procs[name]
 	delete(nw.procs, name)
@@ -226,7 +227,7 @@ func tail(b []byte, n int) string {
 	return string(b)
 }
 
-func (nw *network) waitHTTP(url string) {
+func (nw *procNetwork) waitHTTP(url string) {
 	nw.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -246,7 +247,7 @@ func (nw *network) waitHTTP(url string) {
 
 // run runs a CLI command to completion and returns its stdout; it fails the
 // test on a non-zero exit.
-func (nw *network) run(args ...string) string {
+func (nw *procNetwork) run(args ...string) string {
 	nw.t.Helper()
 	out, errOut, err := nw.try(args...)
 	if err != nil {
@@ -256,7 +257,7 @@ func (nw *network) run(args ...string) string {
 }
 
 // try runs a CLI command and returns stdout, stderr and the exit error.
-func (nw *network) try(args ...string) (string, string, error) {
+func (nw *procNetwork) try(args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, nw.bin, args...)
@@ -269,7 +270,7 @@ func (nw *network) try(args ...string) (string, string, error) {
 
 // storeCLI stores a file with the CLI and returns its blob ID and the JSON
 // result.
-func (nw *network) storeCLI(path string, args ...string) (string, map[string]any) {
+func (nw *procNetwork) storeCLI(path string, args ...string) (string, map[string]any) {
 	nw.t.Helper()
 	out := nw.run(append([]string{"store", path, "--json"}, args...)...)
 	var res []map[string]any
@@ -339,7 +340,7 @@ func httpDo(t *testing.T, method, url string, body io.Reader, hdr ...string) (*h
 }
 
 // epoch returns the chain's current epoch.
-func (nw *network) epoch() uint32 {
+func (nw *procNetwork) epoch() uint32 {
 	nw.t.Helper()
 	c, err := local.NewClient(nw.chainURL)
 	if err != nil {
@@ -354,7 +355,7 @@ func (nw *network) epoch() uint32 {
 }
 
 // status returns the chain's status of a blob through walrus blob-status.
-func (nw *network) status(id string) chain.BlobStatus {
+func (nw *procNetwork) status(id string) chain.BlobStatus {
 	nw.t.Helper()
 	var st client.BlobStatus
 	out := nw.run("blob-status", "--blob-id", id, "--json")
@@ -366,7 +367,7 @@ func (nw *network) status(id string) chain.BlobStatus {
 
 // blobObjects returns the IDs of the wallet's blob objects, expired ones
 // included.
-func (nw *network) blobObjects() map[string]bool {
+func (nw *procNetwork) blobObjects() map[string]bool {
 	nw.t.Helper()
 	var objs []struct {
 		ID string `json:"id"`

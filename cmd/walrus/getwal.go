@@ -27,15 +27,15 @@ func newGetWALCmd() *cobra.Command {
 				return fmt.Errorf("--amount must be at least 1 FROST")
 			}
 			ctx := cmd.Context()
-			c, closeFn, err := cf.open(ctx, true, cliLogger(cmd))
+			w, closeFn, err := cf.openWallet(ctx, true)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			if _, err := c.Chain().RequestWAL(ctx, c.Signer(), amount); err != nil {
+			if _, err := w.chain.RequestWAL(ctx, w.signer, amount); err != nil {
 				return err
 			}
-			bal, err := c.Chain().Balance(ctx, c.Address())
+			bal, err := w.chain.Balance(ctx, w.address())
 			if err != nil {
 				return err
 			}
@@ -44,9 +44,9 @@ func newGetWALCmd() *cobra.Command {
 					Address chain.Address `json:"address"`
 					Amount  uint64        `json:"amount"`
 					Balance uint64        `json:"balance"`
-				}{c.Address(), amount, bal})
+				}{w.address(), amount, bal})
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Success: Received %s WAL.\nAddress: %s\nBalance: %s WAL\n", formatWAL(amount), c.Address(), formatWAL(bal))
+			fmt.Fprintf(cmd.OutOrStdout(), "Success: Received %s WAL.\nAddress: %s\nBalance: %s WAL\n", formatWAL(amount), w.address(), formatWAL(bal))
 			return nil
 		},
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/walrus-go/walrus/chain"
-	"github.com/walrus-go/walrus/chain/local"
+	"github.com/walrus-go/walrus/chain/backend"
 )
 
 func init() { register(newInfoCmd) }
@@ -60,13 +60,13 @@ node's stake and commission, as Walrus's 'walrus info' does.`,
 			if flags.chain == "" {
 				flags.chain = os.Getenv(chainURLEnv)
 			}
-			chainURL, _, err := flags.resolve()
+			chainCfg, _, err := flags.resolve()
 			if err != nil {
 				return err
 			}
-			c, err := local.NewClient(chainURL)
+			c, err := backend.Open(cmd.Context(), chainCfg)
 			if err != nil {
-				return fmt.Errorf("--chain: %w", err)
+				return err
 			}
 			defer c.Close()
 			info, err := gatherInfo(cmd, c, nodeID)

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/walrus-go/walrus/chain"
-	"github.com/walrus-go/walrus/chain/local"
+	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/node"
 )
 
@@ -56,7 +56,7 @@ each 0600, and prints what registering the node on chain needs.`,
 			if _, err := os.Stat(path); err == nil && !force {
 				return fmt.Errorf("%s exists; use --force to overwrite the config (keys are kept)", path)
 			}
-			cfg := node.Config{Name: name, DataDir: ".", ChainURL: chainURL, ListenAddrs: listen, AdminAddr: admin}
+			cfg := node.Config{Name: name, DataDir: ".", Chain: backend.Config{ChainURL: chainURL}, ListenAddrs: listen, AdminAddr: admin}
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return err
 			}
@@ -119,7 +119,7 @@ and its store.`,
 			if err != nil {
 				return err
 			}
-			ch, err := local.NewClient(cfg.ChainURL)
+			ch, err := backend.Open(cmd.Context(), cfg.Chain)
 			if err != nil {
 				return err
 			}
@@ -161,7 +161,7 @@ operator with it. The node joins a committee once its stake is active.`,
 			if err != nil {
 				return err
 			}
-			ch, err := local.NewClient(cfg.ChainURL)
+			ch, err := backend.Open(ctx, cfg.Chain)
 			if err != nil {
 				return err
 			}
@@ -182,17 +182,7 @@ operator with it. The node joins a committee once its stake is active.`,
 			if name == "" {
 				name = keys.PeerID[len(keys.PeerID)-8:]
 			}
-			netSig, err := chain.SignNetworkKey(keys.Network, st.Epoch, keys.Account.Address(), keys.PeerID)
-			if err != nil {
-				return err
-			}
-			info, err := ch.RegisterNode(ctx, keys.Account, chain.RegisterNodeArgs{
-				Name: name, PeerID: keys.PeerID, Addresses: addrs,
-				PublicKey:           keys.Protocol.PublicKey(),
-				ProofOfPossession:   keys.Protocol.ProofOfPossession(st.Epoch, keys.Account.Address()),
-				NetworkKeySignature: netSig,
-				Commission:          commission,
-			})
+			info, err := ch.RegisterNode(ctx, keys.Account, keys.RegisterArgs(name, addrs, st.Epoch, commission))
 			if err != nil {
 				return err
 			}

@@ -38,12 +38,12 @@ becomes active next epoch (or the one after, past the epoch's midpoint).`,
 				return errors.New("--amount must be at least 1 FROST")
 			}
 			ctx := cmd.Context()
-			c, closeFn, err := cf.open(ctx, true, cliLogger(cmd))
+			w, closeFn, err := cf.openWallet(ctx, true)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			sw, err := c.Chain().Stake(ctx, c.Signer(), node, amount)
+			sw, err := w.chain.Stake(ctx, w.signer, node, amount)
 			if err != nil {
 				return err
 			}
@@ -88,12 +88,12 @@ func stakedCmd(use, short string, run func(cmd *cobra.Command, cf *clientFlags, 
 func newRequestWithdrawStakeCmd() *cobra.Command {
 	return stakedCmd("request-withdraw-stake", "Start withdrawing staked WAL", func(cmd *cobra.Command, cf *clientFlags, id chain.ObjectID) error {
 		ctx := cmd.Context()
-		c, closeFn, err := cf.open(ctx, true, cliLogger(cmd))
+		w, closeFn, err := cf.openWallet(ctx, true)
 		if err != nil {
 			return err
 		}
 		defer closeFn()
-		sw, err := c.Chain().RequestWithdrawal(ctx, c.Signer(), id)
+		sw, err := w.chain.RequestWithdrawal(ctx, w.signer, id)
 		if err != nil {
 			return err
 		}
@@ -108,12 +108,12 @@ func newRequestWithdrawStakeCmd() *cobra.Command {
 func newWithdrawStakeCmd() *cobra.Command {
 	return stakedCmd("withdraw-stake", "Withdraw staked WAL whose withdrawal epoch has come", func(cmd *cobra.Command, cf *clientFlags, id chain.ObjectID) error {
 		ctx := cmd.Context()
-		c, closeFn, err := cf.open(ctx, true, cliLogger(cmd))
+		w, closeFn, err := cf.openWallet(ctx, true)
 		if err != nil {
 			return err
 		}
 		defer closeFn()
-		amount, err := c.Chain().Withdraw(ctx, c.Signer(), id)
+		amount, err := w.chain.Withdraw(ctx, w.signer, id)
 		if err != nil {
 			return err
 		}
@@ -136,12 +136,12 @@ func newListStakedWALCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, closeFn, err := cf.open(ctx, true, cliLogger(cmd))
+			w, closeFn, err := cf.openWallet(ctx, true)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			list, err := c.Chain().StakedWAL(ctx, c.Address())
+			list, err := w.chain.StakedWAL(ctx, w.address())
 			if err != nil {
 				return err
 			}

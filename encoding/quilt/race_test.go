@@ -1,0 +1,5 @@
+//go:build race
+
+package quilt
+
+const raceEnabled = true

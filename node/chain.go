@@ -1,0 +1,24 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	"github.com/walrus-go/walrus/chain"
+)
+
+// Chain is what a storage node needs of a chain backend: the system state
+// and committees it serves in, the registered nodes (to find its own
+// registration), the event stream it follows, and the transactions it sends.
+// chain.Chain implementations (chain/local, its HTTP client) satisfy it; the
+// node never closes it.
+type Chain interface {
+	SystemState(ctx context.Context) (chain.SystemState, error)
+	Committee(ctx context.Context, epoch uint32) (*chain.Committee, error)
+	Node(ctx context.Context, id chain.NodeID) (chain.NodeInfo, error)
+	Nodes(ctx context.Context) ([]chain.NodeInfo, error)
+	Events(ctx context.Context, after chain.Cursor, limit int, wait time.Duration) ([]chain.Event, error)
+	EpochSyncDone(ctx context.Context, s chain.Signer, node chain.NodeID, epoch uint32) (chain.TxReceipt, error)
+}
+
+var _ Chain = chain.Chain(nil)
