@@ -257,6 +257,7 @@ func FuzzParseText(f *testing.F) {
 	f.Add("12.tok")
 	f.Add(Address{1}.String())
 	f.Add(Digest{2}.String())
+	f.Add("passed")
 	f.Fuzz(func(t *testing.T, s string) {
 		if c, err := ParseCursor(s); err == nil {
 			if back, err := ParseCursor(c.String()); err != nil || back != c {
@@ -281,6 +282,14 @@ func FuzzParseText(f *testing.F) {
 		}
 		var pk BLSPublicKey
 		if err := pk.UnmarshalText([]byte(s)); err != nil && !errors.Is(err, ErrInvalidArgument) {
+			t.Fatal(err)
+		}
+		var v ChallengeVerdict
+		if err := v.UnmarshalText([]byte(s)); err == nil {
+			if v.String() != s {
+				t.Fatalf("verdict %q does not round-trip", s)
+			}
+		} else if !errors.Is(err, ErrInvalidArgument) {
 			t.Fatal(err)
 		}
 	})

@@ -43,10 +43,12 @@ type Chain interface {
 	// not an error, for an unknown blob ID.
 	BlobStatus(ctx context.Context, id encoding.BlobID) (BlobStatus, error)
 	// BlobObject returns a blob object (ErrNotFound if none, also after
-	// deletion).
+	// deletion). An expired object stays readable for a while: a backend
+	// may prune it later (chain/local: ExpiredRetention epochs after its
+	// end epoch).
 	BlobObject(ctx context.Context, id ObjectID) (BlobObject, error)
 	// BlobObjects returns the blob objects owned by an address, expired ones
-	// included, ordered by ID.
+	// included until pruned (see BlobObject), ordered by ID.
 	BlobObjects(ctx context.Context, owner Address) ([]BlobObject, error)
 	// StorageResources returns the unattached storage resources owned by an
 	// address, ordered by ID.
@@ -57,6 +59,12 @@ type Chain interface {
 	// StakedWAL returns the staked WAL objects owned by an address, ordered by
 	// ID.
 	StakedWAL(ctx context.Context, owner Address) ([]StakedWAL, error)
+	// NodeHistory returns what happened to a node in the last epochs it
+	// was a committee member of, oldest first: its shards, the verdict of
+	// its storage challenges and what it earned (see NodeEpoch). A backend
+	// keeps a bounded number of epochs (chain/local: NodeHistoryEpochs).
+	// ErrUnknownNode for an unknown node.
+	NodeHistory(ctx context.Context, id NodeID) ([]NodeEpoch, error)
 	// EpochSeed returns the random seed of an epoch for storage challenges
 	// (DESIGN.md §7). It exists from the epoch's start and cannot be
 	// predicted before; ErrNotFound for a future epoch.
@@ -68,8 +76,9 @@ type Chain interface {
 	Events(ctx context.Context, after Cursor, limit int, wait time.Duration) ([]Event, error)
 
 	// RequestWAL mints amount FROST to the signer's account from the local
-	// faucet (ErrFaucetDisabled where there is none; ErrFaucetLimit over
-	// its per-request limit).
+	// faucet (ErrFaucetDisabled where there is none; ErrFaucetLimit past
+	// what the account may get in all, SystemState.FaucetLimit, or what
+	// the faucet has left, SystemState.FaucetLeft).
 	RequestWAL(ctx context.Context, s Signer, amount uint64) (TxReceipt, error)
 	// TransferWAL moves amount FROST from the signer to another address.
 	TransferWAL(ctx context.Context, s Signer, to Address, amount uint64) (TxReceipt, error)
@@ -82,12 +91,23 @@ type Chain interface {
 	// becomes active next epoch, or the one after once the next committee
 	// is selected.
 	Stake(ctx context.Context, s Signer, node NodeID, amount uint64) (StakedWAL, error)
-	// RequestWithdrawal starts withdrawing active staked WAL owned by the
-	// signer; it can be withdrawn from the returned object's WithdrawEpoch.
+	// RequestWithdrawal starts withdrawing staked WAL owned by the signer;
+	// it can be withdrawn from the returned object's WithdrawEpoch. Stake
+	// that is active, or pending but counted by the committee of its
+	// activation epoch (selected, with the node in it), can be requested;
+	// other pending stake gives ErrStakeNotActive: Withdraw takes it at
+	// once.
 	RequestWithdrawal(ctx context.Context, s Signer, staked ObjectID) (StakedWAL, error)
-	// Withdraw pays out staked WAL whose withdrawal epoch has come, rewards
-	// included, and returns the amount paid.
+	// Withdraw pays out staked WAL and returns the amount paid: stake whose
+	// withdrawal epoch has come, rewards included, or, at once, pending
+	// stake that no selected committee counts yet (its principal), as
+	// Walrus's withdraw_stake. Other stake gives ErrNotWithdrawing or
+	// ErrTooEarly.
 	Withdraw(ctx context.Context, s Signer, staked ObjectID) (uint64, error)
+	// CollectCommission pays a node's accrued commission
+	// (NodeInfo.CommissionAccrued) to its operator, who must sign, and
+	// returns the amount: 0 when none accrued.
+	CollectCommission(ctx context.Context, s Signer, node NodeID) (uint64, error)
 	// ReserveStorage buys a storage resource of size bytes (of encoded
 	// length) for the given number of epochs from the current one.
 	ReserveStorage(ctx context.Context, s Signer, size uint64, epochs uint32) (ReserveStorageResult, error)
@@ -193,9 +213,11 @@ type SystemState struct {
 	// TotalStake is the WAL staked with all pools, pending stake included,
 	// in FROST.
 	TotalStake uint64 `json:"totalStake"`
-	// FaucetLimit is the most FROST one faucet request can mint; 0 means
-	// the chain has no faucet.
+	// FaucetLimit is the most FROST one account can get from the local
+	// faucet over all its requests; 0 means the chain has no faucet.
+	// FaucetLeft is what the faucet can still mint, to all accounts.
 	FaucetLimit uint64 `json:"faucetLimit"`
+	FaucetLeft  uint64 `json:"faucetLeft"`
 }
 
 // Params returns the encoding parameters of the network's shard count.
@@ -295,15 +317,92 @@ type NodeInfo struct {
 	WritePriceVote   uint64 `json:"writePriceVote"`
 	Capacity         uint64 `json:"nodeCapacity"`
 	// Stake is the WAL active in the pool this epoch; PendingStake the WAL
-	// that activates in later epochs.
-	Stake        uint64 `json:"stake"`
-	PendingStake uint64 `json:"pendingStake"`
+	// that activates in later epochs, and PendingByEpoch the same by
+	// activation epoch, ascending. WithdrawingByEpoch is the stake whose
+	// withdrawal was requested, by the epoch it leaves the pool in, at the
+	// pool's current rate.
+	Stake              uint64        `json:"stake"`
+	PendingStake       uint64        `json:"pendingStake"`
+	PendingByEpoch     []EpochAmount `json:"pendingByEpoch,omitempty"`
+	WithdrawingByEpoch []EpochAmount `json:"withdrawingByEpoch,omitempty"`
+	// CommissionAccrued is the operator's commission earned and not yet
+	// collected (Chain.CollectCommission), in FROST.
+	CommissionAccrued uint64 `json:"commissionAccrued"`
 	// RegisteredEpoch is the epoch of registration (0 at genesis).
 	RegisteredEpoch uint32 `json:"registeredEpoch"`
 }
 
+// EpochAmount is an amount of FROST tied to an epoch.
+type EpochAmount struct {
+	Epoch  uint32 `json:"epoch"`
+	Amount uint64 `json:"amount"`
+}
+
+// ChallengeVerdict is the outcome of a committee member's storage
+// challenges in an epoch.
+type ChallengeVerdict uint8
+
+// The verdicts (DESIGN.md §7).
+const (
+	// VerdictUnproven: the attesters of the epoch held fewer than n − f
+	// shards, so nobody's storage was proven (or disproven).
+	VerdictUnproven ChallengeVerdict = 0
+	// VerdictPassed: attesters holding at least n − f shards marked the
+	// node as passing.
+	VerdictPassed ChallengeVerdict = 1
+	// VerdictFailed: attesters holding at least n − f shards attested, and
+	// those that marked the node as passing held fewer than n − f.
+	VerdictFailed ChallengeVerdict = 2
+)
+
+var verdictNames = [...]string{"unproven", "passed", "failed"}
+
+// String returns "unproven", "passed" or "failed".
+func (v ChallengeVerdict) String() string {
+	if int(v) < len(verdictNames) {
+		return verdictNames[v]
+	}
+	return fmt.Sprintf("ChallengeVerdict(%d)", uint8(v))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (v ChallengeVerdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (v *ChallengeVerdict) UnmarshalText(b []byte) error {
+	for i, n := range verdictNames {
+		if n == string(b) {
+			*v = ChallengeVerdict(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown challenge verdict %q", ErrInvalidArgument, b)
+}
+
+// NodeEpoch is what happened to a node in an epoch it was a committee
+// member of, recorded when the epoch ended.
+type NodeEpoch struct {
+	Epoch  uint32 `json:"epoch"`
+	Shards int    `json:"shards"`
+	// Attested says whether the node submitted its own attestation.
+	Attested bool `json:"attested"`
+	// PassedBy and FailedBy are the shards of the attesters that marked
+	// the node as passing, and as not passing.
+	PassedBy int              `json:"passedBy"`
+	FailedBy int              `json:"failedBy"`
+	Verdict  ChallengeVerdict `json:"verdict"`
+	// Reward is what the node earned for the epoch, commission included;
+	// Commission the operator's part of it; Burned what it forfeited. All
+	// in FROST; all 0 for an unproven epoch, whose fees carry over.
+	Reward     uint64 `json:"reward"`
+	Commission uint64 `json:"commission"`
+	Burned     uint64 `json:"burned"`
+}
+
 // RegisterNodeArgs describes a node to register. Limits: MaxNodeNameLen,
-// MaxPeerIDLen, MaxNodeAddresses, MaxAddressLen; Commission ≤ MaxCommission.
+// MaxNodeAddresses, MaxAddressLen; Commission ≤ MaxCommission. PeerID must
+// be the libp2p peer ID of an Ed25519 key (ParsePeerID) that no other node
+// has (ErrDuplicatePeerID).
 type RegisterNodeArgs struct {
 	Name      string       `json:"name"`
 	PeerID    string       `json:"peerId"`
@@ -312,30 +411,38 @@ type RegisterNodeArgs struct {
 	// ProofOfPossession is the node key's signature on
 	// ProofOfPossessionMessage(current epoch, operator address, key).
 	ProofOfPossession BLSSignature `json:"proofOfPossession"`
-	Commission        uint16       `json:"commissionRate"`
-	StoragePriceVote  uint64       `json:"storagePriceVote"`
-	WritePriceVote    uint64       `json:"writePriceVote"`
-	Capacity          uint64       `json:"nodeCapacity"`
+	// NetworkKeySignature is the network key's signature on
+	// NetworkKeyMessage(current epoch, operator address, PeerID)
+	// (SignNetworkKey): only the holder of a peer ID's key registers it.
+	NetworkKeySignature []byte `json:"networkKeySignature"`
+	Commission          uint16 `json:"commissionRate"`
+	StoragePriceVote    uint64 `json:"storagePriceVote"`
+	WritePriceVote      uint64 `json:"writePriceVote"`
+	Capacity            uint64 `json:"nodeCapacity"`
 }
 
 // UpdateNodeArgs changes a node: nil fields stay as they are. A new public
 // key needs its proof of possession and takes effect from the next committee;
-// a new commission from the next epoch; the rest at once.
+// a new peer ID needs its network key's signature (as at registration); a
+// new commission takes effect from the next epoch; the rest at once.
 type UpdateNodeArgs struct {
-	Name              *string       `json:"name,omitempty"`
-	PeerID            *string       `json:"peerId,omitempty"`
-	Addresses         []string      `json:"addresses,omitempty"`
-	PublicKey         *BLSPublicKey `json:"publicKey,omitempty"`
-	ProofOfPossession *BLSSignature `json:"proofOfPossession,omitempty"`
-	Commission        *uint16       `json:"commissionRate,omitempty"`
-	StoragePriceVote  *uint64       `json:"storagePriceVote,omitempty"`
-	WritePriceVote    *uint64       `json:"writePriceVote,omitempty"`
-	Capacity          *uint64       `json:"nodeCapacity,omitempty"`
+	Name                *string       `json:"name,omitempty"`
+	PeerID              *string       `json:"peerId,omitempty"`
+	NetworkKeySignature []byte        `json:"networkKeySignature,omitempty"`
+	Addresses           []string      `json:"addresses,omitempty"`
+	PublicKey           *BLSPublicKey `json:"publicKey,omitempty"`
+	ProofOfPossession   *BLSSignature `json:"proofOfPossession,omitempty"`
+	Commission          *uint16       `json:"commissionRate,omitempty"`
+	StoragePriceVote    *uint64       `json:"storagePriceVote,omitempty"`
+	WritePriceVote      *uint64       `json:"writePriceVote,omitempty"`
+	Capacity            *uint64       `json:"nodeCapacity,omitempty"`
 }
 
 // Limits of node metadata.
 const (
-	MaxNodeNameLen   = 64
+	MaxNodeNameLen = 64
+	// MaxPeerIDLen bounds a peer ID's text; an Ed25519 peer ID, the only
+	// kind accepted, has 52 characters.
 	MaxPeerIDLen     = 128
 	MaxNodeAddresses = 8
 	MaxAddressLen    = 256

@@ -28,7 +28,8 @@
 //	                     epoch u32 LE ‖ body
 //	intent types         0 proof of possession, 1 blob certification,
 //	                     2 invalid blob ID, 3 shard sync,
-//	                     16 storage-challenge attestation
+//	                     16 storage-challenge attestation,
+//	                     17 network key registration
 //	proof of possession  body = address(32) ‖ 0x30 ‖ BLS public key(48)
 //	                     (BCS: address, vector<u8>), signed with the key itself
 //	blob certification   body = blob ID(32) ‖ 0x00                (permanent)
@@ -36,6 +37,14 @@
 //	invalid blob ID      body = blob ID(32)
 //	attestation          body = node ID(32) ‖ ULEB128(len) ‖ bitmap of members
 //	                     that passed their challenges
+//	network key          body = operator address(32) ‖ 0x26 ‖ peer ID(38)
+//	                     (BCS: address, vector<u8>), signed with the node's
+//	                     libp2p Ed25519 network key (plain Ed25519)
+//
+// A peer ID is libp2p's for an Ed25519 key: base58btc of the identity
+// multihash 0x00 0x24 ‖ protobuf(KeyType Ed25519, key) = 0x08 0x01 0x12 0x20
+// ‖ key(32). ParsePeerID and PeerIDOf implement it without libp2p, whose key
+// types stay in package p2p.
 //
 // BLS12-381 keys follow the "minimal public key" variant: public keys are
 // compressed G1 points (48 bytes), signatures compressed G2 points (96

@@ -47,6 +47,12 @@ var (
 	// ErrDuplicateKey is returned when registering a node whose BLS key is
 	// already registered.
 	ErrDuplicateKey = errors.New("chain: public key already registered")
+	// ErrDuplicatePeerID is returned when registering a node, or updating
+	// one, with a peer ID another node has.
+	ErrDuplicatePeerID = errors.New("chain: peer ID already registered")
+	// ErrInvalidNetworkKeySignature is returned when a node's network key
+	// signature does not verify for its peer ID, the sender and the epoch.
+	ErrInvalidNetworkKeySignature = errors.New("chain: invalid network key signature")
 	// ErrInvalidProofOfPossession is returned when a node's proof of
 	// possession does not verify for its key and the sender's address.
 	ErrInvalidProofOfPossession = errors.New("chain: invalid proof of possession")
@@ -144,6 +150,8 @@ var errorCodes = []struct {
 	{ErrFaucetLimit, "faucet-limit"},
 	{ErrNotOwner, "not-owner"},
 	{ErrDuplicateKey, "duplicate-key"},
+	{ErrDuplicatePeerID, "duplicate-peer-id"},
+	{ErrInvalidNetworkKeySignature, "invalid-network-key-signature"},
 	{ErrInvalidProofOfPossession, "invalid-proof-of-possession"},
 	{ErrStakeNotActive, "stake-not-active"},
 	{ErrAlreadyWithdrawing, "already-withdrawing"},

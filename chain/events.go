@@ -112,11 +112,15 @@ const (
 	EventWithdrawalRequested EventKind = 13
 	// EventWithdrawn: ObjectID, NodeID, Amount, Owner.
 	EventWithdrawn EventKind = 14
-	// EventRewardsDistributed: NodeID, Amount (the pool's rewards for
-	// Epoch − 1, commission included; 0 and Burned set when forfeited).
+	// EventRewardsDistributed: NodeID, Amount (the node's rewards for
+	// Epoch, the epoch that ends, commission included), Burned (what it
+	// forfeited); both 0 when its challenges were unproven and the reward
+	// carried over. Emitted for every member when the epoch had fees.
 	EventRewardsDistributed EventKind = 15
 	// EventAttestation: NodeID submitted its attestation for Epoch.
 	EventAttestation EventKind = 16
+	// EventCommissionCollected: NodeID's operator Owner collected Amount.
+	EventCommissionCollected EventKind = 17
 )
 
 var eventNames = map[EventKind]string{
@@ -136,6 +140,7 @@ var eventNames = map[EventKind]string{
 	EventWithdrawn:           "Withdrawn",
 	EventRewardsDistributed:  "RewardsDistributed",
 	EventAttestation:         "Attestation",
+	EventCommissionCollected: "CommissionCollected",
 }
 
 // String returns the kind's name, as Walrus names its events.

@@ -18,6 +18,7 @@ const (
 	IntentInvalidBlobID        IntentType = 2
 	IntentShardSync            IntentType = 3
 	IntentChallengeAttestation IntentType = 16
+	IntentNetworkKey           IntentType = 17
 )
 
 // Constants of the message header; part of the format.

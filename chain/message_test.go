@@ -52,6 +52,9 @@ func TestMessageGolden(t *testing.T) {
 			"03 00 03 09000000 010203"},
 		{"attestation", AttestationMessage(3, node, Bitmap{0x05, 0x01}),
 			"10 00 03 03000000" + strings.Repeat("33", 32) + "02 0501"},
+		{"network key", mustNetworkKeyMessage(t, 4, Address(fill32(0x11)), "12D3KooWA4Xop1JaT3MHxwYMkCepYsv4iPVopMXwCz5iHYdBfeSB"),
+			"11 00 03 04000000" + strings.Repeat("11", 32) + "26" +
+				"002408011220 03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,6 +119,15 @@ func TestParseOtherMessages(t *testing.T) {
 	if _, err := ParseMessage(make([]byte, MaxMessageSize+1)); !errors.Is(err, ErrMalformedMessage) {
 		t.Errorf("oversized message: %v", err)
 	}
+}
+
+func mustNetworkKeyMessage(t *testing.T, epoch uint32, a Address, peer string) []byte {
+	t.Helper()
+	m, err := NetworkKeyMessage(epoch, a, peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func FuzzParseMessages(f *testing.F) {

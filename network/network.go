@@ -266,8 +266,14 @@ func (nw *Network) create() (*local.Genesis, error) {
 		if i < len(cfg.Stakes) && cfg.Stakes[i] > 0 {
 			stake = cfg.Stakes[i]
 		}
-		g.Nodes = append(g.Nodes, local.NewGenesisNode(n.Keys.Account.Address(), n.Keys.Protocol, n.Config.Name, n.Keys.PeerID, n.Config.ListenAddrs, stake))
+		gn, err := local.NewGenesisNode(n.Keys.Account.Address(), n.Keys.Protocol, n.Keys.Network, n.Config.Name, n.Keys.PeerID, n.Config.ListenAddrs, stake)
+		if err != nil {
+			return nil, err
+		}
+		g.Nodes = append(g.Nodes, gn)
 	}
+	// A faucet that cannot buy f + 1 shards against the nodes' stake.
+	g.Faucet = local.SafeFaucet(g)
 	if cfg.Genesis != nil {
 		cfg.Genesis(g)
 	}

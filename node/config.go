@@ -346,12 +346,17 @@ func loadOrCreate[K any](path string, load func(string) (K, error), create func(
 
 // RegisterArgs returns the arguments that register the node with these keys
 // on chain in epoch: its name, peer ID, addresses, protocol key with its
-// proof of possession for the operator, and commission (basis points).
+// proof of possession for the operator, the network key's signature of the
+// peer ID, and commission (basis points).
 func (k *NodeKeys) RegisterArgs(name string, addrs []string, epoch uint32, commission uint16) chain.RegisterNodeArgs {
+	// The peer ID is the network key's, so signing cannot fail but for a
+	// broken key; the chain then refuses the registration.
+	netSig, _ := chain.SignNetworkKey(k.Network, epoch, k.Account.Address(), k.PeerID)
 	return chain.RegisterNodeArgs{
 		Name: name, PeerID: k.PeerID, Addresses: addrs,
-		PublicKey:         k.Protocol.PublicKey(),
-		ProofOfPossession: k.Protocol.ProofOfPossession(epoch, k.Account.Address()),
-		Commission:        commission,
+		PublicKey:           k.Protocol.PublicKey(),
+		ProofOfPossession:   k.Protocol.ProofOfPossession(epoch, k.Account.Address()),
+		NetworkKeySignature: netSig,
+		Commission:          commission,
 	}
 }

@@ -6,7 +6,9 @@ package chaintest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -23,9 +25,12 @@ type Network struct {
 	MaxEpochsAhead uint32
 	StoragePrice   uint64
 	WritePrice     uint64
-	FaucetLimit    uint64
-	MinStake       uint64
-	Nodes          []*Node
+	// FaucetTotal and FaucetPerAccount describe the faucet (for backends
+	// with Capabilities.Faucet).
+	FaucetTotal      uint64
+	FaucetPerAccount uint64
+	MinStake         uint64
+	Nodes            []*Node
 	// Client is funded with ClientFunds at genesis.
 	Client      *chain.AccountKey
 	ClientFunds uint64
@@ -33,8 +38,10 @@ type Network struct {
 
 // Node is a storage node of the genesis committee.
 type Node struct {
-	Operator   *chain.AccountKey
-	Key        *chain.BLSPrivateKey
+	Operator *chain.AccountKey
+	Key      *chain.BLSPrivateKey
+	// Network is the network key; PeerID is its peer ID.
+	Network    chain.Ed25519NetworkKey
 	Name       string
 	PeerID     string
 	Addresses  []string
@@ -48,7 +55,32 @@ type Backend struct {
 	// Advance moves the chain's clock forward by d and returns once the
 	// chain has made the blocks due by then.
 	Advance func(ctx context.Context, d time.Duration) error
+	// Caps says which of this project's rules beyond Walrus's Move package
+	// the backend implements; the tests of the others are skipped.
+	Caps Capabilities
 }
+
+// Capabilities are the rules of ours that a backend on Walrus's own Move
+// package cannot have. The zero value has none of them.
+type Capabilities struct {
+	// Faucet: RequestWAL mints from a finite pool, with a per-account cap
+	// (Network.FaucetTotal, Network.FaucetPerAccount).
+	Faucet bool
+	// NetworkKeys: peer IDs are parsed (chain.ParsePeerID), unique
+	// (chain.ErrDuplicatePeerID), and signed by their key
+	// (chain.ErrInvalidNetworkKeySignature) at registration and update.
+	NetworkKeys bool
+	// StorageChallenges: SubmitAttestation in its challenge window,
+	// rewards paid by attestation (forfeits burned), and NodeHistory's
+	// verdicts.
+	StorageChallenges bool
+	// CapacityLimits: a node's declared capacity bounds the shards it is
+	// assigned (chain.NodeInfo.Capacity).
+	CapacityLimits bool
+}
+
+// AllCapabilities is what the local chain implements.
+var AllCapabilities = Capabilities{Faucet: true, NetworkKeys: true, StorageChallenges: true, CapacityLimits: true}
 
 // Factory starts a fresh chain with the network's genesis (epoch 1 starts
 // at the chain's current clock) and registers its cleanup with t. The suite
@@ -62,9 +94,13 @@ const (
 	MaxEpochsAhead = 10
 	StoragePrice   = 1_000
 	WritePrice     = 300
-	FaucetLimit    = 500 * chain.FrostPerWAL
-	MinStake       = chain.FrostPerWAL
-	ClientFunds    = 1_000 * chain.FrostPerWAL
+	// The faucet gives 20 WAL in all, 8 to an account: far below the
+	// stake (about 40 WAL against the nodes' 100) that would win f + 1 = 4
+	// shards.
+	FaucetTotal      = 20 * chain.FrostPerWAL
+	FaucetPerAccount = 8 * chain.FrostPerWAL
+	MinStake         = chain.FrostPerWAL
+	ClientFunds      = 1_000 * chain.FrostPerWAL
 )
 
 // NewNetwork returns the conformance network: NShards shards and one node per
@@ -73,19 +109,22 @@ func NewNetwork(seed uint64, stakesWAL ...uint64) *Network {
 	rnd := keyRand(seed)
 	net := &Network{
 		NShards: NShards, EpochDuration: EpochDuration, MaxEpochsAhead: MaxEpochsAhead,
-		StoragePrice: StoragePrice, WritePrice: WritePrice, FaucetLimit: FaucetLimit, MinStake: MinStake,
-		Client: mustAccount(rnd), ClientFunds: ClientFunds,
+		StoragePrice: StoragePrice, WritePrice: WritePrice, FaucetTotal: FaucetTotal, FaucetPerAccount: FaucetPerAccount,
+		MinStake: MinStake,
+		Client:   mustAccount(rnd), ClientFunds: ClientFunds,
 	}
 	for i, s := range stakesWAL {
 		k, err := chain.GenerateBLSKey(rnd)
 		if err != nil {
 			panic(err)
 		}
+		nk := NewNetworkKey(rnd)
 		net.Nodes = append(net.Nodes, &Node{
 			Operator:   mustAccount(rnd),
 			Key:        k,
+			Network:    nk,
 			Name:       fmt.Sprintf("node-%d", i),
-			PeerID:     fmt.Sprintf("12D3KooWTestPeer%d", i),
+			PeerID:     nk.PeerID(),
 			Addresses:  []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", 9000+i)},
 			Stake:      s * chain.FrostPerWAL,
 			Commission: uint16(1000 * (i + 1)),
@@ -104,6 +143,15 @@ func keyRand(seed uint64) *rand.ChaCha8 {
 	}
 	s[31] = 0xC7
 	return rand.NewChaCha8(s)
+}
+
+// NewNetworkKey returns a network key drawn from r.
+func NewNetworkKey(r io.Reader) chain.Ed25519NetworkKey {
+	_, priv, err := ed25519.GenerateKey(r)
+	if err != nil {
+		panic(err)
+	}
+	return chain.Ed25519NetworkKey(priv)
 }
 
 func mustAccount(r *rand.ChaCha8) *chain.AccountKey {

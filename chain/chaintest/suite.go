@@ -33,10 +33,14 @@ func Run(t *testing.T, f Factory) {
 		{"EpochChange", testEpochChange},
 		{"Staking", testStaking},
 		{"RegisterNode", testRegisterNode},
+		{"PeerIDs", testPeerIDs},
 		{"UpdateNode", testUpdateNode},
 		{"Pricing", testPricing},
 		{"Rewards", testRewards},
+		{"ChallengeRewards", testChallengeRewards},
 		{"Attestation", testAttestation},
+		{"PendingWithdrawal", testPendingWithdrawal},
+		{"Capacity", testCapacity},
 		{"Events", testEvents},
 	}
 	// One network for all tests: its keys are read-only, and making them

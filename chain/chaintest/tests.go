@@ -13,7 +13,7 @@ func testGenesis(e *env) {
 	s := e.system()
 	if s.Epoch != 1 || s.Phase != chain.PhaseActive || s.NShards != NShards || s.StoragePrice != StoragePrice ||
 		s.WritePrice != WritePrice || s.MaxEpochsAhead != MaxEpochsAhead || s.EpochDuration != EpochDuration ||
-		s.UnitSize != chain.StorageUnitSize || s.TotalStake != 100*chain.FrostPerWAL || s.FaucetLimit != FaucetLimit {
+		s.UnitSize != chain.StorageUnitSize || s.TotalStake != 100*chain.FrostPerWAL {
 		e.t.Fatalf("system state %+v", s)
 	}
 	com := e.committee(0)
@@ -64,7 +64,13 @@ func testGenesis(e *env) {
 }
 
 func testFaucet(e *env) {
-	a := NewAccount(100)
+	if !e.b.Caps.Faucet {
+		e.t.Skip("the backend has no faucet")
+	}
+	if s := e.system(); s.FaucetLimit != FaucetPerAccount || s.FaucetLeft != FaucetTotal {
+		e.t.Fatalf("faucet of the system state: limit %d left %d", s.FaucetLimit, s.FaucetLeft)
+	}
+	a, b, c := NewAccount(100), NewAccount(112), NewAccount(113)
 	r, err := e.c.RequestWAL(e.ctx, a, 7*chain.FrostPerWAL)
 	e.must(err)
 	if r.Digest == (chain.Digest{}) || r.Height == 0 || r.Epoch != 1 {
@@ -73,12 +79,30 @@ func testFaucet(e *env) {
 	if got := e.balance(a.Address()); got != 7*chain.FrostPerWAL {
 		e.t.Fatalf("balance after faucet %d", got)
 	}
-	_, err = e.c.RequestWAL(e.ctx, a, FaucetLimit+1)
-	e.wantErr(err, chain.ErrFaucetLimit, "faucet over its limit")
+	// The cap is per account, over all its requests.
+	_, err = e.c.RequestWAL(e.ctx, a, 2*chain.FrostPerWAL)
+	e.wantErr(err, chain.ErrFaucetLimit, "second request past the account's cap")
+	_, err = e.c.RequestWAL(e.ctx, a, chain.FrostPerWAL)
+	e.must(err)
+	_, err = e.c.RequestWAL(e.ctx, b, FaucetPerAccount+1)
+	e.wantErr(err, chain.ErrFaucetLimit, "request over the account's cap")
 	_, err = e.c.RequestWAL(e.ctx, a, 0)
 	e.wantErr(err, chain.ErrInvalidArgument, "faucet of zero")
-	if got := e.balance(a.Address()); got != 7*chain.FrostPerWAL {
+	if got := e.balance(a.Address()); got != FaucetPerAccount {
 		e.t.Fatalf("failed faucet requests changed the balance to %d", got)
+	}
+	// The pool is finite: fresh accounts drain it, and then it is empty.
+	_, err = e.c.RequestWAL(e.ctx, b, FaucetPerAccount)
+	e.must(err)
+	left := uint64(FaucetTotal - 2*FaucetPerAccount)
+	_, err = e.c.RequestWAL(e.ctx, c, left+1)
+	e.wantErr(err, chain.ErrFaucetLimit, "request over what the faucet has left")
+	_, err = e.c.RequestWAL(e.ctx, c, left)
+	e.must(err)
+	_, err = e.c.RequestWAL(e.ctx, NewAccount(114), 1)
+	e.wantErr(err, chain.ErrFaucetLimit, "request to an empty faucet")
+	if s := e.system(); s.FaucetLeft != 0 {
+		e.t.Errorf("faucet left %d", s.FaucetLeft)
 	}
 }
 
@@ -536,9 +560,7 @@ func testStaking(e *env) {
 		e.t.Fatal("stake did not move WAL into the pool")
 	}
 	_, err = e.c.RequestWithdrawal(e.ctx, staker, sw.ID)
-	e.wantErr(err, chain.ErrStakeNotActive, "withdrawing stake before it is active")
-	_, err = e.c.Withdraw(e.ctx, staker, sw.ID)
-	e.wantErr(err, chain.ErrNotWithdrawing, "withdrawing without a request")
+	e.wantErr(err, chain.ErrStakeNotActive, "requesting the withdrawal of stake no committee counts yet")
 	_, err = e.c.RequestWithdrawal(e.ctx, NewAccount(111), sw.ID)
 	e.wantErr(err, chain.ErrNotOwner, "withdrawing another's stake")
 
@@ -577,6 +599,8 @@ func testStaking(e *env) {
 	if info.Stake != 100*chain.FrostPerWAL {
 		e.t.Errorf("pool stake in epoch 2: %d", info.Stake)
 	}
+	_, err = e.c.Withdraw(e.ctx, staker, sw.ID)
+	e.wantErr(err, chain.ErrNotWithdrawing, "withdrawing active stake without a request")
 	w, err := e.c.RequestWithdrawal(e.ctx, staker, sw.ID)
 	e.must(err)
 	if w.State != chain.StakeWithdrawing || w.WithdrawEpoch != 3 {
@@ -606,14 +630,12 @@ func testStaking(e *env) {
 
 func testRegisterNode(e *env) {
 	op := NewAccount(120)
-	_, err := e.c.RequestWAL(e.ctx, op, 100*chain.FrostPerWAL)
+	_, err := e.c.TransferWAL(e.ctx, e.net.Client, op.Address(), 100*chain.FrostPerWAL)
 	e.must(err)
 	key, err := chain.GenerateBLSKey(keyRand(121))
 	e.must(err)
-	args := chain.RegisterNodeArgs{
-		Name: "newcomer", PeerID: "12D3KooWNew", Addresses: []string{"/ip4/127.0.0.1/tcp/9100"},
-		PublicKey: key.PublicKey(), ProofOfPossession: key.ProofOfPossession(1, op.Address()), Commission: 500,
-	}
+	args := e.registration(op, key, NewNetworkKey(keyRand(122)), "newcomer")
+	args.Commission = 500
 	bad := args
 	bad.ProofOfPossession = key.ProofOfPossession(1, e.net.Client.Address())
 	_, err = e.c.RegisterNode(e.ctx, op, bad)
@@ -659,6 +681,102 @@ func testRegisterNode(e *env) {
 		e.t.Fatalf("new node in the next committee: %v %+v", ok, next)
 	}
 	e.must(next.Validate())
+}
+
+// registration returns the arguments that register a node with the given
+// keys in the current epoch.
+func (e *env) registration(op *chain.AccountKey, key *chain.BLSPrivateKey, nk chain.Ed25519NetworkKey, name string) chain.RegisterNodeArgs {
+	e.t.Helper()
+	epoch := e.system().Epoch
+	sig, err := chain.SignNetworkKey(nk, epoch, op.Address(), nk.PeerID())
+	e.must(err)
+	return chain.RegisterNodeArgs{
+		Name: name, PeerID: nk.PeerID(), Addresses: []string{"/ip4/127.0.0.1/tcp/9100"},
+		PublicKey: key.PublicKey(), ProofOfPossession: key.ProofOfPossession(epoch, op.Address()),
+		NetworkKeySignature: sig,
+	}
+}
+
+// testPeerIDs: a peer ID is parsed, unique, and registered only with its
+// network key's signature, at registration and on update.
+func testPeerIDs(e *env) {
+	if !e.b.Caps.NetworkKeys {
+		e.t.Skip("the backend does not check network keys")
+	}
+	op := NewAccount(140)
+	_, err := e.c.TransferWAL(e.ctx, e.net.Client, op.Address(), 10*chain.FrostPerWAL)
+	e.must(err)
+	key, _ := chain.GenerateBLSKey(keyRand(141))
+	nk, other := NewNetworkKey(keyRand(142)), NewNetworkKey(keyRand(143))
+	args := e.registration(op, key, nk, "peer")
+	signed := func(k chain.Ed25519NetworkKey, epoch uint32, a chain.Address, peer string) []byte {
+		msg, err := chain.NetworkKeyMessage(epoch, a, peer)
+		e.must(err)
+		sig, _ := k.Sign(msg)
+		return sig
+	}
+	for _, tt := range []struct {
+		name string
+		mod  func(*chain.RegisterNodeArgs)
+		want error
+	}{
+		{"peer ID that does not parse", func(a *chain.RegisterNodeArgs) { a.PeerID = "12D3KooWTestPeer0" }, chain.ErrInvalidArgument},
+		{"peer ID of another key type", func(a *chain.RegisterNodeArgs) {
+			a.PeerID = "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N" // a SHA-256 (RSA) peer ID
+		}, chain.ErrInvalidArgument},
+		{"another node's peer ID", func(a *chain.RegisterNodeArgs) {
+			n0 := e.net.Nodes[0]
+			a.PeerID, a.NetworkKeySignature = n0.PeerID, signed(n0.Network, 1, op.Address(), n0.PeerID)
+		}, chain.ErrDuplicatePeerID},
+		{"no network key signature", func(a *chain.RegisterNodeArgs) { a.NetworkKeySignature = nil }, chain.ErrInvalidNetworkKeySignature},
+		{"signature by another key", func(a *chain.RegisterNodeArgs) {
+			a.NetworkKeySignature = signed(other, 1, op.Address(), nk.PeerID())
+		}, chain.ErrInvalidNetworkKeySignature},
+		{"signature for another operator", func(a *chain.RegisterNodeArgs) {
+			a.NetworkKeySignature = signed(nk, 1, e.net.Client.Address(), nk.PeerID())
+		}, chain.ErrInvalidNetworkKeySignature},
+		{"signature of another epoch", func(a *chain.RegisterNodeArgs) {
+			a.NetworkKeySignature = signed(nk, 0, op.Address(), nk.PeerID())
+		}, chain.ErrInvalidNetworkKeySignature},
+	} {
+		bad := args
+		tt.mod(&bad)
+		_, err := e.c.RegisterNode(e.ctx, op, bad)
+		e.wantErr(err, tt.want, tt.name)
+	}
+	info, err := e.c.RegisterNode(e.ctx, op, args)
+	e.must(err)
+	if info.PeerID != nk.PeerID() {
+		e.t.Fatalf("registered peer ID %q", info.PeerID)
+	}
+	// The same network key again, for another node: refused.
+	key2, _ := chain.GenerateBLSKey(keyRand(144))
+	_, err = e.c.RegisterNode(e.ctx, op, e.registration(op, key2, nk, "twin"))
+	e.wantErr(err, chain.ErrDuplicatePeerID, "registering a peer ID twice")
+
+	// Updates: another node's peer ID, a new one without or with its
+	// signature; then the old one is free again.
+	n1, id1 := e.net.Nodes[1], e.ids[1]
+	taken := nk.PeerID()
+	_, err = e.c.UpdateNode(e.ctx, n1.Operator, id1, chain.UpdateNodeArgs{PeerID: &taken, NetworkKeySignature: signed(nk, 1, n1.Operator.Address(), taken)})
+	e.wantErr(err, chain.ErrDuplicatePeerID, "updating to another node's peer ID")
+	fresh := other.PeerID()
+	_, err = e.c.UpdateNode(e.ctx, n1.Operator, id1, chain.UpdateNodeArgs{PeerID: &fresh})
+	e.wantErr(err, chain.ErrInvalidNetworkKeySignature, "new peer ID without its signature")
+	bogus := "not a peer ID"
+	_, err = e.c.UpdateNode(e.ctx, n1.Operator, id1, chain.UpdateNodeArgs{PeerID: &bogus})
+	e.wantErr(err, chain.ErrInvalidArgument, "updating to a peer ID that does not parse")
+	up, err := e.c.UpdateNode(e.ctx, n1.Operator, id1, chain.UpdateNodeArgs{PeerID: &fresh, NetworkKeySignature: signed(other, 1, n1.Operator.Address(), fresh)})
+	e.must(err)
+	if i, _ := e.committee(0).Index(id1); up.PeerID != fresh || e.committee(0).Members[i].PeerID != fresh {
+		e.t.Fatalf("updated peer ID %q", up.PeerID)
+	}
+	same := fresh
+	_, err = e.c.UpdateNode(e.ctx, n1.Operator, id1, chain.UpdateNodeArgs{PeerID: &same})
+	e.must(err) // its own peer ID again: nothing to sign
+	key3, _ := chain.GenerateBLSKey(keyRand(145))
+	_, err = e.c.RegisterNode(e.ctx, op, e.registration(op, key3, n1.Network, "reuse"))
+	e.must(err) // node 1's old peer ID, signed by its key
 }
 
 func testUpdateNode(e *env) {
@@ -715,67 +833,6 @@ func testPricing(e *env) {
 	if want, _ := e.system().RegisterCost(100, 1); r.Cost != want {
 		e.t.Errorf("cost %d, want %d", r.Cost, want)
 	}
-}
-
-func testRewards(e *env) {
-	// Storage bought for epoch 1 only: its fees are epoch 1's rewards.
-	r := e.register(e.net.Client, blob(1, 1<<20, 1, false))
-	before := map[chain.NodeID]chain.NodeInfo{}
-	for _, id := range e.ids {
-		before[id], _ = e.c.Node(e.ctx, id)
-	}
-	opBal := e.balance(e.net.Nodes[0].Operator.Address())
-	e.nextEpoch()
-	com := e.committee(1)
-	var total uint64
-	for _, ev := range e.eventsOf(chain.EventRewardsDistributed) {
-		total += ev.Amount
-	}
-	if total == 0 || total > r.Cost {
-		e.t.Fatalf("rewards %d for fees %d", total, r.Cost)
-	}
-	i0, _ := com.Index(e.ids[0])
-	share := r.Cost * uint64(len(com.Members[i0].Shards)) / NShards
-	commission := share * uint64(e.net.Nodes[0].Commission) / chain.MaxCommission
-	after, _ := e.c.Node(e.ctx, e.ids[0])
-	if got := e.balance(e.net.Nodes[0].Operator.Address()) - opBal; got != commission {
-		e.t.Errorf("commission %d, want %d", got, commission)
-	}
-	if got := after.Stake - before[e.ids[0]].Stake; got != share-commission {
-		e.t.Errorf("pool grew by %d, want %d", got, share-commission)
-	}
-	staked, _ := e.c.StakedWAL(e.ctx, e.net.Nodes[0].Operator.Address())
-	if staked[0].Value != after.Stake {
-		e.t.Errorf("sole staker's value %d, pool %d", staked[0].Value, after.Stake)
-	}
-}
-
-func testAttestation(e *env) {
-	com := e.committee(0)
-	n0, id0 := e.net.Nodes[0], e.ids[0]
-	passed := chain.BitmapOf(len(com.Members), 0, 1, 2, 3)
-	att := chain.Attestation{Node: id0, Epoch: 1, Passed: passed, Signature: n0.Key.Sign(chain.AttestationMessage(1, id0, passed))}
-	bad := att
-	bad.Signature = e.net.Nodes[1].Key.Sign(chain.AttestationMessage(1, id0, passed))
-	_, err := e.c.SubmitAttestation(e.ctx, n0.Operator, bad)
-	e.wantErr(err, chain.ErrBadSignature, "attestation signed by another node")
-	_, err = e.c.SubmitAttestation(e.ctx, e.net.Client, att)
-	e.wantErr(err, chain.ErrNotOwner, "attestation by a non-operator")
-	old := att
-	old.Epoch = 2
-	_, err = e.c.SubmitAttestation(e.ctx, n0.Operator, old)
-	e.wantErr(err, chain.ErrWrongEpoch, "attestation for another epoch")
-	short := att
-	short.Passed = chain.Bitmap{}
-	_, err = e.c.SubmitAttestation(e.ctx, n0.Operator, short)
-	e.wantErr(err, chain.ErrInvalidArgument, "attestation bitmap of the wrong size")
-	rc, err := e.c.SubmitAttestation(e.ctx, n0.Operator, att)
-	e.must(err)
-	if len(rc.Events) != 1 || rc.Events[0].Kind != chain.EventAttestation || rc.Events[0].NodeID != id0 {
-		e.t.Fatalf("events %+v", rc.Events)
-	}
-	_, err = e.c.SubmitAttestation(e.ctx, n0.Operator, att)
-	e.wantErr(err, chain.ErrInvalidArgument, "attesting twice")
 }
 
 func testEvents(e *env) {

@@ -2,6 +2,7 @@ package local
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
@@ -18,8 +19,8 @@ type BlockHeader struct {
 	// TimeMs is the block time (Unix milliseconds); it never decreases.
 	TimeMs uint64       `json:"timeMs"`
 	Prev   chain.Digest `json:"prev"`
-	// TxRoot is Blake2b-256 of the digests of the block's transactions,
-	// in order; EventsRoot is Blake2b-256 of the BCS of its events.
+	// TxRoot commits to the block's transactions and their outcomes
+	// (txRoot); EventsRoot is Blake2b-256 of the BCS of its events.
 	TxRoot     chain.Digest `json:"txRoot"`
 	EventsRoot chain.Digest `json:"eventsRoot"`
 	// Randomness is drawn by the block producer; the block that starts an
@@ -27,11 +28,33 @@ type BlockHeader struct {
 	Randomness [32]byte `json:"randomness"`
 }
 
-// Block is a header and the transactions it executed (only those that
-// succeeded).
+// Block is a header and the transactions it executed, in order: those that
+// succeeded and those that failed after passing the signature, expiry and
+// duplicate checks. A failed transaction changes nothing but is recorded,
+// so that its digest is remembered until its expiry like any other's: the
+// same signed bytes cannot execute later (once the sender can pay, say).
 type Block struct {
 	Header BlockHeader
-	Txs    []SignedTx
+	Txs    []BlockTx
+}
+
+// BlockTx is a transaction of a block and its outcome.
+type BlockTx struct {
+	Tx SignedTx
+	// Error is "" for a transaction that succeeded, else the
+	// chain.ErrorCode of its failure ("failed" if it has none).
+	Error string
+}
+
+// outcomeCode is what BlockTx.Error records for a transaction's outcome.
+func outcomeCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	if c := chain.ErrorCode(err); c != "" {
+		return c
+	}
+	return "failed"
 }
 
 // Hash returns the header's hash.
@@ -43,10 +66,21 @@ func (h *BlockHeader) Hash() chain.Digest {
 	return chain.Digest(blake2b.Sum256(buf.Bytes()))
 }
 
-func txRoot(digests []chain.Digest) chain.Digest {
+// txEntry is what a block header commits to for one transaction.
+type txEntry struct {
+	digest chain.Digest
+	code   string // BlockTx.Error
+}
+
+// txRoot is Blake2b-256 over the block's transactions, in order: digest(32)
+// ‖ ULEB128(len) ‖ outcome code (empty for success).
+func txRoot(txs []txEntry) chain.Digest {
 	h, _ := blake2b.New256(nil)
-	for _, d := range digests {
-		h.Write(d[:])
+	var buf [binary.MaxVarintLen64]byte
+	for _, t := range txs {
+		h.Write(t.digest[:])
+		h.Write(binary.AppendUvarint(buf[:0], uint64(len(t.code))))
+		h.Write([]byte(t.code))
 	}
 	var out chain.Digest
 	h.Sum(out[:0])

@@ -58,10 +58,16 @@ type Config struct {
 	// DefaultMaxTxsPerBlock.
 	MaxPendingTxs  int
 	MaxTxsPerBlock int
-	// VerifyReplay re-checks the transactions' signatures when Open replays
-	// the log. The log is checksummed and hash-chained, so by default it is
-	// trusted.
+	// VerifyReplay makes Open replay the whole log from the genesis,
+	// re-checking the transactions' signatures, and compare the state at
+	// the snapshot's height with the snapshot. The log and the snapshot are
+	// checksummed and hash-chained, so by default they are trusted and
+	// Open replays only the blocks after the snapshot.
 	VerifyReplay bool
+	// SnapshotInterval is how many blocks may pass between two snapshots
+	// of the state (default DefaultSnapshotInterval; negative: only at
+	// Close). A restart replays the blocks after the last snapshot.
+	SnapshotInterval int
 }
 
 // EnsureDefaults fills unset fields.
@@ -77,6 +83,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.MaxTxsPerBlock <= 0 {
 		c.MaxTxsPerBlock = DefaultMaxTxsPerBlock
+	}
+	if c.SnapshotInterval == 0 {
+		c.SnapshotInterval = DefaultSnapshotInterval
 	}
 }
 
@@ -113,6 +122,13 @@ type Chain struct {
 	// stopped is set with it (under qmu) so that submit refuses at once.
 	failed  error
 	stopped bool
+
+	// snapHeight is the height of the last snapshot (under mu); replayed
+	// counts the blocks Open replayed. noCloseSnapshot, for tests, makes
+	// Close leave the state unsaved, as a crash does.
+	snapHeight      uint64
+	replayed        int
+	noCloseSnapshot bool
 }
 
 // pendingTx is a verified transaction waiting for a block.
@@ -193,7 +209,23 @@ func (c *Chain) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for h := uint64(1); h <= head; h++ {
+	snap, err := c.loadSnapshot(st.p, head)
+	if err != nil {
+		if c.cfg.VerifyReplay {
+			return err
+		}
+		c.log.Warn("ignoring the state snapshot; replaying the log from the genesis", "err", err)
+		snap = nil
+	}
+	var check *state // the snapshot to compare the replay with
+	switch {
+	case snap != nil && c.cfg.VerifyReplay:
+		check = snap
+	case snap != nil:
+		st = snap
+	}
+	c.snapHeight = st.height
+	for h := st.height + 1; h <= head; h++ {
 		if h%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -206,10 +238,15 @@ func (c *Chain) load(ctx context.Context) error {
 		if err := replayBlock(st, b, c.cfg.VerifyReplay); err != nil {
 			return fmt.Errorf("replaying block %d: %w", h, err)
 		}
+		c.replayed++
+		if check != nil && h == check.height && st.root() != check.root() {
+			return fmt.Errorf("%w: the state snapshot of block %d differs from the log replayed", chain.ErrCorrupt, h)
+		}
 	}
 	c.st = st
 	c.committed = st.eventSeq
-	c.log.Info("chain loaded", "chain_id", st.p.chainID, "height", st.height, "epoch", st.epoch, "events", st.eventSeq)
+	c.log.Info("chain loaded", "chain_id", st.p.chainID, "height", st.height, "epoch", st.epoch, "events", st.eventSeq,
+		"snapshot", c.snapHeight, "replayed", c.replayed)
 	return nil
 }
 
@@ -238,29 +275,34 @@ func replayBlock(st *state, b *Block, verify bool) error {
 		return fmt.Errorf("%w: block %d does not follow block %d (%s)", chain.ErrCorrupt, h.Height, st.height, st.lastHash)
 	}
 	st.beginBlock(h.Height, h.TimeMs, h.Randomness)
-	digests := make([]chain.Digest, len(b.Txs))
+	txs := make([]txEntry, len(b.Txs))
 	for i := range b.Txs {
+		bt := &b.Txs[i]
 		var (
 			d   chain.Digest
 			err error
 		)
 		if verify {
-			d, _, err = b.Txs[i].verify()
+			d, _, err = bt.Tx.verify()
 		} else {
 			var enc []byte
-			if enc, err = b.Txs[i].Tx.Encode(); err == nil {
+			if enc, err = bt.Tx.Tx.Encode(); err == nil {
 				d = digestOf(enc)
 			}
 		}
-		if err == nil {
-			_, err = st.applyTx(&b.Txs[i], d)
-		}
 		if err != nil {
-			return fmt.Errorf("%w: transaction %d no longer executes: %w", chain.ErrCorrupt, i, err)
+			return fmt.Errorf("%w: transaction %d: %w", chain.ErrCorrupt, i, err)
 		}
-		digests[i] = d
+		_, inBlock, err := st.applyTx(&bt.Tx, d)
+		if !inBlock {
+			return fmt.Errorf("%w: transaction %d no longer passes its checks: %w", chain.ErrCorrupt, i, err)
+		}
+		if code := outcomeCode(err); code != bt.Error {
+			return fmt.Errorf("%w: transaction %d was recorded with outcome %q, replays to %q (%v)", chain.ErrCorrupt, i, bt.Error, code, err)
+		}
+		txs[i] = txEntry{d, bt.Error}
 	}
-	if txRoot(digests) != h.TxRoot || eventsRoot(st.events) != h.EventsRoot {
+	if txRoot(txs) != h.TxRoot || eventsRoot(st.events) != h.EventsRoot {
 		return fmt.Errorf("%w: block %d replays to other transactions or events", chain.ErrCorrupt, h.Height)
 	}
 	st.lastHash = h.Hash()
@@ -404,18 +446,19 @@ func (c *Chain) buildBlock() (bool, error) {
 	b := &Block{Header: BlockHeader{Height: st.height + 1, Prev: st.lastHash, Randomness: rnd}}
 	st.beginBlock(b.Header.Height, nowMs, rnd)
 	b.Header.TimeMs = st.timeMs
-	var digests []chain.Digest
+	var txs []txEntry
 	outs := make([]outcome, n)
 	for i, p := range batch {
-		res, err := st.applyTx(p.st, p.digest)
+		res, inBlock, err := st.applyTx(p.st, p.digest)
 		outs[i] = outcome{res, err}
-		if err == nil {
-			b.Txs = append(b.Txs, *p.st)
-			digests = append(digests, p.digest)
+		if inBlock {
+			code := outcomeCode(err)
+			b.Txs = append(b.Txs, BlockTx{Tx: *p.st, Error: code})
+			txs = append(txs, txEntry{p.digest, code})
 		}
 	}
 	evs := st.events
-	hash := st.endBlock(b, digests)
+	hash := st.endBlock(b, txs)
 	// The state already moved on: from here the block must be persisted
 	// or the chain stopped, never left half-applied.
 	if err := c.db.writeBlock(b, hash, evs); err != nil {
@@ -428,6 +471,9 @@ func (c *Chain) buildBlock() (bool, error) {
 	c.committed = st.eventSeq
 	close(c.newBlock)
 	c.newBlock = make(chan struct{})
+	if c.cfg.SnapshotInterval > 0 && st.height-c.snapHeight >= uint64(c.cfg.SnapshotInterval) {
+		c.snapshot(false)
+	}
 	c.mu.Unlock()
 
 	for i, p := range batch {
@@ -472,6 +518,9 @@ func (c *Chain) Close() error {
 			p.done <- outcome{err: chain.ErrClosed}
 		}
 		c.mu.Lock()
+		if c.failed == nil && !c.noCloseSnapshot && c.st.height > c.snapHeight {
+			c.snapshot(true)
+		}
 		c.closeErr = c.db.close()
 		c.mu.Unlock()
 	})
@@ -541,6 +590,13 @@ func (c *Chain) Node(ctx context.Context, id chain.NodeID) (chain.NodeInfo, erro
 func (c *Chain) Nodes(ctx context.Context) ([]chain.NodeInfo, error) {
 	var out []chain.NodeInfo
 	err := c.read(func(st *state) error { out = st.nodeList(); return nil })
+	return out, err
+}
+
+// NodeHistory implements chain.Chain. It keeps NodeHistoryEpochs epochs.
+func (c *Chain) NodeHistory(ctx context.Context, id chain.NodeID) ([]chain.NodeEpoch, error) {
+	var out []chain.NodeEpoch
+	err := c.read(func(st *state) (err error) { out, err = st.nodeHistory(id); return err })
 	return out, err
 }
 

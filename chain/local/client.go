@@ -199,6 +199,13 @@ func (c *Client) Nodes(ctx context.Context) ([]chain.NodeInfo, error) {
 	return v, err
 }
 
+// NodeHistory implements chain.Chain.
+func (c *Client) NodeHistory(ctx context.Context, id chain.NodeID) ([]chain.NodeEpoch, error) {
+	var v []chain.NodeEpoch
+	err := c.get(ctx, "/v1/nodes/"+id.String()+"/history", &v)
+	return nilIfEmpty(v), err
+}
+
 // BlobStatus implements chain.Chain.
 func (c *Client) BlobStatus(ctx context.Context, id encoding.BlobID) (chain.BlobStatus, error) {
 	var v chain.BlobStatus

@@ -16,20 +16,22 @@ import (
 // formatVersion changes with them.
 //
 //	v                 format version, u32 BE
-//	g                 genesis, JSON (after defaults; its hash is the chain ID)
+//	g                 genesis, JSON (after defaults; the hash of its BCS is the chain ID)
 //	h                 head: height u64 BE ‖ block hash(32)
 //	b ‖ height u64 BE sealed BCS block
 //	e ‖ seq u64 BE    sealed JSON event
+//	s                 sealed state snapshot (snapshot.go)
 //
 // A sealed record is Blake2b-256(payload) ‖ payload. A block, its events and
 // the head are written in one synced batch, so a crash leaves either all of
 // a block or none of it.
-const formatVersion = 1
+const formatVersion = 2
 
 var (
-	keyVersion = []byte("v")
-	keyGenesis = []byte("g")
-	keyHead    = []byte("h")
+	keyVersion  = []byte("v")
+	keyGenesis  = []byte("g")
+	keyHead     = []byte("h")
+	keySnapshot = []byte("s")
 )
 
 func blockKey(h uint64) []byte { return binary.BigEndian.AppendUint64([]byte("b"), h) }
@@ -148,6 +150,18 @@ func (d *db) writeBlock(b *Block, hash chain.Digest, evs []chain.Event) error {
 	head := binary.BigEndian.AppendUint64(nil, b.Header.Height)
 	_ = batch.Set(keyHead, append(head, hash[:]...), nil)
 	return batch.Commit(d.sync)
+}
+
+// writeSnapshot replaces the state snapshot.
+func (d *db) writeSnapshot(rec []byte, sync bool) error {
+	if d.failWrites != nil {
+		return d.failWrites
+	}
+	opts := pebble.NoSync
+	if sync {
+		opts = d.sync
+	}
+	return d.p.Set(keySnapshot, rec, opts)
 }
 
 // events reads the events with sequence numbers in [from, to].

@@ -54,10 +54,13 @@ func (s *state) selectCommittee(t uint32, prev *chain.Committee) (*chain.Committ
 	})
 	cands = cands[:min(len(cands), MaxCommitteeSize, s.p.n)]
 	stakes := make([]uint64, len(cands))
+	caps := make([]int, len(cands))
+	perShard := s.bytesPerShard(t)
 	for i, c := range cands {
 		stakes[i] = c.stake
+		caps[i] = shardCap(s.nodes[c.id].info.Capacity, perShard, s.p.n)
 	}
-	counts := dhondt(s.p.n, stakes)
+	counts := dhondtCapped(s.p.n, stakes, caps)
 	// Members in node ID order, with their counts.
 	type mem struct {
 		id    chain.NodeID
@@ -92,22 +95,122 @@ func (s *state) selectCommittee(t uint32, prev *chain.Committee) (*chain.Committ
 	return com, nil
 }
 
+// bytesPerShard is what one shard stores in epoch t: the encoded length of
+// the storage sold for t over n, rounded up (every shard holds one sliver
+// pair of each blob, 1/n of its encoded length).
+func (s *state) bytesPerShard(t uint32) uint64 {
+	st := s.stored[t]
+	return st/uint64(s.p.n) + min(1, st%uint64(s.p.n))
+}
+
+// shardCap is how many shards a node of the given capacity can hold when a
+// shard stores perShard bytes: ⌊capacity / perShard⌋, at most n.
+func shardCap(capacity, perShard uint64, n int) int {
+	if perShard == 0 {
+		return n
+	}
+	return int(min(capacity/perShard, uint64(n)))
+}
+
 // dhondt apportions seats among parties by votes with the D'Hondt method:
 // each seat goes to the party with the largest votes/(seats+1), ties to the
 // larger party, then to the earlier one. Parties are given largest first.
-func dhondt(seats int, votes []uint64) []int {
+func dhondt(seats int, votes []uint64) []int { return dhondtCapped(seats, votes, nil) }
+
+// dhondtCapped is dhondt where party i takes at most caps[i] seats (nil: no
+// caps). When every party is at its cap and seats are left, those go by
+// D'Hondt among all parties, caps ignored: every shard needs a holder.
+func dhondtCapped(seats int, votes []uint64, caps []int) []int {
 	out := make([]int, len(votes))
 	h := &quotients{votes: votes, seats: out}
 	for i := range votes {
-		h.idx = append(h.idx, i)
+		if caps == nil || caps[i] > 0 {
+			h.idx = append(h.idx, i)
+		}
 	}
 	heap.Init(h)
-	for range seats {
+	for left := seats; left > 0; left-- {
+		if h.Len() == 0 {
+			// Capacity ran out: the rest by stake alone.
+			for i := range votes {
+				h.idx = append(h.idx, i)
+			}
+			heap.Init(h)
+			caps = nil
+		}
 		i := h.idx[0]
 		out[i]++
-		heap.Fix(h, 0)
+		if caps != nil && out[i] >= caps[i] {
+			heap.Pop(h)
+		} else {
+			heap.Fix(h, 0)
+		}
 	}
 	return out
+}
+
+// captureStake is the smallest stake with which one new pool, against pools
+// of the given stakes, wins at least seats of n shards at a committee
+// selection: the largest min(MaxCommitteeSize, n) pools, D'Hondt, every tie
+// going to the new pool. Seats grow with stake, so it is found by bisection.
+func captureStake(n, seats int, stakes []uint64) uint64 {
+	sorted := slices.Sorted(slices.Values(stakes))
+	slices.Reverse(sorted)
+	k := min(MaxCommitteeSize, n)
+	won := func(a uint64) bool {
+		// The new pool goes before the pools of equal stake: it wins ties.
+		i, _ := slices.BinarySearchFunc(sorted, a, func(x, t uint64) int {
+			switch {
+			case x > t:
+				return -1
+			case x < t:
+				return 1
+			}
+			return 1
+		})
+		if i >= k {
+			return false
+		}
+		votes := slices.Insert(slices.Clone(sorted), i, a)
+		return dhondt(n, votes[:min(len(votes), k)])[i] >= seats
+	}
+	// A pool whose every quotient a/seats beats the largest other stake
+	// wins seats shards.
+	hi, lo := uint64(1), uint64(1)
+	if len(sorted) > 0 {
+		h, l := bits.Mul64(sorted[0], uint64(seats))
+		if h != 0 || l == ^uint64(0) {
+			hi = ^uint64(0)
+		} else {
+			hi = l + 1
+		}
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if won(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// exclusionStake is the least stake with which new pools could push one of
+// the pools of the given stakes out of a committee of min(MaxCommitteeSize,
+// n) members (see MaxFaucetTotal).
+func exclusionStake(n int, stakes []uint64) uint64 {
+	sorted := slices.Sorted(slices.Values(stakes))
+	slices.Reverse(sorted)
+	k := min(MaxCommitteeSize, n)
+	if len(sorted) >= k {
+		return sorted[k-1]
+	}
+	h, l := bits.Mul64(uint64(k-len(sorted)+1), sorted[len(sorted)-1])
+	if h != 0 {
+		return ^uint64(0)
+	}
+	return l
 }
 
 // quotients is a max-heap of parties by their D'Hondt quotient.
@@ -295,6 +398,8 @@ func (s *state) changeEpoch(randomness [32]byte) {
 		n.info.Commission = n.info.NextCommission
 	}
 	delete(s.attest, old)
+	delete(s.stored, old)
+	s.pruneExpired(t)
 	s.epoch = t
 	s.epochStartMs = s.timeMs
 	s.storagePrice, s.writePrice = s.nextStorage, s.nextWrite
@@ -310,51 +415,79 @@ func (s *state) changeEpoch(randomness [32]byte) {
 	}
 }
 
-// distributeRewards pays the storage fees of epoch e to its committee, by
-// shards. When attesters holding a quorum of shards attested the epoch, a
-// member attested as passing by less than a quorum forfeits its reward
-// (burned); otherwise challenges did not run and everyone is paid. The
-// operator's commission goes to its account, the rest to the pool. Division
-// dust carries over to the next epoch.
+// distributeRewards pays the fees of epoch e (its storage fees, and the
+// write fees of the blobs registered in it) to its committee, by the
+// attestations of its challenges, and records every member's epoch in its
+// history. In FROST, rounding down:
+//
+//	reward_i     = ⌊pot × shards_i / n⌋
+//	commission_i = ⌊reward_i × commission rate_i / 10,000⌋  (accrues to the operator)
+//	pool_i      += reward_i − commission_i                (raises its shares' value)
+//
+// A member is paid when attesters holding ≥ n − f shards marked it as
+// passing. When the attesters together hold ≥ n − f shards, a member they
+// did not mark so forfeits its reward, which is burned. When they hold
+// fewer, no member can be proven either way: the rewards are not paid and
+// not burned but carry over to epoch e+1's pot, like the rounding dust
+// (pot − Σ reward_i).
 func (s *state) distributeRewards(e uint32) {
 	pot := s.pots[e]
 	delete(s.pots, e)
 	com := s.committees[e]
-	if com == nil || len(com.Members) == 0 || pot == 0 {
-		s.pots[e+1] += pot
-		if s.pots[e+1] == 0 {
-			delete(s.pots, e+1)
-		}
-		return
+	carry := pot
+	if com != nil && len(com.Members) > 0 {
+		carry = s.payCommittee(com, pot)
 	}
-	atts := s.attest[e]
+	if carry > 0 {
+		s.pots[e+1] += carry
+	}
+}
+
+// payCommittee distributes pot to com's members (see distributeRewards) and
+// returns what carries over.
+func (s *state) payCommittee(com *chain.Committee, pot uint64) uint64 {
+	atts := s.attest[com.Epoch]
 	attWeight := 0
 	for id := range atts {
 		if i, ok := com.Index(id); ok {
 			attWeight += len(com.Members[i].Shards)
 		}
 	}
-	challenged := attWeight >= com.QuorumShards()
-	var paid uint64
+	quorum := com.QuorumShards()
+	var paid, burned uint64
 	for i, m := range com.Members {
-		reward := mulDiv(pot, uint64(len(m.Shards)), uint64(com.NShards))
-		paid += reward
-		ev := chain.Event{Kind: chain.EventRewardsDistributed, NodeID: m.NodeID}
-		if challenged && s.passWeight(com, atts, i) < com.QuorumShards() {
-			s.burned += reward
-			ev.Burned = reward
-		} else {
-			n := s.nodes[m.NodeID]
-			commission := mulDiv(reward, uint64(n.info.Commission), chain.MaxCommission)
-			s.credit(n.info.Operator, commission)
-			n.active += reward - commission
-			ev.Amount = reward
+		n := s.nodes[m.NodeID]
+		_, attested := atts[m.NodeID]
+		pass := s.passWeight(com, atts, i)
+		rec := chain.NodeEpoch{
+			Epoch: com.Epoch, Shards: len(m.Shards), Attested: attested, PassedBy: pass, FailedBy: attWeight - pass,
 		}
-		s.emit(ev)
+		reward := mulDiv(pot, uint64(len(m.Shards)), uint64(com.NShards))
+		switch {
+		case pass >= quorum:
+			rec.Verdict = chain.VerdictPassed
+			rec.Reward = reward
+			rec.Commission = mulDiv(reward, uint64(n.info.Commission), chain.MaxCommission)
+			n.commission += rec.Commission
+			n.active += reward - rec.Commission
+			paid += reward
+		case attWeight >= quorum:
+			rec.Verdict = chain.VerdictFailed
+			rec.Burned = reward
+			burned += reward
+		default:
+			rec.Verdict = chain.VerdictUnproven
+		}
+		if pot > 0 {
+			s.emit(chain.Event{Kind: chain.EventRewardsDistributed, NodeID: m.NodeID, Amount: rec.Reward, Burned: rec.Burned})
+		}
+		n.history = append(n.history, rec)
+		if k := len(n.history) - NodeHistoryEpochs; k > 0 {
+			n.history = slices.Delete(n.history, 0, k)
+		}
 	}
-	if dust := pot - paid; dust > 0 {
-		s.pots[e+1] += dust
-	}
+	s.burned += burned
+	return pot - paid - burned
 }
 
 // passWeight is the shards of the attesters that marked member i as passed.

@@ -48,9 +48,9 @@ func (s *state) beginBlock(height, timeMs uint64, randomness [32]byte) {
 }
 
 // endBlock completes the header of the block being built, whose
-// transactions had the given digests, and returns its hash.
-func (s *state) endBlock(b *Block, digests []chain.Digest) chain.Digest {
-	b.Header.TxRoot = txRoot(digests)
+// transactions had the given digests and outcomes, and returns its hash.
+func (s *state) endBlock(b *Block, txs []txEntry) chain.Digest {
+	b.Header.TxRoot = txRoot(txs)
 	b.Header.EventsRoot = eventsRoot(s.events)
 	s.lastHash = b.Header.Hash()
 	return s.lastHash
@@ -58,32 +58,35 @@ func (s *state) endBlock(b *Block, digests []chain.Digest) chain.Digest {
 
 // applyTx executes one transaction, with digest d, of the block being
 // built. The caller has checked its signature (SignedTx.verify); the log
-// replayed at Open need not be checked again. A transaction that fails
-// changes nothing.
-func (s *state) applyTx(st *SignedTx, d chain.Digest) (txResult, error) {
+// replayed at Open need not be checked again. inBlock reports whether the
+// transaction belongs in the block: it does when it passed the expiry and
+// duplicate checks, whether it then succeeded or failed. A transaction that
+// fails changes nothing but the digests remembered: once in a block, its
+// digest is remembered until its expiry, as a successful one's.
+func (s *state) applyTx(st *SignedTx, d chain.Digest) (res txResult, inBlock bool, err error) {
 	tx := &st.Tx
 	if tx.Expiry <= s.timeMs {
-		return txResult{}, fmt.Errorf("%w: expiry %d is not after the block time %d", chain.ErrTxExpired, tx.Expiry, s.timeMs)
+		return txResult{}, false, fmt.Errorf("%w: expiry %d is not after the block time %d", chain.ErrTxExpired, tx.Expiry, s.timeMs)
 	}
 	if tx.Expiry > s.timeMs+uint64(MaxTxTTL/time.Millisecond) {
-		return txResult{}, fmt.Errorf("%w: expiry %d is more than %v after the block time %d", chain.ErrTxExpired, tx.Expiry, MaxTxTTL, s.timeMs)
+		return txResult{}, false, fmt.Errorf("%w: expiry %d is more than %v after the block time %d", chain.ErrTxExpired, tx.Expiry, MaxTxTTL, s.timeMs)
 	}
 	if _, dup := s.recent[d]; dup {
-		return txResult{}, fmt.Errorf("%w: %s", chain.ErrDuplicateTx, d)
+		return txResult{}, false, fmt.Errorf("%w: %s", chain.ErrDuplicateTx, d)
 	}
+	s.recent[d] = tx.Expiry
+	s.recentBySec[tx.Expiry/1000] = append(s.recentBySec[tx.Expiry/1000], d)
 	s.txDigest, s.txIndex = d, 0
 	evStart, seqStart := len(s.events), s.eventSeq
-	res, err := s.dispatch(tx)
+	res, err = s.dispatch(tx)
 	if err != nil {
 		// Handlers check before they change anything; events are the
 		// only thing to undo should one emit before failing.
 		s.events, s.eventSeq = s.events[:evStart], seqStart
-		return txResult{}, err
+		return txResult{}, true, err
 	}
-	s.recent[d] = tx.Expiry
-	s.recentBySec[tx.Expiry/1000] = append(s.recentBySec[tx.Expiry/1000], d)
 	res.Receipt = chain.TxReceipt{Digest: d, Height: s.height, Epoch: s.epoch, Events: slices.Clone(s.events[evStart:])}
-	return res, nil
+	return res, true, nil
 }
 
 func (s *state) dispatch(tx *Tx) (txResult, error) {
@@ -119,25 +122,35 @@ func (s *state) dispatch(tx *Tx) (txResult, error) {
 		return s.submitAttestation(from, c.SubmitAttestation)
 	case c.EpochSyncDone != nil:
 		return s.epochSyncDone(from, c.EpochSyncDone)
+	case c.CollectCommission != nil:
+		return s.collectCommission(from, c.CollectCommission)
 	}
 	return txResult{}, fmt.Errorf("%w: transaction without a call", chain.ErrInvalidArgument)
 }
 
 // ---- WAL ---------------------------------------------------------------
 
+// requestWAL mints from the faucet: within what the account may still get
+// and what the pool has left.
 func (s *state) requestWAL(from chain.Address, c *RequestWALCall) (txResult, error) {
+	f := s.p.faucet
+	mine := s.faucetBy[from]
 	switch {
-	case s.p.faucetLimit == 0:
+	case f.Total == 0:
 		return txResult{}, chain.ErrFaucetDisabled
 	case c.Amount == 0:
 		return txResult{}, fmt.Errorf("%w: zero amount", chain.ErrInvalidArgument)
-	case c.Amount > s.p.faucetLimit:
-		return txResult{}, fmt.Errorf("%w: %d FROST requested, limit %d", chain.ErrFaucetLimit, c.Amount, s.p.faucetLimit)
+	case c.Amount > f.PerAccount-mine:
+		return txResult{}, fmt.Errorf("%w: %d FROST requested; %s may get %d in all and got %d", chain.ErrFaucetLimit, c.Amount, from, f.PerAccount, mine)
+	case c.Amount > f.Total-s.faucetMinted:
+		return txResult{}, fmt.Errorf("%w: %d FROST requested; the faucet has %d left", chain.ErrFaucetLimit, c.Amount, f.Total-s.faucetMinted)
 	case s.minted+c.Amount < s.minted || s.balances[from]+c.Amount < c.Amount:
 		return txResult{}, fmt.Errorf("%w: WAL supply would overflow", chain.ErrTooLarge)
 	}
 	s.credit(from, c.Amount)
 	s.minted += c.Amount
+	s.faucetMinted += c.Amount
+	s.faucetBy[from] = mine + c.Amount
 	return txResult{Amount: c.Amount}, nil
 }
 
@@ -165,6 +178,9 @@ func (s *state) registerNode(from chain.Address, a *chain.RegisterNodeArgs) (txR
 	if err := s.checkNewKey(from, a.PublicKey, a.ProofOfPossession); err != nil {
 		return txResult{}, err
 	}
+	if err := s.checkNewPeer(from, a.PeerID, a.NetworkKeySignature, chain.ObjectID{}); err != nil {
+		return txResult{}, err
+	}
 	id := s.newObjectID()
 	n := &nodeRec{
 		info: chain.NodeInfo{
@@ -186,6 +202,7 @@ func (s *state) registerNode(from chain.Address, a *chain.RegisterNodeArgs) (txR
 	}
 	s.nodes[id] = n
 	s.keys[a.PublicKey] = id
+	s.peers[a.PeerID] = id
 	s.emit(chain.Event{Kind: chain.EventNodeRegistered, NodeID: id, Owner: from})
 	info, _ := s.nodeInfo(id)
 	return txResult{Node: &info}, nil
@@ -201,6 +218,17 @@ func (s *state) checkNewKey(from chain.Address, pk chain.BLSPublicKey, pop chain
 		return fmt.Errorf("%w: %w", chain.ErrInvalidArgument, err)
 	}
 	return chain.VerifyProofOfPossession(pk, s.epoch, from, pop)
+}
+
+// checkNewPeer checks a peer ID to register for node self (zero for a new
+// node): an Ed25519 peer ID (checkNodeMeta parsed it) that no other node
+// has, with its network key's signature for the sender and the current
+// epoch.
+func (s *state) checkNewPeer(from chain.Address, peerID string, sig []byte, self chain.NodeID) error {
+	if other, dup := s.peers[peerID]; dup && other != self {
+		return fmt.Errorf("%w: %s is node %s's", chain.ErrDuplicatePeerID, peerID, other)
+	}
+	return chain.VerifyNetworkKeySignature(peerID, s.epoch, from, sig)
 }
 
 // operated returns a node the sender operates.
@@ -237,6 +265,16 @@ func (s *state) updateNode(from chain.Address, c *UpdateNodeCall) (txResult, err
 	if err := checkNodeMeta(info.Name, info.PeerID, info.Addresses, commission); err != nil {
 		return txResult{}, fmt.Errorf("%w: %v", chain.ErrInvalidArgument, err)
 	}
+	newPeer := c.PeerID != nil && *c.PeerID != n.info.PeerID
+	if newPeer {
+		var sig []byte
+		if c.NetworkKeySig != nil {
+			sig = *c.NetworkKeySig
+		}
+		if err := s.checkNewPeer(from, info.PeerID, sig, c.Node); err != nil {
+			return txResult{}, err
+		}
+	}
 	if c.PublicKey != nil {
 		if c.ProofOfPossession == nil {
 			return txResult{}, fmt.Errorf("%w: a new public key needs its proof of possession", chain.ErrInvalidProofOfPossession)
@@ -246,6 +284,10 @@ func (s *state) updateNode(from chain.Address, c *UpdateNodeCall) (txResult, err
 		}
 	}
 	// Checks done; apply.
+	if newPeer {
+		delete(s.peers, n.info.PeerID)
+		s.peers[info.PeerID] = c.Node
+	}
 	if c.PublicKey != nil {
 		if info.NextPublicKey != nil {
 			delete(s.keys, *info.NextPublicKey)
@@ -324,10 +366,15 @@ func (s *state) requestWithdrawal(from chain.Address, c *RequestWithdrawalCall) 
 	if r.obj.State == chain.StakeWithdrawing {
 		return txResult{}, fmt.Errorf("%w: withdrawable from epoch %d", chain.ErrAlreadyWithdrawing, r.obj.WithdrawEpoch)
 	}
-	if r.obj.ActivationEpoch > s.epoch {
-		return txResult{}, fmt.Errorf("%w: activates in epoch %d, now %d", chain.ErrStakeNotActive, r.obj.ActivationEpoch, s.epoch)
-	}
 	w := s.nextActivation()
+	if a := r.obj.ActivationEpoch; a > s.epoch {
+		// Pending: withdrawable at once unless the committee of its
+		// activation epoch counted it; then it leaves the epoch after.
+		if !s.counted(r) {
+			return txResult{}, fmt.Errorf("%w: activates in epoch %d, now %d; withdraw it at once", chain.ErrStakeNotActive, a, s.epoch)
+		}
+		w = a + 1
+	}
 	n := s.nodes[r.obj.NodeID]
 	r.obj.State, r.obj.WithdrawEpoch = chain.StakeWithdrawing, w
 	n.withdrawing[w] = append(n.withdrawing[w], c.Staked)
@@ -341,6 +388,9 @@ func (s *state) withdraw(from chain.Address, c *WithdrawCall) (txResult, error) 
 	if err != nil {
 		return txResult{}, err
 	}
+	if r.obj.State == chain.StakeStaked && r.obj.ActivationEpoch > s.epoch && !s.counted(r) {
+		return s.withdrawPending(from, r)
+	}
 	if r.obj.State != chain.StakeWithdrawing {
 		return txResult{}, fmt.Errorf("%w: request the withdrawal of %s first", chain.ErrNotWithdrawing, c.Staked)
 	}
@@ -352,6 +402,47 @@ func (s *state) withdraw(from chain.Address, c *WithdrawCall) (txResult, error) 
 	delete(s.own(from).staked, c.Staked)
 	s.emit(chain.Event{Kind: chain.EventWithdrawn, ObjectID: c.Staked, NodeID: r.obj.NodeID, Amount: r.withdrawable, Owner: from})
 	return txResult{Amount: r.withdrawable}, nil
+}
+
+// counted reports whether pending stake is counted by a selected committee:
+// that of its activation epoch, with its node a member.
+func (s *state) counted(r *stakedRec) bool {
+	com := s.committees[r.obj.ActivationEpoch]
+	if com == nil {
+		return false
+	}
+	_, in := com.Index(r.obj.NodeID)
+	return in
+}
+
+// withdrawPending pays back pending stake that no committee counts.
+func (s *state) withdrawPending(from chain.Address, r *stakedRec) (txResult, error) {
+	n, a, id := s.nodes[r.obj.NodeID], r.obj.ActivationEpoch, r.obj.ID
+	n.pending[a] -= r.obj.Principal
+	if n.pending[a] == 0 {
+		delete(n.pending, a)
+	}
+	n.activating[a] = slices.DeleteFunc(n.activating[a], func(x chain.ObjectID) bool { return x == id })
+	if len(n.activating[a]) == 0 {
+		delete(n.activating, a)
+	}
+	s.credit(from, r.obj.Principal)
+	delete(s.staked, id)
+	delete(s.own(from).staked, id)
+	s.emit(chain.Event{Kind: chain.EventWithdrawn, ObjectID: id, NodeID: r.obj.NodeID, Amount: r.obj.Principal, Owner: from})
+	return txResult{Amount: r.obj.Principal}, nil
+}
+
+func (s *state) collectCommission(from chain.Address, c *CollectCommissionCall) (txResult, error) {
+	n, err := s.operated(from, c.Node)
+	if err != nil {
+		return txResult{}, err
+	}
+	amount := n.commission
+	n.commission = 0
+	s.credit(from, amount)
+	s.emit(chain.Event{Kind: chain.EventCommissionCollected, NodeID: c.Node, Amount: amount, Owner: from})
+	return txResult{Amount: amount}, nil
 }
 
 // ---- storage and blobs -------------------------------------------------
@@ -376,7 +467,22 @@ func (s *state) buyStorage(from chain.Address, size uint64, start, epochs uint32
 	}
 	s.pay(from, cost)
 	s.payStorage(perEpoch, start, start+epochs)
+	s.store(size, start, start+epochs)
 	return cost, nil
+}
+
+// store counts size bytes of encoded length as stored in epochs [from, to).
+func (s *state) store(size uint64, from, to uint32) {
+	for e := from; e < to; e++ {
+		s.stored[e] = satAdd(s.stored[e], size)
+	}
+}
+
+func satAdd(a, b uint64) uint64 {
+	if sum, carry := bits.Add64(a, b, 0); carry == 0 {
+		return sum
+	}
+	return ^uint64(0)
 }
 
 // unitPrices returns the per-epoch and write prices of an encoded length at
@@ -497,6 +603,7 @@ func (s *state) registerBlob(from chain.Address, c *RegisterBlobCall) (txResult,
 		delete(s.own(from).storage, res.ID)
 	} else {
 		s.payStorage(perEpoch, s.epoch, s.epoch+c.Epochs)
+		s.store(encLen, s.epoch, s.epoch+c.Epochs)
 		res = &chain.StorageResource{ID: s.newObjectID(), StartEpoch: s.epoch, EndEpoch: s.epoch + c.Epochs, Size: encLen}
 	}
 	owner := c.Owner
@@ -678,6 +785,9 @@ func (s *state) submitAttestation(from chain.Address, c *SubmitAttestationCall) 
 	com, i, err := s.member(from, a.Node, a.Epoch)
 	if err != nil {
 		return txResult{}, err
+	}
+	if s.phase == chain.PhaseSyncing {
+		return txResult{}, fmt.Errorf("%w: attestations for epoch %d are taken once its epoch change is done", chain.ErrWrongPhase, s.epoch)
 	}
 	n := len(com.Members)
 	if len(a.Passed) != (n+7)/8 || (n%8 != 0 && a.Passed[len(a.Passed)-1]>>(n%8) != 0) {

@@ -24,6 +24,10 @@ func seedTxs(f *testing.F) [][]byte {
 		{CertifyBlob: &CertifyBlobCall{Certificate: chain.Certificate{Message: []byte{1, 0, 3, 1, 0, 0, 0}, Signers: chain.Bitmap{3}}}},
 		{UpdateNode: &UpdateNodeCall{Name: new(string), Addresses: &[]string{"/ip4/1.2.3.4/tcp/1"}}},
 	}
+	// And one of every kind, as the golden file has them.
+	for _, c := range goldenCalls(net) {
+		calls = append(calls, c.call)
+	}
 	var out [][]byte
 	for _, c := range calls {
 		st, err := Sign(Tx{Sender: net.Client.Address(), Nonce: 1, Expiry: 1 << 42, Call: c}, net.Client)
@@ -83,7 +87,9 @@ func FuzzServerTx(f *testing.F) {
 	h := NewHandler(c, nil)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/tx", bytes.NewReader(b)))
+		req := httptest.NewRequest(http.MethodPost, "/v1/tx", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
@@ -121,6 +127,15 @@ func FuzzParseGenesis(f *testing.F) {
 func FuzzDecodeRecords(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(encodeEvent(&chain.Event{Kind: chain.EventBlobRegistered}))
+	// A block with a succeeded and a failed transaction.
+	for _, b := range seedTxs(f)[:2] {
+		st, _ := DecodeSignedTx(b)
+		rec, err := encodeBlock(&Block{Header: BlockHeader{Height: 1}, Txs: []BlockTx{{Tx: *st}, {Tx: *st, Error: "insufficient-balance"}}})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(rec)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := decodeBlock(b); err != nil && !errors.Is(err, chain.ErrCorrupt) {
 			t.Fatalf("block: untyped error %v", err)

@@ -50,13 +50,21 @@ func cachedGenesis(net *chaintest.Network) *Genesis {
 func genesisOf(net *chaintest.Network) *Genesis {
 	g := &Genesis{
 		NShards: net.NShards, EpochDuration: Duration(net.EpochDuration), MaxEpochsAhead: net.MaxEpochsAhead,
-		StoragePrice: net.StoragePrice, WritePrice: net.WritePrice, FaucetLimit: net.FaucetLimit, MinStake: net.MinStake,
+		StoragePrice: net.StoragePrice, WritePrice: net.WritePrice, MinStake: net.MinStake,
 		Accounts: []GenesisAccount{{Address: net.Client.Address(), Balance: net.ClientFunds}},
 	}
 	for _, n := range net.Nodes {
-		gn := NewGenesisNode(n.Operator.Address(), n.Key, n.Name, n.PeerID, n.Addresses, n.Stake)
+		gn, err := NewGenesisNode(n.Operator.Address(), n.Key, n.Network, n.Name, n.PeerID, n.Addresses, n.Stake)
+		if err != nil {
+			panic(err)
+		}
 		gn.Commission = n.Commission
 		g.Nodes = append(g.Nodes, gn)
+	}
+	// The conformance network's faucet; smaller networks get one they
+	// can afford.
+	if total := min(net.FaucetTotal, MaxFaucetTotal(g)); total > 0 {
+		g.Faucet = &Faucet{Total: total, PerAccount: min(net.FaucetPerAccount, total)}
 	}
 	return g
 }
@@ -75,7 +83,7 @@ func openTest(t testing.TB, g *Genesis, dir string) (*Chain, *manualClock) {
 
 func inProcess(t testing.TB, net *chaintest.Network) *chaintest.Backend {
 	c, clk := openTest(t, cachedGenesis(net), "")
-	return &chaintest.Backend{Chain: c, Advance: func(ctx context.Context, d time.Duration) error {
+	return &chaintest.Backend{Chain: c, Caps: chaintest.AllCapabilities, Advance: func(ctx context.Context, d time.Duration) error {
 		clk.Add(d)
 		return c.Tick(ctx)
 	}}
@@ -90,7 +98,7 @@ func overHTTP(t testing.TB, net *chaintest.Network) *chaintest.Backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close() })
-	return &chaintest.Backend{Chain: cl, Advance: func(ctx context.Context, d time.Duration) error {
+	return &chaintest.Backend{Chain: cl, Caps: chaintest.AllCapabilities, Advance: func(ctx context.Context, d time.Duration) error {
 		clk.Add(d)
 		return c.Tick(ctx)
 	}}

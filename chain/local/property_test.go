@@ -22,8 +22,8 @@ type model struct {
 	st     *state
 	blocks []*Block
 	// Open block.
-	cur     *Block
-	digests []chain.Digest
+	cur *Block
+	txs []txEntry
 
 	actors []*chain.AccountKey
 	nodes  map[chain.NodeID]*chaintest.Node // known node keys
@@ -60,7 +60,7 @@ func newModel(t *testing.T, seed uint64) *model {
 // closeBlock ends the open block.
 func (m *model) closeBlock() {
 	if m.cur != nil {
-		m.st.endBlock(m.cur, m.digests)
+		m.st.endBlock(m.cur, m.txs)
 		m.blocks = append(m.blocks, m.cur)
 		m.cur = nil
 	}
@@ -74,7 +74,7 @@ func (m *model) newBlock(dt time.Duration) {
 		rnd[i] = byte(m.rnd.Uint32())
 	}
 	m.cur = &Block{Header: BlockHeader{Height: m.st.height + 1, Prev: m.st.lastHash, Randomness: rnd}}
-	m.digests = nil
+	m.txs = nil
 	m.st.beginBlock(m.cur.Header.Height, m.st.timeMs+uint64(dt/time.Millisecond), rnd)
 	m.cur.Header.TimeMs = m.st.timeMs
 }
@@ -98,22 +98,37 @@ func (m *model) submit(name string, s *chain.AccountKey, call Call) (txResult, e
 	before := m.st.root()
 	d, _, err := stx.verify()
 	var res txResult
+	inBlock := false
 	if err == nil {
-		res, err = m.st.applyTx(stx, d)
+		res, inBlock, err = m.st.applyTx(stx, d)
+	}
+	if inBlock {
+		m.cur.Txs = append(m.cur.Txs, BlockTx{Tx: *stx, Error: outcomeCode(err)})
+		m.txs = append(m.txs, txEntry{d, outcomeCode(err)})
 	}
 	if err != nil {
 		if code := chain.ErrorCode(err); code == "" {
 			m.t.Fatalf("%s failed with an untyped error: %v", name, err)
 		}
-		if after := m.st.root(); after != before {
+		// A failure changes nothing but the digests remembered.
+		exp, remembered := m.st.recent[d]
+		if inBlock {
+			if !remembered {
+				m.t.Fatalf("%s failed in a block and its digest is forgotten", name)
+			}
+			delete(m.st.recent, d)
+		}
+		after := m.st.root()
+		if inBlock {
+			m.st.recent[d] = exp
+		}
+		if after != before {
 			m.t.Fatalf("%s failed (%v) but changed the state", name, err)
 		}
 		m.failed[name]++
 		return res, err
 	}
 	m.ok[name]++
-	m.cur.Txs = append(m.cur.Txs, *stx)
-	m.digests = append(m.digests, d)
 	return res, nil
 }
 
@@ -206,7 +221,7 @@ func (m *model) epochArg() uint32 {
 // step runs one random operation.
 func (m *model) step() {
 	r := m.rnd
-	switch op := r.IntN(19); op {
+	switch op := r.IntN(21); op {
 	case 0:
 		m.submit("faucet", m.actor(), Call{RequestWAL: &RequestWALCall{Amount: m.amount()}})
 	case 1:
@@ -269,10 +284,16 @@ func (m *model) step() {
 	case 15:
 		if r.IntN(3) == 0 {
 			key, _ := chain.GenerateBLSKey(nil)
+			nk := chaintest.NewNetworkKey(nil)
 			s := m.actor()
+			peer := nk.PeerID()
+			if r.IntN(4) == 0 {
+				peer = m.net.Nodes[0].PeerID // taken
+			}
+			sig, _ := chain.SignNetworkKey(nk, m.epochArg(), s.Address(), nk.PeerID())
 			res, err := m.submit("register-node", s, Call{RegisterNode: &RegisterNodeCall{Args: chain.RegisterNodeArgs{
-				Name: "n", PeerID: "p", PublicKey: key.PublicKey(), ProofOfPossession: key.ProofOfPossession(m.epochArg(), s.Address()),
-				Commission: uint16(r.IntN(12_000)),
+				Name: "n", PeerID: peer, PublicKey: key.PublicKey(), ProofOfPossession: key.ProofOfPossession(m.epochArg(), s.Address()),
+				NetworkKeySignature: sig, Commission: uint16(r.IntN(12_000)),
 			}}})
 			if err == nil {
 				m.nodes[res.Node.ID] = &chaintest.Node{Operator: s, Key: key}
@@ -285,6 +306,34 @@ func (m *model) step() {
 				m.submit("sync-done", n.Operator, Call{EpochSyncDone: &EpochSyncDoneCall{Node: mem.NodeID, Epoch: m.st.epoch}})
 			}
 		}
+	case 17:
+		// A member attests: random verdicts, sometimes for another epoch.
+		com := m.st.committees[m.st.epoch]
+		if len(com.Members) == 0 {
+			break
+		}
+		mem := com.Members[r.IntN(len(com.Members))]
+		n, ok := m.nodes[mem.NodeID]
+		if !ok {
+			break
+		}
+		bm := chain.NewBitmap(len(com.Members))
+		for i := range com.Members {
+			if r.IntN(5) > 0 {
+				bm.Set(i)
+			}
+		}
+		e := m.epochArg()
+		m.submit("attest", n.Operator, Call{SubmitAttestation: &SubmitAttestationCall{Attestation: chain.Attestation{
+			Node: mem.NodeID, Epoch: e, Passed: bm, Signature: n.Key.Sign(chain.AttestationMessage(e, mem.NodeID, bm)),
+		}}})
+	case 18:
+		id := m.nodeID()
+		s := m.actor()
+		if n, ok := m.nodes[id]; ok && r.IntN(4) > 0 {
+			s = n.Operator
+		}
+		m.submit("collect-commission", s, Call{CollectCommission: &CollectCommissionCall{Node: id}})
 	default:
 		m.newBlock(time.Duration(r.Int64N(int64(m.net.EpochDuration))))
 	}
@@ -316,6 +365,10 @@ func (m *model) check() {
 	var pools uint64
 	for id, n := range st.nodes {
 		add("pool", n.active)
+		add("commission", n.commission)
+		if len(n.history) > NodeHistoryEpochs {
+			m.t.Fatalf("node %s keeps %d epochs of history", id, len(n.history))
+		}
 		add("pending", n.pendingTotal())
 		pools += n.active + n.pendingTotal()
 		var shares uint64
@@ -351,6 +404,29 @@ func (m *model) check() {
 	if held != st.minted-st.burned {
 		m.t.Fatalf("WAL held %d, minted %d, burned %d: %d created or destroyed", held, st.minted, st.burned, int64(held-(st.minted-st.burned)))
 	}
+	// stored[e] is the encoded length of the storage resources covering e.
+	covering := map[uint32]uint64{}
+	cover := func(r chain.StorageResource) {
+		for e := max(r.StartEpoch, st.epoch); e < r.EndEpoch; e++ {
+			covering[e] += r.Size
+		}
+	}
+	for _, r := range st.storage {
+		cover(*r)
+	}
+	for _, b := range st.blobs {
+		cover(b.obj.Storage)
+	}
+	for e, v := range st.stored {
+		if e >= st.epoch && covering[e] != v {
+			m.t.Fatalf("epoch %d: %d bytes stored, its storage resources hold %d", e, v, covering[e])
+		}
+	}
+	for e, v := range covering {
+		if st.stored[e] != v {
+			m.t.Fatalf("epoch %d: storage resources hold %d bytes, %d counted stored", e, v, st.stored[e])
+		}
+	}
 	if got := st.systemState().TotalStake; got != pools {
 		m.t.Fatalf("total stake %d, sum of pools %d", got, pools)
 	}
@@ -376,7 +452,7 @@ func TestPropertyRandomTransactions(t *testing.T) {
 	t.Cleanup(func() {
 		// Across the seeds, every kind of transaction succeeded sometimes.
 		for _, op := range []string{"faucet", "transfer", "stake", "request-withdrawal", "withdraw", "reserve",
-			"register", "certify", "delete", "extend", "invalidate", "sync-done", "register-node"} {
+			"register", "certify", "delete", "extend", "invalidate", "sync-done", "register-node", "attest", "collect-commission"} {
 			if ok[op] == 0 {
 				t.Errorf("no %s succeeded: %v", op, ok)
 			}

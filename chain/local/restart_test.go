@@ -103,7 +103,7 @@ func workload(t *testing.T, ctx context.Context, c chain.Chain, net *chaintest.N
 		}
 	}
 	user := chaintest.NewAccount(uint64(500 + int(round)))
-	_, err := c.RequestWAL(ctx, user, 100*chain.FrostPerWAL)
+	_, err := c.TransferWAL(ctx, net.Client, user.Address(), 100*chain.FrostPerWAL)
 	must(err)
 	com, err := c.Committee(ctx, 0)
 	must(err)
@@ -247,24 +247,42 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("no chain and no genesis: %v", err)
 	}
 
-	// Corrupt block 1: its checksum no longer matches.
+	// Corrupt block 1: its checksum no longer matches. Open starts from
+	// the snapshot Close wrote and does not read it; VerifyReplay does.
+	flipLastByte(t, dir, blockKey(1))
+	c, err = Open(ctx, Config{Dir: dir})
+	if err != nil {
+		t.Fatalf("open from the snapshot, with block 1 corrupt: %v", err)
+	}
+	c.Close()
+	if _, err := Open(ctx, Config{Dir: dir, VerifyReplay: true}); !errors.Is(err, chain.ErrCorrupt) {
+		t.Fatalf("verified replay over a corrupt block: %v", err)
+	}
+	// Corrupt the last block, the snapshot's: the snapshot cannot be
+	// checked against it, so Open replays from the genesis and fails.
+	flipLastByte(t, dir, blockKey(before.Height))
+	if _, err := Open(ctx, Config{Dir: dir}); !errors.Is(err, chain.ErrCorrupt) {
+		t.Fatalf("corrupt head block: %v", err)
+	}
+}
+
+// flipLastByte corrupts the value of key in the chain database in dir.
+func flipLastByte(t *testing.T, dir string, key []byte) {
+	t.Helper()
 	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, closer, err := db.Get(blockKey(1))
+	defer db.Close()
+	v, closer, err := db.Get(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad := append([]byte(nil), v...)
 	closer.Close()
 	bad[len(bad)-1] ^= 1
-	if err := db.Set(blockKey(1), bad, pebble.Sync); err != nil {
+	if err := db.Set(key, bad, pebble.Sync); err != nil {
 		t.Fatal(err)
-	}
-	db.Close()
-	if _, err := Open(ctx, Config{Dir: dir}); !errors.Is(err, chain.ErrCorrupt) {
-		t.Fatalf("corrupt block: %v", err)
 	}
 }
 
@@ -287,14 +305,14 @@ func TestPersistFailure(t *testing.T) {
 	c.mu.Lock()
 	c.db.failWrites = errors.New("disk full")
 	c.mu.Unlock()
-	if _, err := c.RequestWAL(ctx, net.Client, 7); !errors.Is(err, chain.ErrUnavailable) {
+	if _, err := c.RequestWAL(ctx, net.Client, 2); !errors.Is(err, chain.ErrUnavailable) {
 		t.Fatalf("transaction whose block cannot be written: %v", err)
 	}
 	<-c.done
 	if _, err := c.Balance(ctx, net.Client.Address()); !errors.Is(err, chain.ErrClosed) {
 		t.Fatalf("read after the failure: %v", err)
 	}
-	if _, err := c.RequestWAL(ctx, net.Client, 7); !errors.Is(err, chain.ErrClosed) {
+	if _, err := c.RequestWAL(ctx, net.Client, 2); !errors.Is(err, chain.ErrClosed) {
 		t.Fatalf("transaction after the failure: %v", err)
 	}
 	if err := c.Close(); err != nil {

@@ -173,7 +173,7 @@ func TestGenesisFiles(t *testing.T) {
 		t.Errorf("YAML does not show the duration as text:\n%s", raw)
 	}
 	// JSON is YAML too.
-	js := `{"nShards": 7, "epochDuration": "2s", "faucetLimit": 5, "accounts": [{"address": "` +
+	js := `{"nShards": 7, "epochDuration": "2s", "accounts": [{"address": "` +
 		net.Client.Address().String() + `", "balance": 9}]}`
 	jg, err := ParseGenesis([]byte(js))
 	if err != nil {
@@ -184,7 +184,7 @@ func TestGenesisFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	if jg.NShards != 7 || time.Duration(jg.EpochDuration) != 2*time.Second || jg.Accounts[0].Balance != 9 ||
-		jg.StoragePrice != DefaultStoragePrice || jg.FaucetLimit != 5 {
+		jg.StoragePrice != DefaultStoragePrice || jg.Faucet != nil {
 		t.Errorf("JSON genesis %+v", jg)
 	}
 	if _, err := ParseGenesis([]byte("nShards: 7\nbogus: 1\n")); !errors.Is(err, chain.ErrInvalidArgument) {
@@ -216,12 +216,6 @@ func TestGenesisValidate(t *testing.T) {
 		if !errors.Is(err, chain.ErrInvalidArgument) || !strings.Contains(err.Error(), tt.field) {
 			t.Errorf("%s: %v, want an error naming %s", tt.name, err, tt.field)
 		}
-	}
-	g := genesisOf(net)
-	g.NoFaucet = true
-	g.EnsureDefaults()
-	if g.FaucetLimit != 0 {
-		t.Errorf("NoFaucet left a limit of %d", g.FaucetLimit)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
@@ -25,6 +26,7 @@ import (
 //	GET  /v1/committees/{epoch}            chain.Committee (0: current)
 //	GET  /v1/nodes                         []chain.NodeInfo
 //	GET  /v1/nodes/{id}                    chain.NodeInfo
+//	GET  /v1/nodes/{id}/history            []chain.NodeEpoch
 //	GET  /v1/blobs/{blobId}/status         chain.BlobStatus
 //	GET  /v1/objects/{id}                  chain.BlobObject
 //	GET  /v1/accounts/{address}/balance    {"balance": N}
@@ -43,28 +45,56 @@ import (
 // match the package chain sentinels.
 const ChainTimeHeader = "Walrus-Chain-Time"
 
-// Limits of the server.
+// Limits of the server. A request body is read under ServerBodyTimeout;
+// anything that waits longer (a long poll) does so after reading it.
 const (
 	// maxRequestBody bounds a request body (a signed transaction).
 	maxRequestBody = 2 * MaxTxSize
-	// ServerWriteTimeout leaves room for a long poll of MaxEventWait.
-	ServerWriteTimeout = MaxEventWait + 30*time.Second
 	// ServerReadHeaderTimeout bounds reading a request's headers.
 	ServerReadHeaderTimeout = 10 * time.Second
+	// ServerBodyTimeout bounds reading a transaction's body.
+	ServerBodyTimeout = 10 * time.Second
+	// ServerReadTimeout bounds reading a whole request. Go's server
+	// cancels a request whose read deadline passes while it is served, so
+	// it leaves room for a long poll as the write timeout does.
+	ServerReadTimeout = ServerWriteTimeout
+	// ServerWriteTimeout leaves room for a long poll of MaxEventWait.
+	ServerWriteTimeout = MaxEventWait + 30*time.Second
+	// ServerIdleTimeout closes keep-alive connections idle that long.
+	ServerIdleTimeout = 60 * time.Second
+	// ServerMaxHeaderBytes bounds a request's headers.
+	ServerMaxHeaderBytes = 16 << 10
+	// MaxInFlightRequests bounds the requests served at once, long polls
+	// included; past it the server answers 503 (chain.ErrBusy).
+	MaxInFlightRequests = 1024
 )
+
+// serverLimits are the timeouts and bounds of a server; tests shorten them.
+type serverLimits struct {
+	readHeader, body, read, write, idle time.Duration
+	inFlight                            int
+}
+
+var defaultLimits = serverLimits{
+	readHeader: ServerReadHeaderTimeout, body: ServerBodyTimeout, read: ServerReadTimeout,
+	write: ServerWriteTimeout, idle: ServerIdleTimeout, inFlight: MaxInFlightRequests,
+}
 
 // NewHandler returns the HTTP API of an in-process chain. It is safe for
 // concurrent use.
-func NewHandler(c *Chain, log *slog.Logger) http.Handler {
+func NewHandler(c *Chain, log *slog.Logger) http.Handler { return newHandler(c, log, defaultLimits) }
+
+func newHandler(c *Chain, log *slog.Logger, lim serverLimits) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{c: c, log: log.With("subsystem", "chain-http")}
+	s := &server{c: c, log: log.With("subsystem", "chain-http"), lim: lim, slots: make(chan struct{}, lim.inFlight)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/system", s.system)
 	mux.HandleFunc("GET /v1/committees/{epoch}", s.committee)
 	mux.HandleFunc("GET /v1/nodes", s.nodes)
 	mux.HandleFunc("GET /v1/nodes/{id}", s.node)
+	mux.HandleFunc("GET /v1/nodes/{id}/history", s.nodeHistory)
 	mux.HandleFunc("GET /v1/blobs/{blobId}/status", s.blobStatus)
 	mux.HandleFunc("GET /v1/objects/{id}", s.blobObject)
 	mux.HandleFunc("GET /v1/accounts/{address}/balance", s.balance)
@@ -76,9 +106,24 @@ func NewHandler(c *Chain, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/head", s.head)
 	mux.HandleFunc("POST /v1/tx", s.tx)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	// Browsers: a page of another origin may not POST (CSRF), whatever
+	// the content type; see the package doc.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.failStatus(w, r, http.StatusForbidden, fmt.Errorf("%w: cross-origin request refused", chain.ErrInvalidArgument))
+	}))
+	guarded := cop.Handler(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(ChainTimeHeader, strconv.FormatInt(c.cfg.Now().UnixMilli(), 10))
-		mux.ServeHTTP(w, r)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+		default:
+			s.fail(w, r, fmt.Errorf("%w: %d requests in flight", chain.ErrBusy, cap(s.slots)))
+			return
+		}
+		guarded.ServeHTTP(w, r)
 	})
 }
 
@@ -86,10 +131,17 @@ func NewHandler(c *Chain, log *slog.Logger) http.Handler {
 // gracefully (waiting up to ServerWriteTimeout for requests in flight). It
 // does not close the chain.
 func Serve(ctx context.Context, ln net.Listener, c *Chain, log *slog.Logger) error {
+	return serve(ctx, ln, c, log, defaultLimits)
+}
+
+func serve(ctx context.Context, ln net.Listener, c *Chain, log *slog.Logger, lim serverLimits) error {
 	srv := &http.Server{
-		Handler:           NewHandler(c, log),
-		ReadHeaderTimeout: ServerReadHeaderTimeout,
-		WriteTimeout:      ServerWriteTimeout,
+		Handler:           newHandler(c, log, lim),
+		ReadHeaderTimeout: lim.readHeader,
+		ReadTimeout:       lim.read,
+		WriteTimeout:      lim.write,
+		IdleTimeout:       lim.idle,
+		MaxHeaderBytes:    ServerMaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)
@@ -112,8 +164,10 @@ func Serve(ctx context.Context, ln net.Listener, c *Chain, log *slog.Logger) err
 }
 
 type server struct {
-	c   *Chain
-	log *slog.Logger
+	c     *Chain
+	log   *slog.Logger
+	lim   serverLimits
+	slots chan struct{} // requests in flight
 }
 
 // errorBody is the JSON form of an error.
@@ -148,11 +202,14 @@ func statusOf(err error) int {
 }
 
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.failStatus(w, r, statusOf(err), err)
+}
+
+func (s *server) failStatus(w http.ResponseWriter, r *http.Request, status int, err error) {
 	var body errorBody
 	body.Error.Code = chain.ErrorCode(err)
 	body.Error.Codes = chain.ErrorCodes(err)
 	body.Error.Message = err.Error()
-	status := statusOf(err)
 	if status >= 500 {
 		s.log.Warn("request failed", "path", r.URL.Path, "err", err)
 	}
@@ -210,6 +267,16 @@ func (s *server) node(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.c.Node(r.Context(), id)
 	s.reply(w, r, v, err)
+}
+
+func (s *server) nodeHistory(w http.ResponseWriter, r *http.Request) {
+	id, err := chain.ParseObjectID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.c.NodeHistory(r.Context(), id)
+	s.reply(w, r, nonNil(v), err)
 }
 
 func (s *server) blobStatus(w http.ResponseWriter, r *http.Request) {
@@ -345,7 +412,25 @@ func DecodeSignedTx(b []byte) (*SignedTx, error) {
 	return &st, nil
 }
 
+// checkJSON refuses a request body that is not declared JSON: a browser
+// sends text/plain, form and multipart bodies across origins without asking
+// first, never application/json.
+func checkJSON(r *http.Request) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return fmt.Errorf("%w: Content-Type %q, want application/json", chain.ErrInvalidArgument, r.Header.Get("Content-Type"))
+	}
+	return nil
+}
+
 func (s *server) tx(w http.ResponseWriter, r *http.Request) {
+	if err := checkJSON(r); err != nil {
+		s.failStatus(w, r, http.StatusUnsupportedMediaType, err)
+		return
+	}
+	// Not supported by every ResponseWriter (tests' recorders); the
+	// server's ReadTimeout still bounds the read then.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.lim.body))
 	body, err := readBody(w, r)
 	if err != nil {
 		s.fail(w, r, err)

@@ -27,17 +27,20 @@ const (
 	// MaxCommitteeSize bounds a committee; each member holds at least one
 	// shard, so n bounds it too.
 	MaxCommitteeSize = 1000
+	// NodeHistoryEpochs is how many epochs of a node's history
+	// (Chain.NodeHistory) the chain keeps.
+	NodeHistoryEpochs = 16
 )
 
 // params are the constants of a chain, fixed at genesis.
 type params struct {
-	chainID     chain.Digest
-	n           int
-	code        encoding.Params
-	epochMs     uint64
-	maxAhead    uint32
-	faucetLimit uint64
-	minStake    uint64
+	chainID  chain.Digest
+	n        int
+	code     encoding.Params
+	epochMs  uint64
+	maxAhead uint32
+	faucet   Faucet // zero: none
+	minStake uint64
 }
 
 // nodeRec is a registered node and its staking pool.
@@ -53,6 +56,10 @@ type nodeRec struct {
 	pending     map[uint32]uint64
 	activating  map[uint32][]chain.ObjectID
 	withdrawing map[uint32][]chain.ObjectID
+	// commission is the operator's accrued commission; history the last
+	// NodeHistoryEpochs epochs the node was a committee member of.
+	commission uint64
+	history    []chain.NodeEpoch
 }
 
 // stakedRec is a staked WAL object.
@@ -102,6 +109,7 @@ type state struct {
 	balances map[chain.Address]uint64
 	nodes    map[chain.NodeID]*nodeRec
 	keys     map[chain.BLSPublicKey]chain.NodeID
+	peers    map[string]chain.NodeID // by peer ID
 	staked   map[chain.ObjectID]*stakedRec
 	blobs    map[chain.ObjectID]*blobRec
 	byBlobID map[encoding.BlobID]map[chain.ObjectID]struct{}
@@ -109,12 +117,20 @@ type state struct {
 	storage  map[chain.ObjectID]*chain.StorageResource // unattached
 	owners   map[chain.Address]*owned
 	pots     map[uint32]uint64
-	attest   map[uint32]map[chain.NodeID]chain.Bitmap
+	// stored is the encoded length of the storage resources of each
+	// epoch (sold for it, attached or not).
+	stored map[uint32]uint64
+	attest map[uint32]map[chain.NodeID]chain.Bitmap
 
 	// recent maps executed digests to their expiry; recentBySec groups
 	// them by expiry second for pruning.
 	recent      map[chain.Digest]uint64
 	recentBySec map[uint64][]chain.Digest
+
+	// faucetMinted is what the faucet gave in all, faucetBy to each
+	// account.
+	faucetMinted uint64
+	faucetBy     map[chain.Address]uint64
 
 	minted, burned uint64
 
@@ -133,6 +149,7 @@ func newState(p params) *state {
 		balances:    map[chain.Address]uint64{},
 		nodes:       map[chain.NodeID]*nodeRec{},
 		keys:        map[chain.BLSPublicKey]chain.NodeID{},
+		peers:       map[string]chain.NodeID{},
 		staked:      map[chain.ObjectID]*stakedRec{},
 		blobs:       map[chain.ObjectID]*blobRec{},
 		byBlobID:    map[encoding.BlobID]map[chain.ObjectID]struct{}{},
@@ -140,9 +157,11 @@ func newState(p params) *state {
 		storage:     map[chain.ObjectID]*chain.StorageResource{},
 		owners:      map[chain.Address]*owned{},
 		pots:        map[uint32]uint64{},
+		stored:      map[uint32]uint64{},
 		attest:      map[uint32]map[chain.NodeID]chain.Bitmap{},
 		recent:      map[chain.Digest]uint64{},
 		recentBySec: map[uint64][]chain.Digest{},
+		faucetBy:    map[chain.Address]uint64{},
 	}
 }
 
@@ -169,14 +188,16 @@ func genesisState(g *Genesis) (*state, error) {
 		return nil, err
 	}
 	s := newState(params{
-		chainID:     g.Hash(),
-		n:           g.NShards,
-		code:        code,
-		epochMs:     uint64(time.Duration(g.EpochDuration) / time.Millisecond),
-		maxAhead:    g.MaxEpochsAhead,
-		faucetLimit: g.FaucetLimit,
-		minStake:    g.MinStake,
+		chainID:  g.Hash(),
+		n:        g.NShards,
+		code:     code,
+		epochMs:  uint64(time.Duration(g.EpochDuration) / time.Millisecond),
+		maxAhead: g.MaxEpochsAhead,
+		minStake: g.MinStake,
 	})
+	if g.Faucet != nil {
+		s.p.faucet = *g.Faucet
+	}
 	s.timeMs = uint64(g.Time.UnixMilli())
 	s.lastHash = s.p.chainID
 	s.epoch = 1
@@ -203,6 +224,7 @@ func genesisState(g *Genesis) (*state, error) {
 		}
 		s.nodes[id] = n
 		s.keys[gn.PublicKey] = id
+		s.peers[gn.PeerID] = id
 		sid := s.newObjectID()
 		s.staked[sid] = &stakedRec{
 			obj:    chain.StakedWAL{ID: sid, Owner: gn.Operator, NodeID: id, Principal: gn.Stake, ActivationEpoch: 1, State: chain.StakeStaked},
@@ -326,7 +348,8 @@ func (s *state) systemState() chain.SystemState {
 		EpochStart:     time.UnixMilli(int64(s.epochStartMs)).UTC(),
 		MaxEpochsAhead: s.p.maxAhead,
 		TotalStake:     s.totalStake(),
-		FaucetLimit:    s.p.faucetLimit,
+		FaucetLimit:    s.p.faucet.PerAccount,
+		FaucetLeft:     s.p.faucet.Total - s.faucetMinted,
 	}
 }
 
@@ -361,7 +384,26 @@ func (s *state) nodeInfo(id chain.NodeID) (chain.NodeInfo, error) {
 	}
 	info.Stake = n.active
 	info.PendingStake = n.pendingTotal()
+	for _, e := range sortedKeys(n.pending) {
+		info.PendingByEpoch = append(info.PendingByEpoch, chain.EpochAmount{Epoch: e, Amount: n.pending[e]})
+	}
+	for _, e := range sortedKeys(n.withdrawing) {
+		var v uint64
+		for _, id := range n.withdrawing[e] {
+			v += s.stakedValue(s.staked[id]).Value
+		}
+		info.WithdrawingByEpoch = append(info.WithdrawingByEpoch, chain.EpochAmount{Epoch: e, Amount: v})
+	}
+	info.CommissionAccrued = n.commission
 	return info, nil
+}
+
+func (s *state) nodeHistory(id chain.NodeID) ([]chain.NodeEpoch, error) {
+	n, ok := s.nodes[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", chain.ErrUnknownNode, id)
+	}
+	return slices.Clone(n.history), nil
 }
 
 func (s *state) nodeList() []chain.NodeInfo {

@@ -72,6 +72,9 @@ func (t *transactor) UpdateNode(ctx context.Context, s chain.Signer, id chain.No
 	if a.Addresses != nil {
 		c.Addresses = &a.Addresses
 	}
+	if a.NetworkKeySignature != nil {
+		c.NetworkKeySig = &a.NetworkKeySignature
+	}
 	res, err := t.do(ctx, s, Call{UpdateNode: c})
 	return deref(res.Node), err
 }
@@ -138,6 +141,11 @@ func (t *transactor) SubmitAttestation(ctx context.Context, s chain.Signer, att 
 func (t *transactor) EpochSyncDone(ctx context.Context, s chain.Signer, node chain.NodeID, epoch uint32) (chain.TxReceipt, error) {
 	res, err := t.do(ctx, s, Call{EpochSyncDone: &EpochSyncDoneCall{Node: node, Epoch: epoch}})
 	return res.Receipt, err
+}
+
+func (t *transactor) CollectCommission(ctx context.Context, s chain.Signer, node chain.NodeID) (uint64, error) {
+	res, err := t.do(ctx, s, Call{CollectCommission: &CollectCommissionCall{Node: node}})
+	return res.Amount, err
 }
 
 var errNilCertificate = fmt.Errorf("%w: nil certificate", chain.ErrInvalidArgument)

@@ -44,26 +44,35 @@ type Call struct {
 	InvalidateBlob    *InvalidateBlobCall    `json:"invalidateBlob,omitempty"`
 	SubmitAttestation *SubmitAttestationCall `json:"submitAttestation,omitempty"`
 	EpochSyncDone     *EpochSyncDoneCall     `json:"epochSyncDone,omitempty"`
+	CollectCommission *CollectCommissionCall `json:"collectCommission,omitempty"`
 }
 
 // IsBcsEnum marks Call as a BCS enum.
 func (Call) IsBcsEnum() {}
 
-// count returns how many fields are set.
-func (c *Call) count() int {
-	n := 0
-	for _, set := range []bool{
+// set lists which fields are set, in order.
+func (c *Call) set() []bool {
+	return []bool{
 		c.RequestWAL != nil, c.TransferWAL != nil, c.RegisterNode != nil, c.UpdateNode != nil,
 		c.Stake != nil, c.RequestWithdrawal != nil, c.Withdraw != nil, c.ReserveStorage != nil,
 		c.RegisterBlob != nil, c.CertifyBlob != nil, c.DeleteBlob != nil, c.ExtendBlob != nil,
-		c.InvalidateBlob != nil, c.SubmitAttestation != nil, c.EpochSyncDone != nil,
-	} {
+		c.InvalidateBlob != nil, c.SubmitAttestation != nil, c.EpochSyncDone != nil, c.CollectCommission != nil,
+	}
+}
+
+// count returns how many fields are set.
+func (c *Call) count() int {
+	n := 0
+	for _, set := range c.set() {
 		if set {
 			n++
 		}
 	}
 	return n
 }
+
+// kinds is the number of kinds of calls.
+func (c *Call) kinds() int { return len(c.set()) }
 
 // The calls. Their fields mirror the chain.Chain methods.
 type (
@@ -85,6 +94,7 @@ type (
 		Node              chain.NodeID        `json:"node"`
 		Name              *string             `json:"name,omitempty" bcs:"optional"`
 		PeerID            *string             `json:"peerId,omitempty" bcs:"optional"`
+		NetworkKeySig     *[]byte             `json:"networkKeySignature,omitempty" bcs:"optional"`
 		Addresses         *[]string           `json:"addresses,omitempty" bcs:"optional"`
 		PublicKey         *chain.BLSPublicKey `json:"publicKey,omitempty" bcs:"optional"`
 		ProofOfPossession *chain.BLSSignature `json:"proofOfPossession,omitempty" bcs:"optional"`
@@ -148,6 +158,11 @@ type (
 	EpochSyncDoneCall struct {
 		Node  chain.NodeID `json:"node"`
 		Epoch uint32       `json:"epoch"`
+	}
+	// CollectCommissionCall pays Node's accrued commission to its
+	// operator.
+	CollectCommissionCall struct {
+		Node chain.NodeID `json:"node"`
 	}
 )
 

@@ -598,6 +598,12 @@ func (c *Chain) SubmitAttestation(ctx context.Context, s chain.Signer, att chain
 	return chain.TxReceipt{}, notAvailable("storage-challenge attestations")
 }
 
+// NodeHistory is not available yet: challenge verdicts are ours, and the
+// per-epoch rewards of a pool would be read from its exchange rates.
+func (c *Chain) NodeHistory(ctx context.Context, id chain.NodeID) ([]chain.NodeEpoch, error) {
+	return nil, notAvailable("node histories")
+}
+
 // ed25519Signer checks a signer can sign Sui transactions.
 func checkSigner(s chain.Signer) error {
 	if len(s.PublicKey()) != ed25519.PublicKeySize || chain.AddressOf(s.PublicKey()) != s.Address() {

@@ -77,7 +77,11 @@ func TestChainServeAndInfo(t *testing.T) {
 	net := chaintest.NewNetwork(5, 30, 10)
 	g := &local.Genesis{NShards: 10}
 	for _, n := range net.Nodes {
-		g.Nodes = append(g.Nodes, local.NewGenesisNode(n.Operator.Address(), n.Key, n.Name, n.PeerID, n.Addresses, n.Stake))
+		gn, err := local.NewGenesisNode(n.Operator.Address(), n.Key, n.Network, n.Name, n.PeerID, n.Addresses, n.Stake)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Nodes = append(g.Nodes, gn)
 	}
 	dir := t.TempDir()
 	gpath := filepath.Join(dir, "genesis.yaml")
@@ -134,12 +138,13 @@ func TestChainServeCreatesAndReopens(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, err := c.SystemState(t.Context())
-	if err != nil || s.NShards != 7 || s.EpochDuration != time.Minute || s.FaucetLimit == 0 {
+	if err != nil || s.NShards != 7 || s.EpochDuration != time.Minute || s.FaucetLimit != 0 {
 		t.Fatalf("new chain: %+v %v", s, err)
 	}
+	// A chain whose genesis asks for no faucet has none.
 	a := chaintest.NewAccount(1)
-	if _, err := c.RequestWAL(t.Context(), a, chain.FrostPerWAL); err != nil {
-		t.Fatal(err)
+	if _, err := c.RequestWAL(t.Context(), a, chain.FrostPerWAL); !errors.Is(err, chain.ErrFaucetDisabled) {
+		t.Fatalf("faucet of a new chain: %v", err)
 	}
 
 	// A second server on the same directory fails: Pebble locks it.

@@ -123,7 +123,11 @@ func startNetwork(t *testing.T, nodes, nShards int, epoch time.Duration, daemonF
 		if err != nil {
 			t.Fatal(err)
 		}
-		g.Nodes = append(g.Nodes, local.NewGenesisNode(keys.Account.Address(), keys.Protocol, cfg.Name, keys.PeerID, cfg.ListenAddrs, 1000*chain.FrostPerWAL))
+		gn, err := local.NewGenesisNode(keys.Account.Address(), keys.Protocol, keys.Network, cfg.Name, keys.PeerID, cfg.ListenAddrs, 1000*chain.FrostPerWAL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Nodes = append(g.Nodes, gn)
 		nw.nodeCfgs = append(nw.nodeCfgs, cfgPath)
 	}
 	genesis := filepath.Join(nw.dir, "genesis.yaml")

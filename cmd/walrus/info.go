@@ -162,7 +162,7 @@ func printInfo(w io.Writer, in *systemInfo) {
 	fmt.Fprintf(w, "Additional price for each write: %s WAL (%d FROST) per unit\n", formatWAL(s.WritePrice), s.WritePrice)
 	fmt.Fprintf(w, "Maximum blob size: %s\n", formatSize(in.MaxBlobSize))
 	if s.FaucetLimit > 0 {
-		fmt.Fprintf(w, "Faucet: up to %s WAL per request\n", formatWAL(s.FaucetLimit))
+		fmt.Fprintf(w, "Faucet: up to %s WAL per account, %s WAL left\n", formatWAL(s.FaucetLimit), formatWAL(s.FaucetLeft))
 	}
 	fmt.Fprintf(w, "\nPrice to store a blob for one epoch, write included\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

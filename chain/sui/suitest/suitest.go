@@ -116,11 +116,14 @@ func New(t testing.TB, net *chaintest.Network) *Server {
 	t.Helper()
 	g := &local.Genesis{
 		NShards: net.NShards, EpochDuration: local.Duration(net.EpochDuration), MaxEpochsAhead: net.MaxEpochsAhead,
-		StoragePrice: net.StoragePrice, WritePrice: net.WritePrice, FaucetLimit: net.FaucetLimit, MinStake: net.MinStake,
+		StoragePrice: net.StoragePrice, WritePrice: net.WritePrice, MinStake: net.MinStake,
 		Accounts: []local.GenesisAccount{{Address: net.Client.Address(), Balance: net.ClientFunds}},
 	}
 	for _, n := range net.Nodes {
-		gn := local.NewGenesisNode(n.Operator.Address(), n.Key, n.Name, n.PeerID, n.Addresses, n.Stake)
+		gn, err := local.NewGenesisNode(n.Operator.Address(), n.Key, n.Network, n.Name, n.PeerID, n.Addresses, n.Stake)
+		if err != nil {
+			t.Fatal(err)
+		}
 		gn.Commission = n.Commission
 		g.Nodes = append(g.Nodes, gn)
 	}
