@@ -146,7 +146,7 @@ func (c *Codec) expand(blob []byte, s int) (*expansion, error) {
 		for i := range n {
 			col[i] = leaves[i*n+j]
 		}
-		x.colRoots[j] = merkleRootZ(col, ws.leafHasher(s).zt)
+		x.colRoots[j] = ws.nodes.root(col, ws.leafHasher(s).zt)
 		return nil
 	})
 	return x, err
@@ -217,28 +217,29 @@ func (c *Codec) expandRows(x *expansion, s int, leaves []Hash) error {
 		if err := c.row.encode(sh); err != nil {
 			return err
 		}
-		sym := ws.bytes(s)
+		// Parity symbols of rows past the secondary slivers are only hashed;
+		// each needs its own memory until the leaf hashes are flushed.
+		spare := ws.bytes((nn - p.Cols) * s)
 		lh := ws.leafHasher(s)
 		for i := i0; i < i1; i++ {
 			row := leaves[i*nn : (i+1)*nn]
 			for j := range p.Cols {
 				v := x.primary[i].Symbol(j)
-				row[j] = lh.sum(v)
+				lh.add(&row[j], v)
 				if i < p.Rows {
 					copy(x.secondary[j].Symbol(i), v)
 				}
 			}
 			for j := p.Cols; j < nn; j++ {
-				v := sym
+				v := spare[(j-p.Cols)*s : (j-p.Cols+1)*s]
 				if i < p.Rows {
 					v = x.secondary[j].Symbol(i)
 				}
 				l.get(sh[j], i-i0, v)
-				row[j] = lh.sum(v)
+				lh.add(&row[j], v)
 			}
-			tmp := ws.hashes(nn)
-			copy(tmp, row)
-			x.rowRoots[i] = merkleRootZ(tmp, lh.zt)
+			lh.flush()
+			x.rowRoots[i] = ws.nodes.root(row, lh.zt)
 		}
 		return nil
 	})
@@ -251,6 +252,7 @@ type workerScratch struct {
 	b      []byte
 	h      []Hash
 	hasher leafHasher
+	nodes  nodeHasher
 }
 
 // shards returns count shards of size bytes each, reusing the worker's

@@ -372,8 +372,9 @@ func (c *Codec) sliverLeaves(ws *workerScratch, sl *Sliver) ([]Hash, []byte, err
 	leaves := make([]Hash, c.p.N)
 	lh := ws.leafHasher(s)
 	for k := range leaves {
-		leaves[k] = lh.sum(full[k*s : (k+1)*s])
+		lh.add(&leaves[k], full[k*s:(k+1)*s])
 	}
+	lh.flush()
 	return leaves, full, nil
 }
 
@@ -383,5 +384,5 @@ func (c *Codec) sliverRoot(ws *workerScratch, sl *Sliver) (Hash, error) {
 	if err != nil {
 		return Hash{}, err
 	}
-	return MerkleRoot(leaves), nil
+	return ws.nodes.root(leaves, ws.hasher.zt), nil
 }

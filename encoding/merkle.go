@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"golang.org/x/crypto/blake2b"
+
+	"github.com/walrus-go/walrus/encoding/internal/blake2bx"
 )
 
 // Hash is a Blake2b-256 digest: a Merkle node, a sliver hash, a blob ID.
@@ -40,39 +43,43 @@ func LeafHash(data []byte) Hash {
 	return out
 }
 
-// leafHasher computes leaf hashes of symbols of one size without
-// allocating, and answers all-zero symbols (the padding of every blob smaller
+// leafHasher computes leaf hashes of symbols of one size, several at a time
+// (blake2bx), and answers all-zero symbols (the padding of every blob smaller
 // than its matrix, and everything the codes derive from it) from a cache. It
 // is not safe for concurrent use.
 type leafHasher struct {
-	buf  []byte
 	zero []byte
 	// zt is the zero tree of the current size.
 	zt zeroTree
+	b  blake2bx.Batch
 }
 
 func (h *leafHasher) reset(size int) {
+	h.b.Flush()
 	if h.zt != nil && len(h.zero) == size {
 		return
 	}
-	if cap(h.buf) < 1+size {
-		h.buf = make([]byte, 1+size)
+	if cap(h.zero) < size {
 		h.zero = make([]byte, size)
 	}
-	h.buf = h.buf[:1+size]
 	h.zero = h.zero[:size]
-	h.buf[0] = leafPrefix
 	h.zt = newZeroTree(size)
+	h.b.Reset(leafPrefix, size)
 }
 
-// sum returns LeafHash(data); len(data) must be the size given to reset.
-func (h *leafHasher) sum(data []byte) Hash {
+// add queues LeafHash(data) for dst; len(data) must be the size given to
+// reset. dst is written, at the latest, by flush; data must not change
+// until then.
+func (h *leafHasher) add(dst *Hash, data []byte) {
 	if bytes.Equal(data, h.zero) {
-		return h.zt[0]
+		*dst = h.zt[0]
+		return
 	}
-	copy(h.buf[1:], data)
-	return blake2b.Sum256(h.buf[:1+len(data)])
+	h.b.Add((*[32]byte)(dst), data)
 }
+
+// flush writes every queued leaf hash.
+func (h *leafHasher) flush() { h.b.Flush() }
 
 // zeroTree holds the roots of complete Merkle trees over all-zero symbols of
 // one size: zt[h] is the root of such a tree of height h (zt[0] the leaf).
@@ -90,25 +97,54 @@ func newZeroTree(size int) zeroTree {
 	return zt
 }
 
-// merkleRootZ is MerkleRoot that takes the parent of two zero subtrees from
-// zt instead of hashing it. leaves is scratch.
-func merkleRootZ(leaves []Hash, zt zeroTree) Hash {
-	if len(leaves) == 0 {
-		return emptyNode
+// nodeHasher computes the inner levels of Merkle trees, hashing the nodes of
+// a level several at a time (blake2bx). It is not safe for concurrent use.
+type nodeHasher struct {
+	b   blake2bx.Batch
+	buf []Hash
+}
+
+// level computes the parents of src into dst (len(src)+1)/2 long, which must
+// not overlap src. If zt is not nil, the parent of two roots of zero
+// subtrees of height h (src's height) is taken from zt instead of hashed.
+func (nh *nodeHasher) level(dst, src []Hash, zt zeroTree, h int) {
+	nh.b.Reset(innerPrefix, 2*len(Hash{}))
+	pairs := len(src) / 2
+	for i := range pairs {
+		l, r := &src[2*i], &src[2*i+1]
+		if zt != nil && *l == zt[h] && *r == zt[h] {
+			dst[i] = zt[h+1]
+			continue
+		}
+		nh.b.Add((*[32]byte)(&dst[i]), unsafe.Slice(&l[0], 2*len(Hash{})))
 	}
+	if len(src)%2 == 1 {
+		dst[pairs] = innerHash(&src[len(src)-1], &emptyNode)
+	}
+	nh.b.Flush()
+}
+
+// root returns the root of the tree over leaves, which it leaves unchanged;
+// zt as for level.
+func (nh *nodeHasher) root(leaves []Hash, zt zeroTree) Hash {
+	switch len(leaves) {
+	case 0:
+		return emptyNode
+	case 1:
+		return leaves[0]
+	}
+	// Levels alternate between two regions of buf, never overlapping the
+	// level they are computed from.
+	n1 := (len(leaves) + 1) / 2
+	n2 := (n1 + 1) / 2
+	if cap(nh.buf) < n1+n2 {
+		nh.buf = make([]Hash, n1+n2)
+	}
+	regions := [2][]Hash{nh.buf[:n1], nh.buf[n1 : n1+n2]}
 	level := leaves
 	for h := 0; len(level) > 1; h++ {
-		next := level[:(len(level)+1)/2]
-		for i := range next {
-			l := &level[2*i]
-			if 2*i+1 >= len(level) {
-				next[i] = innerHash(l, &emptyNode)
-			} else if r := &level[2*i+1]; *l == zt[h] && *r == zt[h] {
-				next[i] = zt[h+1]
-			} else {
-				next[i] = innerHash(l, r)
-			}
-		}
+		next := regions[h%2][:(len(level)+1)/2]
+		nh.level(next, level, zt, h)
 		level = next
 	}
 	return level[0]
@@ -124,26 +160,11 @@ func innerHash(left, right *Hash) Hash {
 }
 
 // MerkleRoot returns the root of the Merkle tree over the given leaf hashes.
-// The root of no leaves is 32 zero bytes. leaves is used as scratch space and
-// holds garbage on return.
+// The root of no leaves is 32 zero bytes. (leaves is left unchanged; earlier
+// versions used it as scratch, so callers must not rely on its content.)
 func MerkleRoot(leaves []Hash) Hash {
-	if len(leaves) == 0 {
-		return emptyNode
-	}
-	level := leaves
-	for len(level) > 1 {
-		next := level[:(len(level)+1)/2]
-		for i := range next {
-			l := &level[2*i]
-			r := &emptyNode
-			if 2*i+1 < len(level) {
-				r = &level[2*i+1]
-			}
-			next[i] = innerHash(l, r)
-		}
-		level = next
-	}
-	return level[0]
+	var nh nodeHasher
+	return nh.root(leaves, nil)
 }
 
 // MerkleTree is a complete Merkle tree kept for building proofs. It is
@@ -156,16 +177,11 @@ type MerkleTree struct {
 // NewMerkleTree builds the tree over the given leaf hashes. It keeps leaves.
 func NewMerkleTree(leaves []Hash) *MerkleTree {
 	t := &MerkleTree{levels: [][]Hash{leaves}}
+	var nh nodeHasher
 	level := leaves
 	for len(level) > 1 {
 		next := make([]Hash, (len(level)+1)/2)
-		for i := range next {
-			r := &emptyNode
-			if 2*i+1 < len(level) {
-				r = &level[2*i+1]
-			}
-			next[i] = innerHash(&level[2*i], r)
-		}
+		nh.level(next, level, nil, 0)
 		t.levels = append(t.levels, next)
 		level = next
 	}
