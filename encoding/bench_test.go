@@ -109,7 +109,7 @@ func BenchmarkEncodeRawRS(b *testing.B) {
 				err := c.parallel((p.Cols+wc-1)/wc, func(ws *workerScratch, u int) error {
 					sz := newLayout(s, min(wc, p.Cols-u*wc)).size()
 					shd := ws.shards(c.col.span+1, sz)
-					return c.col.encode(shd[:p.Rows], shd[p.Rows:p.N], shd[c.col.span], shd[p.N:c.col.span])
+					return c.col.encode(shd[:p.Rows], shd[p.Rows:p.N], shd[c.col.span], shd[p.N:c.col.span], nil)
 				})
 				if err != nil {
 					b.Fatal(err)
@@ -117,7 +117,7 @@ func BenchmarkEncodeRawRS(b *testing.B) {
 				g := c.stripe(p.N, s, p.N)
 				err = c.parallel((p.N+g-1)/g, func(ws *workerScratch, u int) error {
 					sz := newLayout(s, min(g, p.N-u*g)).size()
-					return c.row.encode(ws.shards(p.N, sz))
+					return c.row.encode(ws.shards(p.N, sz), nil)
 				})
 				if err != nil {
 					b.Fatal(err)

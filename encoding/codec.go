@@ -16,6 +16,8 @@ type Codec struct {
 	maxBlob uint64
 	// scratchBytes bounds the shard memory of one worker's work unit.
 	scratchBytes int
+	// rs picks the encoder (tests); see smallRS.
+	rs rsMode
 }
 
 // Option configures a Codec.
@@ -134,11 +136,13 @@ func (c *Codec) expand(blob []byte, s int) (*expansion, error) {
 			copy(x.primary[r].Data, blob[off:min(off+rowLen, len(blob))])
 		}
 	}
-	if err := c.expandColumns(x.primary, p.Cols, s); err != nil {
+	e := int64(s / 2)
+	small := c.smallRS(e * (c.col.cost(2)*int64(p.Cols) + c.row.cost(2)*int64(n)))
+	if err := c.expandColumns(x.primary, p.Cols, s, small); err != nil {
 		return nil, err
 	}
 	leaves := make([]Hash, n*n)
-	if err := c.expandRows(x, s, leaves); err != nil {
+	if err := c.expandRows(x, s, leaves, small); err != nil {
 		return nil, err
 	}
 	err := c.parallel(n, func(ws *workerScratch, j int) error {
@@ -173,8 +177,9 @@ func (c *Codec) stripe(shards, s, total int) int {
 }
 
 // expandColumns applies the column code to source columns [0, width) of
-// rows, filling rows[rows..n) at those columns.
-func (c *Codec) expandColumns(rows []Sliver, width, s int) error {
+// rows, filling rows[rows..n) at those columns; small selects the pure-Go
+// encoder.
+func (c *Codec) expandColumns(rows []Sliver, width, s int, small bool) error {
 	p := c.p
 	w := c.stripe(c.col.span, s, width)
 	units := (width + w - 1) / w
@@ -188,7 +193,7 @@ func (c *Codec) expandColumns(rows []Sliver, width, s int) error {
 			l.putAll(sh[r], rows[r].Data[a*s:b*s])
 		}
 		data, parity := sh[:p.Rows], sh[p.Rows:p.N]
-		if err := c.col.encode(data, parity, zero, sh[p.N:c.col.span]); err != nil {
+		if err := c.col.encode(data, parity, zero, sh[p.N:c.col.span], ws.rs(small)); err != nil {
 			return err
 		}
 		for r := p.Rows; r < p.N; r++ {
@@ -199,8 +204,8 @@ func (c *Codec) expandColumns(rows []Sliver, width, s int) error {
 }
 
 // expandRows applies the row code to every row, hashes every symbol, fills
-// the secondary slivers and the row roots.
-func (c *Codec) expandRows(x *expansion, s int, leaves []Hash) error {
+// the secondary slivers and the row roots; small selects the pure-Go encoder.
+func (c *Codec) expandRows(x *expansion, s int, leaves []Hash, small bool) error {
 	p := c.p
 	nn := p.N
 	g := c.stripe(nn, s, nn)
@@ -214,7 +219,7 @@ func (c *Codec) expandRows(x *expansion, s int, leaves []Hash) error {
 				l.put(sh[j], i-i0, x.primary[i].Symbol(j))
 			}
 		}
-		if err := c.row.encode(sh); err != nil {
+		if err := c.row.encode(sh, ws.rs(small)); err != nil {
 			return err
 		}
 		// Parity symbols of rows past the secondary slivers are only hashed;
@@ -253,6 +258,16 @@ type workerScratch struct {
 	h      []Hash
 	hasher leafHasher
 	nodes  nodeHasher
+	leo    leoScratch
+}
+
+// rs returns the argument for the codes' encode: the worker's pure-Go
+// encoder scratch if small, else nil (klauspost).
+func (w *workerScratch) rs(small bool) *leoScratch {
+	if small {
+		return &w.leo
+	}
+	return nil
 }
 
 // shards returns count shards of size bytes each, reusing the worker's

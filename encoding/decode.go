@@ -345,12 +345,13 @@ func (c *Codec) expandSliver(ws *workerScratch, sl *Sliver) ([]byte, error) {
 		l.put(sh[k], 0, sl.Symbol(k))
 	}
 	var err error
+	e := int64(s / 2)
 	if sl.Axis == Primary {
-		err = c.row.encode(sh[:p.N])
+		err = c.row.encode(sh[:p.N], ws.rs(c.smallRS(e*c.row.cost(2))))
 	} else {
 		zero := sh[p.N]
 		clear(zero)
-		err = c.col.encode(sh[:p.Rows], sh[p.Rows:p.N], zero, sh[p.N+1:])
+		err = c.col.encode(sh[:p.Rows], sh[p.Rows:p.N], zero, sh[p.N+1:], ws.rs(c.smallRS(e*c.col.cost(2))))
 	}
 	if err != nil {
 		return nil, err
