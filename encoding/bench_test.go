@@ -80,6 +80,7 @@ func BenchmarkEncode(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			var peak uint64
+			cpu0 := cpuTime()
 			for range b.N {
 				peak = max(peak, peakHeap(func() {
 					if _, err := c.Encode(blob); err != nil {
@@ -87,6 +88,7 @@ func BenchmarkEncode(b *testing.B) {
 					}
 				}))
 			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
 		})
 	}

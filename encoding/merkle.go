@@ -98,56 +98,77 @@ func newZeroTree(size int) zeroTree {
 }
 
 // nodeHasher computes the inner levels of Merkle trees, hashing the nodes of
-// a level several at a time (blake2bx). It is not safe for concurrent use.
+// a level, of many trees at once, several at a time (blake2bx). It is not
+// safe for concurrent use.
 type nodeHasher struct {
-	b   blake2bx.Batch
-	buf []Hash
+	b     blake2bx.Batch
+	buf   []Hash
+	tails []Hash
 }
 
-// level computes the parents of src into dst (len(src)+1)/2 long, which must
-// not overlap src. If zt is not nil, the parent of two roots of zero
-// subtrees of height h (src's height) is taken from zt instead of hashed.
-func (nh *nodeHasher) level(dst, src []Hash, zt zeroTree, h int) {
-	nh.b.Reset(innerPrefix, 2*len(Hash{}))
-	pairs := len(src) / 2
-	for i := range pairs {
-		l, r := &src[2*i], &src[2*i+1]
-		if zt != nil && *l == zt[h] && *r == zt[h] {
-			dst[i] = zt[h+1]
-			continue
-		}
-		nh.b.Add((*[32]byte)(&dst[i]), unsafe.Slice(&l[0], 2*len(Hash{})))
-	}
-	if len(src)%2 == 1 {
-		dst[pairs] = innerHash(&src[len(src)-1], &emptyNode)
-	}
-	nh.b.Flush()
-}
-
-// root returns the root of the tree over leaves, which it leaves unchanged;
-// zt as for level.
-func (nh *nodeHasher) root(leaves []Hash, zt zeroTree) Hash {
-	switch len(leaves) {
-	case 0:
-		return emptyNode
-	case 1:
-		return leaves[0]
+// forest computes `levels` levels of count trees at once: src holds each
+// tree's width nodes of one level, tree after tree, and out receives the
+// count·w nodes `levels` levels up (w = width halved, rounded up, `levels`
+// times). A level of odd width pairs its last node with the empty node, also
+// when it is the only one: so the levels of a tree's part that starts at a
+// multiple of 2^levels and ends the tree are those of the whole tree. If zt
+// is not nil, src is at height h0 and the parent of two roots of zero
+// subtrees is taken from zt instead of hashed. src is left unchanged; out
+// must not overlap it.
+func (nh *nodeHasher) forest(src []Hash, width, levels int, zt zeroTree, h0 int, out []Hash) {
+	count := len(src) / width
+	if levels == 0 {
+		copy(out, src)
+		return
 	}
 	// Levels alternate between two regions of buf, never overlapping the
 	// level they are computed from.
-	n1 := (len(leaves) + 1) / 2
-	n2 := (n1 + 1) / 2
-	if cap(nh.buf) < n1+n2 {
-		nh.buf = make([]Hash, n1+n2)
+	half := count * ((width + 1) / 2)
+	if cap(nh.buf) < 2*half {
+		nh.buf = make([]Hash, 2*half)
 	}
-	regions := [2][]Hash{nh.buf[:n1], nh.buf[n1 : n1+n2]}
-	level := leaves
-	for h := 0; len(level) > 1; h++ {
-		next := regions[h%2][:(len(level)+1)/2]
-		nh.level(next, level, zt, h)
-		level = next
+	if cap(nh.tails) < 2*count {
+		nh.tails = make([]Hash, 2*count)
 	}
-	return level[0]
+	regions := [2][]Hash{nh.buf[:half], nh.buf[half : 2*half]}
+	cur, w := src, width
+	for lv := range levels {
+		nw := (w + 1) / 2
+		dst := regions[lv%2][:count*nw]
+		if lv == levels-1 {
+			dst = out[:count*nw]
+		}
+		nh.b.Reset(innerPrefix, 2*len(Hash{}))
+		for t := range count {
+			seg, next := cur[t*w:(t+1)*w], dst[t*nw:(t+1)*nw]
+			for i := range w / 2 {
+				l, r := &seg[2*i], &seg[2*i+1]
+				if zt != nil && *l == zt[h0+lv] && *r == zt[h0+lv] {
+					next[i] = zt[h0+lv+1]
+					continue
+				}
+				nh.b.Add((*[32]byte)(&next[i]), unsafe.Slice(&l[0], 2*len(Hash{})))
+			}
+			if w%2 == 1 {
+				pair := nh.tails[2*t : 2*t+2]
+				pair[0], pair[1] = seg[w-1], emptyNode
+				nh.b.Add((*[32]byte)(&next[w/2]), unsafe.Slice(&pair[0][0], 2*len(Hash{})))
+			}
+		}
+		nh.b.Flush()
+		cur, w = dst, nw
+	}
+}
+
+// root returns the root of the tree over leaves, which it leaves unchanged;
+// zt as for forest.
+func (nh *nodeHasher) root(leaves []Hash, zt zeroTree) Hash {
+	if len(leaves) == 0 {
+		return emptyNode
+	}
+	var r [1]Hash
+	nh.forest(leaves, len(leaves), merkleDepth(len(leaves)), zt, 0, r[:])
+	return r[0]
 }
 
 // innerHash returns Blake2b-256(0x01 ‖ left ‖ right).
@@ -181,7 +202,7 @@ func NewMerkleTree(leaves []Hash) *MerkleTree {
 	level := leaves
 	for len(level) > 1 {
 		next := make([]Hash, (len(level)+1)/2)
-		nh.level(next, level, nil, 0)
+		nh.forest(level, len(level), 1, nil, 0, next)
 		t.levels = append(t.levels, next)
 		level = next
 	}
