@@ -212,3 +212,35 @@ func BenchmarkRecoverSliver(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifySliver measures the check a storage node runs on every
+// sliver it is sent (and a reader on every sliver it gets): re-expanding the
+// sliver to its full row or column, hashing its n symbols and their Merkle
+// tree, against the metadata. Throughput is in sliver bytes.
+func BenchmarkVerifySliver(b *testing.B) {
+	for _, sh := range []struct {
+		n    int
+		size int
+		name string
+	}{{100, 1 << 20, "1MiB"}, {100, 64 << 20, "64MiB"}, {1000, 1 << 10, "1KiB"}, {1000, 64 << 20, "64MiB"}} {
+		c, enc, _ := encodeRandom(b, sh.n, sh.size, 3)
+		for _, axis := range []Axis{Primary, Secondary} {
+			b.Run(fmt.Sprintf("n=%d/size=%s/%s", sh.n, sh.name, axis), func(b *testing.B) {
+				sl := sliverOf(enc, axis, sh.n/2)
+				if err := c.VerifySliver(enc.Metadata, sl); err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(sl.Data)))
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu0 := cpuTime()
+				for range b.N {
+					if err := c.VerifySliver(enc.Metadata, sl); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
+			})
+		}
+	}
+}

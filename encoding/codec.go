@@ -233,6 +233,16 @@ func (c *Codec) expandColumns(rows []Sliver, width, s int, small bool) error {
 	units := (width + w - 1) / w
 	return c.parallel(units, func(ws *workerScratch, u int) error {
 		a, b := u*w, min((u+1)*w, width)
+		zeroUnit := true
+		for r := range p.Rows {
+			if !allZero(rows[r].Data[a*s : b*s]) {
+				zeroUnit = false
+				break
+			}
+		}
+		if zeroUnit { // the code of zeros is zeros, which rows[rows..n) hold
+			return nil
+		}
 		l := newLayout(s, b-a)
 		sh := ws.shards(c.col.span+1, l.size())
 		zero := sh[c.col.span]
@@ -272,45 +282,21 @@ func (c *Codec) expandRows(x *expansion, s int, small bool) error {
 	tops := make([]Hash, units*nn)
 	err := c.parallel(units, func(ws *workerScratch, u int) error {
 		i0, i1 := u*g, min((u+1)*g, nn)
-		l := newLayout(s, i1-i0)
-		sh := ws.shards(nn, l.size())
-		for j := range p.Cols {
-			for i := i0; i < i1; i++ {
-				l.put(sh[j], i-i0, x.primary[i].Symbol(j))
-			}
-		}
-		if err := c.row.encode(sh, ws.rs(small)); err != nil {
-			return err
-		}
-		// Parity symbols of rows past the secondary slivers are only hashed;
-		// each needs its own memory until the leaf hashes are flushed.
-		spare := ws.bytes(max(i1-max(i0, p.Rows), 0) * (nn - p.Cols) * s)
 		lh := ws.leafHasher(s)
 		leaves, cols := ws.hashPair((i1 - i0) * nn)
-		for i := i0; i < i1; i++ {
-			row := leaves[(i-i0)*nn : (i-i0+1)*nn]
-			if i < p.Rows {
-				copy(row, x.srcLeaves[i*p.Cols:(i+1)*p.Cols])
-				for j := range p.Cols {
-					copy(x.secondary[j].Symbol(i), x.primary[i].Symbol(j))
-				}
-			} else {
-				for j := range p.Cols {
-					lh.add(&row[j], x.primary[i].Symbol(j))
-				}
-			}
-			for j := p.Cols; j < nn; j++ {
-				var v []byte
-				if i < p.Rows {
-					v = x.secondary[j].Symbol(i)
-				} else {
-					v, spare = spare[:s:s], spare[s:]
-				}
-				l.get(sh[j], i-i0, v)
-				lh.add(&row[j], v)
-			}
+		zeroUnit := true
+		for i := i0; i < i1 && zeroUnit; i++ {
+			zeroUnit = allZero(x.primary[i].Data)
 		}
-		lh.flush()
+		if zeroUnit {
+			// Every symbol is zero, and the secondary slivers' fresh memory
+			// already holds them.
+			for k := range leaves {
+				leaves[k] = lh.zt[0]
+			}
+		} else if err := c.expandRowUnit(x, s, small, ws, i0, i1, leaves); err != nil {
+			return err
+		}
 		ws.nodes.forest(leaves, nn, depth, lh.zt, 0, x.rowRoots[i0:i1])
 		rows := i1 - i0
 		for j := range nn {
@@ -342,6 +328,53 @@ func (c *Codec) expandRows(x *expansion, s int, small bool) error {
 		ws.nodes.forest(byCol, units, depth-hs, ws.leafHasher(s).zt, hs, x.colRoots[j0:j1])
 		return nil
 	})
+}
+
+// expandRowUnit applies the row code to rows [i0, i1), fills their part of
+// the secondary slivers and queues and flushes their leaf hashes into
+// leaves (row-major).
+func (c *Codec) expandRowUnit(x *expansion, s int, small bool, ws *workerScratch, i0, i1 int, leaves []Hash) error {
+	p := c.p
+	nn := p.N
+	l := newLayout(s, i1-i0)
+	sh := ws.shards(nn, l.size())
+	for j := range p.Cols {
+		for i := i0; i < i1; i++ {
+			l.put(sh[j], i-i0, x.primary[i].Symbol(j))
+		}
+	}
+	if err := c.row.encode(sh, ws.rs(small)); err != nil {
+		return err
+	}
+	// Parity symbols of rows past the secondary slivers are only hashed;
+	// each needs its own memory until the leaf hashes are flushed.
+	lh := ws.leafHasher(s)
+	spare := ws.bytes(max(i1-max(i0, p.Rows), 0) * (nn - p.Cols) * s)
+	for i := i0; i < i1; i++ {
+		row := leaves[(i-i0)*nn : (i-i0+1)*nn]
+		if i < p.Rows {
+			copy(row, x.srcLeaves[i*p.Cols:(i+1)*p.Cols])
+			for j := range p.Cols {
+				copy(x.secondary[j].Symbol(i), x.primary[i].Symbol(j))
+			}
+		} else {
+			for j := range p.Cols {
+				lh.add(&row[j], x.primary[i].Symbol(j))
+			}
+		}
+		for j := p.Cols; j < nn; j++ {
+			var v []byte
+			if i < p.Rows {
+				v = x.secondary[j].Symbol(i)
+			} else {
+				v, spare = spare[:s:s], spare[s:]
+			}
+			l.get(sh[j], i-i0, v)
+			lh.add(&row[j], v)
+		}
+	}
+	lh.flush()
+	return nil
 }
 
 // rowUnit returns the rows per unit of expandRows, g = 2^hs, or g ≥ n (one

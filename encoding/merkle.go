@@ -1,7 +1,7 @@
 package encoding
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unsafe"
@@ -48,7 +48,7 @@ func LeafHash(data []byte) Hash {
 // than its matrix, and everything the codes derive from it) from a cache. It
 // is not safe for concurrent use.
 type leafHasher struct {
-	zero []byte
+	size int
 	// zt is the zero tree of the current size.
 	zt zeroTree
 	b  blake2bx.Batch
@@ -56,13 +56,10 @@ type leafHasher struct {
 
 func (h *leafHasher) reset(size int) {
 	h.b.Flush()
-	if h.zt != nil && len(h.zero) == size {
+	if h.zt != nil && h.size == size {
 		return
 	}
-	if cap(h.zero) < size {
-		h.zero = make([]byte, size)
-	}
-	h.zero = h.zero[:size]
+	h.size = size
 	h.zt = newZeroTree(size)
 	h.b.Reset(leafPrefix, size)
 }
@@ -71,11 +68,36 @@ func (h *leafHasher) reset(size int) {
 // reset. dst is written, at the latest, by flush; data must not change
 // until then.
 func (h *leafHasher) add(dst *Hash, data []byte) {
-	if bytes.Equal(data, h.zero) {
+	if allZero(data) {
 		*dst = h.zt[0]
 		return
 	}
 	h.b.Add((*[32]byte)(dst), data)
+}
+
+// allZero reports whether b holds only zeros. It reads a word at a time and
+// stops at the first non-zero one (symbols of real data stop at once).
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// sameHash is a == b, as four word compares.
+func sameHash(a, b *Hash) bool {
+	return binary.LittleEndian.Uint64(a[0:]) == binary.LittleEndian.Uint64(b[0:]) &&
+		binary.LittleEndian.Uint64(a[8:]) == binary.LittleEndian.Uint64(b[8:]) &&
+		binary.LittleEndian.Uint64(a[16:]) == binary.LittleEndian.Uint64(b[16:]) &&
+		binary.LittleEndian.Uint64(a[24:]) == binary.LittleEndian.Uint64(b[24:])
 }
 
 // flush writes every queued leaf hash.
@@ -143,7 +165,7 @@ func (nh *nodeHasher) forest(src []Hash, width, levels int, zt zeroTree, h0 int,
 			seg, next := cur[t*w:(t+1)*w], dst[t*nw:(t+1)*nw]
 			for i := range w / 2 {
 				l, r := &seg[2*i], &seg[2*i+1]
-				if zt != nil && *l == zt[h0+lv] && *r == zt[h0+lv] {
+				if zt != nil && sameHash(l, &zt[h0+lv]) && sameHash(r, &zt[h0+lv]) {
 					next[i] = zt[h0+lv+1]
 					continue
 				}

@@ -118,6 +118,8 @@ type colCode struct {
 	levels []*leopard
 	// span is the number of known values the last doubling produces.
 	span int
+	// known pools encode's span-long shard lists.
+	known sync.Pool
 }
 
 func newColCode(p Params) (*colCode, error) {
@@ -127,6 +129,7 @@ func newColCode(p Params) (*colCode, error) {
 		c.levels = append(c.levels, newLeopard(m, m))
 		c.span = 2 * m
 	}
+	c.known.New = func() any { s := make([][]byte, c.span); return &s }
 	return c, nil
 }
 
@@ -146,7 +149,9 @@ func (c *colCode) point(r int) uint16 { return uint16(c.knownIndex(r) ^ c.k) }
 // holds at least span−k−(n−rows) shards, all of data's length. small as for
 // leopard.encode.
 func (c *colCode) encode(data, parity [][]byte, zero []byte, scratch [][]byte, small *leoScratch) error {
-	known := make([][]byte, c.span)
+	kp := c.known.Get().(*[][]byte)
+	known := *kp
+	defer func() { clear(known); c.known.Put(kp) }()
 	copy(known, data)
 	for q := c.rows; q < c.k; q++ {
 		known[q] = zero
