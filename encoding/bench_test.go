@@ -244,3 +244,33 @@ func BenchmarkVerifySliver(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkComputeMetadata measures what a blob ID costs: Encode without the
+// secondary slivers.
+func BenchmarkComputeMetadata(b *testing.B) {
+	for _, sh := range benchShapes {
+		if sh.n < 1000 {
+			continue
+		}
+		b.Run(fmt.Sprintf("n=%d/size=%s", sh.n, sh.name), func(b *testing.B) {
+			c, err := New(sh.n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			blob := benchBlob(sh.size)
+			if _, _, err := c.ComputeMetadata(blob); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(sh.size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for range b.N {
+				if _, _, err := c.ComputeMetadata(blob); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
+		})
+	}
+}

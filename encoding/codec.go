@@ -107,15 +107,37 @@ func (c *Codec) Encode(blob []byte) (*EncodedBlob, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := c.expand(blob, s)
+	m, err := c.expand(blob, s, true)
 	if err != nil {
 		return nil, err
 	}
-	md := &Metadata{EncodingType: RS2, UnencodedLength: uint64(len(blob)), Hashes: make([]SliverPairHashes, c.p.N)}
-	for i := range md.Hashes {
-		md.Hashes[i] = SliverPairHashes{Primary: m.rowRoots[i], Secondary: m.colRoots[c.p.N-1-i]}
-	}
+	md := m.metadata(len(blob))
 	return &EncodedBlob{Metadata: md, BlobID: md.BlobID(), Primary: m.primary, Secondary: m.secondary}, nil
+}
+
+// ComputeMetadata returns the metadata and blob ID Encode would, without
+// building the secondary slivers: what computing a blob ID needs, in less
+// time and memory. It does not retain blob.
+func (c *Codec) ComputeMetadata(blob []byte) (*Metadata, BlobID, error) {
+	s, err := c.checkSize(uint64(len(blob)))
+	if err != nil {
+		return nil, BlobID{}, err
+	}
+	m, err := c.expand(blob, s, false)
+	if err != nil {
+		return nil, BlobID{}, err
+	}
+	md := m.metadata(len(blob))
+	return md, md.BlobID(), nil
+}
+
+func (x *expansion) metadata(blobLen int) *Metadata {
+	n := len(x.rowRoots)
+	md := &Metadata{EncodingType: RS2, UnencodedLength: uint64(blobLen), Hashes: make([]SliverPairHashes, n)}
+	for i := range md.Hashes {
+		md.Hashes[i] = SliverPairHashes{Primary: x.rowRoots[i], Secondary: x.colRoots[n-1-i]}
+	}
+	return md
 }
 
 // expansion is the expanded matrix, kept as what the slivers and hashes need.
@@ -126,17 +148,22 @@ type expansion struct {
 	srcLeaves []Hash
 }
 
-// expand builds all slivers and the Merkle roots of every row and column of
-// the expanded matrix. Each symbol is hashed once: its leaf hash serves both
-// its row's tree and its column's tree (see expandRows).
-func (c *Codec) expand(blob []byte, s int) (*expansion, error) {
+// expand builds the primary slivers, the secondary ones if secondary is
+// set, and the Merkle roots of every row and column of the expanded matrix.
+// Each symbol is hashed once: its leaf hash serves both its row's tree and
+// its column's tree (see expandRows).
+func (c *Codec) expand(blob []byte, s int, secondary bool) (*expansion, error) {
 	p := c.p
 	n := p.N
 	pbuf, primary := makeSlivers(Primary, n, p.Cols, s)
-	sbuf, secondary := makeSlivers(Secondary, n, p.Rows, s)
+	var sbuf []byte
+	var sec []Sliver
+	if secondary {
+		sbuf, sec = makeSlivers(Secondary, n, p.Rows, s)
+	}
 	x := &expansion{
 		primary:   primary,
-		secondary: secondary,
+		secondary: sec,
 		rowRoots:  make([]Hash, n),
 		colRoots:  make([]Hash, n),
 		srcLeaves: make([]Hash, p.Rows*p.Cols),
@@ -346,16 +373,24 @@ func (c *Codec) expandRowUnit(x *expansion, s int, small bool, ws *workerScratch
 	if err := c.row.encode(sh, ws.rs(small)); err != nil {
 		return err
 	}
-	// Parity symbols of rows past the secondary slivers are only hashed;
-	// each needs its own memory until the leaf hashes are flushed.
+	// Parity symbols of rows past the secondary slivers (of all rows, if
+	// there are none) are only hashed; each needs its own memory until the
+	// leaf hashes are flushed.
 	lh := ws.leafHasher(s)
-	spare := ws.bytes(max(i1-max(i0, p.Rows), 0) * (nn - p.Cols) * s)
+	sec := x.secondary != nil
+	spareRows := i1 - i0
+	if sec {
+		spareRows = max(i1-max(i0, p.Rows), 0)
+	}
+	spare := ws.bytes(spareRows * (nn - p.Cols) * s)
 	for i := i0; i < i1; i++ {
 		row := leaves[(i-i0)*nn : (i-i0+1)*nn]
 		if i < p.Rows {
 			copy(row, x.srcLeaves[i*p.Cols:(i+1)*p.Cols])
-			for j := range p.Cols {
-				copy(x.secondary[j].Symbol(i), x.primary[i].Symbol(j))
+			if sec {
+				for j := range p.Cols {
+					copy(x.secondary[j].Symbol(i), x.primary[i].Symbol(j))
+				}
 			}
 		} else {
 			for j := range p.Cols {
@@ -364,7 +399,7 @@ func (c *Codec) expandRowUnit(x *expansion, s int, small bool, ws *workerScratch
 		}
 		for j := p.Cols; j < nn; j++ {
 			var v []byte
-			if i < p.Rows {
+			if i < p.Rows && sec {
 				v = x.secondary[j].Symbol(i)
 			} else {
 				v, spare = spare[:s:s], spare[s:]

@@ -283,7 +283,7 @@ func (c *Codec) checkConsistency(md *Metadata, data []byte, s int, check Consist
 	p := c.p
 	switch check {
 	case CheckStrict:
-		x, err := c.expand(data[:md.UnencodedLength], s)
+		x, err := c.expand(data[:md.UnencodedLength], s, false)
 		if err != nil {
 			return err
 		}

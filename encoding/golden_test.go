@@ -147,6 +147,13 @@ func testGoldenVector(t *testing.T, v *vector, mode rsMode) {
 	if enc.BlobID.String() != v.BlobID || hex.EncodeToString(enc.BlobID[:]) != v.BlobIDHex {
 		t.Fatalf("blob ID %s, oracle %s", enc.BlobID, v.BlobID)
 	}
+	md, id, err := c.ComputeMetadata(oracleBlob(v.Size, v.Seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != enc.BlobID || !bytes.Equal(md.MarshalBCS(), enc.Metadata.MarshalBCS()) {
+		t.Fatalf("ComputeMetadata: blob ID %s, Encode's %s", id, enc.BlobID)
+	}
 	for i, h := range v.PrimaryBCS {
 		pair := enc.Pair(i)
 		if got := pair.Primary.MarshalBCS(); !bytes.Equal(got, mustHex(t, h)) {
