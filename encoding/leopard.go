@@ -1,6 +1,7 @@
 package encoding
 
 import (
+	"crypto/subtle"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -93,12 +94,7 @@ func leoMulAdd(x, y []byte, logM uint16) {
 }
 
 // leoXor computes y ^= x.
-func leoXor(x, y []byte) {
-	y = y[:len(x)]
-	for i := range x {
-		y[i] ^= x[i]
-	}
-}
+func leoXor(x, y []byte) { subtle.XORBytes(y, y, x) }
 
 // leoIFFT2 is the inverse butterfly: y ^= x, then x ^= y·exp(logM); a log
 // of gfModulus stands for multiplication by zero.
