@@ -27,6 +27,9 @@ type Codec struct {
 // take 12% more CPU than 2 MiB ones (BenchmarkEncode's cpu-ms).
 const defaultScratchBytes = 2 << 20
 
+// decodeScratchBytes bounds the shards of one decoding unit (byteStripe).
+const decodeScratchBytes = 16 << 20
+
 // Option configures a Codec.
 type Option func(*Codec)
 

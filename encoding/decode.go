@@ -187,8 +187,12 @@ func (c *Codec) applyColPlan(pl *colPlan, shards [][]byte, width int) error {
 
 // byteStripe returns a chunk-aligned byte range length for splitting packed
 // shards of the given width over the workers, for calls on `shards` shards.
+//
+// Decoding's units stay large: the interpolation builds a multiplication
+// table per coefficient and unit, which a unit must be long enough to pay
+// for.
 func (c *Codec) byteStripe(width, shards int) int {
-	stripe := c.scratchBytes / shards
+	stripe := decodeScratchBytes / shards
 	if per := (width + 2*c.workers - 1) / (2 * c.workers); stripe > per {
 		stripe = per
 	}

@@ -288,12 +288,25 @@ func (c *colCode) weights(src, targets []int) [][]uint16 {
 	return coefs
 }
 
+// directMulBytes is the shard length up to which interpolate multiplies
+// element by element (log/exp lookups) rather than building a 512-entry
+// table per coefficient: a table pays off only over a few hundred elements.
+const directMulBytes = 1024
+
 // interpolate computes target ti of the plan into out (zeroed, packed, the
 // shards' length) from the present shards.
 func (pl *colPlan) interpolate(ti int, shards [][]byte, out []byte) {
 	var tab gfMulTable
+	direct := len(out) <= directMulBytes
+	if direct {
+		gfInit()
+	}
 	for i, r := range pl.src {
 		if coef := pl.coefs[ti][i]; coef != 0 {
+			if direct {
+				leoMulAdd(out, shards[r], gfLog[coef])
+				continue
+			}
 			newMulTable(coef, &tab)
 			tab.mulAdd(out, shards[r])
 		}
