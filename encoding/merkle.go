@@ -1,6 +1,7 @@
 package encoding
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -75,30 +76,35 @@ func (h *leafHasher) add(dst *Hash, data []byte) {
 	h.b.Add((*[32]byte)(dst), data)
 }
 
-// allZero reports whether b holds only zeros. It reads a word at a time and
-// stops at the first non-zero one (symbols of real data stop at once).
+// allZero reports whether b holds only zeros: short inputs a word at a time,
+// long ones against a zero block (memequal stops at the first difference,
+// so symbols of real data stop at once).
 func allZero(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b) != 0 {
-			return false
+	if len(b) < 32 {
+		for len(b) >= 8 {
+			if binary.LittleEndian.Uint64(b) != 0 {
+				return false
+			}
+			b = b[8:]
 		}
-		b = b[8:]
+		for _, x := range b {
+			if x != 0 {
+				return false
+			}
+		}
+		return true
 	}
-	for _, x := range b {
-		if x != 0 {
+	for len(b) > 0 {
+		n := min(len(b), len(zeroBlock))
+		if !bytes.Equal(b[:n], zeroBlock[:n]) {
 			return false
 		}
+		b = b[n:]
 	}
 	return true
 }
 
-// sameHash is a == b, as four word compares.
-func sameHash(a, b *Hash) bool {
-	return binary.LittleEndian.Uint64(a[0:]) == binary.LittleEndian.Uint64(b[0:]) &&
-		binary.LittleEndian.Uint64(a[8:]) == binary.LittleEndian.Uint64(b[8:]) &&
-		binary.LittleEndian.Uint64(a[16:]) == binary.LittleEndian.Uint64(b[16:]) &&
-		binary.LittleEndian.Uint64(a[24:]) == binary.LittleEndian.Uint64(b[24:])
-}
+var zeroBlock [4096]byte
 
 // flush writes every queued leaf hash.
 func (h *leafHasher) flush() { h.b.Flush() }
@@ -165,7 +171,7 @@ func (nh *nodeHasher) forest(src []Hash, width, levels int, zt zeroTree, h0 int,
 			seg, next := cur[t*w:(t+1)*w], dst[t*nw:(t+1)*nw]
 			for i := range w / 2 {
 				l, r := &seg[2*i], &seg[2*i+1]
-				if zt != nil && sameHash(l, &zt[h0+lv]) && sameHash(r, &zt[h0+lv]) {
+				if zt != nil && *l == zt[h0+lv] && *r == zt[h0+lv] {
 					next[i] = zt[h0+lv+1]
 					continue
 				}
