@@ -147,7 +147,8 @@ func (x *expansion) metadata(blobLen int) *Metadata {
 type expansion struct {
 	primary, secondary []Sliver
 	rowRoots, colRoots []Hash
-	// srcLeaves[i·cols + j] is the leaf hash of source symbol (i, j).
+	// srcLeaves[i·cols + j] is the leaf hash of source symbol (i, j), if
+	// they were hashed ahead of the codes (see expand); else nil.
 	srcLeaves []Hash
 }
 
@@ -169,7 +170,6 @@ func (c *Codec) expand(blob []byte, s int, secondary bool) (*expansion, error) {
 		secondary: sec,
 		rowRoots:  make([]Hash, n),
 		colRoots:  make([]Hash, n),
-		srcLeaves: make([]Hash, p.Rows*p.Cols),
 	}
 	e := int64(s / 2)
 	small := c.smallRS(e * (c.col.cost(2)*int64(p.Cols) + c.row.cost(2)*int64(n)))
@@ -178,22 +178,23 @@ func (c *Codec) expand(blob []byte, s int, secondary bool) (*expansion, error) {
 	warming := !small && !klauspostReady.Load()
 	if warming {
 		go c.warmRS()
+		x.srcLeaves = make([]Hash, p.Rows*p.Cols)
 	}
-	// Source rows: the blob, zero-padded, and their leaf hashes. While the
-	// tables are built, also touch the pages the codes will write, so that
-	// the page faults of fresh memory are taken now.
+	// Source rows: the blob, zero-padded. While the tables are built, also
+	// hash the source symbols and touch the pages the codes will write, so
+	// that the page faults of fresh memory are taken now.
 	rowLen := p.Cols * s
 	parity := pbuf[p.Rows*rowLen:]
 	err := c.parallel(p.Rows, func(ws *workerScratch, r int) error {
 		if off := r * rowLen; off < len(blob) {
 			copy(x.primary[r].Data, blob[off:min(off+rowLen, len(blob))])
 		}
-		lh := ws.leafHasher(s)
-		for j := range p.Cols {
-			lh.add(&x.srcLeaves[r*p.Cols+j], x.primary[r].Symbol(j))
-		}
-		lh.flush()
 		if warming {
+			lh := ws.leafHasher(s)
+			for j := range p.Cols {
+				lh.add(&x.srcLeaves[r*p.Cols+j], x.primary[r].Symbol(j))
+			}
+			lh.flush()
 			touchPart(parity, r, p.Rows)
 			touchPart(sbuf, r, p.Rows)
 		}
@@ -388,16 +389,16 @@ func (c *Codec) expandRowUnit(x *expansion, s int, small bool, ws *workerScratch
 	spare := ws.bytes(spareRows * (nn - p.Cols) * s)
 	for i := i0; i < i1; i++ {
 		row := leaves[(i-i0)*nn : (i-i0+1)*nn]
-		if i < p.Rows {
+		if i < p.Rows && x.srcLeaves != nil {
 			copy(row, x.srcLeaves[i*p.Cols:(i+1)*p.Cols])
-			if sec {
-				for j := range p.Cols {
-					copy(x.secondary[j].Symbol(i), x.primary[i].Symbol(j))
-				}
-			}
 		} else {
 			for j := range p.Cols {
 				lh.add(&row[j], x.primary[i].Symbol(j))
+			}
+		}
+		if i < p.Rows && sec {
+			for j := range p.Cols {
+				copy(x.secondary[j].Symbol(i), x.primary[i].Symbol(j))
 			}
 		}
 		for j := p.Cols; j < nn; j++ {
