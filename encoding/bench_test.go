@@ -80,6 +80,7 @@ func BenchmarkEncode(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			var peak uint64
+			cpu0 := cpuTime()
 			for range b.N {
 				peak = max(peak, peakHeap(func() {
 					if _, err := c.Encode(blob); err != nil {
@@ -87,6 +88,7 @@ func BenchmarkEncode(b *testing.B) {
 					}
 				}))
 			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
 		})
 	}
@@ -109,7 +111,7 @@ func BenchmarkEncodeRawRS(b *testing.B) {
 				err := c.parallel((p.Cols+wc-1)/wc, func(ws *workerScratch, u int) error {
 					sz := newLayout(s, min(wc, p.Cols-u*wc)).size()
 					shd := ws.shards(c.col.span+1, sz)
-					return c.col.encode(shd[:p.Rows], shd[p.Rows:p.N], shd[c.col.span], shd[p.N:c.col.span])
+					return c.col.encode(shd[:p.Rows], shd[p.Rows:p.N], shd[c.col.span], shd[p.N:c.col.span], nil)
 				})
 				if err != nil {
 					b.Fatal(err)
@@ -117,7 +119,7 @@ func BenchmarkEncodeRawRS(b *testing.B) {
 				g := c.stripe(p.N, s, p.N)
 				err = c.parallel((p.N+g-1)/g, func(ws *workerScratch, u int) error {
 					sz := newLayout(s, min(g, p.N-u*g)).size()
-					return c.row.encode(ws.shards(p.N, sz))
+					return c.row.encode(ws.shards(p.N, sz), nil)
 				})
 				if err != nil {
 					b.Fatal(err)
@@ -208,5 +210,67 @@ func BenchmarkRecoverSliver(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkVerifySliver measures the check a storage node runs on every
+// sliver it is sent (and a reader on every sliver it gets): re-expanding the
+// sliver to its full row or column, hashing its n symbols and their Merkle
+// tree, against the metadata. Throughput is in sliver bytes.
+func BenchmarkVerifySliver(b *testing.B) {
+	for _, sh := range []struct {
+		n    int
+		size int
+		name string
+	}{{100, 1 << 20, "1MiB"}, {100, 64 << 20, "64MiB"}, {1000, 1 << 10, "1KiB"}, {1000, 64 << 20, "64MiB"}} {
+		c, enc, _ := encodeRandom(b, sh.n, sh.size, 3)
+		for _, axis := range []Axis{Primary, Secondary} {
+			b.Run(fmt.Sprintf("n=%d/size=%s/%s", sh.n, sh.name, axis), func(b *testing.B) {
+				sl := sliverOf(enc, axis, sh.n/2)
+				if err := c.VerifySliver(enc.Metadata, sl); err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(sl.Data)))
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu0 := cpuTime()
+				for range b.N {
+					if err := c.VerifySliver(enc.Metadata, sl); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
+			})
+		}
+	}
+}
+
+// BenchmarkComputeMetadata measures what a blob ID costs: Encode without the
+// secondary slivers.
+func BenchmarkComputeMetadata(b *testing.B) {
+	for _, sh := range benchShapes {
+		if sh.n < 1000 {
+			continue
+		}
+		b.Run(fmt.Sprintf("n=%d/size=%s", sh.n, sh.name), func(b *testing.B) {
+			c, err := New(sh.n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			blob := benchBlob(sh.size)
+			if _, _, err := c.ComputeMetadata(blob); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(sh.size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for range b.N {
+				if _, _, err := c.ComputeMetadata(blob); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
+		})
 	}
 }

@@ -3,6 +3,7 @@ package encoding
 import (
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // ConsistencyCheck selects how a decoded blob is checked against its
@@ -186,8 +187,12 @@ func (c *Codec) applyColPlan(pl *colPlan, shards [][]byte, width int) error {
 
 // byteStripe returns a chunk-aligned byte range length for splitting packed
 // shards of the given width over the workers, for calls on `shards` shards.
+//
+// Decoding's units stay large: the interpolation builds a multiplication
+// table per coefficient and unit, which a unit must be long enough to pay
+// for.
 func (c *Codec) byteStripe(width, shards int) int {
-	stripe := c.scratchBytes / shards
+	stripe := decodeScratchBytes / shards
 	if per := (width + 2*c.workers - 1) / (2 * c.workers); stripe > per {
 		stripe = per
 	}
@@ -282,7 +287,7 @@ func (c *Codec) checkConsistency(md *Metadata, data []byte, s int, check Consist
 	p := c.p
 	switch check {
 	case CheckStrict:
-		x, err := c.expand(data[:md.UnencodedLength], s)
+		x, err := c.expand(data[:md.UnencodedLength], s, false)
 		if err != nil {
 			return err
 		}
@@ -317,8 +322,9 @@ func (c *Codec) VerifySliver(md *Metadata, sl *Sliver) error {
 	if err := sl.CheckShape(c.p, md); err != nil {
 		return err
 	}
-	var ws workerScratch
-	root, err := c.sliverRoot(&ws, sl)
+	ws := getScratch()
+	defer putScratch(ws)
+	root, err := c.sliverRoot(ws, sl)
 	if err != nil {
 		return err
 	}
@@ -328,14 +334,27 @@ func (c *Codec) VerifySliver(md *Metadata, sl *Sliver) error {
 	return nil
 }
 
-// expandSliver returns the n symbols of a sliver's full row (primary) or
-// column (secondary) of the expanded matrix, concatenated, in ws's memory.
+// scratchPool holds workerScratch for the one-sliver operations (a node
+// verifies every sliver it is sent), so that each does not allocate its
+// shards anew.
+var scratchPool = sync.Pool{New: func() any { return new(workerScratch) }}
+
+func getScratch() *workerScratch { return scratchPool.Get().(*workerScratch) }
+
+// putScratch returns ws to the pool unless it grew very large.
+func putScratch(ws *workerScratch) {
+	if cap(ws.buf) <= 64<<20 {
+		scratchPool.Put(ws)
+	}
+}
+
+// expandSliver returns the n−k parity symbols of a sliver's full row
+// (primary, k = cols) or column (secondary, k = rows), concatenated, in ws's
+// memory; the sliver itself holds the first k.
 func (c *Codec) expandSliver(ws *workerScratch, sl *Sliver) ([]byte, error) {
 	p := c.p
 	s := int(sl.SymbolSize)
 	l := newLayout(s, 1)
-	full := make([]byte, p.N*s)
-	copy(full, sl.Data)
 	sh := ws.shards(p.N+1+c.col.scratchShards(), l.size())
 	src := p.Cols
 	if sl.Axis == Secondary {
@@ -345,36 +364,44 @@ func (c *Codec) expandSliver(ws *workerScratch, sl *Sliver) ([]byte, error) {
 		l.put(sh[k], 0, sl.Symbol(k))
 	}
 	var err error
+	e := int64(s / 2)
 	if sl.Axis == Primary {
-		err = c.row.encode(sh[:p.N])
+		err = c.row.encode(sh[:p.N], ws.rs(c.smallRS(e*c.row.cost(2))))
 	} else {
 		zero := sh[p.N]
 		clear(zero)
-		err = c.col.encode(sh[:p.Rows], sh[p.Rows:p.N], zero, sh[p.N+1:])
+		err = c.col.encode(sh[:p.Rows], sh[p.Rows:p.N], zero, sh[p.N+1:], ws.rs(c.smallRS(e*c.col.cost(2))))
 	}
 	if err != nil {
 		return nil, err
 	}
+	parity := ws.bytes((p.N - src) * s)
 	for k := src; k < p.N; k++ {
-		l.get(sh[k], 0, full[k*s:(k+1)*s])
+		l.get(sh[k], 0, parity[(k-src)*s:(k-src+1)*s])
 	}
-	return full, nil
+	return parity, nil
 }
 
-// sliverLeaves returns the leaf hashes of a sliver's expansion and the
-// expansion itself.
+// sliverLeaves returns the leaf hashes of a sliver's expansion, in ws's
+// memory, and the expansion's parity symbols (see expandSliver).
 func (c *Codec) sliverLeaves(ws *workerScratch, sl *Sliver) ([]Hash, []byte, error) {
-	full, err := c.expandSliver(ws, sl)
+	parity, err := c.expandSliver(ws, sl)
 	if err != nil {
 		return nil, nil, err
 	}
 	s := int(sl.SymbolSize)
-	leaves := make([]Hash, c.p.N)
+	src := len(sl.Data) / s
+	leaves := ws.hashes(c.p.N)
 	lh := ws.leafHasher(s)
 	for k := range leaves {
-		leaves[k] = lh.sum(full[k*s : (k+1)*s])
+		if k < src {
+			lh.add(&leaves[k], sl.Symbol(k))
+		} else {
+			lh.add(&leaves[k], parity[(k-src)*s:(k-src+1)*s])
+		}
 	}
-	return leaves, full, nil
+	lh.flush()
+	return leaves, parity, nil
 }
 
 // sliverRoot returns the Merkle root over a sliver's expansion: its hash.
@@ -383,5 +410,5 @@ func (c *Codec) sliverRoot(ws *workerScratch, sl *Sliver) (Hash, error) {
 	if err != nil {
 		return Hash{}, err
 	}
-	return MerkleRoot(leaves), nil
+	return ws.nodes.root(leaves, ws.hasher.zt), nil
 }

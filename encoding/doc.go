@@ -43,7 +43,15 @@
 // Both codes run on klauspost/reedsolomon's Leopard GF(2^16) backend, which
 // computes the same codewords as Walrus's reed-solomon-simd; see rs.go for how
 // the low-rate column code maps onto it, and pack.go for how symbols are laid
-// into its 64-byte chunks.
+// into its 64-byte chunks. Small encodes run on a pure-Go port of the same
+// transform (leopard.go) until the process has built klauspost's tables.
+//
+// # Hashing
+//
+// Hashing is the floor of encoding and verification: a blob's Merkle trees
+// hash about 4·n² short inputs. Leaves and the nodes of each tree level are
+// hashed 8 or 4 at a time by the multi-buffer Blake2b of internal/blake2bx;
+// all-zero symbols and all-zero subtrees are answered from a cache.
 //
 // # Use
 //

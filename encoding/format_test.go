@@ -223,3 +223,39 @@ func TestParams(t *testing.T) {
 		t.Errorf("New(MaxShards): %v", err)
 	}
 }
+
+// TestForestUnits checks the identity expandRows builds column trees on: the
+// bottom hs levels of a tree's aligned parts of 2^hs leaves (the last one
+// short), then the top levels over those parts' nodes, give the tree's root;
+// and that zero subtrees taken from the cache change nothing.
+func TestForestUnits(t *testing.T) {
+	zt := newZeroTree(2)
+	for _, n := range []int{1, 2, 3, 5, 8, 9, 31, 33, 64, 100, 127, 300} {
+		leaves := make([]Hash, n)
+		for i := range leaves {
+			if i < n/2 || i%7 == 3 { // zero subtrees of every height
+				leaves[i] = zt[0]
+			} else {
+				leaves[i] = LeafHash([]byte{byte(i), byte(n)})
+			}
+		}
+		want := MerkleRoot(leaves)
+		depth := merkleDepth(n)
+		for hs := 0; hs <= depth; hs++ {
+			g := 1 << hs
+			var nh nodeHasher
+			var tops []Hash
+			for i0 := 0; i0 < n; i0 += g {
+				part := leaves[i0:min(i0+g, n)]
+				var top [1]Hash
+				nh.forest(part, len(part), hs, zt, 0, top[:])
+				tops = append(tops, top[0])
+			}
+			var got [1]Hash
+			nh.forest(tops, len(tops), depth-hs, zt, hs, got[:])
+			if got[0] != want {
+				t.Fatalf("n=%d, parts of 2^%d: root differs from MerkleRoot", n, hs)
+			}
+		}
+	}
+}

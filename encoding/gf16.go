@@ -5,8 +5,8 @@ import "sync"
 // GF(2^16) arithmetic in the representation of Leopard-RS, which both
 // klauspost/reedsolomon (WithLeopardGF16) and Walrus's reed-solomon-simd use:
 // elements are written in a Cantor basis, and the evaluation point of shard
-// position i is the element whose representation is i. Only the low-rate
-// column decoder needs this; every encode goes through klauspost.
+// position i is the element whose representation is i. The low-rate column
+// decoder and the pure-Go Leopard encoder (leopard.go) use it.
 //
 // A 64-byte chunk of a shard holds 32 elements: the low bytes in bytes 0..31
 // and the high bytes in bytes 32..63.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -98,52 +99,84 @@ func mustHex(t testing.TB, s string) []byte {
 	return b
 }
 
+// TestGoldenVectors encodes every vector with each Reed-Solomon encoder
+// (klauspost's and the pure-Go one) and compares hashes, blob ID and
+// slivers with the oracle's; the oracle's slivers must verify.
 func TestGoldenVectors(t *testing.T) {
-	for _, v := range loadVectors(t) {
-		t.Run(v.name, func(t *testing.T) {
-			if testing.Short() && v.N*v.N > 100*100 {
-				t.Skip("large n in -short mode")
+	for _, mode := range []rsMode{rsKlauspost, rsPureGo} {
+		for _, v := range loadVectors(t) {
+			t.Run(fmt.Sprintf("rs=%d/%s", mode, v.name), func(t *testing.T) {
+				testGoldenVector(t, v, mode)
+			})
+		}
+	}
+}
+
+func testGoldenVector(t *testing.T, v *vector, mode rsMode) {
+	if testing.Short() && v.N*v.N > 100*100 {
+		t.Skip("large n in -short mode")
+	}
+	if mode == rsPureGo && raceTest && v.N*v.N*v.SymbolSize > 1000*1000 {
+		t.Skip("large pure-Go encode under the race detector (TestLeopardMatchesKlauspost covers the shape)")
+	}
+	t.Parallel()
+	c, err := New(v.N)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.rs = mode
+	p := c.Params()
+	if p.Rows != v.Rows || p.Cols != v.Cols {
+		t.Fatalf("params rows=%d cols=%d, oracle rows=%d cols=%d", p.Rows, p.Cols, v.Rows, v.Cols)
+	}
+	if s, _ := p.SymbolSize(uint64(v.Size)); s != v.SymbolSize {
+		t.Fatalf("symbol size %d, oracle %d", s, v.SymbolSize)
+	}
+	enc, err := c.Encode(oracleBlob(v.Size, v.Seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range v.N {
+		if got := hex.EncodeToString(enc.Metadata.Hashes[i].Primary[:]); got != v.PrimaryHashes[i] {
+			t.Fatalf("pair %d primary hash %s, oracle %s", i, got, v.PrimaryHashes[i])
+		}
+		if got := hex.EncodeToString(enc.Metadata.Hashes[i].Secondary[:]); got != v.SecondaryHashes[i] {
+			t.Fatalf("pair %d secondary hash %s, oracle %s", i, got, v.SecondaryHashes[i])
+		}
+	}
+	if enc.BlobID.String() != v.BlobID || hex.EncodeToString(enc.BlobID[:]) != v.BlobIDHex {
+		t.Fatalf("blob ID %s, oracle %s", enc.BlobID, v.BlobID)
+	}
+	// Under the race detector the largest vectors are encoded once only.
+	large := raceTest && v.N*v.N*v.SymbolSize > 1000*1000
+	if !large {
+		md, id, err := c.ComputeMetadata(oracleBlob(v.Size, v.Seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id != enc.BlobID || !bytes.Equal(md.MarshalBCS(), enc.Metadata.MarshalBCS()) {
+			t.Fatalf("ComputeMetadata: blob ID %s, Encode's %s", id, enc.BlobID)
+		}
+	}
+	for i, h := range v.PrimaryBCS {
+		pair := enc.Pair(i)
+		if got := pair.Primary.MarshalBCS(); !bytes.Equal(got, mustHex(t, h)) {
+			t.Fatalf("pair %d primary sliver BCS differs from the oracle's", i)
+		}
+		if got := pair.Secondary.MarshalBCS(); !bytes.Equal(got, mustHex(t, v.SecondaryBCS[i])) {
+			t.Fatalf("pair %d secondary sliver BCS differs from the oracle's", i)
+		}
+		if raceTest && mode == rsPureGo {
+			continue // VerifySliver's pure-Go path is covered without -race
+		}
+		for _, sl := range []Sliver{pair.Primary, pair.Secondary} {
+			if err := c.VerifySliver(enc.Metadata, &sl); err != nil {
+				t.Fatalf("pair %d: %v", i, err)
 			}
-			t.Parallel()
-			c, err := New(v.N)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := c.Params()
-			if p.Rows != v.Rows || p.Cols != v.Cols {
-				t.Fatalf("params rows=%d cols=%d, oracle rows=%d cols=%d", p.Rows, p.Cols, v.Rows, v.Cols)
-			}
-			if s, _ := p.SymbolSize(uint64(v.Size)); s != v.SymbolSize {
-				t.Fatalf("symbol size %d, oracle %d", s, v.SymbolSize)
-			}
-			enc, err := c.Encode(oracleBlob(v.Size, v.Seed))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range v.N {
-				if got := hex.EncodeToString(enc.Metadata.Hashes[i].Primary[:]); got != v.PrimaryHashes[i] {
-					t.Fatalf("pair %d primary hash %s, oracle %s", i, got, v.PrimaryHashes[i])
-				}
-				if got := hex.EncodeToString(enc.Metadata.Hashes[i].Secondary[:]); got != v.SecondaryHashes[i] {
-					t.Fatalf("pair %d secondary hash %s, oracle %s", i, got, v.SecondaryHashes[i])
-				}
-			}
-			if enc.BlobID.String() != v.BlobID || hex.EncodeToString(enc.BlobID[:]) != v.BlobIDHex {
-				t.Fatalf("blob ID %s, oracle %s", enc.BlobID, v.BlobID)
-			}
-			for i, h := range v.PrimaryBCS {
-				pair := enc.Pair(i)
-				if got := pair.Primary.MarshalBCS(); !bytes.Equal(got, mustHex(t, h)) {
-					t.Fatalf("pair %d primary sliver BCS differs from the oracle's", i)
-				}
-				if got := pair.Secondary.MarshalBCS(); !bytes.Equal(got, mustHex(t, v.SecondaryBCS[i])) {
-					t.Fatalf("pair %d secondary sliver BCS differs from the oracle's", i)
-				}
-			}
-			if err := enc.Metadata.Verify(enc.BlobID, v.N); err != nil {
-				t.Fatal(err)
-			}
-		})
+		}
+	}
+	if err := enc.Metadata.Verify(enc.BlobID, v.N); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -2,10 +2,14 @@ package encoding
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"golang.org/x/crypto/blake2b"
+
+	"github.com/walrus-go/walrus/encoding/internal/blake2bx"
 )
 
 // Hash is a Blake2b-256 digest: a Merkle node, a sliver hash, a blob ID.
@@ -40,39 +44,70 @@ func LeafHash(data []byte) Hash {
 	return out
 }
 
-// leafHasher computes leaf hashes of symbols of one size without
-// allocating, and answers all-zero symbols (the padding of every blob smaller
+// leafHasher computes leaf hashes of symbols of one size, several at a time
+// (blake2bx), and answers all-zero symbols (the padding of every blob smaller
 // than its matrix, and everything the codes derive from it) from a cache. It
 // is not safe for concurrent use.
 type leafHasher struct {
-	buf  []byte
-	zero []byte
+	size int
 	// zt is the zero tree of the current size.
 	zt zeroTree
+	b  blake2bx.Batch
 }
 
 func (h *leafHasher) reset(size int) {
-	if h.zt != nil && len(h.zero) == size {
+	h.b.Flush()
+	if h.zt != nil && h.size == size {
 		return
 	}
-	if cap(h.buf) < 1+size {
-		h.buf = make([]byte, 1+size)
-		h.zero = make([]byte, size)
-	}
-	h.buf = h.buf[:1+size]
-	h.zero = h.zero[:size]
-	h.buf[0] = leafPrefix
+	h.size = size
 	h.zt = newZeroTree(size)
+	h.b.Reset(leafPrefix, size)
 }
 
-// sum returns LeafHash(data); len(data) must be the size given to reset.
-func (h *leafHasher) sum(data []byte) Hash {
-	if bytes.Equal(data, h.zero) {
-		return h.zt[0]
+// add queues LeafHash(data) for dst; len(data) must be the size given to
+// reset. dst is written, at the latest, by flush; data must not change
+// until then.
+func (h *leafHasher) add(dst *Hash, data []byte) {
+	if allZero(data) {
+		*dst = h.zt[0]
+		return
 	}
-	copy(h.buf[1:], data)
-	return blake2b.Sum256(h.buf[:1+len(data)])
+	h.b.Add((*[32]byte)(dst), data)
 }
+
+// allZero reports whether b holds only zeros: short inputs a word at a time,
+// long ones against a zero block (memequal stops at the first difference,
+// so symbols of real data stop at once).
+func allZero(b []byte) bool {
+	if len(b) < 32 {
+		for len(b) >= 8 {
+			if binary.LittleEndian.Uint64(b) != 0 {
+				return false
+			}
+			b = b[8:]
+		}
+		for _, x := range b {
+			if x != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	for len(b) > 0 {
+		n := min(len(b), len(zeroBlock))
+		if !bytes.Equal(b[:n], zeroBlock[:n]) {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+var zeroBlock [4096]byte
+
+// flush writes every queued leaf hash.
+func (h *leafHasher) flush() { h.b.Flush() }
 
 // zeroTree holds the roots of complete Merkle trees over all-zero symbols of
 // one size: zt[h] is the root of such a tree of height h (zt[0] the leaf).
@@ -90,28 +125,78 @@ func newZeroTree(size int) zeroTree {
 	return zt
 }
 
-// merkleRootZ is MerkleRoot that takes the parent of two zero subtrees from
-// zt instead of hashing it. leaves is scratch.
-func merkleRootZ(leaves []Hash, zt zeroTree) Hash {
+// nodeHasher computes the inner levels of Merkle trees, hashing the nodes of
+// a level, of many trees at once, several at a time (blake2bx). It is not
+// safe for concurrent use.
+type nodeHasher struct {
+	b     blake2bx.Batch
+	buf   []Hash
+	tails []Hash
+}
+
+// forest computes `levels` levels of count trees at once: src holds each
+// tree's width nodes of one level, tree after tree, and out receives the
+// count·w nodes `levels` levels up (w = width halved, rounded up, `levels`
+// times). A level of odd width pairs its last node with the empty node, also
+// when it is the only one: so the levels of a tree's part that starts at a
+// multiple of 2^levels and ends the tree are those of the whole tree. If zt
+// is not nil, src is at height h0 and the parent of two roots of zero
+// subtrees is taken from zt instead of hashed. src is left unchanged; out
+// must not overlap it.
+func (nh *nodeHasher) forest(src []Hash, width, levels int, zt zeroTree, h0 int, out []Hash) {
+	count := len(src) / width
+	if levels == 0 {
+		copy(out, src)
+		return
+	}
+	// Levels alternate between two regions of buf, never overlapping the
+	// level they are computed from.
+	half := count * ((width + 1) / 2)
+	if cap(nh.buf) < 2*half {
+		nh.buf = make([]Hash, 2*half)
+	}
+	if cap(nh.tails) < 2*count {
+		nh.tails = make([]Hash, 2*count)
+	}
+	regions := [2][]Hash{nh.buf[:half], nh.buf[half : 2*half]}
+	cur, w := src, width
+	for lv := range levels {
+		nw := (w + 1) / 2
+		dst := regions[lv%2][:count*nw]
+		if lv == levels-1 {
+			dst = out[:count*nw]
+		}
+		nh.b.Reset(innerPrefix, 2*len(Hash{}))
+		for t := range count {
+			seg, next := cur[t*w:(t+1)*w], dst[t*nw:(t+1)*nw]
+			for i := range w / 2 {
+				l, r := &seg[2*i], &seg[2*i+1]
+				if zt != nil && *l == zt[h0+lv] && *r == zt[h0+lv] {
+					next[i] = zt[h0+lv+1]
+					continue
+				}
+				nh.b.Add((*[32]byte)(&next[i]), unsafe.Slice(&l[0], 2*len(Hash{})))
+			}
+			if w%2 == 1 {
+				pair := nh.tails[2*t : 2*t+2]
+				pair[0], pair[1] = seg[w-1], emptyNode
+				nh.b.Add((*[32]byte)(&next[w/2]), unsafe.Slice(&pair[0][0], 2*len(Hash{})))
+			}
+		}
+		nh.b.Flush()
+		cur, w = dst, nw
+	}
+}
+
+// root returns the root of the tree over leaves, which it leaves unchanged;
+// zt as for forest.
+func (nh *nodeHasher) root(leaves []Hash, zt zeroTree) Hash {
 	if len(leaves) == 0 {
 		return emptyNode
 	}
-	level := leaves
-	for h := 0; len(level) > 1; h++ {
-		next := level[:(len(level)+1)/2]
-		for i := range next {
-			l := &level[2*i]
-			if 2*i+1 >= len(level) {
-				next[i] = innerHash(l, &emptyNode)
-			} else if r := &level[2*i+1]; *l == zt[h] && *r == zt[h] {
-				next[i] = zt[h+1]
-			} else {
-				next[i] = innerHash(l, r)
-			}
-		}
-		level = next
-	}
-	return level[0]
+	var r [1]Hash
+	nh.forest(leaves, len(leaves), merkleDepth(len(leaves)), zt, 0, r[:])
+	return r[0]
 }
 
 // innerHash returns Blake2b-256(0x01 ‖ left ‖ right).
@@ -124,26 +209,11 @@ func innerHash(left, right *Hash) Hash {
 }
 
 // MerkleRoot returns the root of the Merkle tree over the given leaf hashes.
-// The root of no leaves is 32 zero bytes. leaves is used as scratch space and
-// holds garbage on return.
+// The root of no leaves is 32 zero bytes. (leaves is left unchanged; earlier
+// versions used it as scratch, so callers must not rely on its content.)
 func MerkleRoot(leaves []Hash) Hash {
-	if len(leaves) == 0 {
-		return emptyNode
-	}
-	level := leaves
-	for len(level) > 1 {
-		next := level[:(len(level)+1)/2]
-		for i := range next {
-			l := &level[2*i]
-			r := &emptyNode
-			if 2*i+1 < len(level) {
-				r = &level[2*i+1]
-			}
-			next[i] = innerHash(l, r)
-		}
-		level = next
-	}
-	return level[0]
+	var nh nodeHasher
+	return nh.root(leaves, nil)
 }
 
 // MerkleTree is a complete Merkle tree kept for building proofs. It is
@@ -156,16 +226,11 @@ type MerkleTree struct {
 // NewMerkleTree builds the tree over the given leaf hashes. It keeps leaves.
 func NewMerkleTree(leaves []Hash) *MerkleTree {
 	t := &MerkleTree{levels: [][]Hash{leaves}}
+	var nh nodeHasher
 	level := leaves
 	for len(level) > 1 {
 		next := make([]Hash, (len(level)+1)/2)
-		for i := range next {
-			r := &emptyNode
-			if 2*i+1 < len(level) {
-				r = &level[2*i+1]
-			}
-			next[i] = innerHash(&level[2*i], r)
-		}
+		nh.forest(level, len(level), 1, nil, 0, next)
 		t.levels = append(t.levels, next)
 		level = next
 	}

@@ -103,27 +103,37 @@ func (c *Codec) RecoverySymbols(md *Metadata, held *Sliver, targets []int) ([]Re
 	if err := held.CheckShape(c.p, md); err != nil {
 		return nil, err
 	}
-	var ws workerScratch
-	leaves, full, err := c.sliverLeaves(&ws, held)
+	ws := getScratch()
+	defer putScratch(ws)
+	leaves, parity, err := c.sliverLeaves(ws, held)
 	if err != nil {
 		return nil, err
 	}
-	tree := NewMerkleTree(leaves)
+	tree := NewMerkleTree(append([]Hash(nil), leaves...))
 	if tree.Root() != md.SliverHash(held.Axis, int(held.Index)) {
 		return nil, fmt.Errorf("%w: %s sliver %d does not match its hash", ErrInvalidSliver, held.Axis, held.Index)
 	}
 	s := int(held.SymbolSize)
+	src := held.NumSymbols()
+	// The symbols are copied out of held and the scratch expansion.
+	data := make([]byte, len(targets)*s)
 	out := make([]RecoverySymbol, 0, len(targets))
-	for _, t := range targets {
+	for i, t := range targets {
 		proof, err := tree.Proof(t)
 		if err != nil {
 			return nil, fmt.Errorf("%w: target %d out of range", ErrInvalidSliver, t)
+		}
+		d := data[i*s : (i+1)*s : (i+1)*s]
+		if t < src {
+			copy(d, held.Symbol(t))
+		} else {
+			copy(d, parity[(t-src)*s:(t-src+1)*s])
 		}
 		out = append(out, RecoverySymbol{
 			SourceAxis:  held.Axis,
 			SourceIndex: held.Index,
 			TargetIndex: uint16(t),
-			Data:        full[t*s : (t+1)*s : (t+1)*s],
+			Data:        d,
 			Proof:       proof,
 		})
 	}
@@ -229,8 +239,9 @@ func (c *Codec) RecoverSliver(md *Metadata, axis Axis, index int, symbols []Reco
 	for k := range need {
 		l.get(shards[k], 0, sl.Data[k*s:(k+1)*s])
 	}
-	var ws workerScratch
-	root, err := c.sliverRoot(&ws, sl)
+	ws := getScratch()
+	defer putScratch(ws)
+	root, err := c.sliverRoot(ws, sl)
 	if err != nil {
 		return nil, err
 	}

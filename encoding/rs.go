@@ -3,6 +3,7 @@ package encoding
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/klauspost/reedsolomon"
 )
@@ -28,28 +29,65 @@ import (
 // decoding needs.
 var ErrTooFewSymbols = errors.New("encoding: too few symbols to decode")
 
-func newLeopard(k, m int) (reedsolomon.Encoder, error) {
-	return reedsolomon.New(k, m, reedsolomon.WithLeopardGF16(true))
+// leopard is Leopard's GF(2^16) (k data, m parity) code. klauspost's
+// implementation is built on first use (its first construction in a process
+// builds the shared tables; see leopard.go); encoding can also run on the
+// pure-Go encoder.
+type leopard struct {
+	k, m int
+	once sync.Once
+	enc  reedsolomon.Encoder
+	err  error
+}
+
+func newLeopard(k, m int) *leopard { return &leopard{k: k, m: m} }
+
+// klauspost returns klauspost's encoder for the code.
+func (l *leopard) klauspost() (reedsolomon.Encoder, error) {
+	l.once.Do(func() {
+		l.enc, l.err = reedsolomon.New(l.k, l.m, reedsolomon.WithLeopardGF16(true))
+		if l.err != nil {
+			l.err = fmt.Errorf("encoding: Leopard code (%d, %d): %w", l.k, l.m, l.err)
+			return
+		}
+		klauspostReady.Store(true)
+	})
+	return l.enc, l.err
+}
+
+// encode fills shards[k:k+m] from shards[:k]: with the pure-Go encoder if
+// small is not nil (its scratch), else with klauspost's.
+func (l *leopard) encode(shards [][]byte, small *leoScratch) error {
+	if small != nil {
+		leoEncode(l.k, l.m, shards, small)
+		return nil
+	}
+	enc, err := l.klauspost()
+	if err != nil {
+		return err
+	}
+	return enc.Encode(shards)
 }
 
 // rowCode is RS(cols → n).
 type rowCode struct {
-	enc  reedsolomon.Encoder
+	enc  *leopard
 	cols int
 	n    int
 }
 
 func newRowCode(p Params) (*rowCode, error) {
-	enc, err := newLeopard(p.Cols, p.F)
-	if err != nil {
-		return nil, fmt.Errorf("encoding: row code (%d, %d): %w", p.Cols, p.F, err)
-	}
-	return &rowCode{enc: enc, cols: p.Cols, n: p.N}, nil
+	return &rowCode{enc: newLeopard(p.Cols, p.F), cols: p.Cols, n: p.N}, nil
 }
 
 // encode fills shards[cols:n] from shards[0:cols]. All shards are packed and
-// of equal length.
-func (c *rowCode) encode(shards [][]byte) error { return c.enc.Encode(shards) }
+// of equal length. small as for leopard.encode.
+func (c *rowCode) encode(shards [][]byte, small *leoScratch) error {
+	return c.enc.encode(shards, small)
+}
+
+// cost is leoCost of one encode over shards of size bytes.
+func (c *rowCode) cost(size int) int64 { return leoCost(c.cols, c.n-c.cols, size) }
 
 // reconstruct fills the nil entries among shards[0:cols] (and all missing
 // ones if all is set) from any cols present shards.
@@ -63,32 +101,35 @@ func (c *rowCode) reconstruct(shards [][]byte, all bool) error {
 	if present < c.cols {
 		return fmt.Errorf("%w: %d of the %d needed", ErrTooFewSymbols, present, c.cols)
 	}
-	if all {
-		return c.enc.Reconstruct(shards)
+	enc, err := c.enc.klauspost()
+	if err != nil {
+		return err
 	}
-	return c.enc.ReconstructData(shards)
+	if all {
+		return enc.Reconstruct(shards)
+	}
+	return enc.ReconstructData(shards)
 }
 
 // colCode is RS(rows → n).
 type colCode struct {
 	rows, n, k int
 	// levels[l] is the (M, M) code with M = k·2^l.
-	levels []reedsolomon.Encoder
+	levels []*leopard
 	// span is the number of known values the last doubling produces.
 	span int
+	// known pools encode's span-long shard lists.
+	known sync.Pool
 }
 
 func newColCode(p Params) (*colCode, error) {
 	c := &colCode{rows: p.Rows, n: p.N, k: p.colK()}
 	need := c.k + 2*p.F
 	for m := c.k; m < need; m *= 2 {
-		enc, err := newLeopard(m, m)
-		if err != nil {
-			return nil, fmt.Errorf("encoding: column code level (%d, %d): %w", m, m, err)
-		}
-		c.levels = append(c.levels, enc)
+		c.levels = append(c.levels, newLeopard(m, m))
 		c.span = 2 * m
 	}
+	c.known.New = func() any { s := make([][]byte, c.span); return &s }
 	return c, nil
 }
 
@@ -105,9 +146,12 @@ func (c *colCode) point(r int) uint16 { return uint16(c.knownIndex(r) ^ c.k) }
 
 // encode computes the column positions rows..n−1 (parity) from data (rows
 // shards). parity has n−rows shards. zero is a zeroed shard and scratch
-// holds at least span−k−(n−rows) shards, all of data's length.
-func (c *colCode) encode(data, parity [][]byte, zero []byte, scratch [][]byte) error {
-	known := make([][]byte, c.span)
+// holds at least span−k−(n−rows) shards, all of data's length. small as for
+// leopard.encode.
+func (c *colCode) encode(data, parity [][]byte, zero []byte, scratch [][]byte, small *leoScratch) error {
+	kp := c.known.Get().(*[][]byte)
+	known := *kp
+	defer func() { clear(known); c.known.Put(kp) }()
 	copy(known, data)
 	for q := c.rows; q < c.k; q++ {
 		known[q] = zero
@@ -116,11 +160,20 @@ func (c *colCode) encode(data, parity [][]byte, zero []byte, scratch [][]byte) e
 	copy(known[c.k+len(parity):], scratch)
 	for l, enc := range c.levels {
 		m := c.k << l
-		if err := enc.Encode(known[:2*m]); err != nil {
+		if err := enc.encode(known[:2*m], small); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// cost is leoCost of one encode over shards of size bytes.
+func (c *colCode) cost(size int) int64 {
+	var total int64
+	for _, l := range c.levels {
+		total += leoCost(l.k, l.m, size)
+	}
+	return total
 }
 
 // scratchShards is how many scratch shards encode needs.
@@ -235,12 +288,25 @@ func (c *colCode) weights(src, targets []int) [][]uint16 {
 	return coefs
 }
 
+// directMulBytes is the shard length up to which interpolate multiplies
+// element by element (log/exp lookups) rather than building a 512-entry
+// table per coefficient: a table pays off only over a few hundred elements.
+const directMulBytes = 1024
+
 // interpolate computes target ti of the plan into out (zeroed, packed, the
 // shards' length) from the present shards.
 func (pl *colPlan) interpolate(ti int, shards [][]byte, out []byte) {
 	var tab gfMulTable
+	direct := len(out) <= directMulBytes
+	if direct {
+		gfInit()
+	}
 	for i, r := range pl.src {
 		if coef := pl.coefs[ti][i]; coef != 0 {
+			if direct {
+				leoMulAdd(out, shards[r], gfLog[coef])
+				continue
+			}
 			newMulTable(coef, &tab)
 			tab.mulAdd(out, shards[r])
 		}
@@ -268,5 +334,9 @@ func (pl *colPlan) reconstruct(shards, out [][]byte, zero []byte) error {
 			block[r] = out[r]
 		}
 	}
-	return c.levels[0].ReconstructData(block)
+	enc, err := c.levels[0].klauspost()
+	if err != nil {
+		return err
+	}
+	return enc.ReconstructData(block)
 }
