@@ -28,11 +28,11 @@ type Status struct {
 	SyncingShards []uint16 `json:"syncingShards"`
 	// BufferedB is what the intake holds in memory (Config.MaxBufferedBytes):
 	// the slivers of requests in progress and the pending buffer.
-	BufferedB     int64    `json:"bufferedBytes"`
-	DiskUsageB    uint64   `json:"diskUsageBytes"`
-	NShards       int      `json:"nShards"`
-	StartedAt     string   `json:"startedAt"`
-	EventCursor   string   `json:"eventCursor"`
+	BufferedB   int64  `json:"bufferedBytes"`
+	DiskUsageB  uint64 `json:"diskUsageBytes"`
+	NShards     int    `json:"nShards"`
+	StartedAt   string `json:"startedAt"`
+	EventCursor string `json:"eventCursor"`
 }
 
 var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
