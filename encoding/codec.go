@@ -212,6 +212,14 @@ func (c *Codec) expand(blob []byte, s int, secondary bool) (*expansion, error) {
 	return x, nil
 }
 
+// Warm builds the Reed-Solomon tables of the codec's codes now (about 150 ms
+// of one core and tens of MB, once per process) rather than on the first
+// large encode, verification or recovery. A long-running process (a storage
+// node) calls it at start so that its memory is steady from then on; a
+// short one (walrus blob-id) leaves the tables unbuilt when small work does
+// not need them.
+func (c *Codec) Warm() { c.warmRS() }
+
 // warmRS builds klauspost's encoders for both codes; errors surface again
 // where the codes are used.
 func (c *Codec) warmRS() {

@@ -140,6 +140,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	// The codec's tables now, so that the node's memory does not jump at its
+	// first large verification (under an attack, say).
+	codec.Warm()
 	if n.host, err = p2p.NewHost(ctx, p2p.HostConfig{Key: n.keys.Network, ListenAddrs: cfg.ListenAddrs, Logger: log}); err != nil {
 		return err
 	}
