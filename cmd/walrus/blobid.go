@@ -48,7 +48,9 @@ ID Walrus computes for the same bytes and shard count.`,
 			if err != nil {
 				return err
 			}
-			enc, err := c.Encode(data)
+			// The metadata alone gives the blob ID: the secondary slivers
+			// need not be built.
+			_, id, err := c.ComputeMetadata(data)
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
@@ -59,9 +61,9 @@ ID Walrus computes for the same bytes and shard count.`,
 					File            string          `json:"file"`
 					UnencodedLength int             `json:"unencodedLength"`
 					NShards         int             `json:"nShards"`
-				}{enc.BlobID, path, len(data), nShards})
+				}{id, path, len(data), nShards})
 			}
-			fmt.Fprintf(out, "Blob ID: %s\nFile: %s\nUnencoded size: %d B\nShards: %d\n", enc.BlobID, path, len(data), nShards)
+			fmt.Fprintf(out, "Blob ID: %s\nFile: %s\nUnencoded size: %d B\nShards: %d\n", id, path, len(data), nShards)
 			return nil
 		},
 	}
