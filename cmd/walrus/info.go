@@ -17,6 +17,7 @@ import (
 	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/chain/sui"
 	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/node"
 )
 
 func init() { register(newInfoCmd) }
@@ -548,7 +549,7 @@ func printNodes(w io.Writer, title string, nodes []storageNodeInfo) {
 	tw.Flush()
 	for _, n := range nodes {
 		fmt.Fprintf(w, "\nNode %s (%s)\n", n.Name, n.NodeID)
-		fmt.Fprintf(w, "  Shards: %s\n", formatShards(n.ShardIDs))
+		fmt.Fprintf(w, "  Shards: %s\n", node.FormatShards(n.ShardIDs))
 		fmt.Fprintf(w, "  Stake: %s active, %s pending", formatAmount(n.ActiveStake), formatAmount(n.PendingStake))
 		for _, p := range n.PendingByEpoch {
 			fmt.Fprintf(w, "; %s WAL from epoch %d", formatWAL(p.Amount), p.Epoch)
@@ -564,25 +565,4 @@ func printNodes(w io.Writer, title string, nodes []storageNodeInfo) {
 				e.Epoch, e.Shards, e.Verdict, e.Attested, e.PassedBy, e.FailedBy, formatWAL(e.Reward), formatWAL(e.Commission), formatWAL(e.Burned))
 		}
 	}
-}
-
-// formatShards shows shard indices as ranges: "0-3, 7".
-func formatShards(s []uint16) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	var parts []string
-	for i := 0; i < len(s); {
-		j := i
-		for j+1 < len(s) && s[j+1] == s[j]+1 {
-			j++
-		}
-		if j == i {
-			parts = append(parts, fmt.Sprint(s[i]))
-		} else {
-			parts = append(parts, fmt.Sprintf("%d-%d", s[i], s[j]))
-		}
-		i = j + 1
-	}
-	return strings.Join(parts, ", ")
 }

@@ -224,7 +224,7 @@ func printStaked(w io.Writer, list []stakedWALOutput) error {
 		}
 		fmt.Fprintf(w, "\nStaked WAL %s: %s principal, %s rewards\n", s.ID, formatAmount(s.Principal), formatAmount(s.Rewards))
 		for _, e := range s.Epochs {
-			fmt.Fprintf(w, "  epoch %d: node %s (attested: %v), pool earned %s WAL, this stake %s WAL\n",
+			fmt.Fprintf(w, "  epoch %d: challenges %s (attested: %v), pool earned %s WAL, this stake %s WAL\n",
 				e.Epoch, e.Verdict, e.Attested, formatWAL(e.PoolReward), formatWAL(e.Reward))
 		}
 	}

@@ -188,7 +188,8 @@ func TestStakingLifecycle(t *testing.T) {
 		t.Errorf("epoch 2 of the earning node: %+v (stake's rewards %d)", ep, gotB.Rewards)
 	}
 	out, _, _ = e.run(t, "list-staked-wal")
-	if !strings.Contains(out, "epoch 2: node failed (attested: false), pool earned 0 WAL, this stake 0 WAL") {
+	t.Logf("list-staked-wal:\n%s", out)
+	if !strings.Contains(out, "epoch 2: challenges failed (attested: false), pool earned 0 WAL, this stake 0 WAL") {
 		t.Errorf("list-staked-wal does not show A's empty epoch:\n%s", out)
 	}
 
@@ -210,6 +211,7 @@ func TestStakingLifecycle(t *testing.T) {
 		t.Errorf("info of the earning node: %+v", hB)
 	}
 	out, _, _ = e.run(t, "info", "--chain", url, "--node", idA.String())
+	t.Logf("info --node:\n%s", out)
 	if !strings.Contains(out, "epoch 2: ") || !strings.Contains(out, "failed (attested: false") || !strings.Contains(out, "reward 0 WAL") {
 		t.Errorf("info --node of the node left out:\n%s", out)
 	}
@@ -233,6 +235,10 @@ func TestStakingLifecycle(t *testing.T) {
 
 	// Withdraw B's stake: requested now, withdrawable from the next epoch.
 	var rq stakedList
+	e.runJSON(t, &rq, "request-withdraw-stake", idB.String(), "--dry-run")
+	if len(rq.StakedWals) != 1 || rq.StakedWals[0].ID != sB.ID || rq.StakedWals[0].Status != statusActive {
+		t.Fatalf("request-withdraw-stake --dry-run: %+v", rq)
+	}
 	e.runJSON(t, &rq, "request-withdraw-stake", idB.String(), sB.ID.String())
 	if len(rq.StakedWals) != 1 {
 		t.Fatalf("request-withdraw-stake: %+v", rq)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,4 +101,29 @@ func TestAmountsValue(t *testing.T) {
 	if err := v.Set("1,x"); !errors.Is(err, errInvalidAmount) {
 		t.Errorf("bad list element: %v", err)
 	}
+}
+
+// FuzzParseAmount: whatever parses, formats back to the same amount, and
+// what fails fails with an AmountError.
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{"1", "1.5", "0.000000001", "1500000000frost", "2 WAL", "18446744073.709551615", "1e9", "-1", ".5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := parseAmount(s)
+		if err != nil {
+			var ae *AmountError
+			if !errors.As(err, &ae) || !errors.Is(err, errInvalidAmount) {
+				t.Fatalf("parseAmount(%q): untyped error %v", s, err)
+			}
+			return
+		}
+		back, err := parseAmount(formatWAL(v))
+		if err != nil || back != v {
+			t.Fatalf("parseAmount(%q) = %d; formatWAL gives %q, which parses to %d, %v", s, v, formatWAL(v), back, err)
+		}
+		if frost, err := parseAmount(strconv.FormatUint(v, 10) + "frost"); err != nil || frost != v {
+			t.Fatalf("%d frost parses to %d, %v", v, frost, err)
+		}
+	})
 }
