@@ -93,6 +93,10 @@ type stakedWALOutput struct {
 	// pending stake, the withdraw epoch of stake being withdrawn; 0
 	// otherwise.
 	Epoch uint32 `json:"epoch,omitempty"`
+	// WithdrawAtOnce is set on pending stake that withdraw-stake takes back
+	// at once: no selected committee counts it yet. Pending stake that the
+	// next committee counts needs request-withdraw-stake.
+	WithdrawAtOnce bool `json:"withdraw_at_once,omitempty"`
 	// Value is what the stake is worth, rewards included; Rewards is
 	// Value − Principal: what it has earned.
 	Value   uint64 `json:"value"`
@@ -121,8 +125,12 @@ type stakeView struct {
 	ctx   context.Context
 	c     chain.Chain
 	epoch uint32
+	phase chain.EpochPhase
 	nodes map[chain.NodeID]chain.NodeInfo
 	hist  map[chain.NodeID][]chain.NodeEpoch
+	// next is the selected committee of epoch+1, read once when needed.
+	next     *chain.Committee
+	nextRead bool
 }
 
 func newStakeView(ctx context.Context, c chain.Chain) (*stakeView, error) {
@@ -130,7 +138,7 @@ func newStakeView(ctx context.Context, c chain.Chain) (*stakeView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stakeView{ctx: ctx, c: c, epoch: s.Epoch, nodes: map[chain.NodeID]chain.NodeInfo{}, hist: map[chain.NodeID][]chain.NodeEpoch{}}, nil
+	return &stakeView{ctx: ctx, c: c, epoch: s.Epoch, phase: s.Phase, nodes: map[chain.NodeID]chain.NodeInfo{}, hist: map[chain.NodeID][]chain.NodeEpoch{}}, nil
 }
 
 // describe returns a staked WAL object as the commands print it.
@@ -154,7 +162,9 @@ func (v *stakeView) describe(s chain.StakedWAL) (stakedWALOutput, error) {
 		out.Status = statusActive
 	}
 	if out.Status == statusPending {
-		return out, nil
+		counted, err := v.counted(s)
+		out.WithdrawAtOnce = !counted
+		return out, err
 	}
 	n, ok := v.nodes[s.NodeID]
 	if !ok {
@@ -181,6 +191,26 @@ func (v *stakeView) describe(s chain.StakedWAL) (stakedWALOutput, error) {
 		out.Epochs = append(out.Epochs, se)
 	}
 	return out, nil
+}
+
+// counted reports whether a selected committee counts pending stake: that
+// of its activation epoch, with its node a member.
+func (v *stakeView) counted(s chain.StakedWAL) (bool, error) {
+	if s.ActivationEpoch != v.epoch+1 || v.phase != chain.PhaseNextSelected {
+		return false, nil
+	}
+	if !v.nextRead {
+		com, err := v.c.Committee(v.ctx, v.epoch+1)
+		if err != nil && !errors.Is(err, chain.ErrNoCommittee) {
+			return false, err
+		}
+		v.next, v.nextRead = com, true
+	}
+	if v.next == nil {
+		return false, nil
+	}
+	_, in := v.next.Index(s.NodeID)
+	return in, nil
 }
 
 // mulDivFloor is ⌊a × b / c⌋ without overflow for b ≤ c.

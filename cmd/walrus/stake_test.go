@@ -70,11 +70,11 @@ func TestStakingLifecycle(t *testing.T) {
 	}
 	p := st.StakedWal[0]
 	if p.NodeID != idA || p.Principal != 2*chain.FrostPerWAL || p.ActivationEpoch != 2 || p.Status != statusPending ||
-		p.Epoch != 2 || p.Value != p.Principal || p.Rewards != 0 || p.State.Withdrawing != nil || len(p.Epochs) != 0 {
+		p.Epoch != 2 || p.Value != p.Principal || p.Rewards != 0 || p.State.Withdrawing != nil || len(p.Epochs) != 0 || !p.WithdrawAtOnce {
 		t.Fatalf("stake --json: %+v", p)
 	}
 	var list stakedList
-	e.runJSON(t, &list, "list-staked-wal")
+	list = e.listStaked(t)
 	if got := list.find(t, p.ID); got.Status != statusPending || got.Epoch != 2 {
 		t.Fatalf("pending stake listed as %+v", got)
 	}
@@ -97,12 +97,13 @@ func TestStakingLifecycle(t *testing.T) {
 	if bal, _ := nw.Chain.Balance(ctx, nw.Wallet.Address()); bal != balance0 {
 		t.Errorf("balance %d after staking and withdrawing, %d before", bal, balance0)
 	}
-	e.runJSON(t, &list, "list-staked-wal")
+	list = e.listStaked(t)
 	if len(list.StakedWals) != 0 {
 		t.Fatalf("withdrawn stake still listed: %+v", list)
 	}
 
 	// Two nodes, an amount each: WAL and FROST.
+	st.StakedWal = nil
 	e.runJSON(t, &st, "stake", "--node-ids", idA.String()+","+idB.String(), "--amounts", "1.5,2500000000frost")
 	if len(st.StakedWal) != 2 || st.StakedWal[0].NodeID != idA || st.StakedWal[0].Principal != 1_500_000_000 ||
 		st.StakedWal[1].NodeID != idB || st.StakedWal[1].Principal != 2_500_000_000 {
@@ -127,6 +128,19 @@ func TestStakingLifecycle(t *testing.T) {
 		t.Fatalf("set-commission: %+v", sc)
 	}
 
+	// Past the midpoint the next committee counts the pending stake: it is
+	// no longer withdrawn at once.
+	if err := nw.AdvanceToMidpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	list = e.listStaked(t)
+	if got := list.find(t, sA.ID); got.Status != statusPending || got.Epoch != 2 || got.WithdrawAtOnce {
+		t.Fatalf("pending stake the next committee counts: %+v", got)
+	}
+	if _, errOut, code := e.run(t, "withdraw-stake", sA.ID.String()); code == 0 || !strings.Contains(errOut, "request the withdrawal") {
+		t.Fatalf("withdraw-stake of counted pending stake: %d %q", code, errOut)
+	}
+
 	// Storage bought for epochs 1–3 funds the nodes' rewards.
 	if _, err := nw.Chain.ReserveStorage(ctx, nw.Wallet, 64<<20, 3); err != nil {
 		t.Fatal(err)
@@ -134,7 +148,7 @@ func TestStakingLifecycle(t *testing.T) {
 	if _, err := nw.AdvanceEpoch(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e.runJSON(t, &list, "list-staked-wal")
+	list = e.listStaked(t)
 	if got := list.find(t, sA.ID); got.Status != statusActive || got.Epoch != 0 || len(got.Epochs) != 0 {
 		t.Fatalf("active stake: %+v", got)
 	}
@@ -172,7 +186,7 @@ func TestStakingLifecycle(t *testing.T) {
 	}
 
 	// Stakers see it: A earned nothing in epoch 2, B did.
-	e.runJSON(t, &list, "list-staked-wal")
+	list = e.listStaked(t)
 	gotA, gotB := list.find(t, sA.ID), list.find(t, sB.ID)
 	if gotA.Status != statusActive || gotA.Rewards != 0 || gotA.Value != sA.Principal || len(gotA.Epochs) != 1 {
 		t.Fatalf("stake with the node left out: %+v", gotA)
@@ -239,6 +253,7 @@ func TestStakingLifecycle(t *testing.T) {
 	if len(rq.StakedWals) != 1 || rq.StakedWals[0].ID != sB.ID || rq.StakedWals[0].Status != statusActive {
 		t.Fatalf("request-withdraw-stake --dry-run: %+v", rq)
 	}
+	rq = stakedList{}
 	e.runJSON(t, &rq, "request-withdraw-stake", idB.String(), sB.ID.String())
 	if len(rq.StakedWals) != 1 {
 		t.Fatalf("request-withdraw-stake: %+v", rq)
@@ -255,7 +270,7 @@ func TestStakingLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.runJSON(t, &list, "list-staked-wal", "--withdrawing-only")
+	list = e.listStaked(t, "--withdrawing-only")
 	if len(list.StakedWals) != 1 || list.StakedWals[0].Status != statusWithdrawable {
 		t.Fatalf("list-staked-wal --withdrawing-only: %+v", list)
 	}
@@ -264,10 +279,18 @@ func TestStakingLifecycle(t *testing.T) {
 	if len(wd.Withdrawn) != 1 || wd.Withdrawn[0].Amount != worth || worth < sB.Principal+gotB.Rewards {
 		t.Fatalf("withdraw-stake: %+v (worth %d)", wd, worth)
 	}
-	e.runJSON(t, &list, "list-staked-wal", "--staked-only")
+	list = e.listStaked(t, "--staked-only")
 	if len(list.StakedWals) != 1 || list.StakedWals[0].ID != sA.ID {
 		t.Fatalf("list-staked-wal --staked-only: %+v", list)
 	}
+}
+
+// listStaked runs list-staked-wal --json with args into a fresh list.
+func (e *clientEnv) listStaked(t *testing.T, args ...string) stakedList {
+	t.Helper()
+	var l stakedList
+	e.runJSON(t, &l, append([]string{"list-staked-wal"}, args...)...)
+	return l
 }
 
 func runJSONNoConfig(t *testing.T, v any, args ...string) {
