@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -36,8 +37,16 @@ func (e *env) getAdmin(i int, path string) string {
 func TestStatusPage(t *testing.T) {
 	e := newEnv(t, nettest.Options{})
 	com := e.committee()
-	n0 := e.nw.Nodes[0]
-	shards := e.shards(com, 0)
+	// The node with the fewest shards (at most f): the others' attestations
+	// can prove it failed.
+	x := 0
+	for i := range e.nw.Nodes {
+		if len(e.shards(com, i)) < len(e.shards(com, x)) {
+			x = i
+		}
+	}
+	n0 := e.nw.Nodes[x]
+	shards := e.shards(com, x)
 	if _, err := e.nw.Chain.Stake(e.ctx, e.nw.Wallet, n0.ID(), 5*chain.FrostPerWAL/2); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +59,7 @@ func TestStatusPage(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		st = node.Status{}
-		if err := json.Unmarshal([]byte(e.getAdmin(0, "/health")), &st); err != nil {
+		if err := json.Unmarshal([]byte(e.getAdmin(x, "/health")), &st); err != nil {
 			t.Fatal(err)
 		}
 		if (st.Stored.Blobs == 2 && st.Pool != nil && st.Pool.PendingStake > 0) || time.Now().After(deadline) {
@@ -77,7 +86,7 @@ func TestStatusPage(t *testing.T) {
 		t.Errorf("pool %+v", p)
 	}
 
-	page := e.getAdmin(0, "/")
+	page := e.getAdmin(x, "/")
 	for _, want := range []string{
 		"Storage node " + n0.Name(), n0.ID().String(),
 		"<td>blobs</td><td>2</td>", "<td>sliver pairs</td><td>" + itoa(2*len(shards)) + "</td>",
@@ -93,6 +102,57 @@ func TestStatusPage(t *testing.T) {
 	if !strings.Contains(page, " KiB") && !strings.Contains(page, " MiB") {
 		t.Errorf("status page shows no human sizes:\n%s", page)
 	}
+
+	// Epoch 1's attesters leave the node out: once the epoch ends, its
+	// status shows the failed challenge, no reward and what it forfeited.
+	passed := chain.NewBitmap(len(com.Members))
+	for i := range com.Members {
+		if i != m {
+			passed.Set(i)
+		}
+	}
+	for i, mem := range com.Members {
+		if i == m {
+			continue
+		}
+		n := e.nw.NodeByID(mem.NodeID)
+		att := chain.Attestation{Node: mem.NodeID, Epoch: 1, Passed: passed, Signature: n.Keys.Protocol.Sign(chain.AttestationMessage(1, mem.NodeID, passed))}
+		if _, err := e.nw.Chain.SubmitAttestation(e.ctx, n.Keys.Account, att); err != nil && !errors.Is(err, chain.ErrInvalidArgument) {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.nw.AdvanceEpoch(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		st = node.Status{}
+		if err := json.Unmarshal([]byte(e.getAdmin(x, "/health")), &st); err != nil {
+			t.Fatal(err)
+		}
+		if (st.Pool != nil && len(st.Pool.Epochs) == 1) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	p = st.Pool
+	if p == nil || len(p.Epochs) != 1 || p.ChallengesFailed != 1 || p.ChallengesPassed != 0 || p.RewardsEarned != 0 || p.Burned == 0 ||
+		p.Epochs[0].Verdict != chain.VerdictFailed || p.Epochs[0].Attested || p.Epochs[0].Burned != p.Burned || p.PendingStake != 0 ||
+		p.ActiveStake != com.Members[m].Stake+2_500_000_000 {
+		t.Fatalf("pool after a failed epoch: %+v", p)
+	}
+	page = e.getAdmin(x, "/")
+	for _, want := range []string{"0 passed, 1 failed, 0 unproven in the last 1 epochs", `class="bad">failed`, "0 WAL earned, " + strings.TrimSuffix(formatFrost(p.Burned), " WAL") + " WAL burned"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("status page lacks %q:\n%s", want, page)
+		}
+	}
+}
+
+// formatFrost shows FROST as WAL as the page does.
+func formatFrost(frost uint64) string {
+	s := strconv.FormatUint(frost/chain.FrostPerWAL, 10) + "." + strings.TrimRight(strconv.FormatUint(frost%chain.FrostPerWAL+chain.FrostPerWAL, 10)[1:], "0")
+	return strings.TrimSuffix(s, ".") + " WAL"
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
