@@ -65,6 +65,8 @@ type Node struct {
 	metrics   *metrics
 	adminAddr string
 	started   time.Time
+	// statusCache holds Status's costly parts (admin.go).
+	statusCache statusCache
 
 	ready   chan struct{}
 	running atomic.Bool
@@ -283,6 +285,7 @@ func (n *Node) Status(ctx context.Context) Status {
 	if c, err := n.store.EventCursor(ctx); err == nil {
 		st.EventCursor = string(c)
 	}
+	n.operatorStatus(ctx, &st)
 	return st
 }
 

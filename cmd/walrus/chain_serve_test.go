@@ -94,36 +94,65 @@ func TestChainServeAndInfo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("info --json: %d %s", code, errOut)
 	}
-	var info systemInfo
+	var info infoOutput
 	if err := json.Unmarshal([]byte(out), &info); err != nil {
 		t.Fatalf("info --json output: %v\n%s", err, out)
 	}
-	if info.System.Epoch != 1 || info.System.NShards != 10 || info.System.EpochDuration != time.Hour ||
-		len(info.Committee.Members) != 2 || info.System.TotalStake != 40*chain.FrostPerWAL || len(info.Examples) == 0 {
-		t.Fatalf("info: %+v", info)
+	if info.EpochInfo == nil || info.StorageInfo == nil || info.SizeInfo == nil || info.PriceInfo == nil || info.BftInfo == nil || info.CommitteeInfo == nil {
+		t.Fatalf("info lacks a section: %s", out)
+	}
+	if e := info.EpochInfo; e.CurrentEpoch != 1 || e.EpochDuration != (walrusDuration{Secs: 3600}) || e.Phase != chain.PhaseActive {
+		t.Errorf("epochInfo %+v", e)
+	}
+	if s := info.StorageInfo; s.NShards != 10 || s.NNodes != 2 || s.TotalStake != 40*chain.FrostPerWAL {
+		t.Errorf("storageInfo %+v", s)
+	}
+	// n = 10: f = 3, n − f = 7; the larger node's shards exceed f.
+	if b := info.BftInfo; b.MaxFaultyShards != 3 || b.MinCorrectShards != 7 || b.QuorumThreshold != 7 || b.MinNodesAbove != 1 || b.ShardsAbove <= 3 {
+		t.Errorf("bftInfo %+v", b)
+	}
+	com := info.CommitteeInfo
+	if len(com.CurrentStorageNodes) != 2 || com.NShards != 10 || com.NPrimarySourceSymbols != 4 || com.NSecondarySourceSymbols != 7 {
+		t.Fatalf("committeeInfo %+v", com)
 	}
 	shards := 0
-	for _, m := range info.Committee.Members {
-		shards += len(m.Shards)
+	for _, m := range com.CurrentStorageNodes {
+		shards += m.NShards
+		if m.NShards != len(m.ShardIDs) || m.ActiveStake != m.Stake || m.PendingStake != 0 || len(m.Epochs) != 0 || m.RewardsEarned != 0 {
+			t.Errorf("node %+v", m)
+		}
 	}
 	if shards != 10 {
 		t.Errorf("committee holds %d shards", shards)
 	}
-	last := info.Examples[len(info.Examples)-1]
-	if last.UnencodedSize != info.MaxBlobSize || last.Cost == 0 {
-		t.Errorf("examples %+v", info.Examples)
+	ep := info.PriceInfo.EncodingDependentPriceInfo
+	if len(ep) != 1 || len(ep[0].ExampleBlobs) != 3 {
+		t.Fatalf("priceInfo %+v", info.PriceInfo)
+	}
+	last := ep[0].ExampleBlobs[2]
+	if last.UnencodedSize != info.SizeInfo.MaxBlobSize || last.Price == 0 || last.PriceWithWrite <= last.Price {
+		t.Errorf("examples %+v", ep[0].ExampleBlobs)
+	}
+	// A section alone, as Walrus prints it.
+	out, _, _ = runChainCLI(t, "info", "epoch", "--chain", url, "--json")
+	var epoch infoEpoch
+	if err := json.Unmarshal([]byte(out), &epoch); err != nil || epoch.CurrentEpoch != 1 || epoch.MaxEpochsAhead == 0 {
+		t.Errorf("info epoch --json: %v %s", err, out)
 	}
 
-	node := info.Committee.Members[0]
+	node := com.CurrentStorageNodes[0]
 	out, errOut, code = runChainCLI(t, "info", "--chain", url, "--node", node.NodeID.String())
 	if code != 0 {
 		t.Fatalf("info: %d %s", code, errOut)
 	}
 	for _, want := range []string{"Current epoch: 1 (EpochChangeDone)", "Number of shards: 10", "Number of storage nodes: 2",
-		"Total stake: 40 WAL", node.Name, node.NodeID.String(), "Stake: " + formatWAL(node.Stake) + " WAL active"} {
+		"Total stake: 40 WAL (40000000000 FROST)", node.Name, node.NodeID.String(), "Stake: " + formatAmount(node.Stake) + " active"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("info output lacks %q:\n%s", want, out)
 		}
+	}
+	if other := com.CurrentStorageNodes[1]; strings.Contains(out, other.NodeID.String()) {
+		t.Errorf("info --node shows another node:\n%s", out)
 	}
 	if _, _, code := runChainCLI(t, "info", "--chain", "ftp://x"); code == 0 {
 		t.Error("info accepted a bad URL")
@@ -171,21 +200,5 @@ func TestChainServeRefusesOtherParameters(t *testing.T) {
 	o.nShards = 0
 	if err := serveChain(ctx, o, &bytes.Buffer{}); err != nil {
 		t.Fatalf("reopening without flags: %v", err)
-	}
-}
-
-func TestFormatters(t *testing.T) {
-	for in, want := range map[uint64]string{0: "0", 1: "0.000000001", chain.FrostPerWAL: "1", 1_500_000_000: "1.5"} {
-		if got := formatWAL(in); got != want {
-			t.Errorf("formatWAL(%d) = %q, want %q", in, got, want)
-		}
-	}
-	for in, want := range map[uint16]string{0: "0", 1000: "10", 1234: "12.34", 10_000: "100", 5: "0.05"} {
-		if got := formatBPS(in); got != want {
-			t.Errorf("formatBPS(%d) = %q, want %q", in, got, want)
-		}
-	}
-	if got := formatSize(1 << 20); got != "1.00 MiB" {
-		t.Errorf("formatSize = %q", got)
 	}
 }

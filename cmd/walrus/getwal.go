@@ -24,7 +24,7 @@ func newGetWALCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if amount == 0 {
-				return fmt.Errorf("--amount must be at least 1 FROST")
+				return fmt.Errorf("--amount: %w", &AmountError{Input: "0", Reason: "must be at least 1 FROST"})
 			}
 			ctx := cmd.Context()
 			w, closeFn, err := cf.openWallet(ctx, true)
@@ -51,6 +51,6 @@ func newGetWALCmd() *cobra.Command {
 		},
 	}
 	cf.register(cmd)
-	cmd.Flags().Uint64Var(&amount, "amount", defaultGetWALAmount, "FROST to request (1 WAL = 10^9 FROST)")
+	cmd.Flags().Var(newAmountValue(&amount, defaultGetWALAmount), "amount", "WAL to request (1.5, or 1500000000frost)")
 	return cmd
 }

@@ -23,7 +23,7 @@ func newNodeCmd() *cobra.Command {
 		Use:   "node",
 		Short: "Run and manage a storage node",
 	}
-	cmd.AddCommand(newNodeInitCmd(), newNodeRunCmd(), newNodeRegisterCmd())
+	cmd.AddCommand(newNodeInitCmd(), newNodeRunCmd(), newNodeRegisterCmd(), newNodeSetCommissionCmd(), newNodeCollectCommissionCmd())
 	return cmd
 }
 
@@ -139,7 +139,7 @@ and its store.`,
 func newNodeRegisterCmd() *cobra.Command {
 	var (
 		configPath string
-		stakeWAL   float64
+		stake      uint64
 		commission uint16
 		addrs      []string
 		asJSON     bool
@@ -187,8 +187,8 @@ operator with it. The node joins a committee once its stake is active.`,
 				return err
 			}
 			var staked *chain.StakedWAL
-			if stakeWAL > 0 {
-				s, err := ch.Stake(ctx, keys.Account, info.ID, uint64(stakeWAL*chain.FrostPerWAL))
+			if stake > 0 {
+				s, err := ch.Stake(ctx, keys.Account, info.ID, stake)
 				if err != nil {
 					return fmt.Errorf("registered node %s, but staking failed: %w", info.ID, err)
 				}
@@ -203,14 +203,14 @@ operator with it. The node joins a committee once its stake is active.`,
 			}
 			fmt.Fprintf(out, "Registered node %s (%s)\n", info.ID, info.Name)
 			if staked != nil {
-				fmt.Fprintf(out, "Staked %.9g WAL, active from epoch %d\n", stakeWAL, staked.ActivationEpoch)
+				fmt.Fprintf(out, "Staked %s, active from epoch %d\n", formatAmount(stake), staked.ActivationEpoch)
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&configPath, "config", "", "the node's config file")
-	f.Float64Var(&stakeWAL, "stake", 0, "WAL of the operator to stake with the node")
+	f.Var(newAmountValue(&stake, 0), "stake", "WAL of the operator to stake with the node (1000, or 1000000000000frost)")
 	f.Uint16Var(&commission, "commission", 1000, "the operator's commission in basis points")
 	f.StringSliceVar(&addrs, "addr", nil, "multiaddrs to register (default: the listen addresses)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")

@@ -29,27 +29,19 @@ func TestInfoOnSui(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("info on Sui: exit %d: %s", code, errOut)
 	}
-	var info struct {
-		System struct {
-			Epoch   uint32 `json:"epoch"`
-			NShards int    `json:"nShards"`
-		} `json:"system"`
-		Committee struct {
-			Members []struct {
-				PeerID string   `json:"peerId"`
-				Shards []uint16 `json:"shards"`
-			} `json:"members"`
-		} `json:"committee"`
-	}
+	var info infoOutput
 	if err := json.Unmarshal([]byte(out), &info); err != nil {
 		t.Fatalf("info --json: %v: %s", err, out)
 	}
-	if info.System.Epoch != 1 || info.System.NShards != net.NShards || len(info.Committee.Members) != 3 {
-		t.Fatalf("info on Sui: %+v", info)
+	if info.EpochInfo == nil || info.EpochInfo.CurrentEpoch != 1 || info.StorageInfo.NShards != net.NShards || len(info.CommitteeInfo.CurrentStorageNodes) != 3 {
+		t.Fatalf("info on Sui: %s", out)
 	}
-	for i, m := range info.Committee.Members {
-		if m.PeerID != net.Nodes[i].PeerID && !strings.HasPrefix(m.PeerID, "12D3") {
-			t.Errorf("member %d's peer ID %q does not come from its node record", i, m.PeerID)
+	for i, m := range info.CommitteeInfo.CurrentStorageNodes {
+		if m.NShards == 0 || m.Epochs != nil {
+			t.Errorf("member %d: %+v", i, m)
+		}
+		if m.NetworkPublicKey != net.Nodes[i].PeerID && !strings.HasPrefix(m.NetworkPublicKey, "12D3") {
+			t.Errorf("member %d's peer ID %q does not come from its node record", i, m.NetworkPublicKey)
 		}
 	}
 	// A sui context without its block is refused, naming what is missing.

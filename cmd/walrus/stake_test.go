@@ -1,0 +1,368 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/network/faults"
+)
+
+type stakedList struct {
+	StakedWals []stakedWALOutput `json:"stakedWals"`
+}
+
+// find returns the listed staked WAL object with id (failing t if absent).
+func (l stakedList) find(t *testing.T, id chain.ObjectID) stakedWALOutput {
+	t.Helper()
+	for _, s := range l.StakedWals {
+		if s.ID == id {
+			return s
+		}
+	}
+	t.Fatalf("staked WAL %s not listed: %+v", id, l.StakedWals)
+	return stakedWALOutput{}
+}
+
+// TestStakingLifecycle runs the staking commands against the real chain
+// over HTTP, asserting their JSON field by field: stake (one node, then two
+// with an amount each, WAL and FROST), withdrawing pending stake at once,
+// set-commission, an epoch in which one node is left out of the storage
+// challenges' attestations (it earns nothing; stakers see 0 for that epoch
+// in list-staked-wal and info) while another earns, collect-commission,
+// then request-withdraw-stake and withdraw-stake once the epoch has come.
+func TestStakingLifecycle(t *testing.T) {
+	e := newClientEnv(t)
+	ctx := t.Context()
+	nw := e.net
+	url := e.chainURL(t)
+
+	com, err := nw.Chain.Committee(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A: the member with the fewest shards (at most f, so that the others'
+	// attestations prove it failed); B: another.
+	a := 0
+	for i, m := range com.Members {
+		if len(m.Shards) < len(com.Members[a].Shards) {
+			a = i
+		}
+	}
+	b := (a + 1) % len(com.Members)
+	if len(com.Members[a].Shards) > com.F() {
+		t.Fatalf("member %d holds %d shards, more than f = %d", a, len(com.Members[a].Shards), com.F())
+	}
+	nodeA, nodeB := nw.NodeByID(com.Members[a].NodeID), nw.NodeByID(com.Members[b].NodeID)
+	idA, idB := nodeA.ID(), nodeB.ID()
+
+	// Pending stake: listed with its activation epoch, withdrawn at once.
+	var st struct {
+		StakedWal []stakedWALOutput `json:"stakedWal"`
+	}
+	balance0, _ := nw.Chain.Balance(ctx, nw.Wallet.Address())
+	e.runJSON(t, &st, "stake", "--node-id", idA.String(), "--amount", "2")
+	if len(st.StakedWal) != 1 {
+		t.Fatalf("stake: %+v", st)
+	}
+	p := st.StakedWal[0]
+	if p.NodeID != idA || p.Principal != 2*chain.FrostPerWAL || p.ActivationEpoch != 2 || p.Status != statusPending ||
+		p.Epoch != 2 || p.Value != p.Principal || p.Rewards != 0 || p.State.Withdrawing != nil || len(p.Epochs) != 0 || !p.WithdrawAtOnce {
+		t.Fatalf("stake --json: %+v", p)
+	}
+	var list stakedList
+	list = e.listStaked(t)
+	if got := list.find(t, p.ID); got.Status != statusPending || got.Epoch != 2 {
+		t.Fatalf("pending stake listed as %+v", got)
+	}
+	out, _, code := e.run(t, "list-staked-wal")
+	if code != 0 || !strings.Contains(out, "activates in 2") || !strings.Contains(out, p.ID.String()) {
+		t.Fatalf("list-staked-wal: %d %q", code, out)
+	}
+	var wd struct {
+		StakedWalIDs []chain.ObjectID `json:"stakedWalIds"`
+		Withdrawn    []struct {
+			ID     chain.ObjectID `json:"stakedWalId"`
+			Amount uint64         `json:"amount"`
+		} `json:"withdrawn"`
+		Total uint64 `json:"total"`
+	}
+	e.runJSON(t, &wd, "withdraw-stake", p.ID.String())
+	if len(wd.StakedWalIDs) != 1 || wd.StakedWalIDs[0] != p.ID || len(wd.Withdrawn) != 1 || wd.Withdrawn[0].Amount != p.Principal || wd.Total != p.Principal {
+		t.Fatalf("withdraw-stake of pending stake: %+v", wd)
+	}
+	if bal, _ := nw.Chain.Balance(ctx, nw.Wallet.Address()); bal != balance0 {
+		t.Errorf("balance %d after staking and withdrawing, %d before", bal, balance0)
+	}
+	list = e.listStaked(t)
+	if len(list.StakedWals) != 0 {
+		t.Fatalf("withdrawn stake still listed: %+v", list)
+	}
+
+	// Two nodes, an amount each: WAL and FROST.
+	st.StakedWal = nil
+	e.runJSON(t, &st, "stake", "--node-ids", idA.String()+","+idB.String(), "--amounts", "1.5,2500000000frost")
+	if len(st.StakedWal) != 2 || st.StakedWal[0].NodeID != idA || st.StakedWal[0].Principal != 1_500_000_000 ||
+		st.StakedWal[1].NodeID != idB || st.StakedWal[1].Principal != 2_500_000_000 {
+		t.Fatalf("stake with two nodes: %+v", st)
+	}
+	sA, sB := st.StakedWal[0], st.StakedWal[1]
+	// Pending stake cannot be requested; the error says what to do.
+	if _, errOut, code := e.run(t, "request-withdraw-stake", idA.String()); code == 0 || !strings.Contains(errOut, "walrus withdraw-stake "+sA.ID.String()) {
+		t.Fatalf("request-withdraw-stake of pending stake: %d %q", code, errOut)
+	}
+
+	// B's operator sets a commission of 12.5% from epoch 2.
+	cfgB := filepath.Join(nodeB.Dir, "node.yaml")
+	var sc struct {
+		NodeID             chain.NodeID `json:"nodeId"`
+		CommissionRate     uint16       `json:"commissionRate"`
+		NextCommissionRate uint16       `json:"nextCommissionRate"`
+		FromEpoch          uint32       `json:"fromEpoch"`
+	}
+	runJSONNoConfig(t, &sc, "node", "set-commission", "--config", cfgB, "--chain", url, "--commission-rate", "12.5%")
+	if sc.NodeID != idB || sc.NextCommissionRate != 1250 || sc.FromEpoch != 2 {
+		t.Fatalf("set-commission: %+v", sc)
+	}
+
+	// Past the midpoint the next committee counts the pending stake: it is
+	// no longer withdrawn at once.
+	if err := nw.AdvanceToMidpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	list = e.listStaked(t)
+	if got := list.find(t, sA.ID); got.Status != statusPending || got.Epoch != 2 || got.WithdrawAtOnce {
+		t.Fatalf("pending stake the next committee counts: %+v", got)
+	}
+	if _, errOut, code := e.run(t, "withdraw-stake", sA.ID.String()); code == 0 || !strings.Contains(errOut, "request the withdrawal") {
+		t.Fatalf("withdraw-stake of counted pending stake: %d %q", code, errOut)
+	}
+
+	// Storage bought for epochs 1–3 funds the nodes' rewards.
+	if _, err := nw.Chain.ReserveStorage(ctx, nw.Wallet, 64<<20, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nw.AdvanceEpoch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	list = e.listStaked(t)
+	if got := list.find(t, sA.ID); got.Status != statusActive || got.Epoch != 0 || len(got.Epochs) != 0 {
+		t.Fatalf("active stake: %+v", got)
+	}
+
+	// Epoch 2: A is silent (a real challenger would fail it) and every
+	// other member attests, leaving A out.
+	nodeA.Faults.Set(faults.Silent)
+	com2, err := nw.Chain.Committee(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nw.WaitChangeDone(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ia, _ := com2.Index(idA)
+	passed := chain.NewBitmap(len(com2.Members))
+	for i := range com2.Members {
+		if i != ia {
+			passed.Set(i)
+		}
+	}
+	for i, m := range com2.Members {
+		if i == ia {
+			continue
+		}
+		n := nw.NodeByID(m.NodeID)
+		att := chain.Attestation{Node: m.NodeID, Epoch: 2, Passed: passed,
+			Signature: n.Keys.Protocol.Sign(chain.AttestationMessage(2, m.NodeID, passed))}
+		if _, err := nw.Chain.SubmitAttestation(ctx, n.Keys.Account, att); err != nil && !errors.Is(err, chain.ErrInvalidArgument) {
+			t.Fatalf("attestation of %s: %v", m.Name, err)
+		}
+	}
+	if _, err := nw.AdvanceEpoch(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stakers see it: A earned nothing in epoch 2, B did.
+	list = e.listStaked(t)
+	gotA, gotB := list.find(t, sA.ID), list.find(t, sB.ID)
+	if gotA.Status != statusActive || gotA.Rewards != 0 || gotA.Value != sA.Principal || len(gotA.Epochs) != 1 {
+		t.Fatalf("stake with the node left out: %+v", gotA)
+	}
+	if ep := gotA.Epochs[0]; ep.Epoch != 2 || ep.Attested || ep.Verdict != chain.VerdictFailed || ep.PoolReward != 0 || ep.Reward != 0 {
+		t.Errorf("epoch 2 of the node left out: %+v", ep)
+	}
+	if gotB.Rewards == 0 || gotB.Value != gotB.Principal+gotB.Rewards || len(gotB.Epochs) != 1 {
+		t.Fatalf("stake with an earning node: %+v", gotB)
+	}
+	if ep := gotB.Epochs[0]; ep.Epoch != 2 || !ep.Attested || ep.Verdict != chain.VerdictPassed || ep.PoolReward == 0 ||
+		ep.Reward == 0 || ep.Reward > gotB.Rewards+1 || ep.Reward+1 < gotB.Rewards {
+		t.Errorf("epoch 2 of the earning node: %+v (stake's rewards %d)", ep, gotB.Rewards)
+	}
+	out, _, _ = e.run(t, "list-staked-wal")
+	t.Logf("list-staked-wal:\n%s", out)
+	if !strings.Contains(out, "epoch 2: challenges failed (attested: false), pool earned 0 WAL, this stake 0 WAL") {
+		t.Errorf("list-staked-wal does not show A's empty epoch:\n%s", out)
+	}
+
+	// info shows the same per node.
+	var info infoOutput
+	e.runJSON(t, &info, "info", "--chain", url)
+	byID := map[chain.NodeID]storageNodeInfo{}
+	for _, n := range info.CommitteeInfo.CurrentStorageNodes {
+		byID[n.NodeID] = n
+	}
+	hA, hB := byID[idA], byID[idB]
+	if hA.NodeID != idA || hA.ChallengesFailed != 1 || hA.ChallengesPassed != 0 || hA.RewardsEarned != 0 || hA.Burned == 0 ||
+		hA.CommissionAccrued != 0 || len(hA.Epochs) != 2 || hA.Epochs[1].Epoch != 2 || hA.Epochs[1].Reward != 0 {
+		t.Errorf("info of the node left out: %+v", hA)
+	}
+	if hB.NodeID != idB || hB.ChallengesPassed != 1 || hB.ChallengesFailed != 0 || hB.RewardsEarned == 0 || hB.CommissionRate != 1250 ||
+		hB.CommissionAccrued == 0 || hB.CommissionAccrued != hB.Epochs[len(hB.Epochs)-1].Commission ||
+		hB.CommissionAccrued != hB.RewardsEarned*1250/10_000 || hB.ActiveStake < com.Members[b].Stake+sB.Principal {
+		t.Errorf("info of the earning node: %+v", hB)
+	}
+	out, _, _ = e.run(t, "info", "--chain", url, "--node", idA.String())
+	t.Logf("info --node:\n%s", out)
+	if !strings.Contains(out, "epoch 2: ") || !strings.Contains(out, "failed (attested: false") || !strings.Contains(out, "reward 0 WAL") {
+		t.Errorf("info --node of the node left out:\n%s", out)
+	}
+
+	// B's operator collects the commission.
+	var cc struct {
+		NodeID   chain.NodeID  `json:"nodeId"`
+		Operator chain.Address `json:"operator"`
+		Amount   uint64        `json:"amount"`
+		Balance  uint64        `json:"balance"`
+	}
+	opBefore, _ := nw.Chain.Balance(ctx, nodeB.Keys.Account.Address())
+	runJSONNoConfig(t, &cc, "node", "collect-commission", "--config", cfgB, "--chain", url)
+	if cc.NodeID != idB || cc.Operator != nodeB.Keys.Account.Address() || cc.Amount != hB.CommissionAccrued || cc.Balance != opBefore+cc.Amount {
+		t.Fatalf("collect-commission: %+v (accrued %d, balance before %d)", cc, hB.CommissionAccrued, opBefore)
+	}
+	runJSONNoConfig(t, &cc, "node", "collect-commission", "--config", cfgB, "--chain", url)
+	if cc.Amount != 0 {
+		t.Errorf("second collect-commission: %+v", cc)
+	}
+
+	// Withdraw B's stake: requested now, withdrawable from the next epoch.
+	var rq stakedList
+	e.runJSON(t, &rq, "request-withdraw-stake", idB.String(), "--dry-run")
+	if len(rq.StakedWals) != 1 || rq.StakedWals[0].ID != sB.ID || rq.StakedWals[0].Status != statusActive {
+		t.Fatalf("request-withdraw-stake --dry-run: %+v", rq)
+	}
+	rq = stakedList{}
+	e.runJSON(t, &rq, "request-withdraw-stake", idB.String(), sB.ID.String())
+	if len(rq.StakedWals) != 1 {
+		t.Fatalf("request-withdraw-stake: %+v", rq)
+	}
+	r := rq.StakedWals[0]
+	if r.ID != sB.ID || r.Status != statusWithdrawing || r.State.Withdrawing == nil || *r.State.Withdrawing != r.Epoch || r.Epoch <= 3 {
+		t.Fatalf("request-withdraw-stake --json: %+v", r)
+	}
+	if _, errOut, code := e.run(t, "withdraw-stake", sB.ID.String()); code == 0 || !strings.Contains(errOut, sB.ID.String()) {
+		t.Fatalf("withdraw-stake too early: %d %q", code, errOut)
+	}
+	for epoch := uint32(3); epoch < r.Epoch; epoch++ {
+		if _, err := nw.AdvanceEpoch(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list = e.listStaked(t, "--withdrawing-only")
+	if len(list.StakedWals) != 1 || list.StakedWals[0].Status != statusWithdrawable {
+		t.Fatalf("list-staked-wal --withdrawing-only: %+v", list)
+	}
+	worth := list.StakedWals[0].Value
+	e.runJSON(t, &wd, "withdraw-stake", sB.ID.String())
+	if len(wd.Withdrawn) != 1 || wd.Withdrawn[0].Amount != worth || worth < sB.Principal+gotB.Rewards {
+		t.Fatalf("withdraw-stake: %+v (worth %d)", wd, worth)
+	}
+	list = e.listStaked(t, "--staked-only")
+	if len(list.StakedWals) != 1 || list.StakedWals[0].ID != sA.ID {
+		t.Fatalf("list-staked-wal --staked-only: %+v", list)
+	}
+}
+
+// listStaked runs list-staked-wal --json with args into a fresh list.
+func (e *clientEnv) listStaked(t *testing.T, args ...string) stakedList {
+	t.Helper()
+	var l stakedList
+	e.runJSON(t, &l, append([]string{"list-staked-wal"}, args...)...)
+	return l
+}
+
+func runJSONNoConfig(t *testing.T, v any, args ...string) {
+	t.Helper()
+	out, errOut, code := runCLI(t, append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d, stderr %s", args, code, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("%v: output %q: %v", args, out, err)
+	}
+}
+
+func TestStakingCommandErrors(t *testing.T) {
+	e := newClientEnv(t)
+	node := e.net.Nodes[0].ID().String()
+	cfg := filepath.Join(e.net.Nodes[0].Dir, "node.yaml")
+	url := e.chainURL(t)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"stake", "--node-id", "bad", "--amount", "1"}, "--node-ids"},
+		{[]string{"stake", "--node-id", node, "--amount", "1.5frost"}, "FROST are whole"},
+		{[]string{"stake", "--node-id", node, "--amount", "abc"}, `invalid amount "abc"`},
+		{[]string{"stake", "--node-id", node, "--amount", "0"}, "at least 1 FROST"},
+		{[]string{"stake", "--node-id", node, "--node-id", node, "--amounts", "1,2,3"}, "one amount or one per node"},
+		{[]string{"stake"}, "--node-ids"},
+		{[]string{"get-wal", "--amount", "0.0000000001"}, "more than 9 decimals"},
+		{[]string{"request-withdraw-stake"}, "requires at least 1 arg"},
+		{[]string{"request-withdraw-stake", "bad"}, "NODE_ID"},
+		{[]string{"request-withdraw-stake", node}, "no staked WAL"},
+		{[]string{"request-withdraw-stake", node, "0x12"}, "STAKED_WAL_ID"},
+		{[]string{"withdraw-stake"}, "requires at least 1 arg"},
+		{[]string{"withdraw-stake", "0x" + strings.Repeat("0", 64)}, "withdrawing staked WAL"},
+		{[]string{"list-staked-wal", "--staked-only", "--withdrawing-only"}, "mutually exclusive"},
+		{[]string{"list-staked-wal", "--context", "readonly"}, "no wallet"},
+	}
+	for _, tc := range cases {
+		_, errOut, code := e.run(t, tc.args...)
+		if code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want a failure mentioning %q", tc.args, code, errOut, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"node", "set-commission", "--config", cfg, "--chain", url}, "--commission-rate is required"},
+		{[]string{"node", "set-commission", "--config", cfg, "--chain", url, "--commission-rate", "101%"}, "more than 100%"},
+		{[]string{"node", "set-commission", "--config", cfg, "--chain", url, "--commission-rate", "10001"}, "more than 100%"},
+		{[]string{"node", "set-commission", "--config", cfg, "--chain", url, "--commission-rate", "1.234%"}, "two decimals"},
+		{[]string{"node", "set-commission", "--config", cfg, "--chain", url, "--commission-rate", "ten"}, "invalid commission rate"},
+		{[]string{"node", "collect-commission", "--chain", url}, "--config is required"},
+		{[]string{"node", "collect-commission", "--config", cfg, "--chain", url, "--node-id", e.net.Nodes[1].ID().String()}, "operated by"},
+	} {
+		_, errOut, code := runCLI(t, tc.args...)
+		if code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want a failure mentioning %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
+func TestParseCommission(t *testing.T) {
+	for in, want := range map[string]uint16{"0": 0, "1000": 1000, "10000": 10_000, "10%": 1000, "12.5%": 1250, "0.01%": 1, "100%": 10_000, " 7 % ": 700} {
+		if got, err := parseCommission(in); err != nil || got != want {
+			t.Errorf("parseCommission(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "%", "-1", "10001", "100.01%", "1.5", "1.234%", "x%", "99999999999"} {
+		if _, err := parseCommission(in); !errors.Is(err, errInvalidCommission) {
+			t.Errorf("parseCommission(%q) = %v; want errInvalidCommission", in, err)
+		}
+	}
+}
