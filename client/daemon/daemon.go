@@ -524,7 +524,7 @@ func (d *Daemon) handleReadByObject(w http.ResponseWriter, r *http.Request) {
 // serveBlob answers with blob id: conditional requests, Range, cache and
 // content headers.
 func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.BlobID) {
-	etag := `"` + id.String() + `"`
+	etag := id.String()
 	h := w.Header()
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, id.String()) {
 		h.Set("ETag", etag)
@@ -551,10 +551,7 @@ func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.B
 		return
 	}
 	size := int64(len(blob))
-	h.Set("ETag", etag)
-	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d, immutable", int64(d.cfg.CacheMaxAge/time.Second)))
-	h.Set("Content-Type", contentType(r, blob))
-	h.Set("X-Content-Type-Options", "nosniff")
+	d.setBlobHeaders(h, r, etag, blob)
 	h.Set("Accept-Ranges", "bytes")
 	body := blob
 	code := http.StatusOK

@@ -161,8 +161,8 @@ func TestStoreAndRead(t *testing.T) {
 		t.Fatalf("GET: %d, %d bytes", resp.StatusCode, len(body))
 	}
 	wantHdr := map[string]string{
-		"ETag": `"` + id + `"`, "Content-Type": "image/png", "X-Content-Type-Options": "nosniff",
-		"Cache-Control": "public, max-age=86400, immutable", "Access-Control-Allow-Origin": "*",
+		"ETag": id, "Content-Type": "image/png", "X-Content-Type-Options": "nosniff", "Vary": "Accept, Content-Type",
+		"Cache-Control": "public, max-age=86400, stale-while-revalidate=3600", "Access-Control-Allow-Origin": "*",
 		"Content-Length": fmt.Sprint(len(blob)), "Accept-Ranges": "bytes",
 	}
 	for k, v := range wantHdr {
@@ -173,6 +173,12 @@ func TestStoreAndRead(t *testing.T) {
 	// The request's Content-Type, or a single Accept type, is mirrored.
 	if resp, _ := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil, "Content-Type", "text/plain; charset=utf-8"); resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
 		t.Errorf("mirrored Content-Type %q", resp.Header.Get("Content-Type"))
+	}
+	// A page asked for is sent as one, but sandboxed: it runs in an opaque
+	// origin, not the aggregator's.
+	if resp, _ := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil, "Accept", "text/html"); resp.Header.Get("Content-Type") != "text/html" ||
+		resp.Header.Get("Content-Security-Policy") != "sandbox" {
+		t.Errorf("text/html asked: Content-Type %q, CSP %q", resp.Header.Get("Content-Type"), resp.Header.Get("Content-Security-Policy"))
 	}
 	if resp, _ := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil, "Accept", "application/pdf"); resp.Header.Get("Content-Type") != "application/pdf" {
 		t.Errorf("mirrored Accept %q", resp.Header.Get("Content-Type"))

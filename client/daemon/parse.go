@@ -191,34 +191,3 @@ func parseDigits(s string) (int64, error) {
 	}
 	return strconv.ParseInt(s, 10, 64)
 }
-
-// contentType returns the Content-Type of a blob answer: the request's
-// Content-Type if it names one (Walrus mirrors it), else its Accept if that
-// names exactly one concrete type, else the type sniffed from the blob's
-// first bytes (http.DetectContentType), so that a browser displays an image
-// stored as a blob.
-func contentType(r *http.Request, blob []byte) string {
-	if ct := r.Header.Get("Content-Type"); ct != "" && validMediaType(ct) {
-		return ct
-	}
-	if acc := strings.TrimSpace(r.Header.Get("Accept")); acc != "" && !strings.ContainsAny(acc, ",*") && validMediaType(acc) {
-		return acc
-	}
-	return http.DetectContentType(blob)
-}
-
-// validMediaType accepts a type/subtype with optional parameters of
-// printable ASCII, so that nothing odd is echoed into a header.
-func validMediaType(s string) bool {
-	if len(s) > 255 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if c < 0x20 || c > 0x7e {
-			return false
-		}
-	}
-	typ, _, _ := strings.Cut(s, ";")
-	a, b, ok := strings.Cut(strings.TrimSpace(typ), "/")
-	return ok && a != "" && b != "" && !strings.ContainsAny(a+b, " /")
-}

@@ -126,22 +126,3 @@ func FuzzParseStoreQuery(f *testing.F) {
 		}
 	})
 }
-
-func FuzzContentType(f *testing.F) {
-	f.Add("image/png", "text/html,*/*")
-	f.Add("", "application/pdf")
-	f.Fuzz(func(t *testing.T, ct, accept string) {
-		if !validMediaType(ct) && !validMediaType(accept) {
-			return
-		}
-		for _, s := range []string{ct, accept} {
-			if validMediaType(s) {
-				for _, c := range []byte(s) {
-					if c < 0x20 || c > 0x7e {
-						t.Fatalf("%q passed as a media type", s)
-					}
-				}
-			}
-		}
-	})
-}
