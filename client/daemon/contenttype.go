@@ -45,23 +45,18 @@ func BlobCacheControl(maxAge time.Duration) string {
 	return fmt.Sprintf("public, max-age=%d, stale-while-revalidate=3600", int64(maxAge/time.Second))
 }
 
-// setBlobHeaders sets the headers of a successful blob answer to r: ETag
-// (etag, unquoted as Walrus sends it), Cache-Control, and the content
-// headers of ContentHeaders. head is the blob's first bytes (up to
-// SniffLen; more are ignored).
-func (d *Daemon) setBlobHeaders(h http.Header, r *http.Request, etag string, head []byte) {
-	h.Set("ETag", etag)
-	h.Set("Cache-Control", BlobCacheControl(d.cfg.CacheMaxAge))
-	ContentHeaders(h, r, head)
-}
-
 // ContentHeaders sets Content-Type, X-Content-Type-Options, Vary and, when
 // the type is not safe, Content-Security-Policy on h for an answer to r
 // with a blob starting with head (see the policy above). It may be called
 // with the first SniffLen bytes of a streamed blob.
 func ContentHeaders(h http.Header, r *http.Request, head []byte) {
 	ct, asked := requestedType(r)
-	if !asked {
+	switch {
+	case asked:
+	case len(head) == 0:
+		// Nothing to sniff (a HEAD, or an empty blob).
+		ct = OctetStream
+	default:
 		if len(head) > SniffLen {
 			head = head[:SniffLen]
 		}

@@ -25,7 +25,7 @@ func TestContentHeaders(t *testing.T) {
 		{"sniffed text", "GET", nil, text, "text/plain; charset=utf-8", false},
 		{"sniffed HTML is a download", "GET", nil, html, OctetStream, false},
 		{"sniffed SVG is a download", "GET", nil, svg, OctetStream, false},
-		{"empty blob", "GET", nil, nil, "text/plain; charset=utf-8", false},
+		{"nothing to sniff", "GET", nil, nil, OctetStream, false},
 		{"browser Accept is not mirrored", "GET", []string{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}, png, "image/png", false},
 		{"Accept text/html is sandboxed", "GET", []string{"Accept", "text/html"}, html, "text/html", true},
 		{"Content-Type text/html is sandboxed", "GET", []string{"Content-Type", "text/html; charset=utf-8"}, png, "text/html; charset=utf-8", true},

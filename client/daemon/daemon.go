@@ -111,6 +111,12 @@ type Config struct {
 	Mode   Mode
 	// MaxBodySize caps a store's body, in bytes.
 	MaxBodySize int64
+	// MaxBlobSize, if > 0, is the largest blob a read serves
+	// (--max-blob-size, Walrus's aggregator flag); larger ones are refused
+	// from their size (the metadata's, or the blob object's) before their
+	// slivers are read. With it, the memory of reads is bounded by
+	// MaxConcurrentReads × MaxBlobSize.
+	MaxBlobSize int64
 	// MaxConcurrentStores and MaxQueuedStores bound the stores running
 	// and waiting; MaxConcurrentReads and MaxQueuedReads the reads. A
 	// negative queue length means no queue.
@@ -194,6 +200,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodySize < 1 {
 		bad("MaxBodySize (%d) must be >= 1", c.MaxBodySize)
+	}
+	if c.MaxBlobSize < 0 {
+		bad("MaxBlobSize (%d) must be >= 0", c.MaxBlobSize)
 	}
 	if c.MaxConcurrentStores < 1 || c.MaxConcurrentReads < 1 {
 		bad("MaxConcurrentStores (%d) and MaxConcurrentReads (%d) must be >= 1", c.MaxConcurrentStores, c.MaxConcurrentReads)
@@ -476,6 +485,17 @@ func (d *Daemon) handleStore(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// checkBlobSize refuses a read of a blob of size bytes over
+// Config.MaxBlobSize, as Walrus's aggregator (403 SIZE_EXCEEDED,
+// BLOB_TOO_LARGE): the blob is stored, another aggregator may serve it.
+func (d *Daemon) checkBlobSize(size uint64) *apiError {
+	if d.cfg.MaxBlobSize <= 0 || size <= uint64(d.cfg.MaxBlobSize) {
+		return nil
+	}
+	return &apiError{code: http.StatusForbidden, status: "SIZE_EXCEEDED", reason: ReasonBlobTooLarge,
+		message: fmt.Sprintf("the blob size exceeds the maximum allowed size: the blob has %d bytes, this aggregator serves at most %d", size, d.cfg.MaxBlobSize)}
+}
+
 func tooLarge(size, max int64) *apiError {
 	if size >= 0 {
 		return newError(http.StatusRequestEntityTooLarge, ReasonBlobTooLarge, fmt.Sprintf("the body of %d bytes is over the limit of %d bytes", size, max))
@@ -518,12 +538,21 @@ func (d *Daemon) handleReadByObject(w http.ResponseWriter, r *http.Request) {
 		writeError(w, classify(err))
 		return
 	}
+	if aerr := d.checkBlobSize(obj.Size); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	d.serveBlob(w, r, obj.BlobID)
 }
 
 // serveBlob answers with blob id: conditional requests, Range, cache and
 // content headers.
 func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.BlobID) {
+	rq, aerr := parseReadQuery(r.URL.RawQuery)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	etag := id.String()
 	h := w.Header()
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, id.String()) {
@@ -541,7 +570,7 @@ func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.B
 	defer release()
 	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
 	defer cancel()
-	blob, err := d.c.ReadBlob(ctx, id, client.ReadOptions{})
+	blob, err := d.c.ReadBlob(ctx, id, client.ReadOptions{Strict: rq.Strict})
 	if err != nil {
 		ae := classify(err)
 		if ae.code >= 500 {
@@ -551,7 +580,13 @@ func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.B
 		return
 	}
 	size := int64(len(blob))
-	d.setBlobHeaders(h, r, etag, blob)
+	if aerr := d.checkBlobSize(uint64(size)); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", BlobCacheControl(d.cfg.CacheMaxAge))
+	ContentHeaders(h, r, blob)
 	h.Set("Accept-Ranges", "bytes")
 	body := blob
 	code := http.StatusOK
