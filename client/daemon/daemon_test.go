@@ -405,6 +405,12 @@ func TestDisconnectMidUpload(t *testing.T) {
 
 // counter returns the value of a counter with labels route and code.
 func counter(t *testing.T, reg *prometheus.Registry, name, route, code string) float64 {
+	return metric(t, reg, name, map[string]string{"route": route, "code": code})
+}
+
+// metric returns the value of the counter or gauge name whose labels
+// include want.
+func metric(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -414,14 +420,21 @@ func counter(t *testing.T, reg *prometheus.Registry, name, route, code string) f
 		if mf.GetName() != name {
 			continue
 		}
+	next:
 		for _, m := range mf.GetMetric() {
 			labels := map[string]string{}
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["route"] == route && labels["code"] == code {
-				return m.GetCounter().GetValue()
+			for k, v := range want {
+				if labels[k] != v {
+					continue next
+				}
 			}
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
 		}
 	}
 	return 0
