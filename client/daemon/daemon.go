@@ -25,13 +25,11 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -111,6 +109,12 @@ type Config struct {
 	Mode   Mode
 	// MaxBodySize caps a store's body, in bytes.
 	MaxBodySize int64
+	// MaxBlobSize, if > 0, is the largest blob a read serves
+	// (--max-blob-size, Walrus's aggregator flag); larger ones are refused
+	// from their size (the metadata's, or the blob object's) before their
+	// slivers are read. With it, the memory of reads is bounded by
+	// MaxConcurrentReads × MaxBlobSize.
+	MaxBlobSize int64
 	// MaxConcurrentStores and MaxQueuedStores bound the stores running
 	// and waiting; MaxConcurrentReads and MaxQueuedReads the reads. A
 	// negative queue length means no queue.
@@ -119,6 +123,21 @@ type Config struct {
 	// StoreTimeout, ReadTimeout and BodyTimeout bound one store (after
 	// its body), one read, and receiving one body.
 	StoreTimeout, ReadTimeout, BodyTimeout time.Duration
+	// Receiving bodies (intake.go): at most MaxReceivingBodies at once,
+	// MaxBodiesPerClient from one client address; their buffers take at
+	// most MaxBodyMemory bytes (default DefaultMaxBodyMemoryBodies ×
+	// MaxBodySize), held until the store ends. A body that sends nothing
+	// for BodyIdleTimeout, or less than MinBodyRate bytes/s on average
+	// after BodyRateGrace, is cut (a negative MinBodyRate turns the rate
+	// check off).
+	MaxReceivingBodies, MaxBodiesPerClient int
+	MaxBodyMemory                          int64
+	BodyIdleTimeout, BodyRateGrace         time.Duration
+	MinBodyRate                            int64
+	// MaxConnsPerClient and MaxConns bound the connections Run accepts
+	// from one client address and in all; over them a connection is
+	// closed at once.
+	MaxConnsPerClient, MaxConns int
 	// CacheMaxAge is the max-age of blob answers.
 	CacheMaxAge time.Duration
 	// DefaultEpochs is the epochs of a store that names none.
@@ -150,6 +169,9 @@ func (c *Config) EnsureDefaults() {
 	if c.MaxBodySize == 0 {
 		c.MaxBodySize = DefaultMaxBodySize
 	}
+	if c.MaxBodyMemory == 0 && c.MaxBodySize > 0 {
+		c.MaxBodyMemory = DefaultMaxBodyMemoryBodies * (c.MaxBodySize + 1)
+	}
 	def(&c.MaxConcurrentStores, DefaultMaxConcurrentStores)
 	def(&c.MaxQueuedStores, DefaultMaxQueuedStores)
 	def(&c.MaxConcurrentReads, DefaultMaxConcurrentReads)
@@ -157,6 +179,15 @@ func (c *Config) EnsureDefaults() {
 	defd(&c.StoreTimeout, DefaultStoreTimeout)
 	defd(&c.ReadTimeout, DefaultReadTimeout)
 	defd(&c.BodyTimeout, DefaultBodyTimeout)
+	def(&c.MaxReceivingBodies, DefaultMaxReceivingBodies)
+	def(&c.MaxBodiesPerClient, DefaultMaxBodiesPerClient)
+	def(&c.MaxConnsPerClient, DefaultMaxConnsPerClient)
+	def(&c.MaxConns, DefaultMaxConns)
+	defd(&c.BodyIdleTimeout, DefaultBodyIdleTimeout)
+	defd(&c.BodyRateGrace, DefaultBodyRateGrace)
+	if c.MinBodyRate == 0 {
+		c.MinBodyRate = DefaultMinBodyRate
+	}
 	defd(&c.CacheMaxAge, DefaultCacheMaxAge)
 	defd(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	if c.DefaultEpochs == 0 {
@@ -195,11 +226,22 @@ func (c *Config) Validate() error {
 	if c.MaxBodySize < 1 {
 		bad("MaxBodySize (%d) must be >= 1", c.MaxBodySize)
 	}
+	if c.MaxBlobSize < 0 {
+		bad("MaxBlobSize (%d) must be >= 0", c.MaxBlobSize)
+	}
 	if c.MaxConcurrentStores < 1 || c.MaxConcurrentReads < 1 {
 		bad("MaxConcurrentStores (%d) and MaxConcurrentReads (%d) must be >= 1", c.MaxConcurrentStores, c.MaxConcurrentReads)
 	}
-	if c.StoreTimeout < 0 || c.ReadTimeout < 0 || c.BodyTimeout < 0 || c.CacheMaxAge < 0 || c.ShutdownTimeout < 0 {
+	if c.StoreTimeout < 0 || c.ReadTimeout < 0 || c.BodyTimeout < 0 || c.CacheMaxAge < 0 || c.ShutdownTimeout < 0 ||
+		c.BodyIdleTimeout < 0 || c.BodyRateGrace < 0 {
 		bad("timeouts and CacheMaxAge must not be negative")
+	}
+	if c.MaxReceivingBodies < 1 || c.MaxBodiesPerClient < 1 || c.MaxConnsPerClient < 1 || c.MaxConns < 1 {
+		bad("MaxReceivingBodies (%d), MaxBodiesPerClient (%d), MaxConnsPerClient (%d) and MaxConns (%d) must be >= 1",
+			c.MaxReceivingBodies, c.MaxBodiesPerClient, c.MaxConnsPerClient, c.MaxConns)
+	}
+	if c.MaxBodyMemory <= c.MaxBodySize {
+		bad("MaxBodyMemory (%d) must be over MaxBodySize (%d)", c.MaxBodyMemory, c.MaxBodySize)
 	}
 	if c.Mode > ModeAggregator {
 		bad("unknown Mode %d", c.Mode)
@@ -216,6 +258,9 @@ type limiter struct {
 func newLimiter(slots, queue int) *limiter {
 	return &limiter{admit: make(chan struct{}, slots+queue), run: make(chan struct{}, slots)}
 }
+
+// full reports whether no place is free, running or queued.
+func (l *limiter) full() bool { return len(l.admit) == cap(l.admit) }
 
 // acquire takes a slot, waiting in the queue; false (at once) when the
 // queue is full or ctx ends while waiting.
@@ -243,6 +288,11 @@ type Daemon struct {
 	reads  *limiter
 	mux    *http.ServeMux
 
+	// Receiving bodies: places in all and per client, and memory.
+	receiving       chan struct{}
+	bodiesPerClient *perKey
+	bodyMem         *budget
+
 	// ctx ends when the daemon stops for good: stores whose body arrived
 	// run under it, not under their request's context.
 	ctx    context.Context
@@ -256,6 +306,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	bytes    *prometheus.CounterVec
 	inflight *prometheus.GaugeVec
+	refused  *prometheus.CounterVec
 }
 
 // New returns a Daemon. cfg is copied, its defaults filled in, then
@@ -267,17 +318,21 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Daemon{cfg: cfg, c: cfg.Client, log: cfg.Logger.With("subsystem", "daemon"),
-		stores: newLimiter(cfg.MaxConcurrentStores, cfg.MaxQueuedStores),
-		reads:  newLimiter(cfg.MaxConcurrentReads, cfg.MaxQueuedReads),
-		ctx:    ctx, cancel: cancel}
+		stores:    newLimiter(cfg.MaxConcurrentStores, cfg.MaxQueuedStores),
+		reads:     newLimiter(cfg.MaxConcurrentReads, cfg.MaxQueuedReads),
+		receiving: make(chan struct{}, cfg.MaxReceivingBodies), bodiesPerClient: newPerKey(cfg.MaxBodiesPerClient),
+		bodyMem: &budget{max: cfg.MaxBodyMemory},
+		ctx:     ctx, cancel: cancel}
 	d.metrics = metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walrus_daemon_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "walrus_daemon_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 18)}, []string{"route"}),
 		bytes:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walrus_daemon_blob_bytes_total", Help: "Blob bytes stored and read."}, []string{"direction"}),
-		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "walrus_daemon_inflight_requests", Help: "Stores and reads running or queued."}, []string{"kind"}),
+		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "walrus_daemon_inflight_requests", Help: "Stores (receiving, queued or running), bodies being received, and reads."}, []string{"kind"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walrus_daemon_refused_total",
+			Help: "Uploads and connections refused or cut by a receiving limit: conns, client_conns, bodies, client_bodies, memory, slow."}, []string{"why"}),
 	}
-	for _, c := range []prometheus.Collector{d.metrics.requests, d.metrics.duration, d.metrics.bytes, d.metrics.inflight} {
+	for _, c := range []prometheus.Collector{d.metrics.requests, d.metrics.duration, d.metrics.bytes, d.metrics.inflight, d.metrics.refused} {
 		if err := cfg.Registry.Register(c); err != nil {
 			cancel()
 			return nil, fmt.Errorf("daemon: registering metrics: %w", err)
@@ -320,7 +375,7 @@ func (d *Daemon) Run(ctx context.Context, ln, metrics net.Listener) error {
 		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelDebug)}
 	servers := []*http.Server{srv}
 	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(d.limitListener(ln)) }()
 	if metrics != nil {
 		msrv := &http.Server{Handler: d.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, msrv)
@@ -351,11 +406,18 @@ func (d *Daemon) Run(ctx context.Context, ln, metrics net.Listener) error {
 type statusWriter struct {
 	http.ResponseWriter
 	code int
+	// closeOnError closes the connection after an error answer, so that
+	// net/http does not wait for the rest of an unread request body
+	// before it sends the answer.
+	closeOnError bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.code == 0 {
 		w.code = code
+		if code >= 400 && w.closeOnError {
+			w.Header().Set("Connection", "close")
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -373,7 +435,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (d *Daemon) route(name string, h func(http.ResponseWriter, *http.Request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, closeOnError: r.ContentLength != 0 && r.Method != http.MethodGet && r.Method != http.MethodHead}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -432,33 +494,33 @@ func (d *Daemon) handleStore(w http.ResponseWriter, r *http.Request) {
 	}
 	d.metrics.inflight.WithLabelValues("store").Inc()
 	defer d.metrics.inflight.WithLabelValues("store").Dec()
+	if d.stores.full() {
+		writeError(w, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many stores in progress; retry later"))
+		return
+	}
+	// Receive the whole body (encoding needs it) before taking a store
+	// slot, within the receiving limits (intake.go). Nothing is
+	// registered before it is complete.
+	b, aerr := d.receiveBody(w, r)
+	if aerr != nil {
+		if aerr.reason == ReasonBodyIncomplete {
+			d.log.Debug("store body incomplete", "err", aerr.message)
+		}
+		writeError(w, aerr)
+		return
+	}
+	defer b.release()
+	body := b.data
+	if aerr := checkJWTUploadSize(r.Context(), int64(len(body))); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	release, ok := d.stores.acquire(r.Context())
 	if !ok {
 		writeError(w, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many stores in progress; retry later"))
 		return
 	}
 	defer release()
-
-	// Receive the whole body (encoding needs it), within the limit and
-	// the body timeout. Nothing is registered before it is complete.
-	bctx, cancel := context.WithTimeout(r.Context(), d.cfg.BodyTimeout)
-	defer cancel()
-	stop := context.AfterFunc(bctx, func() { r.Body.Close() })
-	body, err := readBody(http.MaxBytesReader(w, r.Body, d.cfg.MaxBodySize), r.ContentLength)
-	stop()
-	if err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			writeError(w, tooLarge(-1, d.cfg.MaxBodySize))
-		case bctx.Err() != nil && r.Context().Err() == nil:
-			writeError(w, newError(http.StatusBadRequest, ReasonBodyIncomplete, "the body did not arrive within the body timeout"))
-		default:
-			d.log.Debug("store body incomplete", "err", err)
-			writeError(w, newError(http.StatusBadRequest, ReasonBodyIncomplete, "the request body ended early: "+err.Error()))
-		}
-		return
-	}
 	// From here on the store runs to its end even if the client leaves.
 	sctx, scancel := context.WithTimeout(d.ctx, d.cfg.StoreTimeout)
 	defer scancel()
@@ -476,22 +538,22 @@ func (d *Daemon) handleStore(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// checkBlobSize refuses a read of a blob of size bytes over
+// Config.MaxBlobSize, as Walrus's aggregator (403 SIZE_EXCEEDED,
+// BLOB_TOO_LARGE): the blob is stored, another aggregator may serve it.
+func (d *Daemon) checkBlobSize(size uint64) *apiError {
+	if d.cfg.MaxBlobSize <= 0 || size <= uint64(d.cfg.MaxBlobSize) {
+		return nil
+	}
+	return &apiError{code: http.StatusForbidden, status: "SIZE_EXCEEDED", reason: ReasonBlobTooLarge,
+		message: fmt.Sprintf("the blob size exceeds the maximum allowed size: the blob has %d bytes, this aggregator serves at most %d", size, d.cfg.MaxBlobSize)}
+}
+
 func tooLarge(size, max int64) *apiError {
 	if size >= 0 {
 		return newError(http.StatusRequestEntityTooLarge, ReasonBlobTooLarge, fmt.Sprintf("the body of %d bytes is over the limit of %d bytes", size, max))
 	}
 	return newError(http.StatusRequestEntityTooLarge, ReasonBlobTooLarge, fmt.Sprintf("the body is over the limit of %d bytes", max))
-}
-
-// readBody reads a request body into one buffer sized by its declared
-// length.
-func readBody(r io.Reader, declared int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if declared > 0 {
-		buf.Grow(int(declared))
-	}
-	_, err := buf.ReadFrom(r)
-	return buf.Bytes(), err
 }
 
 // handleRead serves GET (and HEAD) /v1/blobs/{blob_id}.
@@ -518,13 +580,22 @@ func (d *Daemon) handleReadByObject(w http.ResponseWriter, r *http.Request) {
 		writeError(w, classify(err))
 		return
 	}
+	if aerr := d.checkBlobSize(obj.Size); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	d.serveBlob(w, r, obj.BlobID)
 }
 
 // serveBlob answers with blob id: conditional requests, Range, cache and
 // content headers.
 func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.BlobID) {
-	etag := `"` + id.String() + `"`
+	rq, aerr := parseReadQuery(r.URL.RawQuery)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	etag := id.String()
 	h := w.Header()
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, id.String()) {
 		h.Set("ETag", etag)
@@ -541,7 +612,7 @@ func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.B
 	defer release()
 	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
 	defer cancel()
-	blob, err := d.c.ReadBlob(ctx, id, client.ReadOptions{})
+	blob, err := d.c.ReadBlob(ctx, id, client.ReadOptions{Strict: rq.Strict})
 	if err != nil {
 		ae := classify(err)
 		if ae.code >= 500 {
@@ -551,10 +622,13 @@ func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.B
 		return
 	}
 	size := int64(len(blob))
+	if aerr := d.checkBlobSize(uint64(size)); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	h.Set("ETag", etag)
-	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d, immutable", int64(d.cfg.CacheMaxAge/time.Second)))
-	h.Set("Content-Type", contentType(r, blob))
-	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", BlobCacheControl(d.cfg.CacheMaxAge))
+	ContentHeaders(h, r, blob)
 	h.Set("Accept-Ranges", "bytes")
 	body := blob
 	code := http.StatusOK

@@ -101,16 +101,38 @@ func checkError(t *testing.T, resp *http.Response, body []byte, code int, status
 	if len(eb) != 1 || e["code"] != float64(code) || e["status"] != status || e["message"] == "" || len(details) != 1 {
 		t.Fatalf("error body %s", body)
 	}
-	want := map[string]any{"@type": "ErrorInfo", "reason": reason, "domain": "daemon.walrus.space"}
+	domain := daemon.ErrorDomain
+	if reason == daemon.ReasonInternal {
+		domain = daemon.GlobalErrorDomain
+	}
+	want := map[string]any{"@type": "ErrorInfo", "reason": reason, "domain": domain}
 	d := details[0].(map[string]any)
 	for k, v := range want {
 		if d[k] != v {
 			t.Fatalf("detail %s = %v, want %v (body %s)", k, d[k], v, body)
 		}
 	}
+	// Walrus's client requires metadata (an object) and a (code, status)
+	// pair of its list.
+	if md, ok := d["metadata"].(map[string]any); !ok || len(d) != 4 {
+		t.Fatalf("detail %v: metadata %v", d, md)
+	}
+	if !walrusPairs[fmt.Sprint(code, " ", status)] && code != 413 && code != 405 {
+		t.Fatalf("(%d, %s) is not a pair Walrus's client deserializes", code, status)
+	}
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("error Content-Type %q", ct)
 	}
+}
+
+// walrusPairs are the (code, status) pairs of Walrus's StatusCode
+// (walrus-storage-node-client api/errors.rs), the only ones its client
+// deserializes.
+var walrusPairs = map[string]bool{
+	"200 OK": true, "451 UNAVAILABLE_FOR_LEGAL_REASONS": true, "400 INVALID_ARGUMENT": true, "404 NOT_FOUND": true,
+	"400 FAILED_PRECONDITION": true, "403 PERMISSION_DENIED": true, "403 SIZE_EXCEEDED": true, "500 INTERNAL": true,
+	"504 DEADLINE_EXCEEDED": true, "401 UNAUTHENTICATED": true, "416 RANGE_NOT_SATISFIABLE": true,
+	"429 RESOURCE_EXHAUSTED": true, "503 UNAVAILABLE": true,
 }
 
 func storeOK(t *testing.T, e *env, query string, blob []byte) client.StoreResult {
@@ -161,8 +183,8 @@ func TestStoreAndRead(t *testing.T) {
 		t.Fatalf("GET: %d, %d bytes", resp.StatusCode, len(body))
 	}
 	wantHdr := map[string]string{
-		"ETag": `"` + id + `"`, "Content-Type": "image/png", "X-Content-Type-Options": "nosniff",
-		"Cache-Control": "public, max-age=86400, immutable", "Access-Control-Allow-Origin": "*",
+		"ETag": id, "Content-Type": "image/png", "X-Content-Type-Options": "nosniff", "Vary": "Accept, Content-Type",
+		"Cache-Control": "public, max-age=86400, stale-while-revalidate=3600", "Access-Control-Allow-Origin": "*",
 		"Content-Length": fmt.Sprint(len(blob)), "Accept-Ranges": "bytes",
 	}
 	for k, v := range wantHdr {
@@ -173,6 +195,12 @@ func TestStoreAndRead(t *testing.T) {
 	// The request's Content-Type, or a single Accept type, is mirrored.
 	if resp, _ := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil, "Content-Type", "text/plain; charset=utf-8"); resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
 		t.Errorf("mirrored Content-Type %q", resp.Header.Get("Content-Type"))
+	}
+	// A page asked for is sent as one, but sandboxed: it runs in an opaque
+	// origin, not the aggregator's.
+	if resp, _ := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil, "Accept", "text/html"); resp.Header.Get("Content-Type") != "text/html" ||
+		resp.Header.Get("Content-Security-Policy") != "sandbox" {
+		t.Errorf("text/html asked: Content-Type %q, CSP %q", resp.Header.Get("Content-Type"), resp.Header.Get("Content-Security-Policy"))
 	}
 	if resp, _ := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil, "Accept", "application/pdf"); resp.Header.Get("Content-Type") != "application/pdf" {
 		t.Errorf("mirrored Accept %q", resp.Header.Get("Content-Type"))
@@ -217,7 +245,7 @@ func TestStoreAndRead(t *testing.T) {
 		}
 		switch rc.code {
 		case 416:
-			checkError(t, resp, body, 416, "OUT_OF_RANGE", daemon.ReasonRangeNotSatisfied)
+			checkError(t, resp, body, 416, "RANGE_NOT_SATISFIABLE", daemon.ReasonRangeNotSatisfied)
 			if cr := resp.Header.Get("Content-Range"); cr != fmt.Sprintf("bytes */%d", size) {
 				t.Errorf("416 Content-Range %q", cr)
 			}
@@ -237,6 +265,9 @@ func TestStoreAndRead(t *testing.T) {
 	if resp.StatusCode != 200 || !bytes.Equal(body, blob) {
 		t.Fatalf("GET by object ID: %d", resp.StatusCode)
 	}
+	if resp, _ := e.do(t, http.MethodGet, "/v1/blobs/by-object-id/"+nc.BlobObject.ID.String()+"?strict_consistency_check=true", nil); resp.StatusCode != 200 {
+		t.Fatalf("GET by object ID, strict: %d", resp.StatusCode)
+	}
 	resp, body = e.do(t, http.MethodGet, "/v1/blobs/by-object-id/0x"+strings.Repeat("ab", 32), nil)
 	checkError(t, resp, body, 404, "NOT_FOUND", daemon.ReasonBlobNotFound)
 }
@@ -254,7 +285,8 @@ func TestStoreBadInput(t *testing.T) {
 	}{
 		{"unknown parameter", "?epochs=1&colour=blue", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
 		{"permanent and deletable", "?permanent=true&deletable=true", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonConflictingOptions},
-		{"neither permanent nor deletable", "?permanent=false&deletable=false", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonConflictingOptions},
+		{"shared blob", "?share=true", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
+		{"other encoding", "?encoding_type=RedStuffRaptorQ", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
 		{"zero epochs", "?epochs=0", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidEpochs},
 		{"epochs not a number", "?epochs=two", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidEpochs},
 		{"negative epochs", "?epochs=-1", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidEpochs},
@@ -263,9 +295,9 @@ func TestStoreBadInput(t *testing.T) {
 		{"bad boolean", "?deletable=yes", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
 		{"bad address", "?send_object_to=0x12", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
 		{"bad escape", "?epochs=%zz", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
-		{"body over the limit", "", bytes.NewReader(make([]byte, 64<<10+1)), 413, "INVALID_ARGUMENT", daemon.ReasonBlobTooLarge},
+		{"body over the limit", "", bytes.NewReader(make([]byte, 64<<10+1)), 413, "SIZE_EXCEEDED", daemon.ReasonBlobTooLarge},
 		// No Content-Length: the limit is found while reading.
-		{"chunked body over the limit", "", io.MultiReader(strings.NewReader("x"), bytes.NewReader(make([]byte, 64<<10))), 413, "INVALID_ARGUMENT", daemon.ReasonBlobTooLarge},
+		{"chunked body over the limit", "", io.MultiReader(strings.NewReader("x"), bytes.NewReader(make([]byte, 64<<10))), 413, "SIZE_EXCEEDED", daemon.ReasonBlobTooLarge},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -298,6 +330,8 @@ func TestReadBadInput(t *testing.T) {
 		{"bad object ID", "GET", "/v1/blobs/by-object-id/0xzz", 400, "INVALID_ARGUMENT", daemon.ReasonInvalidObjectID},
 		{"unknown blob", "GET", "/v1/blobs/" + encoding.BlobID{9}.String(), 404, "NOT_FOUND", daemon.ReasonBlobNotFound},
 		{"unknown path", "GET", "/v2/things", 404, "NOT_FOUND", daemon.ReasonNotFound},
+		{"strict and skip", "GET", "/v1/blobs/" + id + "?strict_consistency_check=true&skip_consistency_check=true", 400, "INVALID_ARGUMENT", daemon.ReasonInvalidConsistency},
+		{"unknown read parameter", "GET", "/v1/blobs/" + id + "?v=1", 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
 		{"wrong method", "POST", "/v1/blobs", 405, "UNIMPLEMENTED", daemon.ReasonMethodNotAllowed},
 		{"delete", "DELETE", "/v1/blobs/" + id, 405, "UNIMPLEMENTED", daemon.ReasonMethodNotAllowed},
 	}
@@ -306,6 +340,12 @@ func TestReadBadInput(t *testing.T) {
 			resp, body := e.do(t, tc.method, tc.path, nil)
 			checkError(t, resp, body, tc.code, tc.status, tc.reason)
 		})
+	}
+	// Walrus's consistency options are accepted.
+	for _, q := range []string{"strict_consistency_check=true", "skip_consistency_check=true", "strict_consistency_check=false&skip_consistency_check=false"} {
+		if resp, body := e.do(t, http.MethodGet, "/v1/blobs/"+id+"?"+q, nil); resp.StatusCode != 200 || string(body) != "some bytes" {
+			t.Errorf("?%s: %d %q", q, resp.StatusCode, body)
+		}
 	}
 	// Too many nodes down: 503, and the blob is still there afterwards.
 	for i := range 3 {
@@ -365,6 +405,12 @@ func TestDisconnectMidUpload(t *testing.T) {
 
 // counter returns the value of a counter with labels route and code.
 func counter(t *testing.T, reg *prometheus.Registry, name, route, code string) float64 {
+	return metric(t, reg, name, map[string]string{"route": route, "code": code})
+}
+
+// metric returns the value of the counter or gauge name whose labels
+// include want.
+func metric(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -374,14 +420,21 @@ func counter(t *testing.T, reg *prometheus.Registry, name, route, code string) f
 		if mf.GetName() != name {
 			continue
 		}
+	next:
 		for _, m := range mf.GetMetric() {
 			labels := map[string]string{}
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["route"] == route && labels["code"] == code {
-				return m.GetCounter().GetValue()
+			for k, v := range want {
+				if labels[k] != v {
+					continue next
+				}
 			}
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
 		}
 	}
 	return 0
@@ -490,5 +543,23 @@ func TestRunShutsDownGracefully(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	if _, err := daemon.New(daemon.Config{}); err == nil || !strings.Contains(err.Error(), "Client is required") {
 		t.Fatalf("New without a client: %v", err)
+	}
+}
+
+func TestMaxBlobSize(t *testing.T) {
+	e := newEnv(t, func(c *daemon.Config) { c.MaxBlobSize = 100 })
+	small := storeOK(t, e, "", bytes.Repeat([]byte("s"), 100))
+	big := storeOK(t, e, "", bytes.Repeat([]byte("b"), 101))
+	if resp, body := e.do(t, http.MethodGet, "/v1/blobs/"+small.BlobID().String(), nil); resp.StatusCode != 200 || len(body) != 100 {
+		t.Fatalf("blob at the limit: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	resp, body := e.do(t, http.MethodGet, "/v1/blobs/"+big.BlobID().String(), nil)
+	checkError(t, resp, body, 403, "SIZE_EXCEEDED", daemon.ReasonBlobTooLarge)
+	// By object ID the chain's size is known before anything is read.
+	slivers := e.net.Nodes[0].Faults.SliversServed.Load()
+	resp, body = e.do(t, http.MethodGet, "/v1/blobs/by-object-id/"+big.NewlyCreated.BlobObject.ID.String(), nil)
+	checkError(t, resp, body, 403, "SIZE_EXCEEDED", daemon.ReasonBlobTooLarge)
+	if got := e.net.Nodes[0].Faults.SliversServed.Load(); got != slivers {
+		t.Errorf("a refused read asked for %d slivers", got-slivers)
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -247,30 +246,19 @@ func (c *JWTClaims) GetIssuer() (string, error)                   { return "", n
 func (c *JWTClaims) GetSubject() (string, error)                  { return "", nil }
 func (c *JWTClaims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
 
-// authError is an authentication refusal: HTTP code, Google API status,
-// reason and message, in JWTErrorDomain.
-type authError struct {
-	code                    int
-	status, reason, message string
-}
+// authError is an authentication refusal: an apiError in JWTErrorDomain.
+type authError = apiError
 
-func (e *authError) Error() string { return e.message }
+func authErr(code int, status, reason, msg string) *authError {
+	return &apiError{code: code, status: status, reason: reason, domain: JWTErrorDomain, message: msg}
+}
 
 func failedPrecondition(reason, msg string) *authError {
-	return &authError{http.StatusBadRequest, "FAILED_PRECONDITION", reason, msg}
+	return authErr(http.StatusBadRequest, "FAILED_PRECONDITION", reason, msg)
 }
 
-// writeAuthError sends e as an ErrorBody, as writeError does.
-func writeAuthError(w http.ResponseWriter, e *authError) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Del("Content-Length")
-	h.Del("ETag")
-	h.Del("Cache-Control")
-	w.WriteHeader(e.code)
-	json.NewEncoder(w).Encode(ErrorBody{Error: ErrorStatus{Code: e.code, Status: e.status, Message: e.message,
-		Details: []ErrorInfo{{Type: "ErrorInfo", Reason: e.reason, Domain: JWTErrorDomain}}}})
-}
+// writeAuthError sends e as an ErrorBody.
+func writeAuthError(w http.ResponseWriter, e *authError) { writeError(w, e) }
 
 // JWTAuth checks publisher tokens. It is safe for concurrent use.
 type JWTAuth struct {
@@ -333,9 +321,9 @@ func (a *JWTAuth) Middleware(next http.Handler) http.Handler {
 		key := sha256.Sum256([]byte(*c.JTI))
 		if err := a.cache.insert(key, time.Unix(*c.ExpiresAt, 0).Add(JWTLeeway), now); err != nil {
 			if errors.Is(err, errJTIReplayed) {
-				writeAuthError(w, &authError{http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", ReasonJWTTokenAlreadyUsed, "the JWT token was already used"})
+				writeAuthError(w, authErr(http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", ReasonJWTTokenAlreadyUsed, "the JWT token was already used"))
 			} else {
-				writeAuthError(w, &authError{http.StatusInternalServerError, "INTERNAL", ReasonJWTInternal, "the publisher cannot accept more tokens now: " + err.Error()})
+				writeAuthError(w, authErr(http.StatusInternalServerError, "INTERNAL", ReasonJWTInternal, "the publisher cannot accept more tokens now: "+err.Error()))
 			}
 			return
 		}
@@ -441,7 +429,7 @@ func (a *JWTAuth) decode(token string, now time.Time) (*JWTClaims, *authError) {
 	case errors.Is(err, errJWTAlgorithm):
 		return nil, failedPrecondition(ReasonJWTInvalidToken, "the JWT token is invalid: "+err.Error())
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return nil, &authError{http.StatusUnauthorized, "UNAUTHENTICATED", ReasonJWTInvalidSignature, "the signature on the token is invalid"}
+		return nil, authErr(http.StatusUnauthorized, "UNAUTHENTICATED", ReasonJWTInvalidSignature, "the signature on the token is invalid")
 	case err != nil:
 		return nil, failedPrecondition(ReasonJWTInvalidToken, "the JWT token is invalid: "+err.Error())
 	case c.ExpiresAt == nil:
@@ -458,16 +446,16 @@ func (a *JWTAuth) decode(token string, now time.Time) (*JWTClaims, *authError) {
 	}
 	leeway, sec := int64(JWTLeeway/time.Second), now.Unix()
 	if *c.ExpiresAt < sec-leeway {
-		return nil, &authError{http.StatusGatewayTimeout, "DEADLINE_EXCEEDED", ReasonJWTExpiredSignature,
-			fmt.Sprintf("the signature on the token has expired (exp %d, now %d)", *c.ExpiresAt, sec)}
+		return nil, authErr(http.StatusGatewayTimeout, "DEADLINE_EXCEEDED", ReasonJWTExpiredSignature,
+			fmt.Sprintf("the signature on the token has expired (exp %d, now %d)", *c.ExpiresAt, sec))
 	}
 	for _, t := range []struct {
 		name string
 		at   *int64
 	}{{"nbf", c.NotBefore}, {"iat", c.IssuedAt}} {
 		if t.at != nil && *t.at > sec+leeway {
-			return nil, &authError{http.StatusUnauthorized, "UNAUTHENTICATED", ReasonJWTInvalidSignature,
-				fmt.Sprintf("the token is not valid yet (%s %d, now %d)", t.name, *t.at, sec)}
+			return nil, authErr(http.StatusUnauthorized, "UNAUTHENTICATED", ReasonJWTInvalidSignature,
+				fmt.Sprintf("the token is not valid yet (%s %d, now %d)", t.name, *t.at, sec))
 		}
 	}
 	return c, nil

@@ -131,7 +131,8 @@ func wantRefusal(t *testing.T, w *httptest.ResponseRecorder, code int, status, r
 	}
 	e := b.Error
 	if e.Code != code || e.Status != status || e.Message == "" || len(e.Details) != 1 ||
-		e.Details[0].Type != "ErrorInfo" || e.Details[0].Reason != reason || e.Details[0].Domain != domain {
+		e.Details[0].Type != "ErrorInfo" || e.Details[0].Reason != reason || e.Details[0].Domain != domain ||
+		!strings.Contains(w.Body.String(), `"metadata":{}`) {
 		t.Fatalf("error %+v, want code %d, status %s, reason %s, domain %s", e, code, status, reason, domain)
 	}
 }

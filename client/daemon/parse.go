@@ -14,9 +14,10 @@ import (
 )
 
 // storeParams are the query parameters of PUT /v1/blobs, Walrus's
-// publisher's. Any other is refused (as Walrus's serde
+// publisher's (PublisherQuery). Any other is refused (as Walrus's serde
 // deny_unknown_fields does).
-var storeParams = []string{"epochs", "permanent", "deletable", "send_object_to", "force"}
+var storeParams = []string{"encoding_type", "epochs", "deletable", "permanent", "force",
+	"quilt_version", "reuse_resources", "send_object_to", "share"}
 
 // maxQueryLen bounds the raw query of a request the daemon parses.
 const maxQueryLen = 4096
@@ -29,14 +30,104 @@ type storeQuery struct {
 	Owner     chain.Address
 }
 
-// parseStoreQuery parses the query of PUT /v1/blobs. A missing epochs is
-// defaultEpochs; neither permanent nor deletable means defaultDeletable;
-// both set to true is an error, as are unknown or repeated parameters and
-// values that do not parse. Boolean values are "true" or "false", as
-// Walrus's.
+// parseStoreQuery parses the query of PUT /v1/blobs with Walrus's
+// meanings:
+//
+//   - epochs: missing is defaultEpochs.
+//   - permanent=true makes a permanent blob; deletable=true a deletable
+//     one; both true is INVALID_BLOB_PERSISTENCE. Neither true (absent or
+//     false: deletable=false alone changes nothing, since blobs are
+//     deletable by default) gives defaultDeletable (true unless the
+//     operator changed it), as Walrus's BlobPersistence::from_deletable_and_permanent.
+//   - send_object_to sends the blob object to an address; share=true would
+//     make it a shared blob, which this network does not have: refused.
+//     share=false is the default. Both send_object_to and share is an
+//     error, as Walrus's exclusive SendOrShare.
+//   - encoding_type: RS2, the only one (Walrus's names).
+//   - reuse_resources: accepted; the client always buys fresh storage, which
+//     is what Walrus does when it finds nothing to reuse.
+//   - quilt_version: V1, v1 or 1; it only matters to PUT /v1/quilts.
+//
+// Unknown or repeated parameters and values that do not parse are errors.
+// Boolean values are "true" or "false", as Walrus's.
 func parseStoreQuery(raw string, defaultEpochs uint32, defaultDeletable bool) (storeQuery, *apiError) {
 	bad := func(format string, args ...any) (storeQuery, *apiError) {
 		return storeQuery{}, newError(http.StatusBadRequest, ReasonInvalidQuery, "invalid query: "+fmt.Sprintf(format, args...))
+	}
+	vals, aerr := parseQuery(raw, storeParams)
+	if aerr != nil {
+		return storeQuery{}, aerr
+	}
+	q := storeQuery{Epochs: defaultEpochs, Deletable: defaultDeletable}
+	var permanent, deletable, share bool
+	_, hasShare := vals["share"]
+	if _, hasSend := vals["send_object_to"]; hasSend && hasShare {
+		return bad("send_object_to and share are mutually exclusive")
+	}
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := vals[k]
+		switch k {
+		case "epochs":
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil || n == 0 {
+				return storeQuery{}, newError(http.StatusBadRequest, ReasonInvalidEpochs, fmt.Sprintf("invalid query: epochs must be a whole number from 1 to %d, got %q", uint32(math.MaxUint32), truncate(v, 32)))
+			}
+			q.Epochs = uint32(n)
+		case "permanent", "deletable", "force", "reuse_resources", "share":
+			b, ok := parseBool(v)
+			if !ok {
+				return bad("%s must be true or false, got %q", k, truncate(v, 32))
+			}
+			switch k {
+			case "permanent":
+				permanent = b
+			case "deletable":
+				deletable = b
+			case "force":
+				q.Force = b
+			case "share":
+				share = b
+			}
+		case "send_object_to":
+			a, err := chain.ParseAddress(v)
+			if err != nil {
+				return bad("send_object_to must be an address (0x and 64 hex digits), got %q", truncate(v, 80))
+			}
+			q.Owner = a
+		case "encoding_type":
+			if v != "RS2" {
+				return bad("encoding_type must be RS2, the only encoding of this network, got %q", truncate(v, 32))
+			}
+		case "quilt_version":
+			if v != "V1" && v != "v1" && v != "1" {
+				return bad("quilt_version must be V1, got %q", truncate(v, 32))
+			}
+		}
+	}
+	if share {
+		return bad("share=true asks for a shared blob, which this network does not have; use send_object_to")
+	}
+	switch {
+	case permanent && deletable:
+		return storeQuery{}, newError(http.StatusBadRequest, ReasonConflictingOptions, "the blob cannot be defined as both deletable and permanent")
+	case permanent:
+		q.Deletable = false
+	case deletable:
+		q.Deletable = true
+	}
+	return q, nil
+}
+
+// parseQuery parses a raw query whose parameters must be among allowed,
+// each given once.
+func parseQuery(raw string, allowed []string) (map[string]string, *apiError) {
+	bad := func(format string, args ...any) (map[string]string, *apiError) {
+		return nil, newError(http.StatusBadRequest, ReasonInvalidQuery, "invalid query: "+fmt.Sprintf(format, args...))
 	}
 	if len(raw) > maxQueryLen {
 		return bad("query of %d bytes, at most %d", len(raw), maxQueryLen)
@@ -45,59 +136,58 @@ func parseStoreQuery(raw string, defaultEpochs uint32, defaultDeletable bool) (s
 	if err != nil {
 		return bad("%v", err)
 	}
-	q := storeQuery{Epochs: defaultEpochs, Deletable: defaultDeletable}
-	var permanent, deletable *bool
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		vs := vals[k]
-		if !slices.Contains(storeParams, k) {
-			return bad("unknown parameter %q (allowed: %s)", k, strings.Join(storeParams, ", "))
+	out := make(map[string]string, len(vals))
+	for k, vs := range vals {
+		if !slices.Contains(allowed, k) {
+			if len(allowed) == 0 {
+				return bad("unknown parameter %q (this route takes none)", truncate(k, 64))
+			}
+			return bad("unknown parameter %q (allowed: %s)", truncate(k, 64), strings.Join(allowed, ", "))
 		}
 		if len(vs) != 1 {
 			return bad("parameter %q given %d times", k, len(vs))
 		}
-		v := vs[0]
-		switch k {
-		case "epochs":
-			n, err := strconv.ParseUint(v, 10, 32)
-			if err != nil || n == 0 {
-				return storeQuery{}, newError(http.StatusBadRequest, ReasonInvalidEpochs, fmt.Sprintf("invalid query: epochs must be a whole number from 1 to %d, got %q", uint32(math.MaxUint32), v))
-			}
-			q.Epochs = uint32(n)
-		case "permanent", "deletable", "force":
-			b, ok := parseBool(v)
-			if !ok {
-				return bad("%s must be true or false, got %q", k, v)
-			}
-			switch k {
-			case "permanent":
-				permanent = &b
-			case "deletable":
-				deletable = &b
-			default:
-				q.Force = b
-			}
-		case "send_object_to":
-			a, err := chain.ParseAddress(v)
-			if err != nil {
-				return bad("send_object_to must be an address (0x and 64 hex digits), got %q", v)
-			}
-			q.Owner = a
+		out[k] = vs[0]
+	}
+	return out, nil
+}
+
+// readParams are the query parameters of the blob reads, Walrus's
+// ReadOptions.
+var readParams = []string{"strict_consistency_check", "skip_consistency_check"}
+
+// readQuery is a parsed blob read query.
+type readQuery struct {
+	// Strict asks for the strict consistency check. Skip asks to skip
+	// it; the default check is then run anyway (it costs little and a
+	// reader gets the same bytes as every other), which is what skipping
+	// allows.
+	Strict, Skip bool
+}
+
+// parseReadQuery parses the query of GET /v1/blobs/{blob_id} and
+// /v1/blobs/by-object-id/{id}: strict_consistency_check and
+// skip_consistency_check (true or false); both true is
+// INVALID_CONSISTENCY_CHECK, as Walrus's; anything else is refused.
+func parseReadQuery(raw string) (readQuery, *apiError) {
+	vals, aerr := parseQuery(raw, readParams)
+	if aerr != nil {
+		return readQuery{}, aerr
+	}
+	var q readQuery
+	for k, v := range vals {
+		b, ok := parseBool(v)
+		if !ok {
+			return readQuery{}, newError(http.StatusBadRequest, ReasonInvalidQuery, fmt.Sprintf("invalid query: %s must be true or false, got %q", k, truncate(v, 32)))
+		}
+		if k == "strict_consistency_check" {
+			q.Strict = b
+		} else {
+			q.Skip = b
 		}
 	}
-	switch {
-	case permanent != nil && deletable != nil && *permanent && *deletable:
-		return storeQuery{}, newError(http.StatusBadRequest, ReasonConflictingOptions, "invalid query: permanent and deletable are mutually exclusive")
-	case permanent != nil && deletable != nil && !*permanent && !*deletable:
-		return storeQuery{}, newError(http.StatusBadRequest, ReasonConflictingOptions, "invalid query: a blob is either permanent or deletable; both are false")
-	case deletable != nil:
-		q.Deletable = *deletable
-	case permanent != nil:
-		q.Deletable = !*permanent
+	if q.Strict && q.Skip {
+		return readQuery{}, newError(http.StatusBadRequest, ReasonInvalidConsistency, "cannot set both strict and skip consistency check options")
 	}
 	return q, nil
 }
@@ -190,35 +280,4 @@ func parseDigits(s string) (int64, error) {
 		}
 	}
 	return strconv.ParseInt(s, 10, 64)
-}
-
-// contentType returns the Content-Type of a blob answer: the request's
-// Content-Type if it names one (Walrus mirrors it), else its Accept if that
-// names exactly one concrete type, else the type sniffed from the blob's
-// first bytes (http.DetectContentType), so that a browser displays an image
-// stored as a blob.
-func contentType(r *http.Request, blob []byte) string {
-	if ct := r.Header.Get("Content-Type"); ct != "" && validMediaType(ct) {
-		return ct
-	}
-	if acc := strings.TrimSpace(r.Header.Get("Accept")); acc != "" && !strings.ContainsAny(acc, ",*") && validMediaType(acc) {
-		return acc
-	}
-	return http.DetectContentType(blob)
-}
-
-// validMediaType accepts a type/subtype with optional parameters of
-// printable ASCII, so that nothing odd is echoed into a header.
-func validMediaType(s string) bool {
-	if len(s) > 255 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if c < 0x20 || c > 0x7e {
-			return false
-		}
-	}
-	typ, _, _ := strings.Cut(s, ";")
-	a, b, ok := strings.Cut(strings.TrimSpace(typ), "/")
-	return ok && a != "" && b != "" && !strings.ContainsAny(a+b, " /")
 }

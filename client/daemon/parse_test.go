@@ -81,9 +81,17 @@ func TestParseStoreQueryDefaults(t *testing.T) {
 		{"epochs=7", true, 7, false},
 		{"permanent=true", false, 1, false},
 		{"permanent=false", true, 1, false},
-		{"deletable=false", false, 1, false},
+		// As Walrus: deletable is the default, deletable=false alone
+		// changes nothing, and both false is deletable.
+		{"deletable=false", true, 1, false},
+		{"deletable=false&permanent=false", true, 1, false},
+		{"deletable=false&permanent=true", false, 1, false},
 		{"deletable=true&permanent=false", true, 1, false},
 		{"force=true&epochs=2", true, 2, true},
+		// Accepted as Walrus accepts them.
+		{"encoding_type=RS2&reuse_resources=true&share=false&quilt_version=v1", true, 1, false},
+		{"reuse_resources=false&quilt_version=V1", true, 1, false},
+		{"quilt_version=1", true, 1, false},
 	}
 	for _, tc := range cases {
 		q, err := parseStoreQuery(tc.raw, 1, true)
@@ -96,6 +104,51 @@ func TestParseStoreQueryDefaults(t *testing.T) {
 	}
 	if q, _ := parseStoreQuery("", 3, false); q.Deletable || q.Epochs != 3 {
 		t.Errorf("configured defaults not applied: %+v", q)
+	}
+	if q, _ := parseStoreQuery("deletable=true", 1, false); !q.Deletable {
+		t.Errorf("deletable=true under a permanent default: %+v", q)
+	}
+	addr := "0x" + fmt.Sprintf("%064x", 5)
+	for raw, reason := range map[string]string{
+		"permanent=true&deletable=true":           ReasonConflictingOptions,
+		"share=true":                              ReasonInvalidQuery,
+		"share=true&send_object_to=" + addr:       ReasonInvalidQuery,
+		"send_object_to=" + addr + "&share=false": ReasonInvalidQuery,
+		"share=false&share=true":                  ReasonInvalidQuery,
+		"encoding_type=RedStuffRaptorQ":           ReasonInvalidQuery,
+		"quilt_version=v2":                        ReasonInvalidQuery,
+		"reuse_resources=1":                       ReasonInvalidQuery,
+		"epochs=0":                                ReasonInvalidEpochs,
+	} {
+		if _, err := parseStoreQuery(raw, 1, true); err == nil || err.code != 400 || err.reason != reason {
+			t.Errorf("%q: %+v, want 400 %s", raw, err, reason)
+		}
+	}
+}
+
+func TestParseReadQuery(t *testing.T) {
+	cases := []struct {
+		raw          string
+		strict, skip bool
+		reason       string
+	}{
+		{"", false, false, ""},
+		{"strict_consistency_check=true", true, false, ""},
+		{"skip_consistency_check=true", false, true, ""},
+		{"strict_consistency_check=false&skip_consistency_check=true", false, true, ""},
+		{"strict_consistency_check=true&skip_consistency_check=true", false, false, ReasonInvalidConsistency},
+		{"strict_consistency_check=yes", false, false, ReasonInvalidQuery},
+		{"strict_consistency_check=true&strict_consistency_check=true", false, false, ReasonInvalidQuery},
+		{"v=2", false, false, ReasonInvalidQuery},
+	}
+	for _, tc := range cases {
+		q, err := parseReadQuery(tc.raw)
+		switch {
+		case tc.reason != "" && (err == nil || err.code != 400 || err.reason != tc.reason):
+			t.Errorf("%q: %+v, want 400 %s", tc.raw, err, tc.reason)
+		case tc.reason == "" && (err != nil || q.Strict != tc.strict || q.Skip != tc.skip):
+			t.Errorf("%q: %+v, %v", tc.raw, q, err)
+		}
 	}
 }
 
@@ -116,32 +169,13 @@ func FuzzParseStoreQuery(f *testing.F) {
 		if q.Epochs == 0 {
 			t.Fatalf("%q: zero epochs accepted", raw)
 		}
-		v := url.Values{"epochs": {strconv.FormatUint(uint64(q.Epochs), 10)}, "deletable": {strconv.FormatBool(q.Deletable)}, "force": {strconv.FormatBool(q.Force)}}
+		v := url.Values{"epochs": {strconv.FormatUint(uint64(q.Epochs), 10)}, "permanent": {strconv.FormatBool(!q.Deletable)}, "force": {strconv.FormatBool(q.Force)}}
 		if !q.Owner.IsZero() {
 			v.Set("send_object_to", q.Owner.String())
 		}
 		again, err := parseStoreQuery(v.Encode(), 1, true)
 		if err != nil || again != q {
 			t.Fatalf("%q: %+v does not round-trip: %+v, %v", raw, q, again, err)
-		}
-	})
-}
-
-func FuzzContentType(f *testing.F) {
-	f.Add("image/png", "text/html,*/*")
-	f.Add("", "application/pdf")
-	f.Fuzz(func(t *testing.T, ct, accept string) {
-		if !validMediaType(ct) && !validMediaType(accept) {
-			return
-		}
-		for _, s := range []string{ct, accept} {
-			if validMediaType(s) {
-				for _, c := range []byte(s) {
-					if c < 0x20 || c > 0x7e {
-						t.Fatalf("%q passed as a media type", s)
-					}
-				}
-			}
 		}
 	})
 }
