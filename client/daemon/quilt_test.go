@@ -2,65 +2,20 @@ package daemon_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/client/daemon"
 	"github.com/walrus-go/walrus/encoding/quilt"
-	"github.com/walrus-go/walrus/network/nettest"
+	"github.com/walrus-go/walrus/encoding/quilt/quilttest"
 )
-
-// goldenVector is one quilt of encoding/quilt's golden vectors (made by
-// Mysten's TypeScript SDK).
-type goldenVector struct {
-	Name    string `json:"name"`
-	N       int    `json:"n"`
-	QuiltID string `json:"quilt_id"`
-	Files   []struct {
-		Identifier json.RawMessage   `json:"identifier"`
-		Size       int               `json:"size"`
-		Seed       uint32            `json:"seed"`
-		Tags       map[string]string `json:"tags"`
-	} `json:"files"`
-	Index []struct {
-		Identifier string `json:"identifier"`
-		Start, End int
-		PatchID    string            `json:"patch_id"`
-		Tags       map[string]string `json:"tags"`
-	} `json:"index"`
-}
-
-// goldenQuilt returns the golden vector named name.
-func goldenQuilt(t *testing.T, name string) goldenVector {
-	t.Helper()
-	f, err := os.Open("../../encoding/quilt/testdata/vectors.json.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vs []goldenVector
-	if err := json.NewDecoder(zr).Decode(&vs); err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range vs {
-		if v.Name == name {
-			return v
-		}
-	}
-	t.Fatalf("no golden quilt %q", name)
-	return goldenVector{}
-}
 
 // quiltForm builds a multipart body: one part per file (field name =
 // identifier), then _metadata if meta is not empty.
@@ -84,18 +39,14 @@ func quiltForm(t *testing.T, files []quilt.Blob, meta string) (string, []byte) {
 
 func TestQuiltStoreAndRead(t *testing.T) {
 	e := newEnv(t)
-	v := goldenQuilt(t, "many_files_n10")
-	var files []quilt.Blob
+	v := quilttest.Load(t, "many_files_n10")
+	files := v.Blobs(t)
 	var meta []map[string]any
-	for _, f := range v.Files {
-		var id string
-		if err := json.Unmarshal(f.Identifier, &id); err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, quilt.Blob{Identifier: id, Data: nettest.Blob(f.Size, f.Seed)})
+	for i, f := range files {
 		if f.Tags != nil {
-			meta = append(meta, map[string]any{"identifier": id, "tags": f.Tags})
+			meta = append(meta, map[string]any{"identifier": f.Identifier, "tags": f.Tags})
 		}
+		files[i].Tags = nil // they go in _metadata
 	}
 	mj, _ := json.Marshal(meta)
 	ct, body := quiltForm(t, files, string(mj))
@@ -358,5 +309,28 @@ func TestAttributeHeadersByObjectID(t *testing.T) {
 	resp, _ = e.do(t, http.MethodGet, "/v1/blobs/"+res.BlobID().String(), nil)
 	if resp.Header.Get("X-Allowed") != "" {
 		t.Errorf("blob ID read answered attribute headers")
+	}
+}
+
+func TestQuiltOpenAPI(t *testing.T) {
+	e := newEnv(t)
+	_, body := e.do(t, http.MethodGet, "/v1/api", nil)
+	var doc struct {
+		Paths      map[string]map[string]any `yaml:"paths"`
+		Components struct {
+			Schemas map[string]any `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for p, m := range map[string]string{"/v1/quilts": "put", "/v1/blobs/by-quilt-patch-id/{quilt_patch_id}": "get",
+		"/v1/blobs/by-quilt-id/{quilt_id}/{identifier}": "get", "/v1/quilts/{quilt_id}/patches": "get"} {
+		if _, ok := doc.Paths[p][m]; !ok {
+			t.Errorf("OpenAPI document lacks %s %s", m, p)
+		}
+	}
+	if doc.Components.Schemas["QuiltStoreResult"] == nil {
+		t.Error("OpenAPI document lacks QuiltStoreResult")
 	}
 }
