@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -221,7 +222,8 @@ type quiltPatchMetadata struct {
 // its JSON text, as Walrus's. body must already be bounded by the body
 // limit; parts and _metadata are bounded here.
 func parseQuiltForm(body io.Reader, contentType string, cfg QuiltConfig) ([]quilt.Blob, error) {
-	mr, err := multipartReader(body, contentType)
+	cw := &closeWatcher{r: body}
+	mr, err := multipartReader(cw, contentType)
 	if err != nil {
 		return nil, err
 	}
@@ -231,6 +233,12 @@ func parseQuiltForm(body io.Reader, contentType string, cfg QuiltConfig) ([]quil
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
+			// Go's reader takes a body that ends between parts for the
+			// end of the form; a truncated body must not lose its last
+			// files silently.
+			if !cw.seen {
+				return nil, fmt.Errorf("%w: the body ends before the form's closing boundary", ErrQuiltForm)
+			}
 			break
 		}
 		if err != nil {
@@ -265,13 +273,36 @@ func parseQuiltForm(body io.Reader, contentType string, cfg QuiltConfig) ([]quil
 	return blobs, nil
 }
 
-func multipartReader(body io.Reader, contentType string) (*multipart.Reader, error) {
-	r := &http.Request{Header: http.Header{"Content-Type": {contentType}}, Body: io.NopCloser(body)}
+func multipartReader(cw *closeWatcher, contentType string) (*multipart.Reader, error) {
+	r := &http.Request{Header: http.Header{"Content-Type": {contentType}}, Body: io.NopCloser(cw)}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v (want multipart/form-data)", ErrQuiltForm, err)
 	}
+	_, params, _ := mime.ParseMediaType(contentType)
+	cw.pattern = []byte("\r\n--" + params["boundary"] + "--")
+	cw.tail = []byte("\r\n") // the delimiter may open the body
 	return mr, nil
+}
+
+// closeWatcher passes a multipart body through and records whether its
+// closing delimiter (CRLF "--" boundary "--") went by.
+type closeWatcher struct {
+	r       io.Reader
+	pattern []byte
+	tail    []byte // the last len(pattern)−1 bytes read
+	seen    bool
+}
+
+func (c *closeWatcher) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 && !c.seen && len(c.pattern) > 0 {
+		buf := append(c.tail, p[:n]...)
+		c.seen = bytes.Contains(buf, c.pattern)
+		keep := min(len(buf), len(c.pattern)-1)
+		c.tail = append(c.tail[:0:0], buf[len(buf)-keep:]...)
+	}
+	return n, err
 }
 
 // formError classifies an error reading the form: the body limit, or a
@@ -297,7 +328,7 @@ func parseQuiltMetadata(raw []byte, meta map[string]map[string]string) error {
 		tags := make(map[string]string, len(e.Tags))
 		for k, v := range e.Tags {
 			var s string
-			if json.Unmarshal(v, &s) == nil {
+			if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil {
 				tags[k] = s
 				continue
 			}
