@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/encoding"
@@ -98,11 +99,9 @@ func PatchItems(quiltID encoding.BlobID, ix *quilt.Index) []QuiltPatchItem {
 	return out
 }
 
-// ReadQuilt reads the quilt quiltID (ReadBlob) and opens it. A blob that
-// is not a quilt gives ErrNotQuilt.
-//
-// It reads the whole quilt blob: a patch alone could be read from the few
-// secondary slivers it occupies (quilt.Columns), which is not done yet.
+// ReadQuilt reads the whole quilt quiltID (ReadBlob) and opens it. A blob
+// that is not a quilt gives ErrNotQuilt. The other reads fetch only the
+// columns they need (quiltcolumns.go).
 func (c *Client) ReadQuilt(ctx context.Context, quiltID encoding.BlobID, opts ReadOptions) (*quilt.Quilt, error) {
 	v, err := c.currentView(ctx, false)
 	if err != nil {
@@ -119,71 +118,165 @@ func (c *Client) ReadQuilt(ctx context.Context, quiltID encoding.BlobID, opts Re
 	return q, nil
 }
 
-// ReadQuiltPatch reads the patch a quilt patch ID names. A patch ID whose
-// columns hold no patch gives an error matching quilt.ErrInvalidPatchID or
+// patchSource is what the patch reads need of a quilt: the whole one or
+// some of its columns.
+type patchSource interface {
+	BlobByPatchID(quilt.PatchID) (quilt.Blob, error)
+}
+
+var (
+	_ patchSource = (*quilt.Quilt)(nil)
+	_ patchSource = (*quilt.Columns)(nil)
+)
+
+// quiltBlob reads patch p of an index from src; its header must carry p's
+// identifier.
+func quiltBlob(src patchSource, p quilt.Patch) (quilt.Blob, error) {
+	b, err := src.BlobByPatchID(p.ID())
+	if err == nil && b.Identifier != p.Identifier {
+		err = fmt.Errorf("%w: the index names %q at column %d, its header another", quilt.ErrMalformed, p.Identifier, p.Start)
+	}
+	return b, err
+}
+
+// readAll reads every patch of ids from src, gathering the columns all of
+// them miss into one *quilt.MissingColumnsError, so that one fetch round
+// serves them all.
+func readAll(n int, read func(i int) error) error {
+	var missing []int
+	for i := range n {
+		err := read(i)
+		var miss *quilt.MissingColumnsError
+		if errors.As(err, &miss) {
+			missing = append(missing, miss.Columns...)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return &quilt.MissingColumnsError{Columns: slices.Compact(missing)}
+	}
+	return nil
+}
+
+// ReadQuiltPatch reads the patch a quilt patch ID names, from the columns
+// it occupies alone when their holders answer. A patch ID whose columns
+// hold no patch gives an error matching quilt.ErrInvalidPatchID or
 // quilt.ErrMalformed.
 func (c *Client) ReadQuiltPatch(ctx context.Context, id quilt.QuiltPatchID, opts ReadOptions) (quilt.Blob, error) {
-	q, err := c.ReadQuilt(ctx, id.QuiltID, opts)
+	bs, err := c.ReadQuiltPatches(ctx, []quilt.QuiltPatchID{id}, opts)
 	if err != nil {
 		return quilt.Blob{}, err
 	}
-	b, err := q.BlobByPatchID(id.Patch)
-	if err != nil {
-		return quilt.Blob{}, fmt.Errorf("%w (quilt patch %s)", err, id)
-	}
-	return b, nil
+	return bs[0], nil
 }
 
-// ReadQuiltPatches reads the patches that ids name, in order. Patches of
-// the same quilt are read from one read of it.
+// ReadQuiltPatches reads the patches that ids name, in order; those of
+// one quilt are read together.
 func (c *Client) ReadQuiltPatches(ctx context.Context, ids []quilt.QuiltPatchID, opts ReadOptions) ([]quilt.Blob, error) {
-	quilts := make(map[encoding.BlobID]*quilt.Quilt)
-	out := make([]quilt.Blob, 0, len(ids))
-	for _, id := range ids {
-		q, ok := quilts[id.QuiltID]
-		if !ok {
-			var err error
-			if q, err = c.ReadQuilt(ctx, id.QuiltID, opts); err != nil {
-				return nil, err
-			}
-			quilts[id.QuiltID] = q
+	out := make([]quilt.Blob, len(ids))
+	byQuilt := make(map[encoding.BlobID][]int)
+	var order []encoding.BlobID
+	for i, id := range ids {
+		if _, ok := byQuilt[id.QuiltID]; !ok {
+			order = append(order, id.QuiltID)
 		}
-		b, err := q.BlobByPatchID(id.Patch)
+		byQuilt[id.QuiltID] = append(byQuilt[id.QuiltID], i)
+	}
+	for _, qid := range order {
+		idx := byQuilt[qid]
+		read := func(src patchSource) error {
+			return readAll(len(idx), func(k int) (err error) {
+				id := ids[idx[k]]
+				if out[idx[k]], err = src.BlobByPatchID(id.Patch); err != nil && !errors.As(err, new(*quilt.MissingColumnsError)) {
+					err = fmt.Errorf("%w (quilt patch %s)", err, id)
+				}
+				return err
+			})
+		}
+		err := c.orWholeQuilt(ctx, qid, opts, func(cols *quilt.Columns) error { return read(cols) }, func(q *quilt.Quilt) error { return read(q) })
 		if err != nil {
-			return nil, fmt.Errorf("%w (quilt patch %s)", err, id)
+			return nil, err
 		}
-		out = append(out, b)
 	}
 	return out, nil
 }
 
 // ReadQuiltBlobs reads the patches named identifiers from the quilt
-// quiltID, in the order asked; none means every patch, in the quilt's
-// order. An identifier the quilt lacks gives quilt.ErrNotFound.
+// quiltID, in the order asked, from the index's columns and theirs; none
+// means every patch, in the quilt's order, from the whole quilt. An
+// identifier the quilt lacks gives quilt.ErrNotFound.
 func (c *Client) ReadQuiltBlobs(ctx context.Context, quiltID encoding.BlobID, identifiers []string, opts ReadOptions) ([]quilt.Blob, error) {
-	q, err := c.ReadQuilt(ctx, quiltID, opts)
-	if err != nil {
-		return nil, err
-	}
 	if len(identifiers) == 0 {
+		q, err := c.ReadQuilt(ctx, quiltID, opts)
+		if err != nil {
+			return nil, err
+		}
 		return q.Blobs()
 	}
-	out := make([]quilt.Blob, 0, len(identifiers))
-	for _, ident := range identifiers {
-		b, err := q.Blob(ident)
-		if err != nil {
-			return nil, fmt.Errorf("%w (quilt %s)", err, quiltID)
-		}
-		out = append(out, b)
+	out := make([]quilt.Blob, len(identifiers))
+	if _, err := c.byIdentifiers(ctx, quiltID, identifiers, out, opts); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-// QuiltIndex reads the index of the quilt quiltID.
-func (c *Client) QuiltIndex(ctx context.Context, quiltID encoding.BlobID, opts ReadOptions) (*quilt.Index, error) {
-	q, err := c.ReadQuilt(ctx, quiltID, opts)
+// ReadQuiltBlob reads the patch named identifier from the quilt quiltID
+// and returns it with its patch ID.
+func (c *Client) ReadQuiltBlob(ctx context.Context, quiltID encoding.BlobID, identifier string, opts ReadOptions) (quilt.Blob, quilt.PatchID, error) {
+	out := make([]quilt.Blob, 1)
+	ids, err := c.byIdentifiers(ctx, quiltID, []string{identifier}, out, opts)
 	if err != nil {
-		return nil, err
+		return quilt.Blob{}, quilt.PatchID{}, err
 	}
-	return q.Index, nil
+	return out[0], ids[0], nil
+}
+
+// byIdentifiers reads the patches named identifiers into out, from the
+// index's columns and theirs (else the whole quilt), and returns their
+// patch IDs.
+func (c *Client) byIdentifiers(ctx context.Context, quiltID encoding.BlobID, identifiers []string, out []quilt.Blob, opts ReadOptions) ([]quilt.PatchID, error) {
+	ids := make([]quilt.PatchID, len(identifiers))
+	read := func(ix *quilt.Index, src patchSource) error {
+		return readAll(len(identifiers), func(k int) (err error) {
+			p, ok := ix.Find(identifiers[k])
+			if !ok {
+				return fmt.Errorf("%w: %q (quilt %s)", quilt.ErrNotFound, identifiers[k], quiltID)
+			}
+			ids[k] = p.ID()
+			out[k], err = quiltBlob(src, p)
+			return err
+		})
+	}
+	err := c.orWholeQuilt(ctx, quiltID, opts, func(cols *quilt.Columns) error {
+		ix, err := cols.Index()
+		if err != nil {
+			return notQuilt(quiltID, err)
+		}
+		return read(ix, cols)
+	}, func(q *quilt.Quilt) error { return read(q.Index, q) })
+	return ids, err
+}
+
+// QuiltIndex reads the index of the quilt quiltID from its index's
+// columns.
+func (c *Client) QuiltIndex(ctx context.Context, quiltID encoding.BlobID, opts ReadOptions) (*quilt.Index, error) {
+	var ix *quilt.Index
+	err := c.orWholeQuilt(ctx, quiltID, opts, func(cols *quilt.Columns) (err error) {
+		ix, err = cols.Index()
+		return notQuilt(quiltID, err)
+	}, func(q *quilt.Quilt) error { ix = q.Index; return nil })
+	return ix, err
+}
+
+// notQuilt wraps an index that does not decode in ErrNotQuilt; it passes
+// missing columns and nil through.
+func notQuilt(id encoding.BlobID, err error) error {
+	if errors.Is(err, quilt.ErrMalformed) || errors.Is(err, quilt.ErrVersion) {
+		return fmt.Errorf("%w: %s: %w", ErrNotQuilt, id, err)
+	}
+	return err
 }

@@ -501,22 +501,12 @@ func (d *Daemon) handleReadQuiltBlob(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
 	defer cancel()
-	q, err := d.c.ReadQuilt(ctx, qid, client.ReadOptions{})
+	b, pid, err := d.c.ReadQuiltBlob(ctx, qid, ident, client.ReadOptions{})
 	if err != nil {
 		d.quiltReadError(w, err, "quilt_id", qid.String())
 		return
 	}
-	p, found := q.Index.Find(ident)
-	if !found {
-		writeError(w, newError(http.StatusNotFound, ReasonQuiltPatchNotFound, fmt.Sprintf("the requested quilt patch does not exist on Walrus: quilt %s has no patch %q", qid, truncate(ident, 64))))
-		return
-	}
-	b, err := q.BlobByPatchID(p.ID())
-	if err != nil {
-		d.quiltReadError(w, err, "quilt_id", qid.String())
-		return
-	}
-	d.servePatch(w, r, b, quilt.QuiltPatchID{QuiltID: qid, Patch: p.ID()}.String())
+	d.servePatch(w, r, b, quilt.QuiltPatchID{QuiltID: qid, Patch: pid}.String())
 }
 
 // handleListQuiltPatches serves GET /v1/quilts/{quilt_id}/patches.
