@@ -135,6 +135,21 @@ type Chain interface {
 	// once the reporters hold a quorum of shards.
 	EpochSyncDone(ctx context.Context, s Signer, node NodeID, epoch uint32) (TxReceipt, error)
 
+	// BlobAttribute returns a blob object's attribute (see attributes.go),
+	// nil when it has none; ErrNotFound for an unknown object.
+	BlobAttribute(ctx context.Context, blob ObjectID) (*BlobAttribute, error)
+	// SetBlobAttribute inserts or updates pairs, in order, in the
+	// attribute of a blob object owned by the signer, creating the
+	// attribute if it has none (Walrus's insert_or_update_metadata_pair).
+	SetBlobAttribute(ctx context.Context, s Signer, blob ObjectID, pairs []AttributePair) (TxReceipt, error)
+	// RemoveBlobAttributePairs removes keys from the attribute of a blob
+	// object owned by the signer (remove_metadata_pair): ErrNoAttribute if
+	// it has no attribute or lacks one of them, and then nothing changes.
+	RemoveBlobAttributePairs(ctx context.Context, s Signer, blob ObjectID, keys []string) (TxReceipt, error)
+	// RemoveBlobAttribute removes the whole attribute of a blob object
+	// owned by the signer (take_metadata): ErrNoAttribute if it has none.
+	RemoveBlobAttribute(ctx context.Context, s Signer, blob ObjectID) (TxReceipt, error)
+
 	// Close releases the backend. Calls after Close return ErrClosed.
 	Close() error
 }

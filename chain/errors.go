@@ -129,6 +129,17 @@ var (
 	ErrUnavailable = errors.New("chain: unavailable")
 	// ErrCorrupt is returned when persisted chain data fails its checks.
 	ErrCorrupt = errors.New("chain: corrupt data")
+
+	// ErrInvalidAttribute is returned for a blob attribute key or value
+	// that is empty (keys), too long or not UTF-8, or a transaction with
+	// no pairs or keys.
+	ErrInvalidAttribute = errors.New("chain: invalid blob attribute")
+	// ErrNoAttribute is returned when removing the attribute of a blob
+	// object that has none, or a key its attribute lacks.
+	ErrNoAttribute = errors.New("chain: no such blob attribute")
+	// ErrAttributesUnsupported is returned by a backend that cannot read
+	// or write blob attributes.
+	ErrAttributesUnsupported = errors.New("chain: blob attributes unsupported by this backend")
 )
 
 // errorCodes gives each sentinel a stable, transport-independent name.
@@ -178,6 +189,9 @@ var errorCodes = []struct {
 	{ErrClosed, "closed"},
 	{ErrUnavailable, "unavailable"},
 	{ErrCorrupt, "corrupt"},
+	{ErrInvalidAttribute, "invalid-attribute"},
+	{ErrNoAttribute, "no-attribute"},
+	{ErrAttributesUnsupported, "attributes-unsupported"},
 }
 
 // ErrorCode returns the stable name of the first sentinel of this package

@@ -21,6 +21,10 @@ type Chain interface {
 	CertifyBlob(ctx context.Context, s chain.Signer, blob chain.ObjectID, cert *chain.Certificate) (chain.CertifyBlobResult, error)
 	DeleteBlob(ctx context.Context, s chain.Signer, blob chain.ObjectID) (chain.DeleteBlobResult, error)
 	ExtendBlob(ctx context.Context, s chain.Signer, blob chain.ObjectID, epochs uint32) (chain.ExtendBlobResult, error)
+	BlobAttribute(ctx context.Context, blob chain.ObjectID) (*chain.BlobAttribute, error)
+	SetBlobAttribute(ctx context.Context, s chain.Signer, blob chain.ObjectID, pairs []chain.AttributePair) (chain.TxReceipt, error)
+	RemoveBlobAttributePairs(ctx context.Context, s chain.Signer, blob chain.ObjectID, keys []string) (chain.TxReceipt, error)
+	RemoveBlobAttribute(ctx context.Context, s chain.Signer, blob chain.ObjectID) (chain.TxReceipt, error)
 }
 
 var _ Chain = chain.Chain(nil)

@@ -42,6 +42,7 @@ func Run(t *testing.T, f Factory) {
 		{"PendingWithdrawal", testPendingWithdrawal},
 		{"Capacity", testCapacity},
 		{"Events", testEvents},
+		{"BlobAttributes", testBlobAttributes},
 	}
 	// One network for all tests: its keys are read-only, and making them
 	// (with proofs of possession) is most of a fresh chain's cost.

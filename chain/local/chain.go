@@ -614,6 +614,13 @@ func (c *Chain) BlobObject(ctx context.Context, id chain.ObjectID) (chain.BlobOb
 	return out, err
 }
 
+// BlobAttribute implements chain.Chain.
+func (c *Chain) BlobAttribute(ctx context.Context, id chain.ObjectID) (*chain.BlobAttribute, error) {
+	var out *chain.BlobAttribute
+	err := c.read(func(st *state) (err error) { out, err = st.blobAttribute(id); return err })
+	return out, err
+}
+
 // BlobObjects implements chain.Chain.
 func (c *Chain) BlobObjects(ctx context.Context, owner chain.Address) ([]chain.BlobObject, error) {
 	var out []chain.BlobObject

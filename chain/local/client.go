@@ -220,6 +220,13 @@ func (c *Client) BlobObject(ctx context.Context, id chain.ObjectID) (chain.BlobO
 	return v, err
 }
 
+// BlobAttribute implements chain.Chain.
+func (c *Client) BlobAttribute(ctx context.Context, id chain.ObjectID) (*chain.BlobAttribute, error) {
+	var v attributeBody
+	err := c.get(ctx, "/v1/objects/"+id.String()+"/attribute", &v)
+	return v.Attribute, err
+}
+
 // BlobObjects implements chain.Chain.
 func (c *Client) BlobObjects(ctx context.Context, owner chain.Address) ([]chain.BlobObject, error) {
 	var v []chain.BlobObject

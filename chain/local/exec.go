@@ -124,6 +124,12 @@ func (s *state) dispatch(tx *Tx) (txResult, error) {
 		return s.epochSyncDone(from, c.EpochSyncDone)
 	case c.CollectCommission != nil:
 		return s.collectCommission(from, c.CollectCommission)
+	case c.SetBlobAttribute != nil:
+		return s.setBlobAttribute(from, c.SetBlobAttribute)
+	case c.RemoveBlobAttributePairs != nil:
+		return s.removeBlobAttributePairs(from, c.RemoveBlobAttributePairs)
+	case c.RemoveBlobAttribute != nil:
+		return s.removeBlobAttribute(from, c.RemoveBlobAttribute)
 	}
 	return txResult{}, fmt.Errorf("%w: transaction without a call", chain.ErrInvalidArgument)
 }
@@ -836,4 +842,72 @@ func (s *state) epochSyncDone(from chain.Address, c *EpochSyncDoneCall) (txResul
 func has(m map[chain.ObjectID]struct{}, id chain.ObjectID) bool {
 	_, ok := m[id]
 	return ok
+}
+
+// ---- blob attributes ----------------------------------------------------
+
+// ownedBlob returns a blob object the sender owns, expired or not (as a
+// Walrus Blob object, it stays the owner's to annotate until pruned).
+func (s *state) ownedBlob(from chain.Address, id chain.ObjectID) (*blobRec, error) {
+	b, ok := s.blobs[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: blob object %s", chain.ErrNotFound, id)
+	}
+	if b.obj.Owner != from {
+		return nil, fmt.Errorf("%w: blob object %s", chain.ErrNotOwner, id)
+	}
+	return b, nil
+}
+
+func (s *state) setBlobAttribute(from chain.Address, c *SetBlobAttributeCall) (txResult, error) {
+	b, err := s.ownedBlob(from, c.Blob)
+	if err != nil {
+		return txResult{}, err
+	}
+	pairs, err := chain.SetAttributePairs(b.attrs, c.Pairs)
+	if err != nil {
+		return txResult{}, err
+	}
+	b.hasAttrs, b.attrs = true, pairs
+	return txResult{}, nil
+}
+
+func (s *state) removeBlobAttributePairs(from chain.Address, c *RemoveBlobAttributePairsCall) (txResult, error) {
+	b, err := s.ownedBlob(from, c.Blob)
+	if err != nil {
+		return txResult{}, err
+	}
+	if !b.hasAttrs {
+		return txResult{}, fmt.Errorf("%w: blob object %s has no attribute", chain.ErrNoAttribute, c.Blob)
+	}
+	pairs, err := chain.RemoveAttributePairs(b.attrs, c.Keys)
+	if err != nil {
+		return txResult{}, err
+	}
+	b.attrs = pairs
+	return txResult{}, nil
+}
+
+func (s *state) removeBlobAttribute(from chain.Address, c *RemoveBlobAttributeCall) (txResult, error) {
+	b, err := s.ownedBlob(from, c.Blob)
+	if err != nil {
+		return txResult{}, err
+	}
+	if !b.hasAttrs {
+		return txResult{}, fmt.Errorf("%w: blob object %s has no attribute", chain.ErrNoAttribute, c.Blob)
+	}
+	b.hasAttrs, b.attrs = false, nil
+	return txResult{}, nil
+}
+
+// blobAttribute returns a blob object's attribute, nil if it has none.
+func (s *state) blobAttribute(id chain.ObjectID) (*chain.BlobAttribute, error) {
+	b, ok := s.blobs[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: blob object %s", chain.ErrNotFound, id)
+	}
+	if !b.hasAttrs {
+		return nil, nil
+	}
+	return &chain.BlobAttribute{Pairs: append([]chain.AttributePair{}, b.attrs...)}, nil
 }

@@ -131,6 +131,9 @@ func goldenCalls(net *chaintest.Network) []struct {
 			Node: id, Epoch: 1, Passed: passed, Signature: n0.Key.Sign(chain.AttestationMessage(1, id, passed))}}}},
 		{"epochSyncDone", Call{EpochSyncDone: &EpochSyncDoneCall{Node: id, Epoch: 2}}},
 		{"collectCommission", Call{CollectCommission: &CollectCommissionCall{Node: id}}},
+		{"setBlobAttribute", Call{SetBlobAttribute: &SetBlobAttributeCall{Blob: id, Pairs: []chain.AttributePair{{Key: "content-type", Value: "text/plain"}}}}},
+		{"removeBlobAttributePairs", Call{RemoveBlobAttributePairs: &RemoveBlobAttributePairsCall{Blob: id, Keys: []string{"content-type"}}}},
+		{"removeBlobAttribute", Call{RemoveBlobAttribute: &RemoveBlobAttributeCall{Blob: id}}},
 	}
 }
 

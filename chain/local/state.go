@@ -77,6 +77,10 @@ type blobRec struct {
 	obj       chain.BlobObject
 	regEvent  chain.Cursor
 	certEvent chain.Cursor
+	// hasAttrs says the object has an attribute (Walrus's metadata
+	// dynamic field), attrs its pairs in order; it may be empty.
+	hasAttrs bool
+	attrs    []chain.AttributePair
 }
 
 // owned indexes what an address owns.

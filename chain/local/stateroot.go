@@ -383,6 +383,8 @@ func (c *codec) blob(p **blobRec) {
 	c.raw(o.Owner[:])
 	c.cursor(&b.regEvent)
 	c.cursor(&b.certEvent)
+	c.boolean(&b.hasAttrs)
+	list(c, &b.attrs, func(p *chain.AttributePair) { c.str(&p.Key); c.str(&p.Value) })
 }
 
 func (c *codec) owned(p **owned) {

@@ -148,6 +148,31 @@ func (t *transactor) CollectCommission(ctx context.Context, s chain.Signer, node
 	return res.Amount, err
 }
 
+// SetBlobAttribute checks the pairs before signing: a string that is not
+// UTF-8 would not survive the JSON of the HTTP transport.
+func (t *transactor) SetBlobAttribute(ctx context.Context, s chain.Signer, blob chain.ObjectID, pairs []chain.AttributePair) (chain.TxReceipt, error) {
+	if _, err := chain.SetAttributePairs(nil, pairs); err != nil {
+		return chain.TxReceipt{}, err
+	}
+	res, err := t.do(ctx, s, Call{SetBlobAttribute: &SetBlobAttributeCall{Blob: blob, Pairs: pairs}})
+	return res.Receipt, err
+}
+
+func (t *transactor) RemoveBlobAttributePairs(ctx context.Context, s chain.Signer, blob chain.ObjectID, keys []string) (chain.TxReceipt, error) {
+	for _, k := range keys {
+		if err := chain.ValidateAttributeKey(k); err != nil {
+			return chain.TxReceipt{}, err
+		}
+	}
+	res, err := t.do(ctx, s, Call{RemoveBlobAttributePairs: &RemoveBlobAttributePairsCall{Blob: blob, Keys: keys}})
+	return res.Receipt, err
+}
+
+func (t *transactor) RemoveBlobAttribute(ctx context.Context, s chain.Signer, blob chain.ObjectID) (chain.TxReceipt, error) {
+	res, err := t.do(ctx, s, Call{RemoveBlobAttribute: &RemoveBlobAttributeCall{Blob: blob}})
+	return res.Receipt, err
+}
+
 var errNilCertificate = fmt.Errorf("%w: nil certificate", chain.ErrInvalidArgument)
 
 func deref[T any](p *T) T {

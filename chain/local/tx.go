@@ -45,6 +45,10 @@ type Call struct {
 	SubmitAttestation *SubmitAttestationCall `json:"submitAttestation,omitempty"`
 	EpochSyncDone     *EpochSyncDoneCall     `json:"epochSyncDone,omitempty"`
 	CollectCommission *CollectCommissionCall `json:"collectCommission,omitempty"`
+	// Blob attributes.
+	SetBlobAttribute         *SetBlobAttributeCall         `json:"setBlobAttribute,omitempty"`
+	RemoveBlobAttributePairs *RemoveBlobAttributePairsCall `json:"removeBlobAttributePairs,omitempty"`
+	RemoveBlobAttribute      *RemoveBlobAttributeCall      `json:"removeBlobAttribute,omitempty"`
 }
 
 // IsBcsEnum marks Call as a BCS enum.
@@ -57,6 +61,7 @@ func (c *Call) set() []bool {
 		c.Stake != nil, c.RequestWithdrawal != nil, c.Withdraw != nil, c.ReserveStorage != nil,
 		c.RegisterBlob != nil, c.CertifyBlob != nil, c.DeleteBlob != nil, c.ExtendBlob != nil,
 		c.InvalidateBlob != nil, c.SubmitAttestation != nil, c.EpochSyncDone != nil, c.CollectCommission != nil,
+		c.SetBlobAttribute != nil, c.RemoveBlobAttributePairs != nil, c.RemoveBlobAttribute != nil,
 	}
 }
 
@@ -161,6 +166,20 @@ type (
 	}
 	// CollectCommissionCall pays Node's accrued commission to its
 	// operator.
+	// SetBlobAttributeCall inserts or updates Pairs in Blob's attribute.
+	SetBlobAttributeCall struct {
+		Blob  chain.ObjectID        `json:"blob"`
+		Pairs []chain.AttributePair `json:"pairs"`
+	}
+	// RemoveBlobAttributePairsCall removes Keys from Blob's attribute.
+	RemoveBlobAttributePairsCall struct {
+		Blob chain.ObjectID `json:"blob"`
+		Keys []string       `json:"keys"`
+	}
+	// RemoveBlobAttributeCall removes Blob's attribute.
+	RemoveBlobAttributeCall struct {
+		Blob chain.ObjectID `json:"blob"`
+	}
 	CollectCommissionCall struct {
 		Node chain.NodeID `json:"node"`
 	}

@@ -152,6 +152,10 @@ type Config struct {
 	// Registry receives the daemon's metrics; nil means a new registry
 	// (served by MetricsHandler).
 	Registry *prometheus.Registry
+	// Quilt bounds quilt stores; ResponseHeaders says which blob
+	// attributes and patch tags become response headers (quilt.go).
+	Quilt           QuiltConfig
+	ResponseHeaders ResponseHeaderConfig
 }
 
 // EnsureDefaults fills in the zero fields of c.
@@ -341,10 +345,14 @@ func New(cfg Config) (*Daemon, error) {
 	mux := http.NewServeMux()
 	if cfg.Mode.publishes() {
 		mux.Handle("PUT /v1/blobs", d.route("store", d.handleStore))
+		mux.Handle("PUT /v1/quilts", d.route("store_quilt", d.handleStoreQuilt))
 	}
 	if cfg.Mode.aggregates() {
 		mux.Handle("GET /v1/blobs/{blob_id}", d.route("read", d.handleRead))
-		mux.Handle("GET /v1/blobs/by-object-id/{object_id}", d.route("read_by_object", d.handleReadByObject))
+		mux.Handle("GET /v1/blobs/by-object-id/{object_id}", d.route("read_by_object", d.withAttributeHeaders(d.handleReadByObject)))
+		mux.Handle("GET /v1/blobs/by-quilt-patch-id/{quilt_patch_id}", d.route("read_quilt_patch", d.handleReadQuiltPatch))
+		mux.Handle("GET /v1/blobs/by-quilt-id/{quilt_id}/{identifier}", d.route("read_quilt_blob", d.handleReadQuiltBlob))
+		mux.Handle("GET /v1/quilts/{quilt_id}/patches", d.route("list_quilt_patches", d.handleListQuiltPatches))
 	}
 	mux.Handle("GET /v1/api", d.route("api", d.handleAPI))
 	mux.Handle("GET /status", d.route("status", d.handleStatus))

@@ -30,6 +30,7 @@ func newDaemonCmd(mode daemon.Mode) *cobra.Command {
 		maxConcurrent, queue int
 		storeTimeout         time.Duration
 		logLevel             string
+		qf                   quiltDaemonFlags
 	)
 	short := map[daemon.Mode]string{
 		daemon.ModeDaemon:     "Run the HTTP publisher and aggregator",
@@ -57,8 +58,8 @@ gracefully.`,
 				return err
 			}
 			defer closeFn()
-			d, err := daemon.New(daemon.Config{Client: c, Mode: mode, Logger: log, MaxBodySize: maxBodyKiB << 10,
-				MaxConcurrentStores: maxConcurrent, MaxQueuedStores: queue, StoreTimeout: storeTimeout})
+			d, err := daemon.New(qf.apply(daemon.Config{Client: c, Mode: mode, Logger: log, MaxBodySize: maxBodyKiB << 10,
+				MaxConcurrentStores: maxConcurrent, MaxQueuedStores: queue, StoreTimeout: storeTimeout}))
 			if err != nil {
 				return err
 			}
@@ -90,5 +91,6 @@ gracefully.`,
 	f.IntVar(&queue, "max-request-buffer-size", daemon.DefaultMaxQueuedStores, "stores waiting for a slot; more are answered 429")
 	f.DurationVar(&storeTimeout, "store-timeout", daemon.DefaultStoreTimeout, "time one store may take once its body arrived")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	qf.register(f)
 	return cmd
 }
