@@ -7,9 +7,14 @@ import (
 	"io"
 	"os/signal"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/walrus-go/walrus/encoding"
 )
 
 // commands holds the constructors of the top-level commands. Each command's
@@ -49,6 +54,62 @@ func newRootCmd() *cobra.Command {
 		root.AddCommand(fn())
 	}
 	return root
+}
+
+// hyphenBlobIDs moves arguments that are blob IDs starting with "-" (a
+// base64url ID may) behind a "--", so that cobra takes them as arguments
+// and not as flags, as Walrus's CLI (clap's allow_hyphen_values) does:
+// `walrus read -Xy…` works. A blob ID that is a flag's value stays.
+func hyphenBlobIDs(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil {
+		return args
+	}
+	var keep, moved []string
+	for i, a := range args {
+		if a == "--" {
+			keep = append(keep, args[i:]...)
+			break
+		}
+		if len(a) > 1 && a[0] == '-' && a[1] != '-' {
+			if _, err := encoding.ParseBlobID(a); err == nil && !takesValue(cmd, keep) {
+				moved = append(moved, a)
+				continue
+			}
+		}
+		keep = append(keep, a)
+	}
+	if len(moved) == 0 {
+		return args
+	}
+	if slices.Contains(keep, "--") {
+		i := slices.Index(keep, "--")
+		return slices.Concat(keep[:i+1], moved, keep[i+1:])
+	}
+	return slices.Concat(keep, []string{"--"}, moved)
+}
+
+// takesValue reports whether the last of before is a flag of cmd that
+// takes the next argument as its value.
+func takesValue(cmd *cobra.Command, before []string) bool {
+	if len(before) == 0 {
+		return false
+	}
+	last := before[len(before)-1]
+	if !strings.HasPrefix(last, "-") || strings.Contains(last, "=") {
+		return false
+	}
+	name := strings.TrimLeft(last, "-")
+	var f *pflag.Flag
+	if strings.HasPrefix(last, "--") {
+		f = cmd.Flags().Lookup(name)
+	} else if len(name) == 1 {
+		f = cmd.Flags().ShorthandLookup(name)
+	}
+	if f == nil {
+		f = cmd.InheritedFlags().Lookup(name)
+	}
+	return f != nil && f.NoOptDefVal == ""
 }
 
 // version is set at link time (-ldflags "-X main.version=v1.2.3"); without
@@ -99,7 +160,7 @@ func executeIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer stop()
 	resolved.flags = nil
 	root := newRootCmd()
-	root.SetArgs(args)
+	root.SetArgs(hyphenBlobIDs(root, args))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if stdin != nil {
