@@ -113,7 +113,7 @@ func walrusBlobStatus(s chain.BlobStatus) any {
 		return map[string]any{"permanent": struct {
 			EndEpoch              uint32                `json:"endEpoch"`
 			IsCertified           bool                  `json:"isCertified"`
-			StatusEvent           *client.EventID        `json:"statusEvent"`
+			StatusEvent           *client.EventID       `json:"statusEvent"`
 			DeletableCounts       walrusDeletableCounts `json:"deletableCounts"`
 			InitialCertifiedEpoch *uint32               `json:"initialCertifiedEpoch"`
 		}{s.EndEpoch, s.IsCertified, newWalrusEventID(s.Event), counts, s.InitialCertifiedEpoch}}
