@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -32,12 +33,15 @@ func newNodeCmd() *cobra.Command {
 }
 
 // newLogger returns a text logger on stderr at the given level.
-func newLogger(level string) (*slog.Logger, error) {
+func newLogger(level string) (*slog.Logger, error) { return newLoggerTo(os.Stderr, level) }
+
+// newLoggerTo returns a text logger on w at the given level.
+func newLoggerTo(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
 func newNodeInitCmd() *cobra.Command {
@@ -184,7 +188,7 @@ and its store.`,
 			if configPath == "" {
 				return errors.New("--config is required")
 			}
-			log, err := newLogger(logLevel)
+			log, err := newLoggerTo(cmd.ErrOrStderr(), logLevel)
 			if err != nil {
 				return err
 			}

@@ -158,6 +158,11 @@ func execute(args []string, stdout, stderr io.Writer) int {
 func executeIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	return executeCtx(ctx, args, stdin, stdout, stderr)
+}
+
+// executeCtx is executeIO under ctx (its end is a Ctrl-C).
+func executeCtx(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	resolved.flags = nil
 	root := newRootCmd()
 	root.SetArgs(hyphenBlobIDs(root, args))
