@@ -9,8 +9,10 @@ BENCHTIME ?= 1x
 
 all: build
 
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/walrus
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/walrus
 
 ## run: start a local network (embedded chain, storage nodes, publisher/aggregator)
 ## in .devnet/; Ctrl-C stops it, running it again resumes. DEVNET_FLAGS adds flags.

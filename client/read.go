@@ -24,6 +24,10 @@ type ReadOptions struct {
 	// re-encodes the systematic slivers only; every reader that passes it
 	// gets the same bytes.
 	Strict bool
+	// SkipConsistencyCheck checks neither (encoding.CheckNone): only the
+	// slivers' own hashes are verified, so a writer who encoded the blob
+	// inconsistently can make readers differ. For trusted writers.
+	SkipConsistencyCheck bool
 	// SkipChainCheck does not ask the chain whether the blob exists before
 	// asking nodes (one round trip less; a blob unknown to the nodes is
 	// still ErrBlobNotFound).
@@ -92,8 +96,11 @@ func (c *Client) ReadBlob(ctx context.Context, id encoding.BlobID, opts ReadOpti
 		return nil, err
 	}
 	check := encoding.CheckDefault
-	if opts.Strict {
+	switch {
+	case opts.Strict:
 		check = encoding.CheckStrict
+	case opts.SkipConsistencyCheck:
+		check = encoding.CheckNone
 	}
 	blob, err := v.codec.Decode(md, slivers, check)
 	if err != nil {

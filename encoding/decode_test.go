@@ -96,7 +96,7 @@ func slivers(enc *EncodedBlob, axis Axis, idx []int) []Sliver {
 
 func checkDecode(t *testing.T, c *Codec, enc *EncodedBlob, blob []byte, axis Axis, set []int) {
 	t.Helper()
-	for _, check := range []ConsistencyCheck{CheckDefault, CheckStrict} {
+	for _, check := range []ConsistencyCheck{CheckDefault, CheckStrict, CheckNone} {
 		got, err := c.Decode(enc.Metadata, slivers(enc, axis, set), check)
 		if err != nil {
 			t.Fatalf("%s decode from %v (check %d): %v", axis, set, check, err)
@@ -236,6 +236,11 @@ func TestInconsistentBlob(t *testing.T) {
 	}
 	if _, err := c.Decode(&md, sys, CheckStrict); !errors.Is(err, ErrInconsistentBlob) {
 		t.Fatalf("strict check from systematic slivers: err = %v, want ErrInconsistentBlob", err)
+	}
+	// Without a check, decoding through the garbage sliver returns data that
+	// is not the blob: what a reader who skips the check risks.
+	if got, err := c.Decode(&md, sl, CheckNone); err != nil || bytes.Equal(got, blob) {
+		t.Fatalf("no check through the garbage sliver: err = %v, equal to the blob = %v; want other bytes", err, bytes.Equal(got, blob))
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/client"
@@ -173,23 +172,6 @@ func (d *Daemon) allowedHeaders() map[string]bool {
 		m[textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(h))] = true
 	}
 	return m
-}
-
-// safeTypes are the media types a browser may render from the aggregator's
-// origin; any other answer gets Content-Security-Policy: sandbox, so that a
-// stored page never runs there (DESIGN.md §8).
-func safeType(ct string) bool {
-	t, _, _ := strings.Cut(ct, ";")
-	t = strings.ToLower(strings.TrimSpace(t))
-	switch {
-	case t == "text/plain", t == "application/pdf", t == "application/octet-stream", t == "application/json":
-		return true
-	case strings.HasPrefix(t, "image/") && t != "image/svg+xml":
-		return true
-	case strings.HasPrefix(t, "audio/"), strings.HasPrefix(t, "video/"):
-		return true
-	}
-	return false
 }
 
 // Reasons of the quilt routes.
@@ -565,21 +547,19 @@ func (d *Daemon) notModified(w http.ResponseWriter, r *http.Request, etag string
 func (d *Daemon) servePatch(w http.ResponseWriter, r *http.Request, b quilt.Blob, etag string) {
 	h := w.Header()
 	h.Set("ETag", `"`+etag+`"`)
-	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d, immutable", int64(d.cfg.CacheMaxAge/time.Second)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	if ct := requestedType(r); ct != "" {
-		h.Set("Content-Type", ct)
-	}
+	h.Set("Cache-Control", BlobCacheControl(d.cfg.CacheMaxAge))
 	var allowed map[string]bool
 	if !d.cfg.ResponseHeaders.AllowQuiltPatchTagsInResponse {
 		allowed = d.allowedHeaders()
 	}
 	attributeHeaders(h, tagPairs(b.Tags), allowed)
-	if h.Get("Content-Type") == "" {
-		h.Set("Content-Type", http.DetectContentType(b.Data))
-	}
-	if !safeType(h.Get("Content-Type")) {
-		h.Set("Content-Security-Policy", "sandbox")
+	tagType := h.Get("Content-Type")
+	ContentHeaders(h, r, b.Data)
+	if _, asked := requestedType(r); !asked && tagType != "" && validMediaType(tagType) {
+		h.Set("Content-Type", tagType)
+		if !SafeType(tagType) && tagType != OctetStream {
+			h.Set("Content-Security-Policy", "sandbox")
+		}
 	}
 	if validHeaderValue(b.Identifier) {
 		h.Set("X-Quilt-Patch-Identifier", b.Identifier)
@@ -590,18 +570,6 @@ func (d *Daemon) servePatch(w http.ResponseWriter, r *http.Request, b quilt.Blob
 		n, _ := w.Write(b.Data)
 		d.metrics.bytes.WithLabelValues("read").Add(float64(n))
 	}
-}
-
-// requestedType is the Content-Type a read asks for, as Walrus mirrors it:
-// the request's Content-Type, or its Accept naming one concrete type.
-func requestedType(r *http.Request) string {
-	if ct := r.Header.Get("Content-Type"); ct != "" && validMediaType(ct) {
-		return ct
-	}
-	if acc := strings.TrimSpace(r.Header.Get("Accept")); acc != "" && !strings.ContainsAny(acc, ",*") && validMediaType(acc) {
-		return acc
-	}
-	return ""
 }
 
 // tagPairs returns tags as attribute pairs, sorted by key.
@@ -637,7 +605,8 @@ func (d *Daemon) withAttributeHeaders(h func(http.ResponseWriter, *http.Request)
 			h(w, r)
 			return
 		}
-		aw := &attrWriter{ResponseWriter: w, pairs: attr.Pairs, allowed: d.allowedHeaders(), typeRequested: requestedType(r) != ""}
+		_, asked := requestedType(r)
+		aw := &attrWriter{ResponseWriter: w, pairs: attr.Pairs, allowed: d.allowedHeaders(), typeRequested: asked}
 		h(aw, r)
 	}
 }
@@ -664,7 +633,7 @@ func (w *attrWriter) WriteHeader(code int) {
 				}
 			}
 			attributeHeaders(h, w.pairs, w.allowed)
-			if ct := h.Get("Content-Type"); ct != "" && !safeType(ct) {
+			if ct := h.Get("Content-Type"); ct != "" && !SafeType(ct) && ct != OctetStream {
 				h.Set("Content-Security-Policy", "sandbox")
 			}
 		}

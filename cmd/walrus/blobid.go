@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -13,22 +12,43 @@ import (
 func init() { register(newBlobIDCmd) }
 
 // defaultBlobIDShards is Walrus mainnet's shard count: with it, blob IDs equal
-// mainnet's for the same bytes.
+// mainnet's for the same bytes. blob-id uses it when neither --n-shards nor
+// a client config names a network.
 const defaultBlobIDShards = 1000
+
+// blobIDOutput is `walrus blob-id --json`: Walrus's BlobIdOutput, and the
+// shard count it was computed for (ours).
+type blobIDOutput struct {
+	BlobID          encoding.BlobID `json:"blobId"`
+	File            string          `json:"file"`
+	UnencodedLength uint64          `json:"unencodedLength"`
+	EncodingType    string          `json:"encodingType"`
+	NShards         int             `json:"nShards"`
+}
 
 func newBlobIDCmd() *cobra.Command {
 	var (
+		cf      clientFlags
 		nShards int
-		asJSON  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "blob-id FILE",
 		Short: "Print the blob ID of a file, without storing it",
-		Long: `Encodes FILE with RS2 for --n-shards shards and prints its blob ID, the same
-ID Walrus computes for the same bytes and shard count.`,
+		Long: `Encodes FILE with RS2 and prints its blob ID, the same ID Walrus computes for
+the same bytes and shard count. The shard count is --n-shards, else the
+configured network's (the client config's context), else ` + fmt.Sprint(defaultBlobIDShards) + ` (Walrus mainnet's).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
+			if !cmd.Flags().Changed("n-shards") {
+				n, err := cf.networkShards(cmd)
+				if err != nil {
+					return err
+				}
+				if n > 0 {
+					nShards = n
+				}
+			}
 			c, err := encoding.New(nShards)
 			if err != nil {
 				return err
@@ -54,20 +74,34 @@ ID Walrus computes for the same bytes and shard count.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				return json.NewEncoder(out).Encode(struct {
-					BlobID          encoding.BlobID `json:"blobId"`
-					File            string          `json:"file"`
-					UnencodedLength int             `json:"unencodedLength"`
-					NShards         int             `json:"nShards"`
-				}{id, path, len(data), nShards})
+			out := blobIDOutput{BlobID: id, File: path, UnencodedLength: uint64(len(data)), EncodingType: "RS2", NShards: nShards}
+			if cf.json {
+				return printJSON(cmd.OutOrStdout(), out)
 			}
-			fmt.Fprintf(out, "Blob ID: %s\nFile: %s\nUnencoded size: %d B\nShards: %d\n", id, path, len(data), nShards)
+			fmt.Fprintf(cmd.OutOrStdout(), "Success: Blob from file '%s' encoded successfully.\nUnencoded size: %d\nBlob ID: %s\nEncoding type: %s\nShards: %d\n",
+				out.File, out.UnencodedLength, out.BlobID, out.EncodingType, out.NShards)
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&nShards, "n-shards", defaultBlobIDShards, "number of shards to encode for")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cf.register(cmd)
+	cmd.Flags().IntVar(&nShards, "n-shards", defaultBlobIDShards, "number of shards to encode for (default: the configured network's, else 1000)")
 	return cmd
+}
+
+// networkShards returns the shard count of the configured network, or 0
+// when no config file names one (and none was asked for).
+func (f *clientFlags) networkShards(cmd *cobra.Command) (int, error) {
+	if !f.hasNetwork() {
+		return 0, nil
+	}
+	w, closeFn, err := f.openWallet(cmd.Context(), false)
+	if err != nil {
+		return 0, err
+	}
+	defer closeFn()
+	st, err := w.chain.SystemState(cmd.Context())
+	if err != nil {
+		return 0, fmt.Errorf("reading the network's shard count (or give --n-shards): %w", err)
+	}
+	return st.NShards, nil
 }

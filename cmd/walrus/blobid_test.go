@@ -27,7 +27,18 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	return out.String(), errb.String(), code
 }
 
+// noClientConfig makes the test's commands find no client config file.
+func noClientConfig(t *testing.T) {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("WALRUS_CONFIG", "")
+	t.Setenv("WALRUS_CHAIN_URL", "")
+}
+
 func TestBlobIDCommand(t *testing.T) {
+	noClientConfig(t)
 	dir := t.TempDir()
 	f1000 := filepath.Join(dir, "a.bin")
 	f10 := filepath.Join(dir, "b.bin")
@@ -44,7 +55,7 @@ func TestBlobIDCommand(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &got) != nil {
 		t.Fatalf("--json: code %d, output %q", code, out)
 	}
-	want := map[string]any{"blobId": "m_7G0mePnudMwM6m_lrsXAdoALjkuXBMLkcr2QMQ56w", "file": f10, "unencodedLength": 1793.0, "nShards": 10.0}
+	want := map[string]any{"blobId": "m_7G0mePnudMwM6m_lrsXAdoALjkuXBMLkcr2QMQ56w", "file": f10, "unencodedLength": 1793.0, "encodingType": "RS2", "nShards": 10.0}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("JSON %s = %v, want %v", k, got[k], v)

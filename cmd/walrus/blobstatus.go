@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -49,15 +51,19 @@ every storage node what it stores.`,
 				if id, err = fileBlobID(cmd, c, file); err != nil {
 					return err
 				}
-			} else if id, err = encoding.ParseBlobID(args[0]); err != nil {
-				return fmt.Errorf("blob ID %q: %w", args[0], err)
+			} else if id, err = parseBlobIDArg(args[0]); err != nil {
+				return err
 			}
 			st, err := c.Status(ctx, id, client.StatusOptions{Nodes: nodes})
 			if err != nil {
 				return err
 			}
 			if cf.json {
-				return printJSON(cmd.OutOrStdout(), st)
+				state, err := c.SystemState(ctx)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), newBlobStatusOutput(st, file, &state))
 			}
 			printBlobStatus(cmd.OutOrStdout(), st)
 			return nil
@@ -68,6 +74,68 @@ every storage node what it stores.`,
 	cmd.Flags().StringVar(&file, "file", "", "compute the blob ID of this file (for the network's shard count)")
 	cmd.Flags().BoolVar(&nodes, "nodes", false, "also ask every storage node")
 	return cmd
+}
+
+// blobStatusOutput is `walrus blob-status --json`: Walrus's
+// BlobStatusOutput, and the nodes' answers with --nodes (ours).
+type blobStatusOutput struct {
+	BlobID                   encoding.BlobID     `json:"blobId"`
+	File                     string              `json:"file,omitempty"`
+	Status                   any                 `json:"status"`
+	EstimatedExpiryTimestamp *time.Time          `json:"estimatedExpiryTimestamp,omitempty"`
+	Nodes                    []client.NodeStatus `json:"nodes,omitempty"`
+}
+
+// newWalrusEventID is an event as Walrus prints Sui's EventID.
+func newWalrusEventID(c *chain.Cursor) *client.EventID {
+	if c == nil {
+		return nil
+	}
+	return &client.EventID{TxDigest: c.Token, EventSeq: strconv.FormatUint(c.Seq, 10)}
+}
+
+type walrusDeletableCounts struct {
+	CountDeletableTotal     uint32 `json:"countDeletableTotal"`
+	CountDeletableCertified uint32 `json:"countDeletableCertified"`
+}
+
+// walrusBlobStatus is a blob's status in the JSON form of Walrus's
+// BlobStatus (a serde enum: "nonexistent", {"invalid": …},
+// {"permanent": …} or {"deletable": …}).
+func walrusBlobStatus(s chain.BlobStatus) any {
+	counts := walrusDeletableCounts{s.Deletable.Registered, s.Deletable.Certified}
+	switch s.Kind {
+	case chain.BlobInvalid:
+		return map[string]any{"invalid": struct {
+			Event *client.EventID `json:"event"`
+		}{newWalrusEventID(s.Event)}}
+	case chain.BlobPermanent:
+		return map[string]any{"permanent": struct {
+			EndEpoch              uint32                `json:"endEpoch"`
+			IsCertified           bool                  `json:"isCertified"`
+			StatusEvent           *client.EventID       `json:"statusEvent"`
+			DeletableCounts       walrusDeletableCounts `json:"deletableCounts"`
+			InitialCertifiedEpoch *uint32               `json:"initialCertifiedEpoch"`
+		}{s.EndEpoch, s.IsCertified, newWalrusEventID(s.Event), counts, s.InitialCertifiedEpoch}}
+	case chain.BlobDeletable:
+		return map[string]any{"deletable": struct {
+			InitialCertifiedEpoch *uint32               `json:"initialCertifiedEpoch"`
+			DeletableCounts       walrusDeletableCounts `json:"deletableCounts"`
+		}{s.InitialCertifiedEpoch, counts}}
+	}
+	return "nonexistent"
+}
+
+// newBlobStatusOutput builds Walrus's output; a permanent blob's expiry is
+// estimated as Walrus does: the current epoch's start plus an epoch per
+// epoch left.
+func newBlobStatusOutput(st *client.BlobStatus, file string, state *chain.SystemState) blobStatusOutput {
+	out := blobStatusOutput{BlobID: st.BlobID, File: file, Status: walrusBlobStatus(st.Status), Nodes: st.Nodes}
+	if s := st.Status; s.Kind == chain.BlobPermanent && s.EndEpoch > state.Epoch {
+		t := state.EpochStart.Add(state.EpochDuration * time.Duration(s.EndEpoch-state.Epoch)).UTC()
+		out.EstimatedExpiryTimestamp = &t
+	}
+	return out
 }
 
 // fileBlobID encodes a file for the network's shard count.
@@ -91,11 +159,8 @@ func fileBlobID(cmd *cobra.Command, c *client.Client, path string) (encoding.Blo
 	if err != nil {
 		return encoding.BlobID{}, err
 	}
-	enc, err := codec.Encode(data)
-	if err != nil {
-		return encoding.BlobID{}, err
-	}
-	return enc.BlobID, nil
+	_, id, err := codec.ComputeMetadata(data)
+	return id, err
 }
 
 func printBlobStatus(w io.Writer, st *client.BlobStatus) {

@@ -8,11 +8,15 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/chain/backend"
@@ -28,15 +32,72 @@ type clientFlags struct {
 	chain   string
 	wallet  string
 	json    bool
+
+	// Set by resolve, for messages: the config file used ("" for none)
+	// and the context's name.
+	usedConfig, usedContext string
 }
 
-func (f *clientFlags) register(cmd *cobra.Command) {
-	fl := cmd.Flags()
+func (f *clientFlags) register(cmd *cobra.Command) { f.registerOn(cmd.Flags()) }
+
+func (f *clientFlags) registerOn(fl *pflag.FlagSet) {
 	fl.StringVar(&f.config, "config", "", "client config file (default $"+client.ConfigEnv+" or ~/.config/walrus/client.yaml)")
 	fl.StringVar(&f.context, "context", "", "context of the config file to use (default its default_context)")
 	fl.StringVar(&f.chain, "chain", "", "the local chain's HTTP API, overriding the context's chain")
 	fl.StringVar(&f.wallet, "wallet", "", "account key file paying for and owning blobs, overriding the context's wallet")
 	fl.BoolVar(&f.json, "json", false, "print JSON")
+}
+
+// hasNetwork reports whether the flags, $WALRUS_CONFIG or a config file
+// at the default path name a network.
+func (f *clientFlags) hasNetwork() bool {
+	if f.config != "" || f.chain != "" || f.context != "" || os.Getenv(client.ConfigEnv) != "" || os.Getenv(chainURLEnv) != "" {
+		return true
+	}
+	path, err := client.DefaultConfigPath()
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(path)
+	return err == nil
+}
+
+// resolved is the last resolve's flags and chain, for execute to explain
+// an unreachable chain.
+var resolved struct {
+	flags *clientFlags
+	chain backend.Config
+}
+
+// explain adds what to do to an error reaching the chain: without any
+// config, where configs are looked for and how to start a devnet; with
+// one, that the network it names may not be running.
+func (f *clientFlags) explain(ch backend.Config, err error) error {
+	if err == nil || !unreachable(err) {
+		return err
+	}
+	if f.usedConfig == "" && f.chain == "" {
+		def, _ := client.DefaultConfigPath()
+		return fmt.Errorf("%w\nno client config found (looked for $%s and %s), and no chain answers at the default %s.\n"+
+			"Start a local network with `make run` (or `walrus devnet`) and then export %s=$PWD/.devnet/client.yaml",
+			err, client.ConfigEnv, def, ch.Describe(), client.ConfigEnv)
+	}
+	where := "--chain"
+	if f.usedConfig != "" {
+		where = fmt.Sprintf("context %q of %s", f.usedContext, f.usedConfig)
+	}
+	return fmt.Errorf("%w\nthe chain %s (%s) does not answer: is the network running? A devnet starts with `make run` (or `walrus devnet`)",
+		err, ch.Describe(), where)
+}
+
+// unreachable reports whether err is a failure to connect at all.
+func unreachable(err error) bool {
+	var op *net.OpError
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || (errors.As(err, &op) && op.Op == "dial") {
+		return true
+	}
+	// The local chain's client keeps the cause as text only.
+	return errors.Is(err, chain.ErrUnavailable) && (strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "dial tcp"))
 }
 
 // resolve returns the chain and wallet path to use: the flags (--chain is
@@ -57,9 +118,10 @@ func (f *clientFlags) resolve() (ch backend.Config, wallet string, err error) {
 		cf, lerr := client.LoadConfig(path)
 		switch {
 		case lerr == nil:
-			if cctx, _, err = cf.Context(f.context); err != nil {
+			if cctx, f.usedContext, err = cf.Context(f.context); err != nil {
 				return ch, "", err
 			}
+			f.usedConfig = path
 		case errors.Is(lerr, fs.ErrNotExist) && !named && f.context == "":
 			// No config file: flags and defaults only.
 		default:
@@ -76,6 +138,7 @@ func (f *clientFlags) resolve() (ch backend.Config, wallet string, err error) {
 	if wallet == "" {
 		wallet = cctx.Wallet
 	}
+	resolved.flags, resolved.chain = f, ch
 	return ch, wallet, nil
 }
 
@@ -115,6 +178,11 @@ func (f *clientFlags) openWallet(ctx context.Context, needWallet bool) (*wallet,
 		}
 		w.signer = k
 	} else if needWallet {
+		if f.usedConfig == "" {
+			def, _ := client.DefaultConfigPath()
+			return nil, nil, fmt.Errorf("%w\nno client config found (looked for $%s and %s): with a devnet running (`make run`), export %s=$PWD/.devnet/client.yaml",
+				errNoWallet, client.ConfigEnv, def, client.ConfigEnv)
+		}
 		return nil, nil, errNoWallet
 	}
 	if w.chain, err = backend.Open(ctx, chainCfg); err != nil {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/chain/backend"
 	"github.com/walrus-go/walrus/client"
 	"github.com/walrus-go/walrus/network"
@@ -129,9 +128,17 @@ func TestClientCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Blob ID "+id) || strings.Count(out, "certified ") < 4 {
 		t.Fatalf("blob-status --file --nodes: %q", out)
 	}
-	var st client.BlobStatus
+	var st struct {
+		BlobID string `json:"blobId"`
+		Status struct {
+			Permanent *struct {
+				EndEpoch    uint32 `json:"endEpoch"`
+				IsCertified bool   `json:"isCertified"`
+			} `json:"permanent"`
+		} `json:"status"`
+	}
 	e.runJSON(t, &st, "blob-status", id)
-	if st.Status.Kind != chain.BlobPermanent || !st.Status.IsCertified || st.Status.EndEpoch != 4 {
+	if st.BlobID != id || st.Status.Permanent == nil || !st.Status.Permanent.IsCertified || st.Status.Permanent.EndEpoch != 4 {
 		t.Fatalf("blob-status --json: %+v", st)
 	}
 
@@ -144,8 +151,8 @@ func TestClientCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "New expiry epoch (exclusive): 5") {
 		t.Fatalf("extend: %d %q", code, out)
 	}
-	out, _, code = e.run(t, "delete", "--blob-id", id)
-	if code != 0 || !strings.Contains(out, "Deleted blob object "+deletable.ID.String()) {
+	out, _, code = e.run(t, "delete", "--blob-id", id, "--yes")
+	if code != 0 || !strings.Contains(out, "The following objects were deleted:\n  "+deletable.ID.String()) {
 		t.Fatalf("delete: %d %q", code, out)
 	}
 
@@ -184,7 +191,7 @@ func TestClientCommandErrors(t *testing.T) {
 		{[]string{"blob-status"}, "give one of BLOB_ID, --blob-id or --file"},
 		{[]string{"blob-status", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "--blob-id", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, "give one of BLOB_ID, --blob-id or --file"},
 		{[]string{"blob-status", "--blob-id", "not-a-blob-id"}, "invalid blob ID"},
-		{[]string{"delete"}, "exactly one of"},
+		{[]string{"delete"}, "give at least one of"},
 		{[]string{"delete", "--object-id", "0x1"}, "--object-id"},
 		{[]string{"extend", "--blob-obj-id", "0x" + strings.Repeat("0", 64)}, "--epochs-extended"},
 		{[]string{"stake", "--node-id", "bad", "--amount", "1"}, "--node-id"},

@@ -58,6 +58,11 @@ data. Logs go to DIR/devnet.log (warnings also to stderr).`,
 			if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 				return err
 			}
+			unlock, err := lockDir(cfg.Dir, "a devnet")
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
@@ -114,6 +119,7 @@ data. Logs go to DIR/devnet.log (warnings also to stderr).`,
 	f.DurationVar(&cfg.EpochDuration, "epoch-duration", 0, fmt.Sprintf("epoch length (default %s; fixed when the devnet is created)", devnet.DefaultEpochDuration))
 	f.StringVar(&cfg.ChainAddr, "chain-addr", "", "chain HTTP API address (default "+devnet.DefaultChainAddr+")")
 	f.StringVar(&cfg.DaemonAddr, "daemon-addr", "", `publisher/aggregator address (default `+devnet.DefaultDaemonAddr+`; "off" for none)`)
+	f.StringVar(&cfg.DaemonMetricsAddr, "daemon-metrics-addr", "", `the daemon's Prometheus metrics address (default `+devnet.DefaultDaemonMetricsAddr+`; "off" for none)`)
 	f.StringVar(&logLevel, "log-level", "info", "level of DIR/devnet.log: debug, info, warn or error")
 	f.BoolVar(&asJSON, "json", false, "print what runs where as JSON")
 	return cmd
@@ -150,6 +156,10 @@ func sameContent(a, b string) (bool, error) {
 	return err == nil && string(x) == string(y), err
 }
 
+// firstScreenEpochs is the lifetime the devnet's first screen and the
+// README store blobs for.
+const firstScreenEpochs = 7
+
 func printDevnet(w io.Writer, d *devnet.Devnet, defaultCfg string) {
 	st, _ := d.Chain.SystemState(context.Background())
 	resumed := "started"
@@ -162,12 +172,15 @@ func printDevnet(w io.Writer, d *devnet.Devnet, defaultCfg string) {
 	if d.DaemonURL != "" {
 		fmt.Fprintf(w, "  publisher/aggr.  %s   (Walrus HTTP API: PUT /v1/blobs, GET /v1/blobs/{id})\n", d.DaemonURL)
 	}
-	for i, n := range d.Nodes {
+	if d.MetricsURL != "" {
+		fmt.Fprintf(w, "  daemon metrics   %s\n", d.MetricsURL)
+	}
+	for _, n := range d.Nodes {
 		admin := "off"
 		if r := n.Running(); r != nil && r.AdminAddr() != "" {
 			admin = "http://" + r.AdminAddr()
 		}
-		fmt.Fprintf(w, "  node %-3d         %s   admin %s\n", i, strings.Join(n.Config.ListenAddrs, " "), admin)
+		fmt.Fprintf(w, "  %-16s %s   admin %s\n", n.Name(), strings.Join(n.Config.ListenAddrs, " "), admin)
 	}
 	fmt.Fprintf(w, "  wallet           %s\n", d.WalletPath)
 	fmt.Fprintf(w, "  client config    %s\n", d.ClientConfigPath)
@@ -175,7 +188,8 @@ func printDevnet(w io.Writer, d *devnet.Devnet, defaultCfg string) {
 	if defaultCfg == "" {
 		fmt.Fprintf(w, "  export %s=%s\n", client.ConfigEnv, d.ClientConfigPath)
 	}
-	fmt.Fprintf(w, "  walrus store README.md                 # prints the blob ID\n")
+	fmt.Fprintf(w, "  walrus store README.md --epochs %d      # prints the blob ID; kept %d epochs (until %s)\n",
+		firstScreenEpochs, firstScreenEpochs, st.EpochStart.Add(time.Duration(firstScreenEpochs)*st.EpochDuration).Local().Format("Mon 2 Jan 15:04"))
 	fmt.Fprintf(w, "  walrus read BLOB_ID --out copy.md\n")
 	if d.DaemonURL != "" {
 		fmt.Fprintf(w, "  curl -X PUT --data-binary @README.md %s/v1/blobs\n", d.DaemonURL)
@@ -197,11 +211,12 @@ func printDevnetJSON(w io.Writer, d *devnet.Devnet) error {
 		Resumed      bool       `json:"resumed"`
 		ChainURL     string     `json:"chainUrl"`
 		DaemonURL    string     `json:"daemonUrl,omitempty"`
+		MetricsURL   string     `json:"daemonMetricsUrl,omitempty"`
 		Wallet       string     `json:"wallet"`
 		ClientConfig string     `json:"clientConfig"`
 		Nodes        []nodeInfo `json:"nodes"`
 		StartedAt    time.Time  `json:"startedAt"`
-	}{filepath.Dir(d.WalletPath), d.Resumed, d.ChainURL, d.DaemonURL, d.WalletPath, d.ClientConfigPath, nil, time.Now().UTC()}
+	}{filepath.Dir(d.WalletPath), d.Resumed, d.ChainURL, d.DaemonURL, d.MetricsURL, d.WalletPath, d.ClientConfigPath, nil, time.Now().UTC()}
 	for _, n := range d.Nodes {
 		ni := nodeInfo{Name: n.Name(), NodeID: n.ID().String(), PeerID: n.PeerID(), Addresses: n.Config.ListenAddrs}
 		if r := n.Running(); r != nil && r.AdminAddr() != "" {

@@ -358,12 +358,47 @@ func (nw *procNetwork) epoch() uint32 {
 // status returns the chain's status of a blob through walrus blob-status.
 func (nw *procNetwork) status(id string) chain.BlobStatus {
 	nw.t.Helper()
-	var st client.BlobStatus
 	out := nw.run("blob-status", "--blob-id", id, "--json")
-	if err := json.Unmarshal([]byte(out), &st); err != nil {
+	st, err := parseWalrusBlobStatus([]byte(out))
+	if err != nil {
 		nw.t.Fatalf("blob-status --json printed %q: %v", out, err)
 	}
-	return st.Status
+	return st
+}
+
+// parseWalrusBlobStatus reads the status of `walrus blob-status --json`
+// (Walrus's BlobStatusOutput) back into a chain.BlobStatus.
+func parseWalrusBlobStatus(b []byte) (chain.BlobStatus, error) {
+	var out struct {
+		Status json.RawMessage `json:"status"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return chain.BlobStatus{}, err
+	}
+	var kind chain.BlobStatusKind
+	if json.Unmarshal(out.Status, &kind) == nil {
+		return chain.BlobStatus{Kind: kind}, nil
+	}
+	var m map[string]struct {
+		EndEpoch              uint32  `json:"endEpoch"`
+		IsCertified           bool    `json:"isCertified"`
+		InitialCertifiedEpoch *uint32 `json:"initialCertifiedEpoch"`
+		DeletableCounts       struct {
+			Total     uint32 `json:"countDeletableTotal"`
+			Certified uint32 `json:"countDeletableCertified"`
+		} `json:"deletableCounts"`
+	}
+	if err := json.Unmarshal(out.Status, &m); err != nil || len(m) != 1 {
+		return chain.BlobStatus{}, fmt.Errorf("status %s: not one of Walrus's: %v", out.Status, err)
+	}
+	for k, v := range m {
+		if err := kind.UnmarshalText([]byte(k)); err != nil {
+			return chain.BlobStatus{}, err
+		}
+		return chain.BlobStatus{Kind: kind, EndEpoch: v.EndEpoch, IsCertified: v.IsCertified,
+			InitialCertifiedEpoch: v.InitialCertifiedEpoch, Deletable: chain.DeletableCounts{Registered: v.DeletableCounts.Total, Certified: v.DeletableCounts.Certified}}, nil
+	}
+	panic("unreachable")
 }
 
 // blobObjects returns the IDs of the wallet's blob objects, expired ones
@@ -449,7 +484,7 @@ func TestE2E(t *testing.T) {
 	t.Run("deletion", func(t *testing.T) {
 		data := e2eBlob(2000, 11)
 		id, _ := nw.storeCLI(writeFile(t, files, data), "--deletable", "--epochs", "5")
-		nw.run("delete", "--blob-id", id)
+		nw.run("delete", "--blob-id", id, "--yes")
 		if st := nw.status(id); st.Kind != chain.BlobNonexistent {
 			t.Fatalf("blob-status after deletion: %+v", st)
 		}

@@ -13,9 +13,12 @@ import (
 func init() { register(newExtendCmd) }
 
 // extendOutput is `walrus extend --json`.
+// It is Walrus's ExtendBlobOutput (epochsExtended) with the extended object
+// and the cost (ours).
 type extendOutput struct {
-	BlobObject client.BlobObject `json:"blobObject"`
-	Cost       uint64            `json:"cost"`
+	EpochsExtended uint32            `json:"epochsExtended"`
+	BlobObject     client.BlobObject `json:"blobObject"`
+	Cost           uint64            `json:"cost"`
 }
 
 func newExtendCmd() *cobra.Command {
@@ -23,6 +26,7 @@ func newExtendCmd() *cobra.Command {
 		cf       clientFlags
 		objectID string
 		epochs   uint32
+		shared   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "extend --blob-obj-id ID --epochs-extended N",
@@ -39,6 +43,9 @@ func newExtendCmd() *cobra.Command {
 			if epochs == 0 {
 				return errors.New("--epochs-extended must be at least 1")
 			}
+			if shared {
+				return fmt.Errorf("--shared: %w", errSharedBlobs)
+			}
 			ctx := cmd.Context()
 			c, closeFn, err := cf.open(ctx, true, cliLogger(cmd))
 			if err != nil {
@@ -50,7 +57,7 @@ func newExtendCmd() *cobra.Command {
 				return err
 			}
 			if cf.json {
-				return printJSON(cmd.OutOrStdout(), extendOutput{BlobObject: client.NewBlobObject(res.Blob), Cost: res.Cost})
+				return printJSON(cmd.OutOrStdout(), extendOutput{EpochsExtended: epochs, BlobObject: client.NewBlobObject(res.Blob), Cost: res.Cost})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Success: A blob object was extended.\nSui object ID: %s\nBlob ID: %s\nNew expiry epoch (exclusive): %d\nCost (excluding gas): %s WAL\n",
 				res.Blob.ID, res.Blob.BlobID, res.Blob.EndEpoch(), formatWAL(res.Cost))
@@ -60,5 +67,6 @@ func newExtendCmd() *cobra.Command {
 	cf.register(cmd)
 	cmd.Flags().StringVar(&objectID, "blob-obj-id", "", "the blob object to extend")
 	cmd.Flags().Uint32Var(&epochs, "epochs-extended", 0, "number of epochs to add")
+	cmd.Flags().BoolVar(&shared, "shared", false, "the object is a shared blob (Walrus's shared_blob)")
 	return cmd
 }

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,12 +33,15 @@ func newNodeCmd() *cobra.Command {
 }
 
 // newLogger returns a text logger on stderr at the given level.
-func newLogger(level string) (*slog.Logger, error) {
+func newLogger(level string) (*slog.Logger, error) { return newLoggerTo(os.Stderr, level) }
+
+// newLoggerTo returns a text logger on w at the given level.
+func newLoggerTo(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
 func newNodeInitCmd() *cobra.Command {
@@ -56,7 +64,30 @@ each 0600, and prints what registering the node on chain needs.`,
 			if _, err := os.Stat(path); err == nil && !force {
 				return fmt.Errorf("%s exists; use --force to overwrite the config (keys are kept)", path)
 			}
-			cfg := node.Config{Name: name, DataDir: ".", Chain: backend.Config{ChainURL: chainURL}, ListenAddrs: listen, AdminAddr: admin}
+			chainCfg, from := backend.Config{ChainURL: chainURL}, "--chain-url"
+			if !cmd.Flags().Changed("chain-url") {
+				chainCfg, from = initChain()
+			}
+			// A node of a chain on this machine (a devnet) listens on
+			// loopback, on ports free now, so that it can register as it
+			// is and run beside the devnet's nodes.
+			if loopbackChain(chainCfg) {
+				if len(listen) == 0 {
+					port, err := freePort()
+					if err != nil {
+						return err
+					}
+					listen = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port)}
+				}
+				if !cmd.Flags().Changed("admin-addr") {
+					port, err := freePort()
+					if err != nil {
+						return err
+					}
+					admin = fmt.Sprintf("127.0.0.1:%d", port)
+				}
+			}
+			cfg := node.Config{Name: name, DataDir: ".", Chain: chainCfg, ListenAddrs: listen, AdminAddr: admin}
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return err
 			}
@@ -73,29 +104,75 @@ each 0600, and prints what registering the node on chain needs.`,
 			}
 			info := struct {
 				Config    string             `json:"config"`
+				Chain     string             `json:"chain"`
 				PeerID    string             `json:"peerId"`
 				PublicKey chain.BLSPublicKey `json:"publicKey"`
 				Operator  chain.Address      `json:"operatorAddress"`
-			}{path, keys.PeerID, keys.Protocol.PublicKey(), keys.Account.Address()}
+				Wallet    string             `json:"operatorWallet"`
+			}{path, chainCfg.Describe(), keys.PeerID, keys.Protocol.PublicKey(), keys.Account.Address(), loaded.AccountKeyFile}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				return json.NewEncoder(out).Encode(info)
 			}
-			fmt.Fprintf(out, "Created %s\nPeer ID:          %s\nProtocol key:     %s\nOperator address: %s\n",
-				info.Config, info.PeerID, info.PublicKey, info.Operator)
-			fmt.Fprintf(out, "\nNext: fund the operator address, then\n  walrus node register --config %s --stake 1000\n  walrus node run --config %s\n", path, path)
+			fmt.Fprintf(out, "Created %s\nChain:            %s (%s)\nPeer ID:          %s\nProtocol key:     %s\nOperator address: %s\nOperator wallet:  %s\n",
+				info.Config, info.Chain, from, info.PeerID, info.PublicKey, info.Operator, info.Wallet)
+			fmt.Fprintf(out, "\nNext: fund the operator address (on a devnet, from its faucet: 1000 WAL), register and stake, run:\n"+
+				"  walrus get-wal --wallet %s --amount 1000\n  walrus node register --config %s --stake 1000\n  walrus node run --config %s\n",
+				info.Wallet, path, path)
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "folder for the config, keys and database")
 	f.StringVar(&name, "name", "", "the node's name on chain")
-	f.StringVar(&chainURL, "chain-url", "http://127.0.0.1:9180", "the chain's HTTP address (walrus chain serve)")
-	f.StringSliceVar(&listen, "listen", nil, "libp2p listen multiaddrs (default TCP and QUIC on port 9100, every interface)")
+	f.StringVar(&chainURL, "chain-url", "", "the chain's HTTP address (default: the client config's chain, e.g. a running devnet's, else "+defaultChainURL()+")")
+	f.StringSliceVar(&listen, "listen", nil, "libp2p listen multiaddrs (default TCP and QUIC on port 9100, every interface; for a chain on this machine, loopback on a free port)")
 	f.StringVar(&admin, "admin-addr", node.DefaultAdminAddr, `admin HTTP address for /health and /metrics ("off" to disable)`)
 	f.BoolVar(&force, "force", false, "overwrite an existing config")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// loopbackChain reports whether the chain is a local chain on this machine.
+func loopbackChain(c backend.Config) bool {
+	if c.Kind() != backend.Local {
+		return false
+	}
+	u, err := url.Parse(c.ChainURL)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+// freePort returns a TCP port free on loopback now.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// initChain is the chain a new node's config names without --chain-url:
+// the client config's (a devnet's, after `make run`), else the default
+// local chain; and where it came from.
+func initChain() (backend.Config, string) {
+	var cf clientFlags
+	if cf.hasNetwork() {
+		if ch, _, err := cf.resolve(); err == nil {
+			if cf.usedConfig == "" {
+				return ch, "$" + chainURLEnv
+			}
+			return ch, fmt.Sprintf("context %q of %s", cf.usedContext, cf.usedConfig)
+		}
+	}
+	return backend.Config{ChainURL: defaultChainURL()}, "the default"
 }
 
 func newNodeRunCmd() *cobra.Command {
@@ -111,7 +188,7 @@ and its store.`,
 			if configPath == "" {
 				return errors.New("--config is required")
 			}
-			log, err := newLogger(logLevel)
+			log, err := newLoggerTo(cmd.ErrOrStderr(), logLevel)
 			if err != nil {
 				return err
 			}
@@ -119,11 +196,20 @@ and its store.`,
 			if err != nil {
 				return err
 			}
+			if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+				return err
+			}
+			unlock, err := lockDir(cfg.DataDir, "a storage node")
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			ch, err := backend.Open(cmd.Context(), cfg.Chain)
 			if err != nil {
 				return err
 			}
 			defer ch.Close()
+			announceMembership(cmd.Context(), ch, cfg, configPath, log)
 			n, err := node.New(*cfg, node.Deps{Chain: ch, Logger: log})
 			if err != nil {
 				return err
@@ -134,6 +220,78 @@ and its store.`,
 	cmd.Flags().StringVar(&configPath, "config", "", "the node's config file (walrus node init)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
+}
+
+// announceMembership logs, as a node starts, whether it is registered and
+// in the current committee, and if not what it waits for and until when.
+func announceMembership(ctx context.Context, ch chain.Chain, cfg *node.Config, configPath string, log *slog.Logger) {
+	keys, err := node.LoadOrCreateKeys(cfg)
+	if err != nil {
+		return
+	}
+	st, err := ch.SystemState(ctx)
+	if err != nil {
+		return
+	}
+	info, found, err := findNode(ctx, ch, keys.PeerID, keys.Protocol.PublicKey())
+	if err != nil {
+		return
+	}
+	if !found {
+		log.Warn("the node is not registered on chain: it serves nothing until it is; register it with `walrus node register --config " + configPath + " --stake 1000`")
+		return
+	}
+	if com, err := ch.Committee(ctx, st.Epoch); err == nil {
+		if i, ok := com.Index(info.ID); ok {
+			log.Info("the node is in the committee of the current epoch", "node_id", info.ID, "epoch", st.Epoch, "shards", len(com.Members[i].Shards))
+			return
+		}
+	}
+	if info.Stake == 0 && len(info.PendingByEpoch) == 0 {
+		log.Warn("the node has no stake: it cannot join a committee; stake with `walrus stake --node-id "+info.ID.String()+"`", "node_id", info.ID, "epoch", st.Epoch)
+		return
+	}
+	next := st.Epoch + 1
+	if st.Phase == chain.PhaseNextSelected {
+		next++ // the next committee was chosen without this node
+	}
+	for _, p := range info.PendingByEpoch {
+		if p.Epoch > next {
+			next = p.Epoch
+			break
+		}
+	}
+	start := st.EpochStart.Add(time.Duration(next-st.Epoch) * st.EpochDuration)
+	log.Info(fmt.Sprintf("waiting to join a committee: not in the committee of epoch %d; the committee of epoch %d is chosen at the midpoint of epoch %d (about %s) and starts about %s; the node syncs its shards then",
+		st.Epoch, next, next-1, start.Add(-st.EpochDuration/2).Local().Format(time.RFC3339), start.Local().Format(time.RFC3339)),
+		"node_id", info.ID, "stake", info.Stake, "pending_stake", info.PendingStake)
+}
+
+// findNode looks for a registered node with the peer ID or protocol key.
+func findNode(ctx context.Context, ch chain.Chain, peerID string, pk chain.BLSPublicKey) (chain.NodeInfo, bool, error) {
+	nodes, err := ch.Nodes(ctx)
+	if err != nil {
+		return chain.NodeInfo{}, false, err
+	}
+	for _, n := range nodes {
+		if n.PeerID == peerID || n.PublicKey == pk {
+			return n, true, nil
+		}
+	}
+	return chain.NodeInfo{}, false, nil
+}
+
+// joinWhen says when stake active from epoch e lets a node into a
+// committee: the committee of epoch e is chosen at the midpoint of epoch
+// e−1 (Walrus's), times estimated from the current epoch's start.
+func joinWhen(st *chain.SystemState, e uint32) string {
+	if e <= st.Epoch {
+		return fmt.Sprintf("The stake is active: the node is in the committee of epoch %d if its stake ranks it in.", st.Epoch)
+	}
+	start := st.EpochStart.Add(time.Duration(e-st.Epoch) * st.EpochDuration)
+	mid := start.Add(-st.EpochDuration / 2)
+	return fmt.Sprintf("The node joins the committee of epoch %d, chosen at the midpoint of epoch %d (about %s); epoch %d starts about %s.",
+		e, e-1, mid.Local().Format(time.RFC3339), e, start.Local().Format(time.RFC3339))
 }
 
 func newNodeRegisterCmd() *cobra.Command {
@@ -182,29 +340,77 @@ operator with it. The node joins a committee once its stake is active.`,
 			if name == "" {
 				name = keys.PeerID[len(keys.PeerID)-8:]
 			}
-			info, err := ch.RegisterNode(ctx, keys.Account, keys.RegisterArgs(name, addrs, st.Epoch, commission))
+			op := keys.Account.Address()
+			// Already registered (a run that failed after registering, or
+			// a second run): the same node, not a second one.
+			info, found, err := findNode(ctx, ch, keys.PeerID, keys.Protocol.PublicKey())
 			if err != nil {
 				return err
 			}
+			if found && info.Operator != op {
+				return fmt.Errorf("the node's keys are registered as node %s by another operator (%s)", info.ID, info.Operator)
+			}
 			var staked *chain.StakedWAL
-			if stake > 0 {
+			if found && stake > 0 {
+				ss, err := ch.StakedWAL(ctx, op)
+				if err != nil {
+					return err
+				}
+				for i := range ss {
+					if ss[i].NodeID == info.ID && ss[i].State != chain.StakeWithdrawing {
+						staked = &ss[i]
+						break
+					}
+				}
+			}
+			// All or nothing: the stake is checked before anything is sent.
+			if stake > 0 && staked == nil {
+				bal, err := ch.Balance(ctx, op)
+				if err != nil {
+					return err
+				}
+				if bal < stake {
+					return fmt.Errorf("the operator %s holds %s WAL, less than the %s WAL to stake; nothing was registered. Fund it first, on a devnet with\n  walrus get-wal --wallet %s --amount %s",
+						op, formatWAL(bal), formatWAL(stake), cfg.AccountKeyFile, formatWAL(stake-bal))
+				}
+			}
+			registered := false
+			if !found {
+				if info, err = ch.RegisterNode(ctx, keys.Account, keys.RegisterArgs(name, addrs, st.Epoch, commission)); err != nil {
+					return err
+				}
+				registered = true
+			}
+			newStake := false
+			if stake > 0 && staked == nil {
 				s, err := ch.Stake(ctx, keys.Account, info.ID, stake)
 				if err != nil {
-					return fmt.Errorf("registered node %s, but staking failed: %w", info.ID, err)
+					return fmt.Errorf("registered node %s, but staking failed (run the same command again to stake): %w", info.ID, err)
 				}
-				staked = &s
+				staked, newStake = &s, true
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				return json.NewEncoder(out).Encode(struct {
-					Node   chain.NodeInfo   `json:"node"`
-					Staked *chain.StakedWAL `json:"stakedWal,omitempty"`
-				}{info, staked})
+					Node       chain.NodeInfo   `json:"node"`
+					Registered bool             `json:"registered"`
+					Staked     *chain.StakedWAL `json:"stakedWal,omitempty"`
+				}{info, registered, staked})
 			}
-			fmt.Fprintf(out, "Registered node %s (%s)\n", info.ID, info.Name)
+			if registered {
+				fmt.Fprintf(out, "Registered node %s (%s)\n", info.ID, info.Name)
+			} else {
+				fmt.Fprintf(out, "Node %s (%s) was registered already\n", info.ID, info.Name)
+			}
 			if staked != nil {
-				fmt.Fprintf(out, "Staked %s, active from epoch %d\n", formatAmount(stake), staked.ActivationEpoch)
+				verb := "Staked"
+				if !newStake {
+					verb = "Already staked"
+				}
+				fmt.Fprintf(out, "%s %s WAL, active from epoch %d\n", verb, formatWAL(staked.Principal), staked.ActivationEpoch)
+				fmt.Fprintf(out, "%s\n", joinWhen(&st, staked.ActivationEpoch))
 			}
+			fmt.Fprintf(out, "Run it (now: it serves once it is in a committee):\n  walrus node run --config %s\n", configPath)
 			return nil
 		},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,9 +17,8 @@ func init() { register(newReadCmd) }
 
 // readOutput is `walrus read --json`.
 type readOutput struct {
-	BlobID encoding.BlobID `json:"blobId"`
 	Out    string          `json:"out,omitempty"`
-	Size   int             `json:"size"`
+	BlobID encoding.BlobID `json:"blobId"`
 	// Blob is the blob (base64) when no --out was given.
 	Blob []byte `json:"blob,omitempty"`
 }
@@ -28,18 +28,24 @@ func newReadCmd() *cobra.Command {
 		cf     clientFlags
 		out    string
 		strict bool
+		skip   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "read BLOB_ID",
 		Short: "Read a blob",
 		Long: `Reads a blob from the storage nodes, verifying every sliver, and writes it to
 --out or stdout. The default consistency check re-encodes the systematic
-slivers; --strict-consistency-check re-encodes the whole blob.`,
+slivers; --strict-consistency-check re-encodes the whole blob;
+--skip-consistency-check checks only each sliver against the metadata, for
+blobs whose writer you trust.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := encoding.ParseBlobID(args[0])
+			id, err := parseBlobIDArg(args[0])
 			if err != nil {
-				return fmt.Errorf("blob ID %q: %w", args[0], err)
+				return err
+			}
+			if strict && skip {
+				return errors.New("--strict-consistency-check and --skip-consistency-check are mutually exclusive")
 			}
 			ctx := cmd.Context()
 			c, closeFn, err := cf.open(ctx, false, cliLogger(cmd))
@@ -47,7 +53,7 @@ slivers; --strict-consistency-check re-encodes the whole blob.`,
 				return err
 			}
 			defer closeFn()
-			opts := client.ReadOptions{Strict: strict}
+			opts := client.ReadOptions{Strict: strict, SkipConsistencyCheck: skip}
 			var done func()
 			opts.Progress, done = newProgress(cmd, cf.json || out == "", progressMinBytes, "read "+id.String()[:8])
 			blob, err := c.ReadBlob(ctx, id, opts)
@@ -63,7 +69,7 @@ slivers; --strict-consistency-check re-encodes the whole blob.`,
 			w := cmd.OutOrStdout()
 			switch {
 			case cf.json:
-				res := readOutput{BlobID: id, Out: out, Size: len(blob)}
+				res := readOutput{BlobID: id, Out: out}
 				if out == "" {
 					res.Blob = blob
 				}
@@ -79,6 +85,7 @@ slivers; --strict-consistency-check re-encodes the whole blob.`,
 	cf.register(cmd)
 	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write the blob to (default stdout)")
 	cmd.Flags().BoolVar(&strict, "strict-consistency-check", false, "re-encode the whole blob and check every sliver hash")
+	cmd.Flags().BoolVar(&skip, "skip-consistency-check", false, "skip the consistency check (slivers are still verified): for trusted writers")
 	return cmd
 }
 

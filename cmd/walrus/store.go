@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,30 +24,62 @@ type storeOutput struct {
 	Error           string              `json:"error,omitempty"`
 }
 
+// dryRunOutput is one file's entry of `walrus store --dry-run --json`, as
+// Walrus's DryRunOutput.
+type dryRunOutput struct {
+	Path          string          `json:"path"`
+	BlobID        encoding.BlobID `json:"blobId"`
+	UnencodedSize uint64          `json:"unencodedSize"`
+	EncodedSize   uint64          `json:"encodedSize"`
+	StorageCost   uint64          `json:"storageCost"`
+	EncodingType  string          `json:"encodingType"`
+}
+
+// errSharedBlobs is returned for --share and extend --shared: the chain
+// has no shared blob objects (Walrus's shared_blob module).
+var errSharedBlobs = errors.New("shared blobs are not supported by this network's chain")
+
+// stdinPath is the FILE that means standard input.
+const stdinPath = "-"
+
 func newStoreCmd() *cobra.Command {
 	var (
 		cf                   clientFlags
-		epochs               uint32
+		lifetime             epochArg
 		permanent, deletable bool
-		force, dryRun        bool
+		force, dryRun, share bool
 		sendTo               string
 	)
 	cmd := &cobra.Command{
-		Use:   "store FILE...",
-		Short: "Store files as blobs",
-		Long: `Encodes each FILE, registers and pays for it with the wallet, sends it to the
-storage nodes and certifies it. A permanent blob already certified for long
-enough is not stored again (unless --force). New blobs are deletable unless
---permanent is given, as Walrus's CLI since v1.33.`,
+		Use:     "store FILE...",
+		Aliases: []string{"write"},
+		Short:   "Store files as blobs",
+		Long: `Encodes each FILE ("-" is standard input), registers and pays for it with the
+wallet, sends it to the storage nodes and certifies it. A permanent blob
+already certified for long enough is not stored again (unless --force). New
+blobs are deletable unless --permanent is given, as Walrus's CLI since v1.33.
+
+The lifetime is one of --epochs N (or max), --end-epoch E and
+--earliest-expiry-time T; without any, ` + fmt.Sprint(defaultEpochs) + ` epoch: until the end of the
+current epoch (walrus info shows its length).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if permanent && deletable {
 				return errors.New("--permanent and --deletable are mutually exclusive")
 			}
-			if epochs == 0 {
-				return errors.New("--epochs must be at least 1")
+			if err := lifetime.check(); err != nil {
+				return err
 			}
-			opts := client.StoreOptions{Epochs: epochs, Deletable: !permanent, Force: force, DryRun: dryRun}
+			if share {
+				if !permanent {
+					return errors.New("deletable blobs cannot be shared: --share needs --permanent")
+				}
+				return fmt.Errorf("--share: %w", errSharedBlobs)
+			}
+			if n := slices.Index(args, stdinPath); n >= 0 && slices.Index(args[n+1:], stdinPath) >= 0 {
+				return errors.New(`standard input ("-") can be stored once per command`)
+			}
+			opts := client.StoreOptions{Deletable: !permanent, Force: force, DryRun: dryRun}
 			if sendTo != "" {
 				a, err := chain.ParseAddress(sendTo)
 				if err != nil {
@@ -59,8 +93,16 @@ enough is not stored again (unless --force). New blobs are deletable unless
 				return err
 			}
 			defer closeFn()
+			state, err := c.SystemState(ctx)
+			if err != nil {
+				return err
+			}
+			if opts.Epochs, err = lifetime.epochsAhead(&state, time.Now()); err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			var results []storeOutput
+			var dry []dryRunOutput
 			failed := 0
 			for _, path := range args {
 				res, err := storeFile(cmd, c, path, opts, cf.json)
@@ -73,12 +115,20 @@ enough is not stored again (unless --force). New blobs are deletable unless
 					continue
 				}
 				results = append(results, storeOutput{BlobStoreResult: res, Path: path})
+				if d := res.DryRun; d != nil {
+					dry = append(dry, dryRunOutput{Path: path, BlobID: d.BlobID, UnencodedSize: d.UnencodedLength,
+						EncodedSize: d.EncodedLength, StorageCost: d.StorageCost, EncodingType: "RS2"})
+				}
 				if !cf.json {
 					printStoreResult(out, path, res)
 				}
 			}
 			if cf.json {
-				if err := printJSON(out, results); err != nil {
+				var v any = results
+				if dryRun && failed == 0 {
+					v = dry
+				}
+				if err := printJSON(out, v); err != nil {
 					return err
 				}
 			}
@@ -90,43 +140,51 @@ enough is not stored again (unless --force). New blobs are deletable unless
 	}
 	cf.register(cmd)
 	f := cmd.Flags()
-	f.Uint32Var(&epochs, "epochs", 1, "number of epochs to store the blobs for, from the current one")
+	lifetime.register(f)
 	f.BoolVar(&permanent, "permanent", false, "store permanent blobs (cannot be deleted before they expire)")
 	f.BoolVar(&deletable, "deletable", false, "store deletable blobs (the default)")
 	f.BoolVar(&force, "force", false, "store even if the blob is already certified for long enough")
 	f.BoolVar(&dryRun, "dry-run", false, "only print the blob IDs, encoded sizes and costs")
+	f.BoolVar(&share, "share", false, "share the blob objects after storing them (permanent blobs only)")
 	f.StringVar(&sendTo, "send-object-to", "", "address that receives the blob objects (default the wallet's)")
 	return cmd
 }
 
-// storeFile stores one file, refusing one over the network's maximum
-// before reading it.
+// storeFile stores one file ("-": standard input), refusing one over the
+// network's maximum before reading it.
 func storeFile(cmd *cobra.Command, c *client.Client, path string, opts client.StoreOptions, asJSON bool) (*client.StoreResult, error) {
 	ctx := cmd.Context()
-	f, err := os.Open(path)
+	var r io.Reader
+	var size int64
+	if path == stdinPath {
+		r = cmd.InOrStdin()
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("not a regular file")
+		}
+		state, err := c.SystemState(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if p, err := state.Params(); err == nil && uint64(st.Size()) > p.MaxBlobSize() {
+			return nil, &encoding.TooLargeError{Size: uint64(st.Size()), Max: p.MaxBlobSize(), N: state.NShards}
+		}
+		r, size = f, st.Size()
+	}
+	blob, err := c.ReadBlobFrom(ctx, r, size)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
-	state, err := c.SystemState(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if p, err := state.Params(); err == nil && uint64(st.Size()) > p.MaxBlobSize() {
-		return nil, &encoding.TooLargeError{Size: uint64(st.Size()), Max: p.MaxBlobSize(), N: state.NShards}
-	}
-	blob, err := c.ReadBlobFrom(ctx, io.Reader(f), st.Size())
-	if err != nil {
-		return nil, err
-	}
-	progress, done := newProgress(cmd, asJSON, st.Size(), path)
+	progress, done := newProgress(cmd, asJSON, int64(len(blob)), path)
 	defer done()
 	opts.Progress = progress
 	return c.Store(ctx, blob, opts)

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -31,11 +32,17 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultNodes         = 4
-	DefaultShards        = 100
-	DefaultEpochDuration = 10 * time.Minute
+	DefaultNodes  = 4
+	DefaultShards = 100
+	// DefaultEpochDuration is a day, so that blobs stored for a few epochs
+	// outlast an afternoon of trying things; --epoch-duration makes epoch
+	// changes (and nodes joining) quicker to watch.
+	DefaultEpochDuration = 24 * time.Hour
 	DefaultChainAddr     = "127.0.0.1:31416"
 	DefaultDaemonAddr    = "127.0.0.1:31415"
+	// DefaultDaemonMetricsAddr is Walrus's default metrics address of its
+	// daemon.
+	DefaultDaemonMetricsAddr = "127.0.0.1:27182"
 	// WalletFunds is the WAL the devnet's client wallet starts with.
 	WalletFunds = 100_000 * chain.FrostPerWAL
 	// NodeStake is each node's stake at genesis.
@@ -64,6 +71,12 @@ type Config struct {
 	// DaemonAddr is where the publisher/aggregator listens; "off" disables
 	// it.
 	DaemonAddr string
+	// DaemonMetricsAddr is where the daemon's Prometheus metrics are
+	// served (GET /metrics); "off" disables them.
+	DaemonMetricsAddr string
+	// Clock, if set, runs the chain on a clock the caller moves (tests: a
+	// day of devnet time in a moment); otherwise the real clock.
+	Clock *network.ManualClock
 	// Logger receives the devnet's and the nodes' logs.
 	Logger *slog.Logger
 }
@@ -76,7 +89,9 @@ type state struct {
 	EpochDuration time.Duration `yaml:"epoch_duration"`
 	ChainAddr     string        `yaml:"chain_addr"`
 	DaemonAddr    string        `yaml:"daemon_addr"`
-	CreatedAt     time.Time     `yaml:"created_at"`
+	// DaemonMetricsAddr is absent from devnets made before it existed.
+	DaemonMetricsAddr string    `yaml:"daemon_metrics_addr,omitempty"`
+	CreatedAt         time.Time `yaml:"created_at"`
 }
 
 // Devnet is a running local network.
@@ -84,9 +99,11 @@ type Devnet struct {
 	// Network is the network of real parts the devnet runs.
 	*network.Network
 	// ChainURL, DaemonURL: where the chain API and the daemon listen
-	// (DaemonURL is empty without a daemon).
-	ChainURL  string
-	DaemonURL string
+	// (DaemonURL is empty without a daemon); MetricsURL is the daemon's
+	// metrics (empty without).
+	ChainURL   string
+	DaemonURL  string
+	MetricsURL string
 	// ClientConfigPath is the client config file naming this network as
 	// context "devnet".
 	ClientConfigPath string
@@ -111,10 +128,18 @@ func Start(ctx context.Context, cfg Config) (_ *Devnet, err error) {
 		return nil, err
 	}
 	// Ports are fixed when the devnet is created, so that a resumed devnet
-	// is where it was.
+	// is where it was. One that is taken now is named before anything
+	// starts.
+	if st.DaemonAddr == "off" {
+		st.DaemonMetricsAddr = "off"
+	}
+	if err := checkFree(cfg.Dir, resume, []portUse{{"chain API", st.ChainAddr, "--chain-addr"},
+		{"publisher/aggregator", st.DaemonAddr, "--daemon-addr"}, {"daemon metrics", st.DaemonMetricsAddr, "--daemon-metrics-addr"}}); err != nil {
+		return nil, err
+	}
 	chainURL := "http://" + st.ChainAddr
 	nw, err := network.Start(ctx, network.Config{
-		Dir: cfg.Dir, Nodes: st.Nodes, Shards: st.Shards, EpochDuration: st.EpochDuration,
+		Dir: cfg.Dir, Nodes: st.Nodes, Shards: st.Shards, EpochDuration: st.EpochDuration, Clock: cfg.Clock,
 		Stakes: stakes(st.Nodes), WalletFunds: WalletFunds, Resume: resume, Logger: cfg.Logger,
 		NodeConfig: func(i int, c *node.Config) {
 			c.Name = fmt.Sprintf("devnet-%d", i)
@@ -125,6 +150,9 @@ func Start(ctx context.Context, cfg Config) (_ *Devnet, err error) {
 		},
 	})
 	if err != nil {
+		if resume && strings.Contains(err.Error(), "address already in use") {
+			return nil, fmt.Errorf("%w\ndevnet: a node's port saved in %s is taken by another process (another devnet?); stop it, or start a new devnet in another --dir", err, cfg.Dir)
+		}
 		return nil, err
 	}
 	d := &Devnet{Network: nw, ClientConfigPath: filepath.Join(cfg.Dir, "client.yaml")}
@@ -149,7 +177,15 @@ func Start(ctx context.Context, cfg Config) (_ *Devnet, err error) {
 			return nil, fmt.Errorf("devnet: daemon address %s: %w", st.DaemonAddr, err)
 		}
 		d.DaemonURL = "http://" + ln.Addr().String()
-		nw.Go("daemon", func(ctx context.Context) error { return dm.Run(ctx, ln, nil) })
+		var mln net.Listener
+		if st.DaemonMetricsAddr != "off" {
+			if mln, err = net.Listen("tcp", st.DaemonMetricsAddr); err != nil {
+				ln.Close()
+				return nil, fmt.Errorf("devnet: daemon metrics address %s: %w", st.DaemonMetricsAddr, err)
+			}
+			d.MetricsURL = "http://" + mln.Addr().String() + "/metrics"
+		}
+		nw.Go("daemon", func(ctx context.Context) error { return dm.Run(ctx, ln, mln) })
 		if err := waitHTTP(ctx, d.DaemonURL+"/status"); err != nil {
 			return nil, err
 		}
@@ -205,6 +241,7 @@ func prepare(cfg Config) (st state, resume bool, err error) {
 		if cfg.DaemonAddr != "" {
 			st.DaemonAddr = cfg.DaemonAddr
 		}
+		st.DaemonMetricsAddr = orDefault(orDefault(cfg.DaemonMetricsAddr, st.DaemonMetricsAddr), DefaultDaemonMetricsAddr)
 		return st, true, nil
 	case !errors.Is(err, os.ErrNotExist):
 		return st, false, err
@@ -213,7 +250,8 @@ func prepare(cfg Config) (st state, resume bool, err error) {
 		Version: stateVersion, Nodes: orDefault(cfg.Nodes, DefaultNodes), Shards: orDefault(cfg.Shards, DefaultShards),
 		EpochDuration: orDefault(cfg.EpochDuration, DefaultEpochDuration),
 		ChainAddr:     orDefault(cfg.ChainAddr, DefaultChainAddr), DaemonAddr: orDefault(cfg.DaemonAddr, DefaultDaemonAddr),
-		CreatedAt: time.Now().UTC().Truncate(time.Second),
+		DaemonMetricsAddr: orDefault(cfg.DaemonMetricsAddr, DefaultDaemonMetricsAddr),
+		CreatedAt:         time.Now().UTC().Truncate(time.Second),
 	}
 	if st.Nodes < 1 || st.Shards < st.Nodes {
 		return st, false, fmt.Errorf("%w: %d nodes and %d shards: every node needs a shard", ErrConfig, st.Nodes, st.Shards)
@@ -233,6 +271,30 @@ func prepare(cfg Config) (st state, resume bool, err error) {
 	// The state is written before the network: a folder whose network was
 	// not created completely is started anew only by removing it.
 	return st, false, os.WriteFile(path, out, 0o600)
+}
+
+// portUse is an address the devnet listens on, for checkFree.
+type portUse struct{ what, addr, flag string }
+
+// checkFree fails, naming the address, what it is for and the flag that
+// moves it, when one of uses (but "off" and port 0) is taken.
+func checkFree(dir string, resume bool, uses []portUse) error {
+	for _, u := range uses {
+		if u.addr == "off" || u.addr == "" || strings.HasSuffix(u.addr, ":0") {
+			continue
+		}
+		ln, err := net.Listen("tcp", u.addr)
+		if err != nil {
+			saved := ""
+			if resume {
+				saved = fmt.Sprintf(", saved in %s,", filepath.Join(dir, stateFile))
+			}
+			return fmt.Errorf("devnet: the %s address %s%s is taken (another devnet or program listens there); stop it, or pass %s with a free address: %w",
+				u.what, u.addr, saved, u.flag, err)
+		}
+		ln.Close()
+	}
+	return nil
 }
 
 // pinPort replaces port 0 in addr by a free port.
