@@ -33,6 +33,10 @@ type Status struct {
 	NShards     int    `json:"nShards"`
 	StartedAt   string `json:"startedAt"`
 	EventCursor string `json:"eventCursor"`
+	// Challenges are the storage challenges of the current epoch, and
+	// LastChallenges the previous epoch's (challenge.go); nil before any.
+	Challenges     *ChallengeStatus `json:"challenges,omitempty"`
+	LastChallenges *ChallengeStatus `json:"lastChallenges,omitempty"`
 }
 
 var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
