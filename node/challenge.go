@@ -461,6 +461,7 @@ func (c *challenger) challengeAll(ctx context.Context, ec *epochChallenges, prov
 		}
 		ec.setVerdict(verdict)
 	}
+	c.expectAll(ctx, ec, verifier, pending)
 	passed := map[int]bool{}
 	backoff := c.backoff
 	for attempt := 1; len(pending) > 0; attempt++ {
@@ -532,22 +533,61 @@ func (c *challenger) epochDuration(ctx context.Context) time.Duration {
 	return st.EpochDuration
 }
 
+// challenges derives a member's challenges, one per shard in shards.
+func (ms *memberState) challenges(ec *epochChallenges, shards []uint16) ([]*proofs.Challenge, error) {
+	chs := make([]*proofs.Challenge, len(shards))
+	for i, s := range shards {
+		ch, err := ec.index.Challenge(ms.member.NodeID, s)
+		if err != nil {
+			return nil, err
+		}
+		chs[i] = ch
+	}
+	return chs, nil
+}
+
+// shards are the member's shards, sorted.
+func (ms *memberState) shards() []uint16 {
+	s := slices.Clone(ms.member.Shards)
+	slices.Sort(s)
+	return s
+}
+
+// expectAll prepares the expectations of every member's challenges at once:
+// the metadata of a blob sampled by many shards is read once (reading
+// metadata is most of a challenger's cost). If that fails, each member's are
+// prepared on their own when it is challenged.
+func (c *challenger) expectAll(ctx context.Context, ec *epochChallenges, verifier *proofs.Verifier, members []*memberState) {
+	var all []*proofs.Challenge
+	for _, ms := range members {
+		chs, err := ms.challenges(ec, ms.shards())
+		if err != nil {
+			return
+		}
+		all = append(all, chs...)
+	}
+	exps, err := verifier.ExpectAll(ctx, all)
+	if err != nil {
+		c.log.Debug("preparing every member's challenges at once failed; preparing them one member at a time", "err", err)
+		return
+	}
+	for _, ms := range members {
+		k := len(ms.member.Shards)
+		ms.exps, exps = exps[:k:k], exps[k:]
+	}
+}
+
 // challengeMember challenges all of a member's shards in one request and
 // returns nil if every response verifies.
 func (c *challenger) challengeMember(ctx context.Context, ec *epochChallenges, verifier *proofs.Verifier, ms *memberState) error {
-	shards := slices.Clone(ms.member.Shards)
-	slices.Sort(shards)
+	shards := ms.shards()
 	if len(shards) == 0 {
 		return nil
 	}
 	if ms.exps == nil {
-		chs := make([]*proofs.Challenge, len(shards))
-		for i, s := range shards {
-			ch, err := ec.index.Challenge(ms.member.NodeID, s)
-			if err != nil {
-				return err
-			}
-			chs[i] = ch
+		chs, err := ms.challenges(ec, shards)
+		if err != nil {
+			return err
 		}
 		exps, err := verifier.ExpectAll(ctx, chs)
 		if err != nil {
