@@ -56,8 +56,10 @@ type Status struct {
 	Pool      *PoolStatus `json:"pool,omitempty"`
 	PoolError string      `json:"poolError,omitempty"`
 
-	// Node-side storage-challenge results (node/challenge*.go) go here,
-	// beside Pool's on-chain verdicts.
+	// Challenges are the storage challenges of the current epoch, and
+	// LastChallenges the previous epoch's (challenge.go); nil before any.
+	Challenges     *ChallengeStatus `json:"challenges,omitempty"`
+	LastChallenges *ChallengeStatus `json:"lastChallenges,omitempty"`
 
 	// Scrub progress (the scrubber of stored slivers) goes here.
 }

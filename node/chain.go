@@ -19,6 +19,9 @@ type Chain interface {
 	Nodes(ctx context.Context) ([]chain.NodeInfo, error)
 	Events(ctx context.Context, after chain.Cursor, limit int, wait time.Duration) ([]chain.Event, error)
 	EpochSyncDone(ctx context.Context, s chain.Signer, node chain.NodeID, epoch uint32) (chain.TxReceipt, error)
+	// Storage challenges (challenge.go).
+	EpochSeed(ctx context.Context, epoch uint32) (chain.Seed, error)
+	SubmitAttestation(ctx context.Context, s chain.Signer, att chain.Attestation) (chain.TxReceipt, error)
 }
 
 var _ Chain = chain.Chain(nil)

@@ -116,6 +116,15 @@ type Config struct {
 	ShardSyncAttempts int `yaml:"shard_sync_attempts"`
 	// ShardSyncWorkers bounds the shards synced at once.
 	ShardSyncWorkers int `yaml:"shard_sync_workers"`
+
+	// ChallengeWindow is how long, from the end of an epoch change, the
+	// node keeps challenging a member that fails or does not answer its
+	// storage challenges before it attests (at most half the epoch);
+	// ChallengeBackoff is the first wait between attempts, doubling;
+	// ChallengeWorkers bounds the members challenged at once.
+	ChallengeWindow  time.Duration `yaml:"challenge_window"`
+	ChallengeBackoff time.Duration `yaml:"challenge_backoff"`
+	ChallengeWorkers int           `yaml:"challenge_workers"`
 }
 
 // EnsureDefaults fills in every unset optional field.
@@ -168,6 +177,15 @@ func (c *Config) EnsureDefaults() {
 	if c.ShardSyncWorkers == 0 {
 		c.ShardSyncWorkers = DefaultShardSyncWorkers
 	}
+	if c.ChallengeWindow == 0 {
+		c.ChallengeWindow = DefaultChallengeWindow
+	}
+	if c.ChallengeBackoff == 0 {
+		c.ChallengeBackoff = DefaultChallengeBackoff
+	}
+	if c.ChallengeWorkers == 0 {
+		c.ChallengeWorkers = DefaultChallengeWorkers
+	}
 }
 
 // Validate reports every invalid field, naming each.
@@ -209,6 +227,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ShardSyncWorkers < 1 || c.ShardSyncWorkers > MaxShardSyncWorkers {
 		bad = append(bad, fmt.Sprintf("shard_sync_workers (%d) must lie in [1, %d]", c.ShardSyncWorkers, MaxShardSyncWorkers))
+	}
+	if c.ChallengeWindow < 0 || c.ChallengeBackoff < 0 {
+		bad = append(bad, fmt.Sprintf("challenge_window (%s) and challenge_backoff (%s) must be ≥ 0", c.ChallengeWindow, c.ChallengeBackoff))
+	}
+	if c.ChallengeWorkers < 1 || c.ChallengeWorkers > 256 {
+		bad = append(bad, fmt.Sprintf("challenge_workers (%d) must lie in [1, 256]", c.ChallengeWorkers))
 	}
 	if c.NodeID != "" {
 		if _, err := chain.ParseObjectID(c.NodeID); err != nil {

@@ -53,6 +53,22 @@
 // client did not send them), background workers rebuild them from recovery
 // symbols of the other committee members and of the node's own slivers.
 //
+// # Storage challenges
+//
+// Every epoch the node proves that it holds its shards and checks that the
+// other committee members hold theirs (DESIGN.md §7; package proofs has the
+// derivation and formats, challenge.go the node's side). The epoch's blob set
+// is fixed when the node applies EpochChangeStart, from its records (kept in
+// DataDir/challenge-set for restarts); once the change is done the node
+// proves its own shards (each once, after its sync; a sampled sliver it lacks
+// is recovered first) and serves the responses over challenge/get to the
+// members only, challenges every other member (all its shards in one
+// request, each response capped at its known size), retries a member that
+// fails until Config.ChallengeWindow has passed (at most half the epoch), and
+// submits one attestation signed with its protocol key: a bit per member that
+// passed every shard, its own when it proved all of its. Status.Challenges
+// and the walrus_node_challenge_* metrics report what happened.
+//
 // # Lifecycle
 //
 // New is inert; Run starts the store, the libp2p host and server, the event

@@ -29,6 +29,7 @@ type follower struct {
 	recov    *recoverer
 	gc       *collector
 	sync     *shardSyncer
+	chal     *challenger
 	account  chain.Signer
 	nodeID   chain.NodeID
 	pollWait time.Duration
@@ -52,6 +53,10 @@ func (f *follower) run(ctx context.Context) error {
 	}
 	f.gc.expired(ctx)
 	f.gc.dropRemovedShards(ctx)
+	if v := f.views.load(); f.chal.loadOrGenesis(v.epoch) && v.phase != chain.PhaseSyncing {
+		// A restart after the epoch's change was done: the challenges go on.
+		f.chal.open(ctx, v)
+	}
 	if v := f.views.load(); v.index >= 0 {
 		// A restart in the middle of an epoch change: resume the shard sync
 		// from its cursors, or report sync done again (a duplicate is a
@@ -115,8 +120,9 @@ func (f *follower) apply(ctx context.Context, ev chain.Event) error {
 			return err
 		}
 		f.views.setPhase(ev.Epoch, chain.PhaseActive)
-		if f.views.load().epoch == ev.Epoch {
+		if v := f.views.load(); v.epoch == ev.Epoch {
 			f.gc.dropRemovedShards(ctx)
+			f.chal.open(ctx, v)
 		}
 		return nil
 	case chain.EventEpochSyncDone:
@@ -255,6 +261,11 @@ func (f *follower) epochChange(ctx context.Context, ev chain.Event, cur []byte) 
 		return err
 	}
 	f.metrics.setView(v)
+	// The challenges of the new epoch sample the blobs of the records as
+	// they are now, at this event, as on every node.
+	if err := f.chal.fix(ctx, v.epoch); err != nil {
+		return err
+	}
 	// A sync of the previous epoch still running is moot now.
 	f.sync.stop()
 	var added, syncing []uint16

@@ -30,6 +30,8 @@ type handler struct {
 	// confirmationWait bounds how long a confirmation request waits for
 	// slivers still being stored.
 	confirmationWait time.Duration
+	// challenges serves the node's storage-challenge responses (nil: none).
+	challenges *challenger
 }
 
 var _ p2p.Handler = (*handler)(nil)

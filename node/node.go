@@ -62,6 +62,7 @@ type Node struct {
 	views     *views
 	intake    *intake
 	sync      *shardSyncer
+	chal      *challenger
 	metrics   *metrics
 	adminAddr string
 	started   time.Time
@@ -178,10 +179,14 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	}
 	gc := &collector{store: n.store, views: n.views, metrics: m, log: log,
 		handoff: &handoff{chain: n.deps.Chain, self: n.nodeID, log: log}}
+	n.chal = &challenger{store: n.store, codec: codec, chain: n.deps.Chain, views: n.views, peers: recov.peers, recov: recov,
+		syncing: syncer.isSyncing, signer: n.keys.Protocol, account: n.keys.Account, self: n.nodeID, dir: cfg.DataDir,
+		metrics: newChallengeMetrics(m.reg), log: log.With("part", "challenges"), window: cfg.ChallengeWindow,
+		backoff: cfg.ChallengeBackoff, workers: cfg.ChallengeWorkers, start: n.start}
 	follow := &follower{chain: n.deps.Chain, store: n.store, views: n.views, intake: n.intake, recov: recov, gc: gc, sync: syncer,
-		account: n.keys.Account, nodeID: n.nodeID, pollWait: cfg.EventPollWait, metrics: m, log: log, start: n.start}
+		chal: n.chal, account: n.keys.Account, nodeID: n.nodeID, pollWait: cfg.EventPollWait, metrics: m, log: log, start: n.start}
 	var h p2p.Handler = &handler{store: n.store, codec: codec, views: n.views, intake: n.intake, stored: stored,
-		signer: n.keys.Protocol, metrics: m, log: log, confirmationWait: cfg.ConfirmationWait}
+		signer: n.keys.Protocol, metrics: m, log: log, confirmationWait: cfg.ConfirmationWait, challenges: n.chal}
 	if n.deps.Middleware != nil {
 		h = n.deps.Middleware(h)
 	}
@@ -281,6 +286,7 @@ func (n *Node) Status(ctx context.Context) Status {
 		BufferedB: n.intake.mem.used(), NShards: v.n(), StartedAt: n.started.UTC().Format(time.RFC3339),
 		SyncingShards: n.sync.claimed(),
 	}
+	st.Challenges, st.LastChallenges = n.chal.status()
 	st.DiskUsageB, _ = n.store.DiskUsage()
 	if c, err := n.store.EventCursor(ctx); err == nil {
 		st.EventCursor = string(c)

@@ -27,7 +27,7 @@
 //	/walrus/confirmation/get/1.0.0  blob ID, epoch, object ID → signed confirmation (opaque)
 //	/walrus/recovery/get/1.0.0      blob ID, target axis, target indices → recovery symbols
 //	/walrus/status/get/1.0.0        blob ID → status
-//	/walrus/challenge/get/1.0.0     reserved (storage challenges)
+//	/walrus/challenge/get/1.0.0     epoch, shards → one frame per shard: the shard's storage-challenge response
 //	/walrus/shard-sync/get/1.0.0    epoch, shard, cursor, limit → a frame per sliver pair, then the next cursor
 //
 // A node holds many shards, so one sliver/put or sliver/get carries all the
@@ -97,6 +97,10 @@
 //	                 Pair    0x00 ‖ blob_id ‖ Option<Metadata> ‖ Sliver primary ‖ Sliver secondary
 //	                 Err     0x01 ‖ Error                        (the same bytes as every error response)
 //	                 End     0x02 ‖ Option<blob_id> next ‖ more bool
+//
+//	challenge/get  request   epoch u32 ‖ vector<u16> shards          (distinct, ≤ MaxChallengeShards)
+//	               response  one frame per shard, in order (each ≤ MaxChallengeFrameSize):
+//	                         0x00 ‖ proofs.Response's BCS | 0x01 ‖ Error
 //
 //	Sliver = ULEB128(len(data)) ‖ data ‖ symbol_size u16 ‖ index u16   (Walrus's SliverData)
 //	axis   = 0 primary | 1 secondary;  state = BlobState

@@ -19,8 +19,9 @@ const (
 	ProtocolRecoveryGet     protocol.ID = "/walrus/recovery/get/1.0.0"
 	ProtocolStatusGet       protocol.ID = "/walrus/status/get/1.0.0"
 
-	// ProtocolChallengeGet is reserved for storage challenges (DESIGN.md §7);
-	// no Server serves it yet.
+	// ProtocolChallengeGet carries storage challenges (DESIGN.md §7;
+	// challenge.go). A Server serves it when its Handler is a
+	// ChallengeHandler.
 	ProtocolChallengeGet protocol.ID = "/walrus/challenge/get/1.0.0"
 	// ProtocolShardSyncGet moves a shard's sliver pairs to its new holder at
 	// an epoch change (DESIGN.md §5, step 7; shardsync.go). A Server serves
@@ -106,5 +107,5 @@ const (
 // transferProtocol reports whether p moves slivers, and so runs under the
 // transfer timeout rather than the request timeout.
 func transferProtocol(p protocol.ID) bool {
-	return p == ProtocolSliverPut || p == ProtocolSliverGet || p == ProtocolShardSyncGet
+	return p == ProtocolSliverPut || p == ProtocolSliverGet || p == ProtocolShardSyncGet || p == ProtocolChallengeGet
 }

@@ -158,8 +158,9 @@ type Server struct {
 	perIP   map[string]int // streams held, by remote address
 }
 
-// NewServer registers the handlers of every protocol of this package (but the
-// reserved ones, and shard-sync/get unless handler is a ShardSyncHandler) on
+// NewServer registers the handlers of every protocol of this package (but
+// shard-sync/get unless handler is a ShardSyncHandler, and challenge/get
+// unless it is a ChallengeHandler) on
 // h and serves them until Close.
 func NewServer(h *Host, handler Handler, opts ...ServerOption) *Server {
 	cfg := serverConfig{
@@ -202,6 +203,9 @@ func (s *Server) protocols() map[protocol.ID]serveFunc {
 	}
 	if _, ok := s.handler.(ShardSyncHandler); ok {
 		m[ProtocolShardSyncGet] = s.serveShardSync
+	}
+	if _, ok := s.handler.(ChallengeHandler); ok {
+		m[ProtocolChallengeGet] = s.serveChallenge
 	}
 	return m
 }

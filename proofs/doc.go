@@ -31,10 +31,12 @@
 // The challenges of epoch e sample the blobs that every shard must hold
 // during e: the blob IDs that, in the chain's event order just before
 // EpochChangeStart(e), have a certified, undeleted blob object, are not
-// marked invalid, and whose end epoch (the largest of their live certified
-// objects) is greater than e. In a node's records: certified in an epoch
-// before e, end epoch > e, not invalid — on the state the node has when it
-// processes the EpochChangeStart(e) event, so that what happens later in e
+// marked invalid, and whose end epoch is greater than e. In a node's
+// records (package node): certified in an epoch before e, with a live
+// certified registration, end epoch > e (the largest end epoch of the live
+// registrations, certified or not: the node keeps the slivers that long),
+// not invalid — on the state the node has when it processes the
+// EpochChangeStart(e) event, so that what happens later in e
 // (new certifications, deletions, extensions) does not move the set. Every
 // shard holds one sliver pair of each of these blobs, so the set is the same
 // for all shards; challenger and challenged compute it from the same ordered
@@ -44,7 +46,11 @@
 // challenges; its holder may answer with a release claim (Answer.Released),
 // which the challenger accepts only when its own view of the chain shows the
 // release (ReleasedFunc). A node that defers deleting such blobs' slivers to
-// the epoch's end never needs the claim.
+// the epoch's end never needs the claim. A challenger that has applied the
+// release and dropped the blob's metadata no longer knows its symbol size:
+// its shape marks the sample AnySymbolSize, and any answer of the right
+// form (a claim, or a symbol of any size up to encoding.MaxSymbolSize with a
+// proof of the usual length) passes for it.
 //
 // # Derivation (format)
 //
@@ -222,6 +228,15 @@
 //	verify, ≤ 1 MiB blobs         1–2 ms                    1–2 ms
 //	verify, 64 MiB blobs          20–50 ms                  1.2 ms
 //	ExpectAll, all n shards       0.16 s                    4.6–6.2 s
+//
+// A whole node's epoch (BenchmarkNodeEpoch: n = 1000, 100 members of 10
+// shards, 100,000 blobs of 1 MiB; CPU time, which varies less than wall
+// time on the loaded machine): building the index 0.08 s, proving its 10
+// shards 0.8 s, and as a challenger 5.0 s (preparing the 990 other shards'
+// expectations, mostly decoding metadata, 3.4 s; verifying 1.6 s); it
+// serves 99 × 10 responses of 153 KB (152 MB) and receives 990 (152 MB).
+// It allocates 7.3 GB over the epoch, nearly all of it metadata decoded and
+// dropped at once.
 //
 // Proving costs one sliver expansion per sample (0.05–0.16 ms at n = 100
 // for blobs up to 1 MiB, 0.44 ms at n = 1000, where the 2n hashes dominate;

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -430,5 +431,69 @@ func TestExpectAll(t *testing.T) {
 	bad.Samples[0].Sliver = 7
 	if _, err := v.Expect(ctx, &bad); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("sample with sliver 7 of 7: %v", err)
+	}
+}
+
+// withoutMetadata is a source that has lost the metadata of some blobs, as
+// a challenger that applied their deletion.
+type withoutMetadata struct {
+	*memSource
+	gone map[encoding.BlobID]bool
+}
+
+func (w withoutMetadata) Metadata(ctx context.Context, id encoding.BlobID) (*encoding.Metadata, error) {
+	if w.gone[id] {
+		return nil, fmt.Errorf("%w: metadata of %s", errNotFound, id)
+	}
+	return w.memSource.Metadata(ctx, id)
+}
+
+// TestReleasedBlobWithoutMetadata: a challenger that dropped a released
+// blob's metadata cannot know its symbol size; it accepts a release claim
+// or a symbol of any size for it, and still judges the other samples. A
+// blob it lacks the metadata of and does not see released is its own
+// problem (an error of Expect, no verdict).
+func TestReleasedBlobWithoutMetadata(t *testing.T) {
+	codec, src := newNetwork(t, 7, 30, 2000, 8)
+	x := mustIndex(t, [32]byte{5}, 2, 7, src.ids)
+	ch := mustChallenge(t, x, [32]byte{6}, 3)
+	gone := ch.Samples[2].BlobID
+	ctx := context.Background()
+	challenger := withoutMetadata{src, map[encoding.BlobID]bool{gone: true}}
+	if _, err := mustVerifier(t, 7, challenger, nil).Expect(ctx, ch); err == nil || errors.Is(err, ErrFailed) {
+		t.Fatalf("missing metadata of a live blob: %v, want the challenger's error", err)
+	}
+	v := mustVerifier(t, 7, challenger, releasedSet(gone))
+	lost := map[sliverKey]bool{}
+	for s := range 7 {
+		lost[sliverKey{uint16(s), gone, encoding.Primary}] = true
+		lost[sliverKey{uint16(s), gone, encoding.Secondary}] = true
+	}
+	claimed, err := NewProver(codec, &dropping{src, lost}, releasedSet(gone)).Prove(ctx, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proven, err := NewProver(codec, src, nil).Prove(ctx, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, resp := range map[string]*Response{"release claim": claimed, "proven symbol": proven} {
+		e, err := v.Expect(ctx, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := resp.MarshalBCS()
+		if len(b) > e.Shape().MaxSize() {
+			t.Fatalf("%s: response of %d bytes over the shape's %d", name, len(b), e.Shape().MaxSize())
+		}
+		if err := e.Verify(ctx, bytes.NewReader(b)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		// The other samples are still judged.
+		bad := bytes.Clone(b)
+		bad[len(bad)-1] ^= 1
+		if err := e.Verify(ctx, bytes.NewReader(bad)); !errors.Is(err, ErrFailed) {
+			t.Fatalf("%s, last proof damaged: %v, want ErrFailed", name, err)
+		}
 	}
 }

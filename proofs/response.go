@@ -94,11 +94,18 @@ func ProofLen(n int) int {
 	return bits.Len(uint(n - 1))
 }
 
+// AnySymbolSize in a Shape stands for a sample whose symbol size the
+// challenger does not know: its blob was released after the epoch's set was
+// fixed and the challenger dropped its metadata. Its answer may be a release
+// claim or a symbol of any size up to encoding.MaxSymbolSize.
+const AnySymbolSize = -1
+
 // Shape is what fixes the layout of a response before it arrives: the
 // symbol size of each sample's blob (from its unencoded length and n) and
 // the proof length (from n). A challenger gets it from Verifier.Expect.
 type Shape struct {
-	// SymbolSizes[j] is the symbol size of sample j's blob.
+	// SymbolSizes[j] is the symbol size of sample j's blob, or
+	// AnySymbolSize.
 	SymbolSizes []int
 	// ProofLen is the number of nodes of every proof: ProofLen(n).
 	ProofLen int
@@ -111,6 +118,9 @@ type Shape struct {
 func (s Shape) MaxSize() int {
 	size := 32 + ulebLen(uint64(len(s.SymbolSizes)))
 	for _, sz := range s.SymbolSizes {
+		if sz == AnySymbolSize {
+			sz = encoding.MaxSymbolSize
+		}
 		size += 1 + symbolBCSSize(sz, s.ProofLen)
 	}
 	return size
@@ -169,12 +179,30 @@ func (rr *ResponseReader) Next() (*Answer, error) {
 		return nil, fmt.Errorf("%w: answer %d: tag %d", ErrMalformed, j, tag)
 	}
 	s, d := rr.shape.SymbolSizes[j], rr.shape.ProofLen
+	var head []byte
+	if s == AnySymbolSize {
+		// Read up to the symbol's length to learn its size.
+		var h [5]byte
+		if err := readFull(rr.r, h[:], "answer"); err != nil {
+			return nil, err
+		}
+		v, err := readULEB(rr.r, "symbol length")
+		if err != nil {
+			return nil, err
+		}
+		if v == 0 || v > encoding.MaxSymbolSize {
+			return nil, fmt.Errorf("%w: answer %d: symbol of %d bytes", ErrMalformed, j, v)
+		}
+		s = int(v)
+		head = appendULEB128(h[:], v)
+	}
 	size := symbolBCSSize(s, d)
 	if cap(rr.buf) < size {
 		rr.buf = make([]byte, size)
 	}
 	b := rr.buf[:size]
-	if err := readFull(rr.r, b, "answer"); err != nil {
+	copy(b, head)
+	if err := readFull(rr.r, b[len(head):], "answer"); err != nil {
 		return nil, err
 	}
 	sym, err := encoding.UnmarshalRecoverySymbol(b)
