@@ -106,5 +106,5 @@ const (
 // transferProtocol reports whether p moves slivers, and so runs under the
 // transfer timeout rather than the request timeout.
 func transferProtocol(p protocol.ID) bool {
-	return p == ProtocolSliverPut || p == ProtocolSliverGet || p == ProtocolShardSyncGet
+	return p == ProtocolSliverPut || p == ProtocolSliverGet || p == ProtocolShardSyncGet || p == ProtocolInconsistencyPut
 }
