@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/encoding"
 )
 
 // Chain is what a storage node needs of a chain backend: the system state
@@ -19,6 +20,10 @@ type Chain interface {
 	Nodes(ctx context.Context) ([]chain.NodeInfo, error)
 	Events(ctx context.Context, after chain.Cursor, limit int, wait time.Duration) ([]chain.Event, error)
 	EpochSyncDone(ctx context.Context, s chain.Signer, node chain.NodeID, epoch uint32) (chain.TxReceipt, error)
+	// BlobStatus and InvalidateBlob: a node that proves a blob
+	// inconsistent submits the invalid-blob certificate (inconsistency.go).
+	BlobStatus(ctx context.Context, id encoding.BlobID) (chain.BlobStatus, error)
+	InvalidateBlob(ctx context.Context, s chain.Signer, cert *chain.Certificate) (chain.TxReceipt, error)
 }
 
 var _ Chain = chain.Chain(nil)
