@@ -15,6 +15,12 @@ var (
 	// registered, expired, deleted, or marked invalid), or it is registered
 	// but no node knows its metadata. The message says which.
 	ErrBlobNotFound = errors.New("client: blob not found")
+	// ErrBlobInvalid is returned by Read and Status for a blob ID the chain
+	// marked invalid: its writer encoded it inconsistently, the nodes proved
+	// it, and no data is served for it. It also matches ErrBlobNotFound
+	// (the network stores nothing for it), so callers that only tell
+	// found from not found keep working.
+	ErrBlobInvalid error = blobInvalid{}
 	// ErrNotEnoughSlivers is returned by Read when too few nodes answered
 	// with verified slivers (or metadata) to decode the blob: more than f
 	// shards' nodes are down or lying. It is temporary; retrying later may
@@ -125,3 +131,12 @@ func listFailures(fs []NodeFailure) string {
 	}
 	return b.String()
 }
+
+// blobInvalid is ErrBlobInvalid's type: an error that also matches
+// ErrBlobNotFound.
+type blobInvalid struct{}
+
+func (blobInvalid) Error() string { return "client: blob ID marked invalid (inconsistently encoded)" }
+
+// Is makes errors.Is(ErrBlobInvalid, ErrBlobNotFound) true.
+func (blobInvalid) Is(target error) bool { return target == ErrBlobNotFound }

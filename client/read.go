@@ -75,7 +75,7 @@ func (c *Client) ReadBlob(ctx context.Context, id encoding.BlobID, opts ReadOpti
 		case chain.BlobNonexistent:
 			return nil, fmt.Errorf("%w: %s: no live blob object on chain (never stored, expired or deleted)", ErrBlobNotFound, id)
 		case chain.BlobInvalid:
-			return nil, fmt.Errorf("%w: %s is marked invalid on chain", ErrBlobNotFound, id)
+			return nil, fmt.Errorf("%w: %s is marked invalid on chain", ErrBlobInvalid, id)
 		case chain.BlobPermanent:
 			if !st.IsCertified && st.Deletable.Certified == 0 {
 				return nil, fmt.Errorf("%w: %s is registered but not certified", ErrBlobNotFound, id)

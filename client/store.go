@@ -128,9 +128,42 @@ func (c *Client) Store(ctx context.Context, blob []byte, opts StoreOptions) (*St
 		return nil, err
 	}
 	report(opts.Progress, "encode", 1, 1)
+	return c.storeEncoded(ctx, v, enc, opts)
+}
+
+// StoreEncoded stores a blob the caller has encoded (with an
+// encoding.Codec for the network's shard count), as Store does from its
+// status check on. Nothing checks that the slivers are one codeword: each
+// node verifies its slivers against the metadata only, and a blob whose
+// slivers are not one codeword is found by the nodes' recovery, proven
+// inconsistent and marked invalid on chain; reads of it then fail with
+// ErrBlobInvalid. Tests of that defence use it to play a dishonest writer.
+func (c *Client) StoreEncoded(ctx context.Context, enc *encoding.EncodedBlob, opts StoreOptions) (*StoreResult, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	if c.signer == nil && !opts.DryRun {
+		return nil, ErrNoWallet
+	}
+	v, err := c.currentView(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	n := v.codec.Params().N
+	if enc.Metadata == nil || len(enc.Metadata.Hashes) != n || len(enc.Primary) != n || len(enc.Secondary) != n {
+		return nil, fmt.Errorf("%w: the blob is not encoded for %d shards", ErrInvalidOptions, n)
+	}
+	if enc.Metadata.BlobID() != enc.BlobID {
+		return nil, fmt.Errorf("%w: the metadata is for blob %s, not %s", ErrInvalidOptions, enc.Metadata.BlobID(), enc.BlobID)
+	}
+	return c.storeEncoded(ctx, v, enc, opts)
+}
+
+func (c *Client) storeEncoded(ctx context.Context, v *view, enc *encoding.EncodedBlob, opts StoreOptions) (*StoreResult, error) {
+	blobLen := enc.Metadata.UnencodedLength
 	log := c.log.With("blob_id", enc.BlobID)
 	params := v.codec.Params()
-	encLen, err := params.EncodedLength(uint64(len(blob)))
+	encLen, err := params.EncodedLength(blobLen)
 	if err != nil {
 		return nil, err
 	}
@@ -140,14 +173,14 @@ func (c *Client) Store(ctx context.Context, blob []byte, opts StoreOptions) (*St
 	}
 	dedup := !opts.Force && !opts.Deletable && st.IsCertifiedUntil(v.state.Epoch+opts.Epochs)
 	if opts.DryRun {
-		cost, err := v.state.RegisterCost(uint64(len(blob)), opts.Epochs)
+		cost, err := v.state.RegisterCost(blobLen, opts.Epochs)
 		if err != nil {
 			return nil, err
 		}
 		if dedup {
 			cost = 0
 		}
-		return &StoreResult{DryRun: &DryRunResult{BlobID: enc.BlobID, UnencodedLength: uint64(len(blob)),
+		return &StoreResult{DryRun: &DryRunResult{BlobID: enc.BlobID, UnencodedLength: blobLen,
 			EncodedLength: encLen, StorageCost: cost, AlreadyCertified: dedup}}, nil
 	}
 	if dedup {
@@ -157,7 +190,7 @@ func (c *Client) Store(ctx context.Context, blob []byte, opts StoreOptions) (*St
 
 	report(opts.Progress, "register", 0, 1)
 	reg, err := c.chain.RegisterBlob(ctx, c.signer, chain.RegisterBlobArgs{
-		BlobID: enc.BlobID, RootHash: enc.Metadata.Root(), Size: uint64(len(blob)), EncodingType: encoding.RS2,
+		BlobID: enc.BlobID, RootHash: enc.Metadata.Root(), Size: blobLen, EncodingType: encoding.RS2,
 		Epochs: opts.Epochs, Deletable: opts.Deletable, Owner: opts.Owner,
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/encoding"
 )
 
 // Chain is what a storage node needs of a chain backend: the system state
@@ -22,6 +23,10 @@ type Chain interface {
 	// Storage challenges (challenge.go).
 	EpochSeed(ctx context.Context, epoch uint32) (chain.Seed, error)
 	SubmitAttestation(ctx context.Context, s chain.Signer, att chain.Attestation) (chain.TxReceipt, error)
+	// BlobStatus and InvalidateBlob: a node that proves a blob
+	// inconsistent submits the invalid-blob certificate (inconsistency.go).
+	BlobStatus(ctx context.Context, id encoding.BlobID) (chain.BlobStatus, error)
+	InvalidateBlob(ctx context.Context, s chain.Signer, cert *chain.Certificate) (chain.TxReceipt, error)
 }
 
 var _ Chain = chain.Chain(nil)

@@ -169,6 +169,8 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		peers:   p2p.NewClient(n.host, p2p.WithClientLogger(log)),
 		workers: cfg.RecoveryWorkers, attempts: cfg.RecoveryAttempts, backoff: cfg.RecoveryBackoff}
 	recov.init()
+	recov.invalid = (&invalidator{views: n.views, peers: recov.peers, chain: n.deps.Chain,
+		account: n.keys.Account, key: n.keys.Protocol, log: log}).init()
 	syncer := &shardSyncer{store: n.store, codec: codec, chain: n.deps.Chain, views: n.views, peers: recov.peers, recov: recov,
 		metrics: m, log: log, self: n.nodeID, batch: cfg.ShardSyncBatch, timeout: cfg.ShardSyncTimeout,
 		attempts: cfg.ShardSyncAttempts, workers: cfg.ShardSyncWorkers}
@@ -206,6 +208,8 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	n.start(func() { fail(follow.run(ctx)) })
 	n.start(func() { n.intake.pending.sweep(ctx) })
 	n.start(func() { recov.run(ctx) })
+	recov.invalid.start(ctx)
+	n.start(recov.invalid.wait)
 	n.started = time.Now()
 	if cfg.AdminAddr != "off" {
 		adm := &admin{addr: cfg.AdminAddr, status: n.Status, metrics: m, log: log}

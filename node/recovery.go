@@ -42,6 +42,9 @@ type recoverer struct {
 	// leaves them to it until they are active.
 	syncing func(shard uint16) bool
 
+	// invalid, if set, takes the inconsistency proofs recovery finds.
+	invalid *invalidator
+
 	queue chan encoding.BlobID
 	mu    sync.Mutex
 	// queued holds the blobs queued or being recovered.
@@ -191,6 +194,12 @@ func (r *recoverer) recoverWithRetries(ctx context.Context, id encoding.BlobID) 
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, encoding.ErrInconsistentBlob) {
+			// No retry rebuilds it: the invalidator has the proof.
+			r.log.Warn("blob is inconsistently encoded; not recovering it", "blob_id", id, "err", err)
+			r.metrics.recoveryFailed.Inc()
+			return
+		}
 		r.log.Warn("recovering blob failed", "blob_id", id, "attempt", attempt, "err", err)
 		if sleepCtx(ctx, backoff) != nil {
 			return
@@ -235,13 +244,17 @@ func (r *recoverer) recoverPairs(ctx context.Context, id encoding.BlobID, missin
 		var pairs []store.ShardPair
 		var firstErr error
 		for i, s := range batch {
-			p, err := r.codec.RecoverSliver(md, encoding.Primary, int(prim[i]), primSyms[prim[i]])
-			if err != nil {
-				firstErr = cmpErr(firstErr, fmt.Errorf("shard %d: %w", s, err))
-				continue
+			p, perr := r.codec.RecoverSliver(md, encoding.Primary, int(prim[i]), primSyms[prim[i]])
+			q, qerr := r.codec.RecoverSliver(md, encoding.Secondary, int(sec[i]), secSyms[sec[i]])
+			// A secondary proof carries rows symbols, fewer than a primary
+			// one's cols: prefer it.
+			switch {
+			case errors.Is(qerr, encoding.ErrInconsistentBlob):
+				r.inconsistent(id, md, encoding.Secondary, sec[i], secSyms[sec[i]])
+			case errors.Is(perr, encoding.ErrInconsistentBlob):
+				r.inconsistent(id, md, encoding.Primary, prim[i], primSyms[prim[i]])
 			}
-			q, err := r.codec.RecoverSliver(md, encoding.Secondary, int(sec[i]), secSyms[sec[i]])
-			if err != nil {
+			if err := cmpErr(perr, qerr); err != nil {
 				firstErr = cmpErr(firstErr, fmt.Errorf("shard %d: %w", s, err))
 				continue
 			}

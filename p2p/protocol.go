@@ -107,5 +107,5 @@ const (
 // transferProtocol reports whether p moves slivers, and so runs under the
 // transfer timeout rather than the request timeout.
 func transferProtocol(p protocol.ID) bool {
-	return p == ProtocolSliverPut || p == ProtocolSliverGet || p == ProtocolShardSyncGet || p == ProtocolChallengeGet
+	return p == ProtocolSliverPut || p == ProtocolSliverGet || p == ProtocolShardSyncGet || p == ProtocolChallengeGet || p == ProtocolInconsistencyPut
 }

@@ -156,6 +156,7 @@ type Server struct {
 	perPeer map[peer.ID]int
 	perConn map[string]int // streams held, by connection
 	perIP   map[string]int // streams held, by remote address
+	proofs  proofSlots     // inconsistency proofs held (inconsistency.go)
 }
 
 // NewServer registers the handlers of every protocol of this package (but
@@ -206,6 +207,9 @@ func (s *Server) protocols() map[protocol.ID]serveFunc {
 	}
 	if _, ok := s.handler.(ChallengeHandler); ok {
 		m[ProtocolChallengeGet] = s.serveChallenge
+	}
+	if _, ok := s.handler.(InconsistencyHandler); ok {
+		m[ProtocolInconsistencyPut] = s.serveInconsistency
 	}
 	return m
 }

@@ -146,6 +146,8 @@ func classify(err error) *apiError {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.Is(err, client.ErrBlobInvalid):
+		return newError(http.StatusNotFound, ReasonBlobInconsistent, err.Error())
 	case errors.Is(err, client.ErrBlobNotFound), errors.Is(err, chain.ErrNotFound):
 		return newError(http.StatusNotFound, ReasonBlobNotFound, err.Error())
 	case errors.Is(err, client.ErrInconsistentBlob):

@@ -118,6 +118,8 @@ type Handler struct {
 	// ShardSyncRequests counts shard-sync requests, ShardSyncPairs the
 	// pairs they served.
 	ShardSyncRequests, ShardSyncPairs atomic.Int64
+	// Attestations counts the invalid-blob attestations the node gave.
+	Attestations atomic.Int64
 }
 
 // Wrap returns an honest Handler around inner. own is the node's protocol
