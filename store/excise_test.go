@@ -1,10 +1,8 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"os"
 	"testing"
 
 	"github.com/walrus-go/walrus/encoding"
@@ -48,24 +46,7 @@ func damagedStore(t *testing.T) (string, []*encoding.EncodedBlob) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	needle := shardPairs(blobs[0], 2)[0].Pair.Primary.Data[1000:1064]
-	found := false
-	for _, p := range sstFiles(t, dir) {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i := bytes.Index(b, needle); i >= 0 {
-			b[i+10] ^= 0x40
-			if err := os.WriteFile(p, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			found = true
-		}
-	}
-	if !found {
-		t.Fatal("sliver bytes not found in any sstable")
-	}
+	flipInSST(t, dir, shardPairs(blobs[0], 2)[0].Pair.Primary.Data[1000:1064], 0x40)
 	return dir, blobs
 }
 
