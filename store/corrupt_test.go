@@ -230,6 +230,29 @@ func sstFiles(t *testing.T, dir string) []string {
 	return out
 }
 
+// flipInSST xors mask into a byte of needle where it appears in the sstables
+// of dir (the store closed), failing t when it appears in none.
+func flipInSST(t *testing.T, dir string, needle []byte, mask byte) {
+	t.Helper()
+	found := false
+	for _, p := range sstFiles(t, dir) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := bytes.Index(b, needle); i >= 0 {
+			b[i+10] ^= mask
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("bytes not found in any sstable")
+	}
+}
+
 // flushedStore writes metadata and two pairs of a blob, flushes them into an
 // sstable and closes the store, returning its directory and the blob.
 func flushedStore(t *testing.T) (string, *encoding.EncodedBlob) {
@@ -260,24 +283,7 @@ func flushedStore(t *testing.T) (string, *encoding.EncodedBlob) {
 func TestCorruptSSTBitFlip(t *testing.T) {
 	dir, enc := flushedStore(t)
 	want := shardPairs(enc, 2)[0].Pair.Primary
-	needle := want.Data[1000:1064] // random bytes: stored verbatim, since they do not compress
-	found := false
-	for _, p := range sstFiles(t, dir) {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i := bytes.Index(b, needle); i >= 0 {
-			b[i+10] ^= 0x01
-			if err := os.WriteFile(p, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			found = true
-		}
-	}
-	if !found {
-		t.Fatal("sliver bytes not found in any sstable")
-	}
+	flipInSST(t, dir, want.Data[1000:1064], 0x01) // random bytes: stored verbatim, since they do not compress
 	s, err := Open(dir, Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("Open: %v", err)

@@ -85,6 +85,12 @@ type Store struct {
 
 	// bad remembers keys whose reads hit a corrupt Pebble block.
 	bad corruptKeys
+
+	// po are the Pebble options the database was opened with (for the
+	// tables Excise writes and VerifyTable reads); damage the corrupt
+	// tables heard of and not yet excised (excise.go).
+	po     *pebble.Options
+	damage *damageSet
 }
 
 // Open opens the store in dir, creating it if dir holds no database. It copies
@@ -99,14 +105,22 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	log := opts.Logger.With("subsystem", "store")
-	db, err := pebble.Open(dir, opts.pebbleOptions(log))
+	po := opts.pebbleOptions(log)
+	damage := newDamageSet()
+	logCorruption := po.EventListener.DataCorruption
+	po.EventListener.DataCorruption = func(info pebble.DataCorruptionInfo) {
+		logCorruption(info)
+		damage.onCorruption(info)
+	}
+	po.EnsureDefaults()
+	db, err := pebble.Open(dir, po)
 	if err != nil {
 		if pebble.IsCorruptionError(err) {
 			return nil, fmt.Errorf("%w: open %s: %v", ErrCorrupt, dir, err)
 		}
 		return nil, fmt.Errorf("%w: open %s: %v", ErrIO, dir, err)
 	}
-	s := &Store{db: db, dir: dir, opts: opts, log: log, wo: pebble.Sync, deleteChunk: deleteShardChunk}
+	s := &Store{db: db, dir: dir, opts: opts, log: log, wo: pebble.Sync, deleteChunk: deleteShardChunk, po: po, damage: damage}
 	if opts.DisableSync {
 		s.wo = pebble.NoSync
 	}
