@@ -5,7 +5,10 @@
 //
 //	PUT  /v1/blobs?epochs=&permanent=&deletable=&send_object_to=&force=   (publisher)
 //	GET  /v1/blobs/{blob_id}                                              (aggregator; Range, ETag)
-//	GET  /v1/blobs/by-object-id/{object_id}                               (aggregator)
+//	GET  /v1/blobs/by-object-id/{object_id}                               (aggregator; Range, ETag)
+//	GET  /v1/blobs/{blob_id}/byte-range?start=&length=                    (aggregator)
+//	GET  /v1alpha/blobs/{blob_id}/stream                                  (aggregator)
+//	GET  /v1alpha/blobs/concat?ids=   POST /v1alpha/blobs/concat {"ids"}  (aggregator)
 //	GET  /v1/api                                                          (OpenAPI document)
 //	GET  /status
 //
@@ -43,9 +46,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/client"
-	"github.com/walrus-go/walrus/encoding"
 )
 
 //go:embed openapi.yaml
@@ -290,6 +291,10 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.Mode.aggregates() {
 		mux.Handle("GET /v1/blobs/{blob_id}", d.route("read", d.handleRead))
 		mux.Handle("GET /v1/blobs/by-object-id/{object_id}", d.route("read_by_object", d.handleReadByObject))
+		mux.Handle("GET /v1/blobs/{blob_id}/{op}", d.route("read_range", d.handleReadOp))
+		mux.Handle("GET /v1alpha/blobs/{blob_id}/stream", d.route("read_stream", d.handleStream))
+		mux.Handle("GET /v1alpha/blobs/concat", d.route("read_concat", d.handleConcat))
+		mux.Handle("POST /v1alpha/blobs/concat", d.route("read_concat", d.handleConcat))
 	}
 	mux.Handle("GET /v1/api", d.route("api", d.handleAPI))
 	mux.Handle("GET /status", d.route("status", d.handleStatus))
@@ -492,87 +497,6 @@ func readBody(r io.Reader, declared int64) ([]byte, error) {
 	}
 	_, err := buf.ReadFrom(r)
 	return buf.Bytes(), err
-}
-
-// handleRead serves GET (and HEAD) /v1/blobs/{blob_id}.
-func (d *Daemon) handleRead(w http.ResponseWriter, r *http.Request) {
-	id, err := encoding.ParseBlobID(r.PathValue("blob_id"))
-	if err != nil {
-		writeError(w, newError(http.StatusBadRequest, ReasonInvalidBlobID, fmt.Sprintf("invalid blob ID %q: %v", truncate(r.PathValue("blob_id"), 64), err)))
-		return
-	}
-	d.serveBlob(w, r, id)
-}
-
-// handleReadByObject serves GET /v1/blobs/by-object-id/{object_id}.
-func (d *Daemon) handleReadByObject(w http.ResponseWriter, r *http.Request) {
-	oid, err := chain.ParseObjectID(r.PathValue("object_id"))
-	if err != nil {
-		writeError(w, newError(http.StatusBadRequest, ReasonInvalidObjectID, fmt.Sprintf("invalid object ID %q: %v", truncate(r.PathValue("object_id"), 80), err)))
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
-	defer cancel()
-	obj, err := d.c.BlobObject(ctx, oid)
-	if err != nil {
-		writeError(w, classify(err))
-		return
-	}
-	d.serveBlob(w, r, obj.BlobID)
-}
-
-// serveBlob answers with blob id: conditional requests, Range, cache and
-// content headers.
-func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.BlobID) {
-	etag := `"` + id.String() + `"`
-	h := w.Header()
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, id.String()) {
-		h.Set("ETag", etag)
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	d.metrics.inflight.WithLabelValues("read").Inc()
-	defer d.metrics.inflight.WithLabelValues("read").Dec()
-	release, ok := d.reads.acquire(r.Context())
-	if !ok {
-		writeError(w, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many reads in progress; retry later"))
-		return
-	}
-	defer release()
-	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
-	defer cancel()
-	blob, err := d.c.ReadBlob(ctx, id, client.ReadOptions{})
-	if err != nil {
-		ae := classify(err)
-		if ae.code >= 500 {
-			d.log.Warn("read failed", "blob_id", id, "err", err)
-		}
-		writeError(w, ae)
-		return
-	}
-	size := int64(len(blob))
-	h.Set("ETag", etag)
-	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d, immutable", int64(d.cfg.CacheMaxAge/time.Second)))
-	h.Set("Content-Type", contentType(r, blob))
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Accept-Ranges", "bytes")
-	body := blob
-	code := http.StatusOK
-	if rng, ok, err := parseRange(r.Header.Get("Range"), size); err != nil {
-		h.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-		writeError(w, newError(http.StatusRequestedRangeNotSatisfiable, ReasonRangeNotSatisfied, fmt.Sprintf("range %q is outside the blob of %d bytes", truncate(r.Header.Get("Range"), 64), size)))
-		return
-	} else if ok {
-		body = blob[rng.Start : rng.Start+rng.Length]
-		code = http.StatusPartialContent
-		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.Start, rng.Start+rng.Length-1, size))
-	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		n, _ := w.Write(body)
-		d.metrics.bytes.WithLabelValues("read").Add(float64(n))
-	}
 }
 
 // etagMatches reports whether an If-None-Match header lists the blob's
