@@ -21,13 +21,20 @@ const (
 	// symbols (a row whose node failed) are bounded by it too.
 	DefaultReadWindow = 32 << 20
 	// DefaultHedgeDelay is how long a streamed read waits for a node's
-	// slivers, plus their transfer at hedgeRate, before it also rebuilds
-	// them from the other nodes' recovery symbols: a silent node costs a
-	// read this delay, not a request timeout.
+	// slivers, at least, before it also rebuilds them from the other nodes'
+	// recovery symbols: a silent node costs a read about this delay, not a
+	// request timeout. A request is also given the time to move the bytes
+	// in flight when it started at hedgeRate, and hedgeFactor times the
+	// slowest request of the read that completed, so that a loaded machine
+	// or network does not hedge every request (a rebuilt row costs the
+	// nodes more than a served one).
 	DefaultHedgeDelay = 750 * time.Millisecond
 	// hedgeRate is the slowest transfer rate (bytes per second) a request
 	// is given before it is hedged.
 	hedgeRate = 16 << 20
+	// hedgeFactor times the slowest completed request of a read is the
+	// least a request of it waits before it is hedged.
+	hedgeFactor = 4
 	// readBatchBytes is how many sliver bytes of one node a streamed read
 	// asks for in one request (at least one sliver): small blobs take one
 	// request per node, large ones one request per row, so rows arrive in
@@ -157,6 +164,7 @@ type fetchTask struct {
 	member  int
 	rows    []int
 	started time.Time
+	allow   time.Duration // before it is hedged, given what was in flight
 	hedged  bool
 	running bool
 }
@@ -263,6 +271,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 			st.slot(r).fetching = true
 		}
 		t.started, t.running = time.Now(), true
+		t.allow = c.cfg.HedgeDelay + time.Duration(st.held*int64(time.Second)/hedgeRate)
 		idx := make([]uint16, len(t.rows))
 		for k, r := range t.rows {
 			idx[k] = uint16(r)
@@ -315,6 +324,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 	}
 
 	var written int64
+	var slowest time.Duration // of the requests that completed
 	cursor, next, inflight := st.r0, 0, 0
 	end := st.r0 + len(st.rows)
 	timer := time.NewTimer(time.Hour)
@@ -372,7 +382,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 			if !t.running || t.hedged {
 				continue
 			}
-			d := t.started.Add(c.cfg.HedgeDelay + time.Duration(int64(len(t.rows))*rowLen*int64(time.Second)/hedgeRate))
+			d := t.started.Add(max(t.allow, hedgeFactor*slowest))
 			if overdue == nil || d.Before(due) {
 				due, overdue = d, t
 			}
@@ -446,6 +456,9 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 		t := ev.task
 		t.running = false
 		inflight--
+		if ev.err == nil {
+			slowest = max(slowest, time.Since(t.started))
+		}
 		var bad error
 		for k, r := range ev.rows {
 			st.slot(r).fetching = false
