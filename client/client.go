@@ -65,6 +65,13 @@ type Config struct {
 	// p2p.DefaultRequestTimeout and p2p.DefaultTransferTimeout.
 	RequestTimeout  time.Duration
 	TransferTimeout time.Duration
+	// ReadWindow bounds the sliver bytes one streamed read holds at once
+	// (Blob.StreamRange). Default DefaultReadWindow.
+	ReadWindow int64
+	// HedgeDelay is how long a streamed read waits for a node's slivers
+	// (plus their transfer time at 16 MiB/s) before it also rebuilds them
+	// from the other nodes. Default DefaultHedgeDelay.
+	HedgeDelay time.Duration
 	// MaxBlobSize caps the blobs Store accepts below the codec's maximum
 	// for the network's shard count. 0 means the codec's maximum.
 	MaxBlobSize uint64
@@ -90,6 +97,12 @@ func (c *Config) EnsureDefaults() {
 	if c.ViewTTL == 0 {
 		c.ViewTTL = DefaultViewTTL
 	}
+	if c.ReadWindow == 0 {
+		c.ReadWindow = DefaultReadWindow
+	}
+	if c.HedgeDelay == 0 {
+		c.HedgeDelay = DefaultHedgeDelay
+	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = p2p.DefaultRequestTimeout
 	}
@@ -112,6 +125,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ViewTTL < 0 {
 		errs = append(errs, fmt.Errorf("%w: ViewTTL (%v) must not be negative", ErrInvalidOptions, c.ViewTTL))
+	}
+	if c.ReadWindow < 0 || c.HedgeDelay < 0 {
+		errs = append(errs, fmt.Errorf("%w: ReadWindow and HedgeDelay must not be negative", ErrInvalidOptions))
 	}
 	if c.RequestTimeout < 0 || c.TransferTimeout < 0 {
 		errs = append(errs, fmt.Errorf("%w: RequestTimeout and TransferTimeout must not be negative", ErrInvalidOptions))

@@ -93,7 +93,8 @@ type NotEnoughSliversError struct {
 	// Have verified slivers; Need is the number decoding needs (rows).
 	// Both are 0 when no metadata could be had.
 	Have, Need int
-	// What failed: "metadata" or "slivers".
+	// What failed: "metadata", "slivers", or "recovery" (rebuilding a
+	// primary sliver from recovery symbols: Have and Need count symbols).
 	Stage    string
 	Failures []NodeFailure
 }
@@ -101,6 +102,9 @@ type NotEnoughSliversError struct {
 func (e *NotEnoughSliversError) Error() string {
 	if e.Stage == "metadata" {
 		return fmt.Sprintf("client: blob %s: no node served verifiable metadata%s", e.BlobID, listFailures(e.Failures))
+	}
+	if e.Stage == "recovery" {
+		return fmt.Sprintf("client: blob %s: %d verified recovery symbols for a primary sliver, need %d%s", e.BlobID, e.Have, e.Need, listFailures(e.Failures))
 	}
 	return fmt.Sprintf("client: blob %s: %d verified primary slivers, need %d%s", e.BlobID, e.Have, e.Need, listFailures(e.Failures))
 }

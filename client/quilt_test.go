@@ -13,15 +13,6 @@ import (
 	"github.com/walrus-go/walrus/network/nettest"
 )
 
-// served counts the slivers every node served.
-func served(nw *network.Network) int64 {
-	var n int64
-	for _, node := range nw.Nodes {
-		n += node.Faults.SliversServed.Load()
-	}
-	return n
-}
-
 // holderOf returns the node that holds column (secondary sliver) j of
 // quilt id.
 func holderOf(t *testing.T, nw *network.Network, c *client.Client, id encoding.BlobID, j int) *network.Node {

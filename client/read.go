@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,13 +21,14 @@ import (
 // ReadOptions say how to read a blob.
 type ReadOptions struct {
 	// Strict re-encodes the whole decoded blob and checks every sliver hash
-	// (encoding.CheckStrict). The default check (encoding.CheckDefault)
-	// re-encodes the systematic slivers only; every reader that passes it
-	// gets the same bytes.
+	// (encoding.CheckStrict); such a read holds the whole blob and is not
+	// streamed. The default check (encoding.CheckDefault) verifies each
+	// systematic primary sliver, a row of the blob, against its hash before
+	// it is written; every reader that passes it gets the same bytes.
 	Strict bool
-	// SkipConsistencyCheck checks neither (encoding.CheckNone): only the
-	// slivers' own hashes are verified, so a writer who encoded the blob
-	// inconsistently can make readers differ. For trusted writers.
+	// SkipConsistencyCheck is Walrus's skip_consistency_check. A streamed
+	// read verifies each primary sliver against the metadata as it arrives,
+	// which costs nothing more than the read, so it has no effect there.
 	SkipConsistencyCheck bool
 	// SkipChainCheck does not ask the chain whether the blob exists before
 	// asking nodes (one round trip less; a blob unknown to the nodes is
@@ -38,75 +40,94 @@ type ReadOptions struct {
 
 // Read reads blob id and writes it to w. It checks the blob's status on
 // chain, gets the metadata from the first node whose answer verifies
-// against the blob ID, asks nodes for the primary slivers of their shards
-// (one request per node, systematic slivers and nodes that did not fail
-// recently first, no more nodes than needed), verifies every sliver against
-// the metadata and discards those that fail, stops as soon as it has rows
-// distinct verified slivers, decodes, checks consistency and writes the
-// blob.
+// against the blob ID, and streams the blob (Blob.Stream): its rows, the
+// systematic primary slivers, are asked of the nodes holding them a window
+// at a time, each verified against the metadata before it is written, in
+// order, so the first bytes leave after one row and the memory held is the
+// window (Config.ReadWindow), not the blob. A node that fails, lies or is
+// silent for Config.HedgeDelay has its rows rebuilt from the others'
+// recovery symbols. This is the guarantee of encoding.CheckDefault.
+//
+// With opts.Strict it reads the whole blob first (ReadBlob) and writes it
+// only once it re-encodes to every sliver hash (encoding.CheckStrict).
 //
 // It works with up to f shards' nodes down or lying. It returns
 // ErrBlobNotFound when the chain has no live object of the blob or no node
 // knows it, a *NotEnoughSliversError (ErrNotEnoughSlivers) when too many
 // nodes failed, and ErrInconsistentBlob when the writer encoded the blob
-// inconsistently. Nothing is written to w unless the blob decoded and
-// passed its check.
+// inconsistently. On an error after the first row, part of the blob may
+// have been written (every byte of it verified); the count says how much.
 func (c *Client) Read(ctx context.Context, id encoding.BlobID, w io.Writer, opts ReadOptions) (int64, error) {
-	blob, err := c.ReadBlob(ctx, id, opts)
+	if opts.Strict {
+		blob, err := c.ReadBlob(ctx, id, opts)
+		if err != nil {
+			return 0, err
+		}
+		n, err := w.Write(blob)
+		return int64(n), err
+	}
+	b, err := c.Open(ctx, id, opts)
 	if err != nil {
 		return 0, err
 	}
-	n, err := w.Write(blob)
-	return int64(n), err
+	return b.Stream(ctx, w)
 }
 
-// ReadBlob is Read returning the blob in memory.
+// ReadBlob is Read returning the blob in memory; nothing is returned unless
+// the whole blob verified. Without opts.Strict it streams the rows into one
+// buffer of the blob's size; with it, it collects rows verified primary
+// slivers (systematic ones first), decodes, and checks the whole encoding
+// (encoding.CheckStrict).
 func (c *Client) ReadBlob(ctx context.Context, id encoding.BlobID, opts ReadOptions) ([]byte, error) {
-	v, err := c.currentView(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	if !opts.SkipChainCheck {
-		st, err := c.chain.BlobStatus(ctx, id)
+	if !opts.Strict {
+		b, err := c.Open(ctx, id, opts)
 		if err != nil {
-			return nil, fmt.Errorf("client: reading the status of blob %s: %w", id, err)
+			return nil, err
 		}
-		switch st.Kind {
-		case chain.BlobNonexistent:
-			return nil, fmt.Errorf("%w: %s: no live blob object on chain (never stored, expired or deleted)", ErrBlobNotFound, id)
-		case chain.BlobInvalid:
-			return nil, fmt.Errorf("%w: %s is marked invalid on chain", ErrBlobInvalid, id)
-		case chain.BlobPermanent:
-			if !st.IsCertified && st.Deletable.Certified == 0 {
-				return nil, fmt.Errorf("%w: %s is registered but not certified", ErrBlobNotFound, id)
-			}
-		case chain.BlobDeletable:
-			if st.Deletable.Certified == 0 {
-				return nil, fmt.Errorf("%w: %s is registered but not certified", ErrBlobNotFound, id)
-			}
+		buf := bytes.NewBuffer(make([]byte, 0, b.Size()))
+		if _, err := b.Stream(ctx, buf); err != nil {
+			return nil, err
 		}
+		return buf.Bytes(), nil
 	}
-	lied := newLiars()
-	md, err := c.metadata(ctx, v, id, lied)
+	b, err := c.Open(ctx, id, opts)
 	if err != nil {
 		return nil, err
 	}
-	slivers, err := c.primarySlivers(ctx, v, id, md, opts.Progress, lied)
+	v := b.v
+	slivers, err := c.primarySlivers(ctx, v, id, b.md, opts.Progress, b.lied)
 	if err != nil {
 		return nil, err
 	}
-	check := encoding.CheckDefault
-	switch {
-	case opts.Strict:
-		check = encoding.CheckStrict
-	case opts.SkipConsistencyCheck:
-		check = encoding.CheckNone
-	}
-	blob, err := v.codec.Decode(md, slivers, check)
+	blob, err := v.codec.Decode(b.md, slivers, encoding.CheckStrict)
 	if err != nil {
 		return nil, fmt.Errorf("client: decoding blob %s: %w", id, err)
 	}
 	return blob, nil
+}
+
+// checkReadable returns ErrBlobNotFound unless the chain has a live,
+// certified object of blob id.
+func (c *Client) checkReadable(ctx context.Context, id encoding.BlobID) error {
+	st, err := c.chain.BlobStatus(ctx, id)
+	if err != nil {
+		return fmt.Errorf("client: reading the status of blob %s: %w", id, err)
+	}
+	switch st.Kind {
+	case chain.BlobNonexistent:
+		return fmt.Errorf("%w: %s: no live blob object on chain (never stored, expired or deleted)", ErrBlobNotFound, id)
+	case chain.BlobInvalid:
+		return fmt.Errorf("%w: %s is marked invalid on chain", ErrBlobInvalid, id)
+	case chain.BlobPermanent:
+		if !st.IsCertified && st.Deletable.Certified == 0 {
+			return fmt.Errorf("%w: %s is registered but not certified", ErrBlobNotFound, id)
+		}
+	case chain.BlobDeletable:
+		if st.Deletable.Certified == 0 {
+			return fmt.Errorf("%w: %s is registered but not certified", ErrBlobNotFound, id)
+		}
+	}
+	return nil
 }
 
 // readOrder returns the committee's member indices, those that failed
@@ -187,7 +208,7 @@ func (c *Client) metadata(ctx context.Context, v *view, id encoding.BlobID, lied
 	order := c.readOrder(v)
 	results := make(chan res, len(order))
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() { cancel(); wg.Wait() }() // cancel first: a silent node's request ends now
 	start := func(i int) {
 		wg.Add(1)
 		go func() {
@@ -298,7 +319,7 @@ func (c *Client) primarySlivers(ctx context.Context, v *view, id encoding.BlobID
 	}
 	results := make(chan res, len(tasks))
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() { cancel(); wg.Wait() }() // cancel first: a silent node's request ends now
 
 	have := make(map[uint16]encoding.Sliver, rows)
 	failed := make(map[int]error)

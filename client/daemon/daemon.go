@@ -5,7 +5,10 @@
 //
 //	PUT  /v1/blobs?epochs=&permanent=&deletable=&send_object_to=&force=   (publisher)
 //	GET  /v1/blobs/{blob_id}                                              (aggregator; Range, ETag)
-//	GET  /v1/blobs/by-object-id/{object_id}                               (aggregator)
+//	GET  /v1/blobs/by-object-id/{object_id}                               (aggregator; Range, ETag)
+//	GET  /v1/blobs/{blob_id}/byte-range?start=&length=                    (aggregator)
+//	GET  /v1alpha/blobs/{blob_id}/stream                                  (aggregator)
+//	GET  /v1alpha/blobs/concat?ids=   POST /v1alpha/blobs/concat {"ids"}  (aggregator)
 //	GET  /v1/api                                                          (OpenAPI document)
 //	GET  /status
 //
@@ -41,9 +44,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/client"
-	"github.com/walrus-go/walrus/encoding"
 )
 
 //go:embed openapi.yaml
@@ -350,6 +351,10 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.Mode.aggregates() {
 		mux.Handle("GET /v1/blobs/{blob_id}", d.route("read", d.handleRead))
 		mux.Handle("GET /v1/blobs/by-object-id/{object_id}", d.route("read_by_object", d.withAttributeHeaders(d.handleReadByObject)))
+		mux.Handle("GET /v1/blobs/{blob_id}/{op}", d.route("read_range", d.handleReadOp))
+		mux.Handle("GET /v1alpha/blobs/{blob_id}/stream", d.route("read_stream", d.handleStream))
+		mux.Handle("GET /v1alpha/blobs/concat", d.route("read_concat", d.handleConcat))
+		mux.Handle("POST /v1alpha/blobs/concat", d.route("read_concat", d.handleConcat))
 		mux.Handle("GET /v1/blobs/by-quilt-patch-id/{quilt_patch_id}", d.route("read_quilt_patch", d.handleReadQuiltPatch))
 		mux.Handle("GET /v1/blobs/by-quilt-id/{quilt_id}/{identifier}", d.route("read_quilt_blob", d.handleReadQuiltBlob))
 		mux.Handle("GET /v1/quilts/{quilt_id}/patches", d.route("list_quilt_patches", d.handleListQuiltPatches))
@@ -562,99 +567,6 @@ func tooLarge(size, max int64) *apiError {
 		return newError(http.StatusRequestEntityTooLarge, ReasonBlobTooLarge, fmt.Sprintf("the body of %d bytes is over the limit of %d bytes", size, max))
 	}
 	return newError(http.StatusRequestEntityTooLarge, ReasonBlobTooLarge, fmt.Sprintf("the body is over the limit of %d bytes", max))
-}
-
-// handleRead serves GET (and HEAD) /v1/blobs/{blob_id}.
-func (d *Daemon) handleRead(w http.ResponseWriter, r *http.Request) {
-	id, err := encoding.ParseBlobID(r.PathValue("blob_id"))
-	if err != nil {
-		writeError(w, newError(http.StatusBadRequest, ReasonInvalidBlobID, fmt.Sprintf("invalid blob ID %q: %v", truncate(r.PathValue("blob_id"), 64), err)))
-		return
-	}
-	d.serveBlob(w, r, id)
-}
-
-// handleReadByObject serves GET /v1/blobs/by-object-id/{object_id}.
-func (d *Daemon) handleReadByObject(w http.ResponseWriter, r *http.Request) {
-	oid, err := chain.ParseObjectID(r.PathValue("object_id"))
-	if err != nil {
-		writeError(w, newError(http.StatusBadRequest, ReasonInvalidObjectID, fmt.Sprintf("invalid object ID %q: %v", truncate(r.PathValue("object_id"), 80), err)))
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
-	defer cancel()
-	obj, err := d.c.BlobObject(ctx, oid)
-	if err != nil {
-		writeError(w, classify(err))
-		return
-	}
-	if aerr := d.checkBlobSize(obj.Size); aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	d.serveBlob(w, r, obj.BlobID)
-}
-
-// serveBlob answers with blob id: conditional requests, Range, cache and
-// content headers.
-func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.BlobID) {
-	rq, aerr := parseReadQuery(r.URL.RawQuery)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	etag := id.String()
-	h := w.Header()
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, id.String()) {
-		h.Set("ETag", etag)
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	d.metrics.inflight.WithLabelValues("read").Inc()
-	defer d.metrics.inflight.WithLabelValues("read").Dec()
-	release, ok := d.reads.acquire(r.Context())
-	if !ok {
-		writeError(w, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many reads in progress; retry later"))
-		return
-	}
-	defer release()
-	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
-	defer cancel()
-	blob, err := d.c.ReadBlob(ctx, id, client.ReadOptions{Strict: rq.Strict})
-	if err != nil {
-		ae := classify(err)
-		if ae.code >= 500 {
-			d.log.Warn("read failed", "blob_id", id, "err", err)
-		}
-		writeError(w, ae)
-		return
-	}
-	size := int64(len(blob))
-	if aerr := d.checkBlobSize(uint64(size)); aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	h.Set("ETag", etag)
-	h.Set("Cache-Control", BlobCacheControl(d.cfg.CacheMaxAge))
-	ContentHeaders(h, r, blob)
-	h.Set("Accept-Ranges", "bytes")
-	body := blob
-	code := http.StatusOK
-	if rng, ok, err := parseRange(r.Header.Get("Range"), size); err != nil {
-		h.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-		writeError(w, newError(http.StatusRequestedRangeNotSatisfiable, ReasonRangeNotSatisfied, fmt.Sprintf("range %q is outside the blob of %d bytes", truncate(r.Header.Get("Range"), 64), size)))
-		return
-	} else if ok {
-		body = blob[rng.Start : rng.Start+rng.Length]
-		code = http.StatusPartialContent
-		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.Start, rng.Start+rng.Length-1, size))
-	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		n, _ := w.Write(body)
-		d.metrics.bytes.WithLabelValues("read").Add(float64(n))
-	}
 }
 
 // etagMatches reports whether an If-None-Match header lists the blob's

@@ -348,14 +348,26 @@ func TestReadBadInput(t *testing.T) {
 		}
 	}
 	// Too many nodes down: 503, and the blob is still there afterwards.
-	for i := range 3 {
+	// The read needs one row (sliver pair 0): its node is among those
+	// stopped, and the one left cannot rebuild it.
+	first, err := e.net.NodeForShard(t.Context(), uint16(res.BlobID().ShardForPair(0, 10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := []int{first.Index}
+	for i := 0; len(stopped) < 3; i++ {
+		if i != first.Index {
+			stopped = append(stopped, i)
+		}
+	}
+	for _, i := range stopped {
 		if err := e.net.StopNode(i); err != nil {
 			t.Fatal(err)
 		}
 	}
 	resp, body := e.do(t, http.MethodGet, "/v1/blobs/"+id, nil)
 	checkError(t, resp, body, 503, "UNAVAILABLE", daemon.ReasonBlobUnavailable)
-	for i := range 3 {
+	for _, i := range stopped {
 		if err := e.net.StartNode(t.Context(), i); err != nil {
 			t.Fatal(err)
 		}

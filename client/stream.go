@@ -1,0 +1,638 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/p2p"
+)
+
+// Defaults of the streamed read (Config.ReadWindow, Config.HedgeDelay).
+const (
+	// DefaultReadWindow bounds the sliver bytes one streamed read holds at
+	// once: rows asked for, and rows verified but not yet written. Recovery
+	// symbols (a row whose node failed) are bounded by it too.
+	DefaultReadWindow = 32 << 20
+	// DefaultHedgeDelay is how long a streamed read waits for a node's
+	// slivers, at least, before it also rebuilds them from the other nodes'
+	// recovery symbols: a silent node costs a read about this delay, not a
+	// request timeout. A request is also given the time to move the bytes
+	// in flight when it started at hedgeRate, and hedgeFactor times the
+	// slowest request of the read that completed, so that a loaded machine
+	// or network does not hedge every request (a rebuilt row costs the
+	// nodes more than a served one).
+	DefaultHedgeDelay = 750 * time.Millisecond
+	// hedgeRate is the slowest transfer rate (bytes per second) a request
+	// is given before it is hedged.
+	hedgeRate = 16 << 20
+	// hedgeFactor times the slowest completed request of a read is the
+	// least a request of it waits before it is hedged.
+	hedgeFactor = 4
+	// readBatchBytes is how many sliver bytes of one node a streamed read
+	// asks for in one request (at least one sliver): small blobs take one
+	// request per node, large ones one request per row, so rows arrive in
+	// order and the window is spent on the rows next to be written.
+	readBatchBytes = 1 << 20
+)
+
+// ErrRangeNotSatisfiable is returned by Blob.StreamRange for a range that
+// does not lie within the blob.
+var ErrRangeNotSatisfiable = errors.New("client: byte range not satisfiable")
+
+// Blob is a blob opened for reading: its metadata, verified against its
+// ID, and what a read needs to fetch its rows. It is safe for concurrent
+// use; each stream fetches its own rows.
+type Blob struct {
+	c      *Client
+	v      *view
+	id     encoding.BlobID
+	md     *encoding.Metadata
+	lied   *liars
+	s      int // symbol size
+	rowLen int // bytes of one systematic primary sliver: cols·s
+	size   int64
+
+	progress func(Progress)
+	fetched  atomic.Int64
+}
+
+// Open checks blob id's status on chain (unless opts.SkipChainCheck) and
+// fetches its metadata from the first node whose answer verifies against
+// the blob ID. It fetches no sliver: Size and Metadata need none, so an
+// HTTP HEAD costs a metadata request. Errors are those of Read.
+// opts.Strict does not apply to a Blob's streams (see StreamRange).
+func (c *Client) Open(ctx context.Context, id encoding.BlobID, opts ReadOptions) (*Blob, error) {
+	v, err := c.currentView(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.SkipChainCheck {
+		if err := c.checkReadable(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	lied := newLiars()
+	md, err := c.metadata(ctx, v, id, lied)
+	if err != nil {
+		return nil, err
+	}
+	params := v.codec.Params()
+	s, err := params.SymbolSize(md.UnencodedLength)
+	if err != nil {
+		return nil, fmt.Errorf("client: blob %s: %w", id, err)
+	}
+	if md.UnencodedLength > v.codec.MaxBlobSize() {
+		return nil, fmt.Errorf("%w: blob %s is %d bytes, this client reads at most %d", ErrBlobTooLarge, id, md.UnencodedLength, v.codec.MaxBlobSize())
+	}
+	return &Blob{c: c, v: v, id: id, md: md, lied: lied, s: s, rowLen: params.Cols * s,
+		size: int64(md.UnencodedLength), progress: opts.Progress}, nil
+}
+
+// ID returns the blob's ID.
+func (b *Blob) ID() encoding.BlobID { return b.id }
+
+// Size returns the blob's length in bytes, from its verified metadata.
+func (b *Blob) Size() int64 { return b.size }
+
+// Metadata returns the blob's verified metadata. The caller must not
+// modify it.
+func (b *Blob) Metadata() *encoding.Metadata { return b.md }
+
+// RowSize returns the bytes of blob that one systematic primary sliver
+// (one row of the blob) holds: the granularity of a range read.
+func (b *Blob) RowSize() int { return b.rowLen }
+
+// FetchedBytes returns the sliver and recovery-symbol bytes that this
+// Blob's streams have received from nodes so far.
+func (b *Blob) FetchedBytes() int64 { return b.fetched.Load() }
+
+// Stream writes the whole blob to w; see StreamRange.
+func (b *Blob) Stream(ctx context.Context, w io.Writer) (int64, error) {
+	return b.StreamRange(ctx, w, 0, b.size)
+}
+
+// StreamRange writes bytes [start, start+length) of the blob to w, in
+// order, as the rows that hold them arrive and verify. Row r of the blob is
+// systematic primary sliver r, so it asks only for the rows that cover the
+// range, from the nodes holding them (one request per row for large blobs,
+// one per node for small ones), with at most Config.ReadWindow bytes asked
+// for or waiting to be written. Each row is verified against its hash in
+// the metadata before a byte of it is written; a node that fails or lies
+// (logged with its peer ID, not asked again during this Blob's reads) or
+// stays silent for Config.HedgeDelay has its rows rebuilt from the other
+// nodes' recovery symbols, which are verified against their slivers'
+// hashes, and the rebuilt row against its own. The bytes written are thus
+// those of encoding.CheckDefault: every reader gets the bytes the
+// systematic slivers commit to. (CheckStrict re-encodes the whole blob and
+// cannot stream; Client.Read with ReadOptions.Strict does that.)
+//
+// On an error some of the range may have been written: every byte written
+// is verified, but the range is incomplete. A range outside the blob is
+// ErrRangeNotSatisfiable, and nothing is fetched.
+func (b *Blob) StreamRange(ctx context.Context, w io.Writer, start, length int64) (int64, error) {
+	if start < 0 || length < 0 || start > b.size || length > b.size-start {
+		return 0, fmt.Errorf("%w: bytes [%d, %d+%d) of a blob of %d bytes", ErrRangeNotSatisfiable, start, start, length, b.size)
+	}
+	if length == 0 {
+		return 0, nil
+	}
+	r0 := int(start / int64(b.rowLen))
+	r1 := int((start + length - 1) / int64(b.rowLen))
+	st := &streamer{b: b, r0: r0, rows: make([]rowSlot, r1-r0+1)}
+	return st.run(ctx, w, start, length)
+}
+
+// rowSlot is one row of a streamed range.
+type rowSlot struct {
+	data       []byte // verified, until written
+	done       bool
+	reserved   bool // counted in the window
+	fetching   bool // asked of its node, no answer yet
+	recovering bool // queued for or in a recovery
+}
+
+// fetchTask is one GetSlivers request of a streamed read: member's
+// primary slivers of rows (blob rows, ascending).
+type fetchTask struct {
+	member  int
+	rows    []int
+	started time.Time
+	allow   time.Duration // before it is hedged, given what was in flight
+	hedged  bool
+	running bool
+}
+
+// streamEvent is what a fetch or a recovery goroutine reports.
+type streamEvent struct {
+	task *fetchTask // nil for a recovery
+	rows []int
+	data [][]byte // data[k] is row rows[k], verified; nil if it failed
+	// errs[k] is why row rows[k] failed (fetches); err fails a recovery.
+	errs []error
+	err  error
+}
+
+type streamer struct {
+	b    *Blob
+	r0   int
+	rows []rowSlot
+
+	held     int64 // bytes of reserved rows
+	failed   map[int]error
+	slow     map[int]bool // members with a hedged request
+	recQueue []int
+}
+
+func (st *streamer) slot(r int) *rowSlot { return &st.rows[r-st.r0] }
+
+// tasks groups the rows by the member holding them, in row order, at
+// most readBatchBytes (and MaxSliversPerRequest) per request, ordered by
+// first row.
+func (st *streamer) tasks() []*fetchTask {
+	b := st.b
+	n := b.v.codec.Params().N
+	owner := b.v.committee.ShardOwners()
+	per := readBatchBytes / b.rowLen
+	per = max(1, min(per, p2p.MaxSliversPerRequest))
+	open := make(map[int]*fetchTask)
+	var out []*fetchTask
+	for k := range st.rows {
+		r := st.r0 + k
+		m := owner[b.id.ShardForPair(r, n)]
+		t := open[m]
+		if t == nil || len(t.rows) >= per {
+			t = &fetchTask{member: m}
+			open[m] = t
+			out = append(out, t)
+		}
+		t.rows = append(t.rows, r)
+	}
+	return out
+}
+
+func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (int64, error) {
+	b := st.b
+	c := b.c
+	window := c.cfg.ReadWindow
+	rowLen := int64(b.rowLen)
+	tasks := st.tasks()
+	st.failed = make(map[int]error)
+	st.slow = make(map[int]bool)
+	st.failed[-1] = errors.New("client: no committee member holds the shard")
+	for i, p := range b.v.peers {
+		if p == "" {
+			st.failed[i] = errBadPeerID
+		} else if err := b.lied.lie(p); err != nil {
+			st.failed[i] = err
+		}
+	}
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }() // cancel first: a silent node's request ends now
+	events := make(chan streamEvent, len(tasks)+1)
+	send := func(ev streamEvent) {
+		select {
+		case events <- ev:
+		case <-sctx.Done():
+		}
+	}
+
+	reserve := func(r int) {
+		if s := st.slot(r); !s.reserved {
+			s.reserved = true
+			st.held += rowLen
+		}
+	}
+	toRecovery := func(r int) {
+		s := st.slot(r)
+		if s.done || s.recovering {
+			return
+		}
+		reserve(r)
+		s.recovering = true
+		st.recQueue = append(st.recQueue, r)
+	}
+	size, err := p2p.SliverSize(b.md, encoding.Primary)
+	if err != nil {
+		return 0, fmt.Errorf("client: blob %s: %w", b.id, err)
+	}
+	startFetch := func(t *fetchTask) {
+		for _, r := range t.rows {
+			reserve(r)
+			st.slot(r).fetching = true
+		}
+		t.started, t.running = time.Now(), true
+		t.allow = c.cfg.HedgeDelay + time.Duration(st.held*int64(time.Second)/hedgeRate)
+		idx := make([]uint16, len(t.rows))
+		for k, r := range t.rows {
+			idx[k] = uint16(r)
+		}
+		p := b.v.peers[t.member]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := c.p2p.GetSlivers(sctx, p, b.id, encoding.Primary, idx, size)
+			ev := streamEvent{task: t, rows: t.rows, data: make([][]byte, len(t.rows)), errs: make([]error, len(t.rows)), err: err}
+			for k, sr := range out {
+				if k >= len(t.rows) {
+					break
+				}
+				if sr.Err != nil {
+					ev.errs[k] = sr.Err
+					continue
+				}
+				sl := sr.Sliver
+				sl.Axis = encoding.Primary
+				b.fetched.Add(int64(len(sl.Data)))
+				if err := b.v.codec.VerifySliver(b.md, &sl); err != nil {
+					ev.errs[k] = fmt.Errorf("%w: primary sliver %d: %w", errUnverified, sl.Index, err)
+					continue
+				}
+				ev.data[k] = sl.Data
+			}
+			send(ev)
+		}()
+	}
+	recovering := false
+	maxTargets := st.maxRecoveryTargets()
+	startRecovery := func() {
+		slices.Sort(st.recQueue)
+		k := min(len(st.recQueue), maxTargets)
+		rows := slices.Clone(st.recQueue[:k])
+		st.recQueue = st.recQueue[k:]
+		var members []int
+		for i := range b.v.committee.Members {
+			if _, bad := st.failed[i]; !bad {
+				members = append(members, i)
+			}
+		}
+		recovering = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			send(st.recover(sctx, rows, members))
+		}()
+	}
+
+	var written int64
+	var slowest time.Duration // of the requests that completed
+	cursor, next, inflight := st.r0, 0, 0
+	end := st.r0 + len(st.rows)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	report(b.progress, "read", 0, int64(len(st.rows)))
+	for cursor < end {
+		// Write out the verified rows at the cursor.
+		for cursor < end && st.slot(cursor).done {
+			s := st.slot(cursor)
+			lo, hi := int64(cursor)*rowLen, int64(cursor+1)*rowLen
+			lo, hi = max(lo, start), min(hi, start+length)
+			data := s.data[lo-int64(cursor)*rowLen : hi-int64(cursor)*rowLen]
+			s.data = nil
+			st.held -= rowLen
+			n, err := w.Write(data)
+			written += int64(n)
+			if err != nil {
+				return written, err
+			}
+			cursor++
+			report(b.progress, "read", int64(cursor-st.r0), int64(len(st.rows)))
+		}
+		if cursor == end {
+			break
+		}
+		// Ask for the next rows while the window allows (always for the
+		// task holding the cursor's row).
+		for next < len(tasks) {
+			t := tasks[next]
+			cost := int64(len(t.rows)) * rowLen
+			if st.held+cost > window && t.rows[0] > cursor {
+				break
+			}
+			next++
+			if _, bad := st.failed[t.member]; bad || st.slow[t.member] {
+				for _, r := range t.rows {
+					toRecovery(r)
+				}
+				continue
+			}
+			startFetch(t)
+			inflight++
+		}
+		if !recovering && len(st.recQueue) > 0 {
+			startRecovery()
+		}
+		if inflight == 0 && !recovering {
+			// Cannot happen: every row not done is fetched or recovered.
+			return written, fmt.Errorf("client: blob %s: streamed read stalled at row %d", b.id, cursor)
+		}
+		// Hedge the oldest unhedged request when it is overdue.
+		var due time.Time
+		var overdue *fetchTask
+		for _, t := range tasks[:next] {
+			if !t.running || t.hedged {
+				continue
+			}
+			d := t.started.Add(max(t.allow, hedgeFactor*slowest))
+			if overdue == nil || d.Before(due) {
+				due, overdue = d, t
+			}
+		}
+		if overdue != nil {
+			timer.Reset(time.Until(due))
+		} else {
+			timer.Reset(time.Hour)
+		}
+		var ev streamEvent
+		select {
+		case ev = <-events:
+		case <-timer.C:
+			if overdue == nil {
+				continue
+			}
+			overdue.hedged = true
+			st.slow[overdue.member] = true
+			c.log.Warn("storage node is slow; rebuilding its rows from the others", "blob_id", b.id,
+				"peer", b.v.peers[overdue.member], "node", b.v.committee.Members[overdue.member].Name, "rows", len(overdue.rows))
+			for _, r := range overdue.rows {
+				toRecovery(r)
+			}
+			continue
+		case <-ctx.Done():
+			return written, ctx.Err()
+		}
+		if ev.task == nil {
+			recovering = false
+			if ev.err != nil {
+				// The read fails unless every row of the recovery is in,
+				// or still asked of its (slow) node.
+				lost := false
+				for _, r := range ev.rows {
+					s := st.slot(r)
+					s.recovering = false
+					lost = lost || (!s.done && !s.fetching)
+				}
+				if !lost {
+					continue
+				}
+				// More than f shards' nodes failed: rebuilding a row needs
+				// n − f symbols of it, decoding the blob only rows primary
+				// slivers. Decode the whole blob (the one read that holds
+				// it) and serve the rest of the range from it.
+				if !errors.Is(ev.err, ErrNotEnoughSlivers) {
+					return written, ev.err
+				}
+				c.log.Info("too few nodes to rebuild rows; decoding the whole blob", "blob_id", b.id, "err", ev.err)
+				blob, err := st.decodeAll(ctx)
+				if err != nil {
+					return written, err
+				}
+				for r := cursor; r < end; r++ {
+					if s := st.slot(r); !s.done {
+						s.done, s.data = true, blob[int64(r)*rowLen:min(int64(r+1)*rowLen, int64(len(blob)))]
+						s.recovering = false
+						reserve(r)
+					}
+				}
+				st.recQueue = st.recQueue[:0]
+				continue
+			}
+			for k, r := range ev.rows {
+				if s := st.slot(r); !s.done {
+					s.done, s.data = true, ev.data[k]
+				}
+			}
+			continue
+		}
+		t := ev.task
+		t.running = false
+		inflight--
+		if ev.err == nil {
+			slowest = max(slowest, time.Since(t.started))
+		}
+		var bad error
+		for k, r := range ev.rows {
+			st.slot(r).fetching = false
+			if ev.data[k] != nil {
+				if s := st.slot(r); !s.done {
+					s.done, s.data = true, ev.data[k]
+				}
+				continue
+			}
+			if bad == nil || isLie(ev.errs[k]) {
+				bad = ev.errs[k]
+			}
+			toRecovery(r)
+		}
+		if bad == nil {
+			bad = ev.err
+		}
+		p := b.v.peers[t.member]
+		switch {
+		case bad == nil:
+			c.markHealthy(p)
+			if !t.hedged {
+				delete(st.slow, t.member)
+			}
+		case isLie(bad):
+			c.caught(b.lied, b.v, t.member, b.id, bad)
+			st.failed[t.member] = bad
+		default:
+			if !errors.Is(bad, context.Canceled) {
+				c.markFailed(p)
+			}
+			st.failed[t.member] = bad
+		}
+	}
+	return written, nil
+}
+
+// decodeAll reads the whole blob the way a strict read does (rows verified
+// primary slivers, any of them), decodes it and checks it with
+// encoding.CheckDefault: every decoded systematic row against its hash.
+func (st *streamer) decodeAll(ctx context.Context) ([]byte, error) {
+	b := st.b
+	slivers, err := b.c.primarySlivers(ctx, b.v, b.id, b.md, nil, b.lied)
+	if err != nil {
+		return nil, err
+	}
+	for i := range slivers {
+		b.fetched.Add(int64(len(slivers[i].Data)))
+	}
+	blob, err := b.v.codec.Decode(b.md, slivers, encoding.CheckDefault)
+	if err != nil {
+		return nil, fmt.Errorf("client: decoding blob %s: %w", b.id, err)
+	}
+	return blob, nil
+}
+
+// maxRecoveryTargets bounds the rows one recovery rebuilds so that the
+// symbols it receives (about n per row, with proofs) stay within half the
+// read window and each node's answer within MaxRecoveryFrameSize.
+func (st *streamer) maxRecoveryTargets() int {
+	b := st.b
+	n := b.v.codec.Params().N
+	perRow := int64(n) * int64(b.s+recoveryProofBytes)
+	k := min(int64(p2p.MaxRecoveryTargets), max(1, b.c.cfg.ReadWindow/2/perRow), max(1, int64(p2p.MaxRecoveryFrameSize)/perRow))
+	return int(k)
+}
+
+// recoveryProofBytes is a generous size of one recovery symbol's framing
+// and Merkle proof (at most 16 hashes).
+const recoveryProofBytes = 16*32 + 64
+
+// recover rebuilds primary slivers rows from the recovery symbols of
+// members (each verified against the metadata; a member that sends one that
+// does not verify is caught lying and its symbols dropped). It asks all of
+// them at once and stops as soon as every row has cols verified symbols, so
+// a silent member does not hold it up; each rebuilt row is checked against
+// its hash (RecoverSliver).
+func (st *streamer) recover(ctx context.Context, rows []int, members []int) streamEvent {
+	b := st.b
+	c := b.c
+	params := b.v.codec.Params()
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	idx := make([]uint16, len(rows))
+	for k, r := range rows {
+		idx[k] = uint16(r)
+	}
+	type answer struct {
+		member int
+		syms   []encoding.RecoverySymbol
+		err    error
+	}
+	answers := make(chan answer, len(members))
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }() // cancel first: a silent node's request ends now
+	for _, m := range members {
+		p := b.v.peers[m]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			syms, err := c.p2p.GetRecoverySymbols(rctx, p, b.id, encoding.Primary, idx, b.s, len(b.v.committee.Members[m].Shards))
+			for i := range syms {
+				b.fetched.Add(int64(len(syms[i].Data)))
+				if err == nil {
+					if verr := b.v.codec.VerifyRecoverySymbol(b.md, &syms[i]); verr != nil {
+						err = fmt.Errorf("%w: recovery symbol (secondary %d, target %d): %w", errUnverified, syms[i].SourceIndex, syms[i].TargetIndex, verr)
+					}
+				}
+			}
+			if err != nil {
+				syms = nil
+			}
+			answers <- answer{m, syms, err}
+		}()
+	}
+	pos := make(map[int]int, len(rows))
+	for k, r := range rows {
+		pos[r] = k
+	}
+	got := make([][]encoding.RecoverySymbol, len(rows))
+	seen := make([]map[uint16]bool, len(rows))
+	for k := range seen {
+		seen[k] = make(map[uint16]bool)
+	}
+	var failures []NodeFailure
+	complete := func() bool {
+		for k := range rows {
+			if len(seen[k]) < params.Cols {
+				return false
+			}
+		}
+		return true
+	}
+	for range members {
+		var a answer
+		select {
+		case a = <-answers:
+		case <-ctx.Done():
+			return streamEvent{rows: rows, err: ctx.Err()}
+		}
+		if a.err != nil {
+			if isLie(a.err) {
+				c.caught(b.lied, b.v, a.member, b.id, a.err)
+			} else if !errors.Is(a.err, context.Canceled) {
+				c.markFailed(b.v.peers[a.member])
+			}
+			failures = append(failures, failure(b.v.committee, a.member, a.err))
+			continue
+		}
+		for _, sym := range a.syms {
+			k, ok := pos[int(sym.TargetIndex)]
+			if !ok || seen[k][sym.SourceIndex] {
+				continue
+			}
+			seen[k][sym.SourceIndex] = true
+			got[k] = append(got[k], sym)
+		}
+		if complete() {
+			break
+		}
+	}
+	cancel()
+	ev := streamEvent{rows: rows, data: make([][]byte, len(rows))}
+	for k, r := range rows {
+		if len(seen[k]) < params.Cols {
+			sortFailures(b.v.committee, failures)
+			return streamEvent{rows: rows, err: &NotEnoughSliversError{BlobID: b.id, Stage: "recovery", Have: len(seen[k]), Need: params.Cols,
+				Failures: failures}}
+		}
+		sl, err := b.v.codec.RecoverSliver(b.md, encoding.Primary, r, got[k])
+		if err != nil {
+			return streamEvent{rows: rows, err: fmt.Errorf("client: blob %s: rebuilding primary sliver %d: %w", b.id, r, err)}
+		}
+		ev.data[k] = sl.Data
+	}
+	return ev
+}
