@@ -533,7 +533,7 @@ func (d *Daemon) quiltReadError(w http.ResponseWriter, err error, key, id string
 // notModified answers 304 to a request whose If-None-Match names etag.
 func (d *Daemon) notModified(w http.ResponseWriter, r *http.Request, etag string) bool {
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {
-		w.Header().Set("ETag", `"`+etag+`"`)
+		w.Header().Set("ETag", etag)
 		w.WriteHeader(http.StatusNotModified)
 		return true
 	}
@@ -546,7 +546,7 @@ func (d *Daemon) notModified(w http.ResponseWriter, r *http.Request, etag string
 // every patch of a quilt).
 func (d *Daemon) servePatch(w http.ResponseWriter, r *http.Request, b quilt.Blob, etag string) {
 	h := w.Header()
-	h.Set("ETag", `"`+etag+`"`)
+	h.Set("ETag", etag)
 	h.Set("Cache-Control", BlobCacheControl(d.cfg.CacheMaxAge))
 	var allowed map[string]bool
 	if !d.cfg.ResponseHeaders.AllowQuiltPatchTagsInResponse {

@@ -105,7 +105,7 @@ func TestQuiltStoreAndRead(t *testing.T) {
 			if h := resp.Header.Get("X-Quilt-Patch-Identifier"); h != p.Identifier {
 				t.Errorf("GET %s: X-Quilt-Patch-Identifier %q", path, h)
 			}
-			if h := resp.Header.Get("ETag"); h != `"`+p.PatchID+`"` {
+			if h := resp.Header.Get("ETag"); h != p.PatchID {
 				t.Errorf("GET %s: ETag %q", path, h)
 			}
 			if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Cache-Control") == "" {
@@ -217,9 +217,9 @@ func TestQuiltStoreBadInput(t *testing.T) {
 		{name: "no files", code: 400, status: "INVALID_ARGUMENT", reason: daemon.ReasonMalformedRequest},
 		{name: "bad metadata", code: 400, status: "INVALID_ARGUMENT", reason: daemon.ReasonMalformedRequest},
 		{name: "duplicate metadata", code: 400, status: "INVALID_ARGUMENT", reason: daemon.ReasonMalformedRequest},
-		{name: "metadata too large", code: 413, status: "INVALID_ARGUMENT", reason: daemon.ReasonBlobTooLarge},
+		{name: "metadata too large", code: 413, status: "SIZE_EXCEEDED", reason: daemon.ReasonBlobTooLarge},
 		{name: "too many parts", code: 400, status: "INVALID_ARGUMENT", reason: daemon.ReasonMalformedRequest},
-		{name: "body too large", code: 413, status: "INVALID_ARGUMENT", reason: daemon.ReasonBlobTooLarge},
+		{name: "body too large", code: 413, status: "SIZE_EXCEEDED", reason: daemon.ReasonBlobTooLarge},
 		{name: "duplicate identifier", code: 400, status: "INVALID_ARGUMENT", reason: daemon.ReasonMalformedRequest},
 		{name: "invalid identifier", code: 400, status: "INVALID_ARGUMENT", reason: daemon.ReasonMalformedRequest},
 		{name: "bad quilt version", query: "?quilt_version=v2", code: 400, status: "INVALID_ARGUMENT", reason: daemon.ReasonInvalidQuery},
@@ -271,7 +271,7 @@ func TestQuiltTooLarge(t *testing.T) {
 	}
 	ct, body := quiltForm(t, files, "")
 	resp, raw := e.do(t, http.MethodPut, "/v1/quilts", bytes.NewReader(body), "Content-Type", ct)
-	checkError(t, resp, raw, 413, "INVALID_ARGUMENT", daemon.ReasonBlobTooLarge)
+	checkError(t, resp, raw, 413, "SIZE_EXCEEDED", daemon.ReasonBlobTooLarge)
 }
 
 func TestAttributeHeadersByObjectID(t *testing.T) {

@@ -263,7 +263,7 @@ func writeReadError(d *Daemon, w http.ResponseWriter, id encoding.BlobID, err er
 // length.
 func (d *Daemon) setBlobHeaders(w http.ResponseWriter, etag string) {
 	h := w.Header()
-	h.Set("ETag", `"`+etag+`"`)
+	h.Set("ETag", etag)
 	h.Set("Cache-Control", BlobCacheControl(d.cfg.CacheMaxAge))
 	h.Set("X-Content-Type-Options", "nosniff")
 }
@@ -275,7 +275,7 @@ func (d *Daemon) setBlobHeaders(w http.ResponseWriter, etag string) {
 func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.BlobID) {
 	h := w.Header()
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, id.String()) {
-		h.Set("ETag", `"`+id.String()+`"`)
+		h.Set("ETag", id.String())
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
