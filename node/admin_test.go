@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/walrus-go/walrus/chain"
+	"github.com/walrus-go/walrus/network/faults"
 	"github.com/walrus-go/walrus/network/nettest"
 	"github.com/walrus-go/walrus/node"
 )
@@ -35,7 +35,7 @@ func (e *env) getAdmin(i int, path string) string {
 // and the pool on chain (active stake, pending stake with its activation
 // epoch, commission), in human units on the page.
 func TestStatusPage(t *testing.T) {
-	e := newEnv(t, nettest.Options{})
+	e := newEnv(t, challengeOptions(0))
 	com := e.committee()
 	// The node with the fewest shards (at most f): the others' attestations
 	// can prove it failed.
@@ -103,26 +103,18 @@ func TestStatusPage(t *testing.T) {
 		t.Errorf("status page shows no human sizes:\n%s", page)
 	}
 
-	// Epoch 1's attesters leave the node out: once the epoch ends, its
-	// status shows the failed challenge, no reward and what it forfeited.
-	passed := chain.NewBitmap(len(com.Members))
-	for i := range com.Members {
-		if i != m {
-			passed.Set(i)
-		}
-	}
-	for i, mem := range com.Members {
-		if i == m {
-			continue
-		}
-		n := e.nw.NodeByID(mem.NodeID)
-		att := chain.Attestation{Node: mem.NodeID, Epoch: 1, Passed: passed, Signature: n.Keys.Protocol.Sign(chain.AttestationMessage(1, mem.NodeID, passed))}
-		if _, err := e.nw.Chain.SubmitAttestation(e.ctx, n.Keys.Account, att); err != nil && !errors.Is(err, chain.ErrInvalidArgument) {
+	// Epoch 1 passes; then the node forgets everything (faults.Forget), so
+	// that the others fail it in epoch 2: once that epoch ends, its status
+	// shows the failed challenge, no reward for it and what it forfeited.
+	waitAttested(t, e.nw, 1)
+	n0.Faults.Set(faults.Forget)
+	for _, ep := range []uint32{2, 3} {
+		if _, err := e.nw.AdvanceEpoch(e.ctx); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if _, err := e.nw.AdvanceEpoch(e.ctx); err != nil {
-		t.Fatal(err)
+		if ep == 2 {
+			waitAttested(t, e.nw, 2)
+		}
 	}
 	deadline = time.Now().Add(30 * time.Second)
 	for {
@@ -130,19 +122,20 @@ func TestStatusPage(t *testing.T) {
 		if err := json.Unmarshal([]byte(e.getAdmin(x, "/health")), &st); err != nil {
 			t.Fatal(err)
 		}
-		if (st.Pool != nil && len(st.Pool.Epochs) == 1) || time.Now().After(deadline) {
+		if (st.Pool != nil && len(st.Pool.Epochs) == 2) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	p = st.Pool
-	if p == nil || len(p.Epochs) != 1 || p.ChallengesFailed != 1 || p.ChallengesPassed != 0 || p.RewardsEarned != 0 || p.Burned == 0 ||
-		p.Epochs[0].Verdict != chain.VerdictFailed || p.Epochs[0].Attested || p.Epochs[0].Burned != p.Burned || p.PendingStake != 0 ||
-		p.ActiveStake != com.Members[m].Stake+2_500_000_000 {
+	if p == nil || len(p.Epochs) != 2 || p.ChallengesFailed != 1 || p.ChallengesPassed != 1 || p.Burned == 0 ||
+		p.Epochs[0].Verdict != chain.VerdictPassed || p.RewardsEarned != p.Epochs[0].Reward || p.RewardsEarned == 0 ||
+		p.Epochs[1].Verdict != chain.VerdictFailed || p.Epochs[1].Reward != 0 || p.Epochs[1].Burned != p.Burned || p.PendingStake != 0 ||
+		p.ActiveStake != com.Members[m].Stake+2_500_000_000+p.RewardsEarned {
 		t.Fatalf("pool after a failed epoch: %+v", p)
 	}
 	page = e.getAdmin(x, "/")
-	for _, want := range []string{"0 passed, 1 failed, 0 unproven in the last 1 epochs", `class="bad">failed`, "0 WAL earned, " + strings.TrimSuffix(formatFrost(p.Burned), " WAL") + " WAL burned"} {
+	for _, want := range []string{"1 passed, 1 failed, 0 unproven in the last 2 epochs", `class="bad">failed`, strings.TrimSuffix(formatFrost(p.RewardsEarned), " WAL") + " WAL earned, " + strings.TrimSuffix(formatFrost(p.Burned), " WAL") + " WAL burned"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("status page lacks %q:\n%s", want, page)
 		}
