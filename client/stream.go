@@ -559,7 +559,10 @@ func (st *streamer) recover(ctx context.Context, rows []int, members []int) stre
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			syms, err := c.p2p.GetRecoverySymbols(rctx, p, b.id, encoding.Primary, idx, b.s, len(b.v.committee.Members[m].Shards))
+			// A node answers from every secondary sliver it holds: during an
+			// epoch change also those of shards it hands over, so the bound
+			// is n (as the node's own recovery), not its shards this epoch.
+			syms, err := c.p2p.GetRecoverySymbols(rctx, p, b.id, encoding.Primary, idx, b.s, params.N)
 			for i := range syms {
 				b.fetched.Add(int64(len(syms[i].Data)))
 				if err == nil {
