@@ -64,10 +64,12 @@ type Status struct {
 	// Scrub progress (the scrubber of stored slivers) goes here.
 }
 
-// StoredStatus counts the blobs and sliver pairs of the shards the node
-// holds this epoch. Counting scans the store's pair index, so it is cached
-// (statusCountTTL) and stops at statusMaxCount pairs: Truncated is set
-// then and the counts are lower bounds.
+// StoredStatus counts the sliver pairs of the shards the node holds this
+// epoch, and its blobs: the most pairs one of those shards stores (a blob
+// has a pair in every shard once the node holds it fully). Counting scans
+// the store's pair index, so it is cached (statusCountTTL) and stops at
+// statusMaxCount pairs: Truncated is set then and the counts are lower
+// bounds.
 type StoredStatus struct {
 	Blobs       int    `json:"blobs"`
 	SliverPairs int    `json:"sliverPairs"`
@@ -176,7 +178,7 @@ func (n *Node) operatorStatus(ctx context.Context, st *Status) {
 		counterValue(m.gcDeleted), counterValue(m.shardsDropped))
 	age := time.Since(c.storedAt)
 	if c.storedAt.IsZero() || age > statusCountTTL || (c.storedKey != key && age > statusCountMinGap) {
-		c.stored = countStored(ctx, n.store, st.Shards)
+		c.stored = countStored(ctx, n.store, st.Shards, statusMaxCount)
 		c.storedAt, c.storedKey = time.Now(), key
 		c.stored.CountedAt = c.storedAt.UTC().Format(time.RFC3339)
 	}
@@ -190,29 +192,29 @@ func (n *Node) operatorStatus(ctx context.Context, st *Status) {
 	st.Pool, st.PoolError = c.pool, c.poolErr
 }
 
-// countStored counts the blobs and pairs of shards, up to statusMaxCount
-// pairs.
-func countStored(ctx context.Context, s *store.Store, shards []uint16) StoredStatus {
+// countStored counts the pairs of shards, up to limit, and the
+// blobs as the most pairs one shard stores: a blob the node holds has a
+// pair in each of its shards once complete, so no set of blob IDs is kept.
+func countStored(ctx context.Context, s *store.Store, shards []uint16, limit int) StoredStatus {
 	var out StoredStatus
-	blobs := map[encoding.BlobID]struct{}{}
 	for _, sh := range shards {
 		var after *encoding.BlobID
+		inShard := 0
 		for {
-			ids, err := s.ShardBlobs(ctx, sh, store.Page{After: after, Limit: store.MaxPageLimit})
+			if out.SliverPairs >= limit {
+				out.Truncated = true
+				return out
+			}
+			page := min(store.MaxPageLimit, limit-out.SliverPairs)
+			ids, err := s.ShardBlobs(ctx, sh, store.Page{After: after, Limit: page})
 			if err != nil {
 				out.Error = err.Error()
 				return out
 			}
-			for _, id := range ids {
-				blobs[id] = struct{}{}
-			}
+			inShard += len(ids)
 			out.SliverPairs += len(ids)
-			out.Blobs = len(blobs)
-			if out.SliverPairs >= statusMaxCount {
-				out.Truncated = true
-				return out
-			}
-			if len(ids) < store.MaxPageLimit {
+			out.Blobs = max(out.Blobs, inShard)
+			if len(ids) < page {
 				break
 			}
 			after = &ids[len(ids)-1]

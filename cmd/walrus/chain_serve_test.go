@@ -126,7 +126,7 @@ func TestChainServeAndInfo(t *testing.T) {
 		t.Errorf("committee holds %d shards", shards)
 	}
 	ep := info.PriceInfo.EncodingDependentPriceInfo
-	if len(ep) != 1 || len(ep[0].ExampleBlobs) != 3 {
+	if len(ep) != 1 || len(ep[0].ExampleBlobs) != 3 || ep[0].EncodingType != "RS2" || ep[0].ExampleBlobs[0].EncodingType != "RS2" {
 		t.Fatalf("priceInfo %+v", info.PriceInfo)
 	}
 	last := ep[0].ExampleBlobs[2]

@@ -87,21 +87,21 @@ type infoPrice struct {
 
 // infoEncodingPrice is Walrus's EncodingDependentPriceInfo.
 type infoEncodingPrice struct {
-	MarginalSize  uint64                `json:"marginalSize"`
-	MetadataPrice uint64                `json:"metadataPrice"`
-	MarginalPrice uint64                `json:"marginalPrice"`
-	ExampleBlobs  []exampleBlob         `json:"exampleBlobs"`
-	EncodingType  encoding.EncodingType `json:"encodingType"`
+	MarginalSize  uint64        `json:"marginalSize"`
+	MetadataPrice uint64        `json:"metadataPrice"`
+	MarginalPrice uint64        `json:"marginalPrice"`
+	ExampleBlobs  []exampleBlob `json:"exampleBlobs"`
+	EncodingType  string        `json:"encodingType"`
 }
 
 // exampleBlob is Walrus's ExampleBlobInfo: Price is storage for one epoch;
 // PriceWithWrite adds the one-time write fee.
 type exampleBlob struct {
-	UnencodedSize  uint64                `json:"unencodedSize"`
-	EncodedSize    uint64                `json:"encodedSize"`
-	Price          uint64                `json:"price"`
-	PriceWithWrite uint64                `json:"priceWithWrite"`
-	EncodingType   encoding.EncodingType `json:"encodingType"`
+	UnencodedSize  uint64 `json:"unencodedSize"`
+	EncodedSize    uint64 `json:"encodedSize"`
+	Price          uint64 `json:"price"`
+	PriceWithWrite uint64 `json:"priceWithWrite"`
+	EncodingType   string `json:"encodingType"`
 }
 
 // infoBft is Walrus's InfoBftOutput. QuorumThreshold is the shards a
@@ -319,6 +319,9 @@ func gatherInfo(ctx context.Context, c chain.Chain, section string, only *chain.
 	return out, nil
 }
 
+// rs2Name is how Walrus's JSON names the RS2 encoding.
+const rs2Name = "RS2"
+
 // metadataLength is what a blob's metadata takes on one shard: a hash per
 // sliver pair (two of 32 bytes) and the blob's root hash.
 func metadataLength(p encoding.Params) uint64 { return uint64(p.N)*64 + 32 }
@@ -332,7 +335,7 @@ func priceInfo(s chain.SystemState, p encoding.Params) *infoPrice {
 		marginal /= 4
 	}
 	metadataStorage := uint64(p.N) * metadataLength(p)
-	ep := infoEncodingPrice{MarginalSize: marginal, EncodingType: encoding.RS2,
+	ep := infoEncodingPrice{MarginalSize: marginal, EncodingType: rs2Name,
 		MetadataPrice: chain.StorageUnits(metadataStorage) * s.StoragePrice}
 	if enc, err := p.EncodedLength(marginal); err == nil {
 		ep.MarginalPrice = chain.StorageUnits(enc-metadataStorage) * s.StoragePrice
@@ -348,7 +351,7 @@ func priceInfo(s chain.SystemState, p encoding.Params) *infoPrice {
 		price, _ := s.StorageCost(enc, 1)
 		withWrite, _ := s.RegisterCost(size, 1)
 		ep.ExampleBlobs = append(ep.ExampleBlobs, exampleBlob{UnencodedSize: size, EncodedSize: enc, Price: price,
-			PriceWithWrite: withWrite, EncodingType: encoding.RS2})
+			PriceWithWrite: withWrite, EncodingType: rs2Name})
 	}
 	out.EncodingDependentPriceInfo = []infoEncodingPrice{ep}
 	return out
