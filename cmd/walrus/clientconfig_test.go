@@ -19,9 +19,10 @@ import (
 // file and a client config naming them: the commands reach the chain and
 // the nodes as they would a devnet's.
 type clientEnv struct {
-	net    *network.Network
-	config string
-	dir    string
+	net      *network.Network
+	config   string
+	dir      string
+	chainURL string
 }
 
 func newClientEnv(t *testing.T) *clientEnv {
@@ -40,7 +41,7 @@ func newClientEnv(t *testing.T) *clientEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &clientEnv{net: net, config: cfgPath, dir: dir}
+	return &clientEnv{net: net, config: cfgPath, dir: dir, chainURL: url}
 }
 
 func (e *clientEnv) run(t *testing.T, args ...string) (string, string, int) {
