@@ -196,7 +196,20 @@ func TestGenerateSuiWallet(t *testing.T) {
 
 func TestGlobalFlagsAndVersion(t *testing.T) {
 	e := newClientEnv(t)
-	out, _, code := runCLI(t, "--version")
+	// generate-sui-wallet --use-faucet funds the new wallet.
+	wpath := filepath.Join(e.dir, "new.key")
+	out, errOut, code := e.run(t, "generate-sui-wallet", "--path", wpath, "--use-faucet", "--json")
+	var gw struct {
+		WalletAddress chain.Address `json:"walletAddress"`
+		WALReceived   uint64        `json:"walReceived"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &gw) != nil || gw.WALReceived != defaultGetWALAmount {
+		t.Fatalf("generate-sui-wallet --use-faucet: %d %q %q", code, out, errOut)
+	}
+	if bal, _ := e.net.Chain.Balance(t.Context(), gw.WalletAddress); bal != defaultGetWALAmount {
+		t.Fatalf("new wallet's balance %d, want %d", bal, defaultGetWALAmount)
+	}
+	out, _, code = runCLI(t, "--version")
 	if code != 0 || !strings.HasPrefix(out, "walrus ") {
 		t.Fatalf("--version: %d %q", code, out)
 	}
@@ -223,7 +236,7 @@ func TestGlobalFlagsAndVersion(t *testing.T) {
 	// --wallet before the command.
 	file := filepath.Join(e.dir, "f")
 	os.WriteFile(file, []byte("global"), 0o644)
-	out, errOut, code := runCLI(t, "--config", e.config, "--context", "readonly", "--wallet", e.net.WalletPath, "store", file, "--epochs", "1")
+	out, errOut, code = runCLI(t, "--config", e.config, "--context", "readonly", "--wallet", e.net.WalletPath, "store", file, "--epochs", "1")
 	if code != 0 || !strings.Contains(out, "Success") {
 		t.Fatalf("--wallet before store: %d %q %q", code, out, errOut)
 	}
@@ -553,7 +566,8 @@ func TestNodeInitAndRegister(t *testing.T) {
 		t.Fatalf("get-wal: %q", errOut)
 	}
 	out, errOut, code = runCLI(t, reg...)
-	if code != 0 || !strings.Contains(out, "Registered node") || !strings.Contains(out, "Staked 100 WAL, active from epoch 2") ||
+	// The test network's nodes are node-0 … node-3: the new one is node-4.
+	if code != 0 || !strings.Contains(out, "Registered node") || !strings.Contains(out, "(node-4)") || !strings.Contains(out, "Staked 100 WAL, active from epoch 2") ||
 		!strings.Contains(out, "joins the committee of epoch 2, chosen at the midpoint of epoch 1") {
 		t.Fatalf("register: %d %q %q", code, out, errOut)
 	}

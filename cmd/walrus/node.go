@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -267,6 +268,28 @@ func announceMembership(ctx context.Context, ch chain.Chain, cfg *node.Config, c
 		"node_id", info.ID, "stake", info.Stake, "pending_stake", info.PendingStake)
 }
 
+// nextNodeName names a node registered without a name: when every
+// registered node is named PREFIX-<number> (a devnet's devnet-0 …), the
+// next number, so that the numbering stays one; else the end of its peer
+// ID.
+func nextNodeName(ctx context.Context, ch chain.Chain, peerID string) string {
+	fallback := peerID[len(peerID)-8:]
+	nodes, err := ch.Nodes(ctx)
+	if err != nil || len(nodes) == 0 {
+		return fallback
+	}
+	prefix, next := "", 0
+	for _, n := range nodes {
+		i := strings.LastIndexByte(n.Name, '-')
+		k, err := strconv.Atoi(n.Name[i+1:])
+		if i <= 0 || err != nil || k < 0 || (prefix != "" && n.Name[:i] != prefix) {
+			return fallback
+		}
+		prefix, next = n.Name[:i], max(next, k+1)
+	}
+	return fmt.Sprintf("%s-%d", prefix, next)
+}
+
 // findNode looks for a registered node with the peer ID or protocol key.
 func findNode(ctx context.Context, ch chain.Chain, peerID string, pk chain.BLSPublicKey) (chain.NodeInfo, bool, error) {
 	nodes, err := ch.Nodes(ctx)
@@ -338,7 +361,7 @@ operator with it. The node joins a committee once its stake is active.`,
 			}
 			name := cfg.Name
 			if name == "" {
-				name = keys.PeerID[len(keys.PeerID)-8:]
+				name = nextNodeName(ctx, ch, keys.PeerID)
 			}
 			stake := uint64(stakeWAL * chain.FrostPerWAL)
 			op := keys.Account.Address()
