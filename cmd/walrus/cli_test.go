@@ -449,9 +449,20 @@ func TestHealthCommand(t *testing.T) {
 		t.Fatalf("health of %d nodes, want %d", len(nodes), len(com.Members))
 	}
 	down := e.net.Nodes[3].ID()
-	for i, raw := range nodes {
+	byName := map[string]chain.Member{}
+	for _, m := range com.Members {
+		byName[m.Name] = m
+	}
+	prev := ""
+	for _, raw := range nodes {
 		n := jsonFields(t, "healthInfo[i]", raw, "nodeId", "nodeUrl", "nodeName", "networkPublicKey", "healthInfo")
-		m := com.Members[i]
+		var name string
+		json.Unmarshal(n["nodeName"], &name)
+		if name <= prev {
+			t.Errorf("health not by name: %q after %q", name, prev)
+		}
+		prev = name
+		m := byName[name]
 		jsonEq(t, "nodeId", n["nodeId"], m.NodeID.String())
 		jsonEq(t, "nodeName", n["nodeName"], m.Name)
 		jsonEq(t, "networkPublicKey", n["networkPublicKey"], m.PeerID)
