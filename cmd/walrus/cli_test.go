@@ -526,6 +526,17 @@ func TestHelpfulErrors(t *testing.T) {
 		}
 	}
 
+	// A node whose chain is not running.
+	nodeDir := filepath.Join(dir, "n")
+	if _, errOut, code := runCLI(t, "node", "init", "--dir", nodeDir, "--chain-url", dead); code != 0 {
+		t.Fatalf("node init: %q", errOut)
+	}
+	nodeCfg := filepath.Join(nodeDir, "node.yaml")
+	_, errOut, code = runCLI(t, "node", "register", "--config", nodeCfg, "--stake", "1")
+	if want := "the chain " + dead + " (the chain of " + nodeCfg + ") does not answer"; code == 0 || !strings.Contains(errOut, want) {
+		t.Errorf("node register with the chain down: %d %q; want %q", code, errOut, want)
+	}
+
 	// A folder in use: "already running (pid N)".
 	unlock, err := lockDir(dir, "a devnet")
 	if err != nil {

@@ -212,15 +212,24 @@ and its store.`,
 			defer ch.Close()
 			announceMembership(cmd.Context(), ch, cfg, configPath, log)
 			n, err := node.New(*cfg, node.Deps{Chain: ch, Logger: log})
-			if err != nil {
-				return err
+			if err == nil {
+				err = n.Run(cmd.Context())
 			}
-			return n.Run(cmd.Context())
+			return explainNodeChain(err, cfg, configPath)
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "the node's config file (walrus node init)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
+}
+
+// explainNodeChain adds to an error reaching a node's chain what to check.
+func explainNodeChain(err error, cfg *node.Config, configPath string) error {
+	if !unreachable(err) {
+		return err
+	}
+	return fmt.Errorf("%w\nthe chain %s (the chain of %s) does not answer: is it running? A devnet starts with `make run` (or `walrus devnet`)",
+		err, cfg.Chain.Describe(), configPath)
 }
 
 // announceMembership logs, as a node starts, whether it is registered and
@@ -349,7 +358,7 @@ operator with it. The node joins a committee once its stake is active.`,
 			defer ch.Close()
 			st, err := ch.SystemState(ctx)
 			if err != nil {
-				return err
+				return explainNodeChain(err, cfg, configPath)
 			}
 			if len(addrs) == 0 {
 				addrs = cfg.ListenAddrs
