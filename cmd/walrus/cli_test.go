@@ -477,7 +477,11 @@ func TestHealthCommand(t *testing.T) {
 		jsonEq(t, "shardSummary", h["shardSummary"], map[string]any{"owned": len(m.Shards), "readOnly": 0,
 			"ownedShardStatus": map[string]int{"unknown": 0, "ready": len(m.Shards), "inTransfer": 0, "inRecovery": 0}})
 	}
-	out, _, code = e.run(t, "health", "--node-ids", com.Members[0].NodeID.String())
+	up := com.Members[0].NodeID
+	if up == down {
+		up = com.Members[1].NodeID
+	}
+	out, _, code = e.run(t, "health", "--node-ids", up.String())
 	if code != 0 || !strings.Contains(out, "Total nodes: 1") || !strings.Contains(out, healthActive) {
 		t.Fatalf("health --node-ids: %d %q", code, out)
 	}
