@@ -43,8 +43,9 @@ type StoreOptions struct {
 }
 
 // Progress reports how far a store or read is: Done of Total units of
-// Stage ("encode", "register", "send" in bytes of slivers acknowledged,
-// "certify"; "read" in verified slivers).
+// Stage ("encode", "register", "send" in bytes of slivers written to the
+// nodes' streams as they are written, "certify"; "read" in verified
+// slivers).
 type Progress struct {
 	Stage       string
 	Done, Total int64
@@ -317,22 +318,24 @@ func (c *Client) distribute(ctx context.Context, v *view, enc *encoding.EncodedB
 				return
 			}
 			slivers := make([]encoding.Sliver, 0, 2*len(com.Members[i].Shards))
-			var bytes int64
 			for _, s := range com.Members[i].Shards {
 				pair := enc.BlobID.PairForShard(int(s), n)
 				p := enc.Pair(pair)
 				p.Primary.Axis, p.Secondary.Axis = encoding.Primary, encoding.Secondary
 				slivers = append(slivers, p.Primary, p.Secondary)
-				bytes += int64(len(p.Primary.Data) + len(p.Secondary.Data))
 			}
-			sig, err := c.storeOnNode(dctx, v, i, enc, slivers, p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: v.state.Epoch, ObjectID: objectID}, msg, lied, func() {
-				if progress != nil {
+			nctx := dctx
+			if progress != nil {
+				// Bytes as they are written, so that a bar moves with the
+				// transfer (a retry counts again; the total caps it).
+				nctx = p2p.WithSentBytes(dctx, func(b int) {
 					progMu.Lock()
-					sent += bytes
+					sent = min(sent+int64(b), total)
 					report(progress, "send", sent, total)
 					progMu.Unlock()
-				}
-			})
+				})
+			}
+			sig, err := c.storeOnNode(nctx, v, i, enc, slivers, p2p.ConfirmationRequest{BlobID: enc.BlobID, Epoch: v.state.Epoch, ObjectID: objectID}, msg, lied)
 			results <- nodeResult{member: i, sig: sig, err: err}
 		}()
 	}
@@ -390,9 +393,8 @@ func (c *Client) distribute(ctx context.Context, v *view, enc *encoding.EncodedB
 // storeOnNode sends the metadata and slivers of a blob to member i, then
 // asks for its confirmation and verifies it: the message must be msg and
 // the signature the member's, or the member is caught lying (in lied).
-// stored is called once the slivers are acknowledged.
 func (c *Client) storeOnNode(ctx context.Context, v *view, i int, enc *encoding.EncodedBlob, slivers []encoding.Sliver,
-	req p2p.ConfirmationRequest, msg []byte, lied *liars, stored func()) (chain.BLSSignature, error) {
+	req p2p.ConfirmationRequest, msg []byte, lied *liars) (chain.BLSSignature, error) {
 	p := v.peers[i]
 	if p == "" {
 		return chain.BLSSignature{}, errBadPeerID
@@ -418,7 +420,6 @@ func (c *Client) storeOnNode(ctx context.Context, v *view, i int, enc *encoding.
 			return chain.BLSSignature{}, fmt.Errorf("storing slivers: %w", err)
 		}
 	}
-	stored()
 	var conf p2p.Confirmation
 	err = retry(ctx, func() (err error) {
 		conf, err = c.p2p.GetConfirmation(ctx, p, req)

@@ -235,6 +235,44 @@ func (c *Client) GetMetadata(ctx context.Context, p peer.ID, id encoding.BlobID,
 	return md, err
 }
 
+// sentBytesKey is the context key of WithSentBytes.
+type sentBytesKey struct{}
+
+// sentChunk is how many sliver bytes are written between two reports to a
+// WithSentBytes function.
+const sentChunk = 64 << 10
+
+// WithSentBytes returns a context under which PutSlivers reports to fn the
+// sliver bytes it writes to the stream, as it writes them, in pieces of at
+// most 64 KiB (for progress bars: a request's bytes move with the
+// transfer, not at its end). fn may be called from several requests'
+// goroutines at once; a retried request reports its bytes again.
+func WithSentBytes(ctx context.Context, fn func(n int)) context.Context {
+	return context.WithValue(ctx, sentBytesKey{}, fn)
+}
+
+func sentBytesFunc(ctx context.Context) func(int) {
+	fn, _ := ctx.Value(sentBytesKey{}).(func(int))
+	return fn
+}
+
+// writeReporting writes b to w, reporting each piece to sent (if set).
+func writeReporting(w *bufio.Writer, b []byte, sent func(int)) error {
+	if sent == nil {
+		_, err := w.Write(b)
+		return err
+	}
+	for len(b) > 0 {
+		n := min(len(b), sentChunk)
+		if _, err := w.Write(b[:n]); err != nil {
+			return err
+		}
+		sent(n)
+		b = b[n:]
+	}
+	return nil
+}
+
 // PutSlivers sends slivers of blob id to p in one request: all the slivers
 // of one blob that p's shards hold, each with its axis set. It returns the
 // slivers p refused (each a *SliverError whose Err matches the peer's code,
@@ -248,6 +286,7 @@ func (c *Client) PutSlivers(ctx context.Context, p peer.ID, id encoding.BlobID, 
 		return nil, &RequestError{Peer: p, Protocol: ProtocolSliverPut, Err: err}
 	}
 	hdr := encodeBCS(&sliverPutHeader{BlobID: id, Count: uint32(len(slivers))})
+	sent := sentBytesFunc(ctx)
 	write := func(w *bufio.Writer) error {
 		if err := writeFrame(w, hdr); err != nil {
 			return err
@@ -257,7 +296,7 @@ func (c *Client) PutSlivers(ctx context.Context, p peer.ID, id encoding.BlobID, 
 			if _, err := w.Write(head); err != nil {
 				return err
 			}
-			if _, err := w.Write(slivers[i].Data); err != nil {
+			if err := writeReporting(w, slivers[i].Data, sent); err != nil {
 				return err
 			}
 			if _, err := w.Write(sliverTail(&slivers[i])); err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -194,7 +196,20 @@ func TestGenerateSuiWallet(t *testing.T) {
 
 func TestGlobalFlagsAndVersion(t *testing.T) {
 	e := newClientEnv(t)
-	out, _, code := runCLI(t, "--version")
+	// generate-sui-wallet --use-faucet funds the new wallet.
+	wpath := filepath.Join(e.dir, "new.key")
+	out, errOut, code := e.run(t, "generate-sui-wallet", "--path", wpath, "--use-faucet", "--json")
+	var gw struct {
+		WalletAddress chain.Address `json:"walletAddress"`
+		WALReceived   uint64        `json:"walReceived"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &gw) != nil || gw.WALReceived != defaultGetWALAmount {
+		t.Fatalf("generate-sui-wallet --use-faucet: %d %q %q", code, out, errOut)
+	}
+	if bal, _ := e.net.Chain.Balance(t.Context(), gw.WalletAddress); bal != defaultGetWALAmount {
+		t.Fatalf("new wallet's balance %d, want %d", bal, defaultGetWALAmount)
+	}
+	out, _, code = runCLI(t, "--version")
 	if code != 0 || !strings.HasPrefix(out, "walrus ") {
 		t.Fatalf("--version: %d %q", code, out)
 	}
@@ -221,7 +236,7 @@ func TestGlobalFlagsAndVersion(t *testing.T) {
 	// --wallet before the command.
 	file := filepath.Join(e.dir, "f")
 	os.WriteFile(file, []byte("global"), 0o644)
-	out, errOut, code := runCLI(t, "--config", e.config, "--context", "readonly", "--wallet", e.net.WalletPath, "store", file, "--epochs", "1")
+	out, errOut, code = runCLI(t, "--config", e.config, "--context", "readonly", "--wallet", e.net.WalletPath, "store", file, "--epochs", "1")
 	if code != 0 || !strings.Contains(out, "Success") {
 		t.Fatalf("--wallet before store: %d %q %q", code, out, errOut)
 	}
@@ -434,9 +449,20 @@ func TestHealthCommand(t *testing.T) {
 		t.Fatalf("health of %d nodes, want %d", len(nodes), len(com.Members))
 	}
 	down := e.net.Nodes[3].ID()
-	for i, raw := range nodes {
+	byName := map[string]chain.Member{}
+	for _, m := range com.Members {
+		byName[m.Name] = m
+	}
+	prev := ""
+	for _, raw := range nodes {
 		n := jsonFields(t, "healthInfo[i]", raw, "nodeId", "nodeUrl", "nodeName", "networkPublicKey", "healthInfo")
-		m := com.Members[i]
+		var name string
+		json.Unmarshal(n["nodeName"], &name)
+		if name <= prev {
+			t.Errorf("health not by name: %q after %q", name, prev)
+		}
+		prev = name
+		m := byName[name]
 		jsonEq(t, "nodeId", n["nodeId"], m.NodeID.String())
 		jsonEq(t, "nodeName", n["nodeName"], m.Name)
 		jsonEq(t, "networkPublicKey", n["networkPublicKey"], m.PeerID)
@@ -451,8 +477,143 @@ func TestHealthCommand(t *testing.T) {
 		jsonEq(t, "shardSummary", h["shardSummary"], map[string]any{"owned": len(m.Shards), "readOnly": 0,
 			"ownedShardStatus": map[string]int{"unknown": 0, "ready": len(m.Shards), "inTransfer": 0, "inRecovery": 0}})
 	}
-	out, _, code = e.run(t, "health", "--node-ids", com.Members[0].NodeID.String())
+	up := com.Members[0].NodeID
+	if up == down {
+		up = com.Members[1].NodeID
+	}
+	out, _, code = e.run(t, "health", "--node-ids", up.String())
 	if code != 0 || !strings.Contains(out, "Total nodes: 1") || !strings.Contains(out, healthActive) {
 		t.Fatalf("health --node-ids: %d %q", code, out)
 	}
+}
+
+// deadURL is an HTTP URL nothing listens on.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+func TestHelpfulErrors(t *testing.T) {
+	noClientConfig(t)
+	dead := deadURL(t)
+	dir := t.TempDir()
+	blob := encoding.BlobID{7}.String()
+
+	// No config and no chain: where configs are looked for, how to start a
+	// devnet.
+	t.Setenv("WALRUS_CHAIN_URL", dead)
+	_, errOut, code := runCLI(t, "read", blob)
+	for _, want := range []string{"no client config found", "$WALRUS_CONFIG", "make run", "export WALRUS_CONFIG=$PWD/.devnet/client.yaml"} {
+		if code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("read without config: %d %q; want %q", code, errOut, want)
+		}
+	}
+	_, errOut, code = runCLI(t, "store", "-")
+	if code == 0 || !strings.Contains(errOut, "no wallet") || !strings.Contains(errOut, "no client config found") {
+		t.Errorf("store without config: %d %q", code, errOut)
+	}
+	t.Setenv("WALRUS_CHAIN_URL", "")
+
+	// A config naming a devnet that is not running.
+	cfg := filepath.Join(dir, "client.yaml")
+	os.WriteFile(cfg, []byte("default_context: devnet\ncontexts:\n  devnet:\n    chain_url: "+dead+"\n"), 0o600)
+	_, errOut, code = runCLI(t, "read", blob, "--config", cfg)
+	for _, want := range []string{dead, `context "devnet" of ` + cfg, "is the network running?", "make run"} {
+		if code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("read with the devnet down: %d %q; want %q", code, errOut, want)
+		}
+	}
+
+	// A node whose chain is not running.
+	nodeDir := filepath.Join(dir, "n")
+	if _, errOut, code := runCLI(t, "node", "init", "--dir", nodeDir, "--chain-url", dead); code != 0 {
+		t.Fatalf("node init: %q", errOut)
+	}
+	nodeCfg := filepath.Join(nodeDir, "node.yaml")
+	_, errOut, code = runCLI(t, "node", "register", "--config", nodeCfg, "--stake", "1")
+	if want := "the chain " + dead + " (the chain of " + nodeCfg + ") does not answer"; code == 0 || !strings.Contains(errOut, want) {
+		t.Errorf("node register with the chain down: %d %q; want %q", code, errOut, want)
+	}
+
+	// A folder in use: "already running (pid N)".
+	unlock, err := lockDir(dir, "a devnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = runCLI(t, "devnet", "--dir", dir)
+	if want := fmt.Sprintf("a devnet in %s: already running (pid %d)", dir, os.Getpid()); code == 0 || !strings.Contains(errOut, want) {
+		t.Errorf("second devnet: %d %q; want %q", code, errOut, want)
+	}
+	if _, err := lockDir(dir, "a devnet"); !errors.Is(err, errAlreadyRunning) {
+		t.Errorf("second lock: %v", err)
+	}
+	unlock()
+	unlock2, err := lockDir(dir, "a devnet")
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	unlock2()
+}
+
+func TestNodeInitAndRegister(t *testing.T) {
+	e := newClientEnv(t)
+	noClientConfig(t)
+	t.Setenv("WALRUS_CONFIG", e.config)
+	dir := filepath.Join(e.dir, "node1")
+	out, errOut, code := runCLI(t, "node", "init", "--dir", dir, "--json")
+	if code != 0 {
+		t.Fatalf("node init: %d %q", code, errOut)
+	}
+	var info struct {
+		Chain, OperatorWallet string
+	}
+	json.Unmarshal([]byte(out), &info)
+	cfg, _ := os.ReadFile(filepath.Join(dir, "node.yaml"))
+	url := e.url
+	if !strings.Contains(string(cfg), url) || info.Chain != url || !strings.Contains(string(cfg), "/ip4/127.0.0.1/tcp/") {
+		t.Fatalf("node init against %s: %+v, config:\n%s", url, info, cfg)
+	}
+	before, _ := e.net.Chain.Nodes(t.Context())
+	reg := []string{"node", "register", "--config", filepath.Join(dir, "node.yaml"), "--stake", "100"} // the test network's faucet gives less than a devnet's
+	_, errOut, code = runCLI(t, reg...)
+	if code == 0 || !strings.Contains(errOut, "nothing was registered") || !strings.Contains(errOut, "walrus get-wal --wallet "+info.OperatorWallet) {
+		t.Fatalf("register without funds: %d %q", code, errOut)
+	}
+	if after, _ := e.net.Chain.Nodes(t.Context()); len(after) != len(before) {
+		t.Fatalf("a register without funds registered: %d nodes, were %d", len(after), len(before))
+	}
+	if _, errOut, code := runCLI(t, "get-wal", "--wallet", info.OperatorWallet, "--amount", "100000000000"); code != 0 {
+		t.Fatalf("get-wal: %q", errOut)
+	}
+	out, errOut, code = runCLI(t, reg...)
+	// The test network's nodes are node-0 … node-3: the new one is node-4.
+	if code != 0 || !strings.Contains(out, "Registered node") || !strings.Contains(out, "(node-4)") || !strings.Contains(out, "Staked 100 WAL, active from epoch 2") ||
+		!strings.Contains(out, "joins the committee of epoch 2, chosen at the midpoint of epoch 1") {
+		t.Fatalf("register: %d %q %q", code, out, errOut)
+	}
+	out, errOut, code = runCLI(t, reg...)
+	if code != 0 || !strings.Contains(out, "was registered already") || !strings.Contains(out, "Already staked 100 WAL") {
+		t.Fatalf("register again: %d %q %q", code, out, errOut)
+	}
+	if after, _ := e.net.Chain.Nodes(t.Context()); len(after) != len(before)+1 {
+		t.Fatalf("%d nodes after registering twice, want %d", len(after), len(before)+1)
+	}
+	if ss, _ := e.net.Chain.StakedWAL(t.Context(), mustLoadKey(t, info.OperatorWallet)); len(ss) != 1 {
+		t.Fatalf("%d stakes after registering twice, want 1", len(ss))
+	}
+}
+
+func mustLoadKey(t *testing.T, path string) chain.Address {
+	t.Helper()
+	k, err := chain.LoadAccountKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Address()
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -233,35 +234,83 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// progressMinBytes is the smallest transfer that gets a progress bar:
-// smaller ones finish before a bar is worth drawing.
+// progressStages name the stages of a store or read on the bar.
+var progressStages = map[string]string{
+	"read":     "reading the file",
+	"encode":   "encoding",
+	"register": "registering",
+	"send":     "sending slivers",
+	"certify":  "certifying",
+}
+
+// progressMinBytes was the smallest transfer that got a progress bar; bars
+// are drawn for every size now (they clear when done).
 const progressMinBytes = 1 << 20
 
-// newProgress returns a progress callback drawing a bar on stderr when
-// stdout is a terminal, not in JSON mode, and the work is at least
-// progressMinBytes; otherwise nil.
+// newProgress is newStageProgress in bytes, for a transfer of size bytes
+// (the size is the stages' to report).
 func newProgress(cmd *cobra.Command, asJSON bool, size int64, what string) (func(client.Progress), func()) {
-	if asJSON || size < progressMinBytes || !isTerminal(cmd.OutOrStdout()) {
+	return newStageProgress(cmd, asJSON, what, true)
+}
+
+// newStageProgress returns a progress callback drawing one bar on stderr, from
+// the start to the end of a store or read, when stderr is a terminal and
+// the output is not JSON; otherwise nil. Stages with a size ("read" of a
+// file, "send" in bytes, "read" of slivers) fill the bar as they go; the
+// others (encoding, registering, certifying) show as a spinner with their
+// name. bytes says whether sizes are bytes. done clears the bar.
+func newStageProgress(cmd *cobra.Command, asJSON bool, what string, bytes bool) (func(client.Progress), func()) {
+	if asJSON || !isTerminal(cmd.ErrOrStderr()) {
 		return nil, func() {}
 	}
+	// One line, one bar per stage: a bar finishes (and clears) by itself
+	// when it is full, so each stage gets its own, a spinner for the
+	// stages without a size.
 	var bar *progressbar.ProgressBar
 	stage := ""
+	newBar := func(max int64, desc string) {
+		if bar != nil {
+			bar.Finish()
+		}
+		bar = progressbar.NewOptions64(max, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+			progressbar.OptionSetDescription(desc), progressbar.OptionShowBytes(bytes), progressbar.OptionUseIECUnits(true),
+			progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetSpinnerChangeInterval(100*time.Millisecond), progressbar.OptionSetRenderBlankState(true))
+	}
+	newBar(-1, what)
 	return func(p client.Progress) {
 			if p.Stage != stage {
-				if bar != nil {
-					bar.Finish()
-				}
 				stage = p.Stage
-				bar = progressbar.NewOptions64(p.Total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-					progressbar.OptionSetDescription(what+": "+p.Stage), progressbar.OptionShowBytes(p.Stage == "send"),
-					progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100_000_000))
+				name := progressStages[p.Stage]
+				if name == "" {
+					name = p.Stage
+				}
+				max := int64(-1)
+				if p.Total > 1 { // encode, register, certify report 0 or 1 of 1
+					max = p.Total
+				}
+				newBar(max, what+": "+name)
 			}
-			bar.Set64(p.Done)
+			if p.Total > 1 {
+				bar.Set64(p.Done)
+			}
 		}, func() {
-			if bar != nil {
-				bar.Finish()
-			}
+			bar.Finish()
 		}
+}
+
+// progressReader reports the bytes read through it as the "read" stage.
+type progressReader struct {
+	r           io.Reader
+	done, total int64
+	fn          func(client.Progress)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	p.fn(client.Progress{Stage: "read", Done: p.done, Total: max(p.total, p.done)})
+	return n, err
 }
 
 // humanBytes formats a size as Walrus's CLI does: "17 B", "62.0 MiB".

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -78,7 +79,7 @@ func newHealthCmd() *cobra.Command {
 		Use:   "health [--committee | --node-ids ID...]",
 		Short: "Print the health of the committee's storage nodes",
 		Long: `Asks every storage node of the current committee (--committee, the default)
-or the nodes --node-ids over libp2p how it is: its epoch and the shards it
+or the nodes --node-ids over libp2p how it is (listed by name): its epoch and the shards it
 holds, against the chain's. A node is Active when it answers in the chain's
 epoch with its committee shards, Lagging when it answers for another epoch
 or shard count, Error when it does not answer.`,
@@ -128,6 +129,8 @@ or shard count, Error when it does not answer.`,
 					out.HealthInfo = append(out.HealthInfo, nodeHealthOutput{NodeID: id, HealthInfo: healthResult{Err: &msg}})
 				}
 			}
+			// By name, so that a devnet's devnet-0, devnet-1 … come in order.
+			slices.SortStableFunc(out.HealthInfo, func(a, b nodeHealthOutput) int { return strings.Compare(a.NodeName, b.NodeName) })
 			if cf.json {
 				return printJSON(cmd.OutOrStdout(), out)
 			}

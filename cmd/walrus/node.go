@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -211,15 +212,24 @@ and its store.`,
 			defer ch.Close()
 			announceMembership(cmd.Context(), ch, cfg, configPath, log)
 			n, err := node.New(*cfg, node.Deps{Chain: ch, Logger: log})
-			if err != nil {
-				return err
+			if err == nil {
+				err = n.Run(cmd.Context())
 			}
-			return n.Run(cmd.Context())
+			return explainNodeChain(err, cfg, configPath)
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "the node's config file (walrus node init)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
+}
+
+// explainNodeChain adds to an error reaching a node's chain what to check.
+func explainNodeChain(err error, cfg *node.Config, configPath string) error {
+	if !unreachable(err) {
+		return err
+	}
+	return fmt.Errorf("%w\nthe chain %s (the chain of %s) does not answer: is it running? A devnet starts with `make run` (or `walrus devnet`)",
+		err, cfg.Chain.Describe(), configPath)
 }
 
 // announceMembership logs, as a node starts, whether it is registered and
@@ -265,6 +275,28 @@ func announceMembership(ctx context.Context, ch chain.Chain, cfg *node.Config, c
 	log.Info(fmt.Sprintf("waiting to join a committee: not in the committee of epoch %d; the committee of epoch %d is chosen at the midpoint of epoch %d (about %s) and starts about %s; the node syncs its shards then",
 		st.Epoch, next, next-1, start.Add(-st.EpochDuration/2).Local().Format(time.RFC3339), start.Local().Format(time.RFC3339)),
 		"node_id", info.ID, "stake", info.Stake, "pending_stake", info.PendingStake)
+}
+
+// nextNodeName names a node registered without a name: when every
+// registered node is named PREFIX-<number> (a devnet's devnet-0 …), the
+// next number, so that the numbering stays one; else the end of its peer
+// ID.
+func nextNodeName(ctx context.Context, ch chain.Chain, peerID string) string {
+	fallback := peerID[len(peerID)-8:]
+	nodes, err := ch.Nodes(ctx)
+	if err != nil || len(nodes) == 0 {
+		return fallback
+	}
+	prefix, next := "", 0
+	for _, n := range nodes {
+		i := strings.LastIndexByte(n.Name, '-')
+		k, err := strconv.Atoi(n.Name[i+1:])
+		if i <= 0 || err != nil || k < 0 || (prefix != "" && n.Name[:i] != prefix) {
+			return fallback
+		}
+		prefix, next = n.Name[:i], max(next, k+1)
+	}
+	return fmt.Sprintf("%s-%d", prefix, next)
 }
 
 // findNode looks for a registered node with the peer ID or protocol key.
@@ -326,7 +358,7 @@ operator with it. The node joins a committee once its stake is active.`,
 			defer ch.Close()
 			st, err := ch.SystemState(ctx)
 			if err != nil {
-				return err
+				return explainNodeChain(err, cfg, configPath)
 			}
 			if len(addrs) == 0 {
 				addrs = cfg.ListenAddrs
@@ -338,7 +370,7 @@ operator with it. The node joins a committee once its stake is active.`,
 			}
 			name := cfg.Name
 			if name == "" {
-				name = keys.PeerID[len(keys.PeerID)-8:]
+				name = nextNodeName(ctx, ch, keys.PeerID)
 			}
 			op := keys.Account.Address()
 			// Already registered (a run that failed after registering, or

@@ -55,7 +55,8 @@ blobs whose writer you trust.`,
 			defer closeFn()
 			opts := client.ReadOptions{Strict: strict, SkipConsistencyCheck: skip}
 			var done func()
-			opts.Progress, done = newProgress(cmd, cf.json || out == "", progressMinBytes, "read "+id.String()[:8])
+			// No bar when the blob goes to the same terminal.
+			opts.Progress, done = newStageProgress(cmd, cf.json || (out == "" && isTerminal(cmd.OutOrStdout())), "read "+id.String()[:8], false)
 			blob, err := c.ReadBlob(ctx, id, opts)
 			done()
 			if err != nil {

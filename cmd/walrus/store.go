@@ -180,12 +180,17 @@ func storeFile(cmd *cobra.Command, c *client.Client, path string, opts client.St
 		}
 		r, size = f, st.Size()
 	}
+	// The bar starts before the file is read: reading a large file is the
+	// first thing that takes time.
+	progress, done := newStageProgress(cmd, asJSON, path, true)
+	defer done()
+	if progress != nil {
+		r = &progressReader{r: r, total: size, fn: progress}
+	}
 	blob, err := c.ReadBlobFrom(ctx, r, size)
 	if err != nil {
 		return nil, err
 	}
-	progress, done := newProgress(cmd, asJSON, int64(len(blob)), path)
-	defer done()
 	opts.Progress = progress
 	return c.Store(ctx, blob, opts)
 }

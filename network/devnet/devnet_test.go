@@ -6,8 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,5 +111,45 @@ func TestDevnet(t *testing.T) {
 	bad.Shards = 20
 	if _, err := Start(ctx, bad); !errors.Is(err, ErrConfig) {
 		t.Fatalf("resume with another shard count: err = %v, want ErrConfig", err)
+	}
+}
+
+// TestDevnetSavedPortTaken: a devnet whose saved chain port another
+// process holds is refused before anything starts, naming the port, the
+// file it is saved in and the flag that moves it; with the flag it resumes.
+func TestDevnetSavedPortTaken(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	d, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(d.ChainURL, "http://")
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	saved := testConfig(t, dir)
+	saved.ChainAddr = "" // the saved one
+	_, err = Start(ctx, saved)
+	for _, want := range []string{"chain API address " + addr, "saved in " + filepath.Join(dir, stateFile), "--chain-addr", "address already in use"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("resume with the chain port taken: %v; want it to say %q", err, want)
+		}
+	}
+	moved := testConfig(t, dir)
+	moved.ChainAddr = "127.0.0.1:0"
+	d2, err := Start(ctx, moved)
+	if err != nil {
+		t.Fatalf("resume with --chain-addr: %v", err)
+	}
+	defer d2.Close()
+	if !d2.Resumed || d2.ChainURL == "http://"+addr {
+		t.Fatalf("resumed %v at %s", d2.Resumed, d2.ChainURL)
 	}
 }
