@@ -62,6 +62,13 @@ const (
 	DefaultChallengeWorkers = 4
 	// maxChallengeBackoff caps the backoff between attempts on a member.
 	maxChallengeBackoff = time.Minute
+	// syncPoll is how often the prover looks whether a shard's sync is
+	// done.
+	syncPoll = 100 * time.Millisecond
+	// minChallengeAttempts is how many attempts on a failing member the
+	// window leaves room for at least: the backoff shrinks to fit them in
+	// a short window (an epoch of seconds in tests).
+	minChallengeAttempts = 8
 )
 
 // challengeMetrics are the challenge part's metrics, on the node's registry.
@@ -383,6 +390,7 @@ func (c *challenger) proveAll(ctx context.Context, ec *epochChallenges) {
 		if len(todo) == 0 {
 			return
 		}
+		failed := false
 		for _, s := range todo {
 			if c.syncing != nil && c.syncing(s) {
 				continue
@@ -390,6 +398,7 @@ func (c *challenger) proveAll(ctx context.Context, ec *epochChallenges) {
 			ch, err := ec.index.Challenge(c.self, s)
 			if err != nil {
 				c.log.Error("deriving an own challenge failed", "shard", s, "err", err)
+				failed = true
 				continue
 			}
 			resp, err := prover.Prove(ctx, ch)
@@ -397,6 +406,7 @@ func (c *challenger) proveAll(ctx context.Context, ec *epochChallenges) {
 				if ctx.Err() != nil {
 					return
 				}
+				failed = true
 				var miss *proofs.MissingError
 				if errors.As(err, &miss) {
 					c.metrics.proveMissing.Inc()
@@ -416,6 +426,14 @@ func (c *challenger) proveAll(ctx context.Context, ec *epochChallenges) {
 			delete(ec.unproven, s)
 			ec.mu.Unlock()
 			c.metrics.proved.Inc()
+		}
+		if !failed {
+			// Only shards still syncing are left: look again soon, so that
+			// the responses are ready right after the sync.
+			if sleepCtx(ctx, syncPoll) != nil {
+				return
+			}
+			continue
 		}
 		if sleepCtx(ctx, backoff) != nil {
 			return
@@ -441,6 +459,8 @@ func (c *challenger) challengeAll(ctx context.Context, ec *epochChallenges, prov
 		window = min(window, d/2)
 	}
 	deadline := time.Now().Add(window)
+	step := max(window/minChallengeAttempts, time.Millisecond)
+	backoff := min(c.backoff, step)
 	verifier, err := proofs.NewVerifier(v.n(), challengeMetadata{c}, c.released)
 	if err != nil {
 		c.log.Error("no storage challenges", "err", err)
@@ -463,7 +483,6 @@ func (c *challenger) challengeAll(ctx context.Context, ec *epochChallenges, prov
 	}
 	c.expectAll(ctx, ec, verifier, pending)
 	passed := map[int]bool{}
-	backoff := c.backoff
 	for attempt := 1; len(pending) > 0; attempt++ {
 		results := make([]error, len(pending))
 		sem := make(chan struct{}, c.workers)
@@ -500,7 +519,7 @@ func (c *challenger) challengeAll(ctx context.Context, ec *epochChallenges, prov
 		if sleepCtx(ctx, backoff) != nil {
 			return
 		}
-		backoff = min(2*backoff, maxChallengeBackoff)
+		backoff = min(2*backoff, maxChallengeBackoff, step)
 	}
 	for _, ms := range pending {
 		ec.updateVerdict(ms.index, func(mv *MemberVerdict) { mv.Verdict = "failed" })
