@@ -50,9 +50,14 @@ import (
 // challenges the node runs. Its layout:
 //
 //	"walrus-challenge-set-1" ‖ epoch u32 LE ‖ count u32 LE ‖ count × blob ID [32] (sorted) ‖ Blake2b-256 of all before
+//
+// challengeAttestedFile holds the last epoch the node attested (u32 LE), so
+// that a node restarted after attesting serves its responses but does not
+// challenge and attest again.
 const (
-	challengeSetFile  = "challenge-set"
-	challengeSetMagic = "walrus-challenge-set-1"
+	challengeSetFile      = "challenge-set"
+	challengeSetMagic     = "walrus-challenge-set-1"
+	challengeAttestedFile = "challenge-attested"
 )
 
 // Defaults of the challenge part (Config).
@@ -328,7 +333,23 @@ func (c *challenger) open(ctx context.Context, v *view) {
 	c.log.Info("storage challenges open", "epoch", v.epoch, "blobs", len(ec.ids), "members", len(v.committee.Members))
 	proved := make(chan struct{})
 	c.start(func() { defer close(proved); c.proveAll(ctx, ec) })
+	if c.attestedEpoch() == v.epoch {
+		ec.mu.Lock()
+		ec.status.Attested = true
+		ec.mu.Unlock()
+		c.log.Info("attested this epoch before a restart; serving the responses only", "epoch", v.epoch)
+		return
+	}
 	c.start(func() { c.challengeAll(ctx, ec, proved) })
+}
+
+// attestedEpoch is the last epoch the node attested (0: none known).
+func (c *challenger) attestedEpoch() uint32 {
+	b, err := os.ReadFile(filepath.Join(c.dir, challengeAttestedFile))
+	if err != nil || len(b) != 4 {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(b)
 }
 
 // current returns the challenges of epoch e, if they are open.
@@ -664,6 +685,9 @@ func (c *challenger) attest(ctx context.Context, ec *epochChallenges, passed map
 	if err != nil {
 		c.log.Warn("storage-challenge attestation not accepted", "epoch", ec.epoch, "err", err)
 		return
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, challengeAttestedFile), binary.LittleEndian.AppendUint32(nil, ec.epoch), 0o600); err != nil {
+		c.log.Warn("keeping the attested epoch failed; a restart would attest again (and be refused)", "err", err)
 	}
 	c.metrics.attested.Inc()
 	c.metrics.passed.Add(float64(len(idx)))

@@ -376,6 +376,10 @@ func TestChallengesSurviveRestart(t *testing.T) {
 	if after.ResponseBytes != before.ResponseBytes {
 		t.Fatalf("responses of %d bytes after the restart, %d before", after.ResponseBytes, before.ResponseBytes)
 	}
+	// It attested before the restart and does not try again.
+	if !after.Attested || after.AttestError != "" || len(after.Members) != 0 {
+		t.Fatalf("after the restart: attested %v, error %q, members %v; want attested, no new challenges", after.Attested, after.AttestError, after.Members)
+	}
 	if _, err := nw.AdvanceEpoch(ctx); err != nil {
 		t.Fatal(err)
 	}
