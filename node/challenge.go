@@ -50,9 +50,14 @@ import (
 // challenges the node runs. Its layout:
 //
 //	"walrus-challenge-set-1" ‖ epoch u32 LE ‖ count u32 LE ‖ count × blob ID [32] (sorted) ‖ Blake2b-256 of all before
+//
+// challengeAttestedFile holds the last epoch the node attested (u32 LE), so
+// that a node restarted after attesting serves its responses but does not
+// challenge and attest again.
 const (
-	challengeSetFile  = "challenge-set"
-	challengeSetMagic = "walrus-challenge-set-1"
+	challengeSetFile      = "challenge-set"
+	challengeSetMagic     = "walrus-challenge-set-1"
+	challengeAttestedFile = "challenge-attested"
 )
 
 // Defaults of the challenge part (Config).
@@ -62,6 +67,13 @@ const (
 	DefaultChallengeWorkers = 4
 	// maxChallengeBackoff caps the backoff between attempts on a member.
 	maxChallengeBackoff = time.Minute
+	// syncPoll is how often the prover looks whether a shard's sync is
+	// done.
+	syncPoll = 100 * time.Millisecond
+	// minChallengeAttempts is how many attempts on a failing member the
+	// window leaves room for at least: the backoff shrinks to fit them in
+	// a short window (an epoch of seconds in tests).
+	minChallengeAttempts = 8
 )
 
 // challengeMetrics are the challenge part's metrics, on the node's registry.
@@ -321,7 +333,23 @@ func (c *challenger) open(ctx context.Context, v *view) {
 	c.log.Info("storage challenges open", "epoch", v.epoch, "blobs", len(ec.ids), "members", len(v.committee.Members))
 	proved := make(chan struct{})
 	c.start(func() { defer close(proved); c.proveAll(ctx, ec) })
+	if c.attestedEpoch() == v.epoch {
+		ec.mu.Lock()
+		ec.status.Attested = true
+		ec.mu.Unlock()
+		c.log.Info("attested this epoch before a restart; serving the responses only", "epoch", v.epoch)
+		return
+	}
 	c.start(func() { c.challengeAll(ctx, ec, proved) })
+}
+
+// attestedEpoch is the last epoch the node attested (0: none known).
+func (c *challenger) attestedEpoch() uint32 {
+	b, err := os.ReadFile(filepath.Join(c.dir, challengeAttestedFile))
+	if err != nil || len(b) != 4 {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(b)
 }
 
 // current returns the challenges of epoch e, if they are open.
@@ -383,6 +411,7 @@ func (c *challenger) proveAll(ctx context.Context, ec *epochChallenges) {
 		if len(todo) == 0 {
 			return
 		}
+		failed := false
 		for _, s := range todo {
 			if c.syncing != nil && c.syncing(s) {
 				continue
@@ -390,6 +419,7 @@ func (c *challenger) proveAll(ctx context.Context, ec *epochChallenges) {
 			ch, err := ec.index.Challenge(c.self, s)
 			if err != nil {
 				c.log.Error("deriving an own challenge failed", "shard", s, "err", err)
+				failed = true
 				continue
 			}
 			resp, err := prover.Prove(ctx, ch)
@@ -397,6 +427,7 @@ func (c *challenger) proveAll(ctx context.Context, ec *epochChallenges) {
 				if ctx.Err() != nil {
 					return
 				}
+				failed = true
 				var miss *proofs.MissingError
 				if errors.As(err, &miss) {
 					c.metrics.proveMissing.Inc()
@@ -416,6 +447,14 @@ func (c *challenger) proveAll(ctx context.Context, ec *epochChallenges) {
 			delete(ec.unproven, s)
 			ec.mu.Unlock()
 			c.metrics.proved.Inc()
+		}
+		if !failed {
+			// Only shards still syncing are left: look again soon, so that
+			// the responses are ready right after the sync.
+			if sleepCtx(ctx, syncPoll) != nil {
+				return
+			}
+			continue
 		}
 		if sleepCtx(ctx, backoff) != nil {
 			return
@@ -441,6 +480,8 @@ func (c *challenger) challengeAll(ctx context.Context, ec *epochChallenges, prov
 		window = min(window, d/2)
 	}
 	deadline := time.Now().Add(window)
+	step := max(window/minChallengeAttempts, time.Millisecond)
+	backoff := min(c.backoff, step)
 	verifier, err := proofs.NewVerifier(v.n(), challengeMetadata{c}, c.released)
 	if err != nil {
 		c.log.Error("no storage challenges", "err", err)
@@ -463,7 +504,6 @@ func (c *challenger) challengeAll(ctx context.Context, ec *epochChallenges, prov
 	}
 	c.expectAll(ctx, ec, verifier, pending)
 	passed := map[int]bool{}
-	backoff := c.backoff
 	for attempt := 1; len(pending) > 0; attempt++ {
 		results := make([]error, len(pending))
 		sem := make(chan struct{}, c.workers)
@@ -500,7 +540,7 @@ func (c *challenger) challengeAll(ctx context.Context, ec *epochChallenges, prov
 		if sleepCtx(ctx, backoff) != nil {
 			return
 		}
-		backoff = min(2*backoff, maxChallengeBackoff)
+		backoff = min(2*backoff, maxChallengeBackoff, step)
 	}
 	for _, ms := range pending {
 		ec.updateVerdict(ms.index, func(mv *MemberVerdict) { mv.Verdict = "failed" })
@@ -645,6 +685,9 @@ func (c *challenger) attest(ctx context.Context, ec *epochChallenges, passed map
 	if err != nil {
 		c.log.Warn("storage-challenge attestation not accepted", "epoch", ec.epoch, "err", err)
 		return
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, challengeAttestedFile), binary.LittleEndian.AppendUint32(nil, ec.epoch), 0o600); err != nil {
+		c.log.Warn("keeping the attested epoch failed; a restart would attest again (and be refused)", "err", err)
 	}
 	c.metrics.attested.Inc()
 	c.metrics.passed.Add(float64(len(idx)))

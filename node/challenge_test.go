@@ -335,3 +335,57 @@ func testChallengesCatch(t *testing.T, mode string) {
 		}
 	}
 }
+
+// TestChallengesSurviveRestart: a node restarted in the middle of an epoch
+// takes the epoch's blob set back from its data dir (the records have moved
+// on since the epoch started) and proves its shards again, and the next
+// epoch's challenges pass everywhere.
+func TestChallengesSurviveRestart(t *testing.T) {
+	nw := nettest.New(t, challengeOptions(0))
+	c := nettest.Client(t, nw)
+	ctx := context.Background()
+	for i := range 3 {
+		if _, err := c.Store(ctx, nettest.Blob(3000+700*i, uint32(40+i)), client.StoreOptions{Epochs: 5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitAttested(t, nw, 1)
+	if _, err := nw.AdvanceEpoch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := waitAttested(t, nw, 2)[0]
+	// A blob certified in epoch 2 is in no set of epoch 2, whatever the
+	// records say after a restart.
+	if _, err := c.Store(ctx, nettest.Blob(5000, 99), client.StoreOptions{Epochs: 5}); err != nil {
+		t.Fatal(err)
+	}
+	nettest.Must(t, nw.RestartNode(ctx, 0), "restarting node 0")
+	var after *node.ChallengeStatus
+	if err := waitUntil(func() error {
+		after = nw.Nodes[0].Running().Status(ctx).Challenges
+		if after == nil || after.Epoch != 2 || len(after.Proven) != len(before.Proven) {
+			return fmt.Errorf("%w: node 0 after its restart: %+v", errNotYet, after)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if after.BlobSet != before.BlobSet || after.BlobSet != 3 {
+		t.Fatalf("blob set of epoch 2: %d blobs before the restart, %d after, want 3", before.BlobSet, after.BlobSet)
+	}
+	if after.ResponseBytes != before.ResponseBytes {
+		t.Fatalf("responses of %d bytes after the restart, %d before", after.ResponseBytes, before.ResponseBytes)
+	}
+	// It attested before the restart and does not try again.
+	if !after.Attested || after.AttestError != "" || len(after.Members) != 0 {
+		t.Fatalf("after the restart: attested %v, error %q, members %v; want attested, no new challenges", after.Attested, after.AttestError, after.Members)
+	}
+	if _, err := nw.AdvanceEpoch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, cs := range waitAttested(t, nw, 3) {
+		if len(cs.Passed) != len(nw.Nodes) || cs.BlobSet != 4 {
+			t.Fatalf("epoch 3: node %d passed %v, blob set %d (want all, 4)", i, cs.Passed, cs.BlobSet)
+		}
+	}
+}

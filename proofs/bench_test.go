@@ -182,7 +182,8 @@ func BenchmarkExpectAll(b *testing.B) {
 
 // BenchmarkNodeEpoch measures what storage challenges cost one node in one
 // epoch of a realistic network: n = 1000 shards over 100 members (10
-// shards each; Walrus mainnet's shape), 100,000 blobs of 1 MiB. The node
+// shards each; Walrus mainnet's shape), or n = 100 over 20 members (5
+// each), 100,000 blobs of 1 MiB. The node
 // builds the epoch's index, derives and proves its 10 shards' challenges
 // once (and serves the responses to 99 challengers), and as a challenger
 // derives, expects (metadata reads) and verifies the 990 shards of the
@@ -192,68 +193,69 @@ func BenchmarkExpectAll(b *testing.B) {
 // the costs per sample are those of 100,000 distinct blobs (see
 // BenchmarkProve, BenchmarkVerify, BenchmarkExpectAll).
 func BenchmarkNodeEpoch(b *testing.B) {
-	const (
-		n       = 1000
-		members = 100
-		own     = n / members
-		size    = 1 << 20
-	)
-	b.Run(fmt.Sprintf("n=%d/members=%d/blobs=%d/size=1MiB", n, members, benchBlobs), func(b *testing.B) {
-		codec, src, real := benchNetwork(b, n, size)
-		rng := rand.New(rand.NewPCG(7, 8))
-		ids := randomIDs(rng, benchBlobs)
-		md := src.md[src.ids[0]]
-		tmpl := &templateSource{md.MarshalBCS()}
-		prover := NewProver(codec, src, nil)
-		realV := mustVerifier(b, n, src, nil)
-		ctx := context.Background()
-		var sent, received int
-		var cpuIndex, cpuProve, cpuChallenge int64
-		b.ReportAllocs()
-		for b.Loop() {
-			t0 := cpuTime()
-			x := mustIndex(b, seedOf(rng), 1, n, ids)
-			t1 := cpuTime()
-			// Prover: its own shards, once per epoch.
-			var resp *Response
-			for s := range own {
-				mustChallenge(b, x, [32]byte{1}, s)
-				var err error
-				if resp, err = prover.Prove(ctx, real); err != nil {
-					b.Fatal(err)
-				}
-			}
-			raw := resp.MarshalBCS()
-			sent = (members - 1) * own * len(raw)
-			t2 := cpuTime()
-			// Challenger: every other member's shards.
-			chs := make([]*Challenge, 0, n-own)
-			for s := own; s < n; s++ {
-				chs = append(chs, mustChallenge(b, x, [32]byte{byte(s / own)}, s))
-			}
-			if _, err := mustVerifier(b, n, tmpl, nil).ExpectAll(ctx, chs); err != nil {
+	for _, sh := range []struct{ n, members int }{{1000, 100}, {100, 20}} {
+		b.Run(fmt.Sprintf("n=%d/members=%d/blobs=%d/size=1MiB", sh.n, sh.members, benchBlobs), func(b *testing.B) {
+			benchmarkNodeEpoch(b, sh.n, sh.members, 1<<20)
+		})
+	}
+}
+
+func benchmarkNodeEpoch(b *testing.B, n, members, size int) {
+	own := n / members
+	codec, src, real := benchNetwork(b, n, size)
+	rng := rand.New(rand.NewPCG(7, 8))
+	ids := randomIDs(rng, benchBlobs)
+	md := src.md[src.ids[0]]
+	tmpl := &templateSource{md.MarshalBCS()}
+	prover := NewProver(codec, src, nil)
+	realV := mustVerifier(b, n, src, nil)
+	ctx := context.Background()
+	var sent, received int
+	var cpuIndex, cpuProve, cpuChallenge int64
+	b.ReportAllocs()
+	for b.Loop() {
+		t0 := cpuTime()
+		x := mustIndex(b, seedOf(rng), 1, n, ids)
+		t1 := cpuTime()
+		// Prover: its own shards, once per epoch.
+		var resp *Response
+		for s := range own {
+			mustChallenge(b, x, [32]byte{1}, s)
+			var err error
+			if resp, err = prover.Prove(ctx, real); err != nil {
 				b.Fatal(err)
 			}
-			e, err := realV.Expect(ctx, real)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for range chs {
-				if err := e.Verify(ctx, bytes.NewReader(raw)); err != nil {
-					b.Fatal(err)
-				}
-			}
-			received = len(chs) * len(raw)
-			t3 := cpuTime()
-			cpuIndex += t1 - t0
-			cpuProve += t2 - t1
-			cpuChallenge += t3 - t2
 		}
-		per := func(ns int64) float64 { return float64(ns) / 1e9 / float64(b.N) }
-		b.ReportMetric(per(cpuIndex), "cpu-s-index/epoch")
-		b.ReportMetric(per(cpuProve), "cpu-s-prove/epoch")
-		b.ReportMetric(per(cpuChallenge), "cpu-s-challenge/epoch")
-		b.ReportMetric(float64(sent), "bytes-sent/epoch")
-		b.ReportMetric(float64(received), "bytes-received/epoch")
-	})
+		raw := resp.MarshalBCS()
+		sent = (members - 1) * own * len(raw)
+		t2 := cpuTime()
+		// Challenger: every other member's shards.
+		chs := make([]*Challenge, 0, n-own)
+		for s := own; s < n; s++ {
+			chs = append(chs, mustChallenge(b, x, [32]byte{byte(s / own)}, s))
+		}
+		if _, err := mustVerifier(b, n, tmpl, nil).ExpectAll(ctx, chs); err != nil {
+			b.Fatal(err)
+		}
+		e, err := realV.Expect(ctx, real)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range chs {
+			if err := e.Verify(ctx, bytes.NewReader(raw)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		received = len(chs) * len(raw)
+		t3 := cpuTime()
+		cpuIndex += t1 - t0
+		cpuProve += t2 - t1
+		cpuChallenge += t3 - t2
+	}
+	per := func(ns int64) float64 { return float64(ns) / 1e9 / float64(b.N) }
+	b.ReportMetric(per(cpuIndex), "cpu-s-index/epoch")
+	b.ReportMetric(per(cpuProve), "cpu-s-prove/epoch")
+	b.ReportMetric(per(cpuChallenge), "cpu-s-challenge/epoch")
+	b.ReportMetric(float64(sent), "bytes-sent/epoch")
+	b.ReportMetric(float64(received), "bytes-received/epoch")
 }

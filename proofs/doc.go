@@ -229,14 +229,22 @@
 //	verify, 64 MiB blobs          20–50 ms                  1.2 ms
 //	ExpectAll, all n shards       0.16 s                    4.6–6.2 s
 //
-// A whole node's epoch (BenchmarkNodeEpoch: n = 1000, 100 members of 10
-// shards, 100,000 blobs of 1 MiB; CPU time, which varies less than wall
-// time on the loaded machine): building the index 0.08 s, proving its 10
-// shards 0.8 s, and as a challenger 5.0 s (preparing the 990 other shards'
-// expectations, mostly decoding metadata, 3.4 s; verifying 1.6 s); it
-// serves 99 × 10 responses of 153 KB (152 MB) and receives 990 (152 MB).
-// It allocates 7.3 GB over the epoch, nearly all of it metadata decoded and
-// dropped at once.
+// A whole node's epoch (make bench BENCH=NodeEpoch; 100,000 blobs of
+// 1 MiB; CPU time of one run, which varies less than wall time on the
+// loaded machine, ±15%):
+//
+//	                          n = 1000, 100 members    n = 100, 20 members
+//	                          (10 shards each)         (5 shards each)
+//	index                     0.08 s                   0.07 s
+//	prove own shards          0.8–0.9 s                0.13 s
+//	challenge the others      5.0–5.8 s                0.34 s
+//	bytes sent (responses)    152 MB (99 × 10 × 153 KB)  30 MB
+//	bytes received            152 MB (990 responses)    30 MB
+//	allocated                 7.3 GB                   0.38 GB
+//
+// At n = 1000 challenging is mostly preparing the expectations (decoding
+// the metadata of each sampled blob once, 3.4 s) and verifying (1.6 s);
+// nearly all the allocation is metadata decoded and dropped at once.
 //
 // Proving costs one sliver expansion per sample (0.05–0.16 ms at n = 100
 // for blobs up to 1 MiB, 0.44 ms at n = 1000, where the 2n hashes dominate;

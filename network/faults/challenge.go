@@ -20,7 +20,9 @@ const OpChallenge = OpShardSync << 1
 // cannot prove anything (ErrNotFound), as a node that dropped its slivers;
 // LieSymbols and LieProofs flip a byte of the last answer's proof, so that
 // the response keeps its size and fails verification. The other behaviors
-// answer honestly.
+// answer honestly, and so does a behavior set for some blobs only (Set
+// with blobs): a response covers many blobs, so it is honest unless the
+// behavior applies to all.
 func (h *Handler) ChallengeResponse(ctx context.Context, epoch uint32, shard uint16) ([]byte, error) {
 	b, err := h.enter(ctx, encoding.BlobID{}, OpChallenge)
 	if err != nil {
