@@ -26,7 +26,6 @@ package daemon
 
 import (
 	"context"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,9 +44,6 @@ import (
 	"github.com/walrus-go/walrus/client"
 	"github.com/walrus-go/walrus/encoding"
 )
-
-//go:embed openapi.yaml
-var openAPI []byte
 
 // Mode selects the APIs a daemon serves.
 type Mode uint8
@@ -145,6 +141,16 @@ type Config struct {
 	// DefaultDeletable is the kind of a store that says neither
 	// permanent nor deletable. nil means deletable, as Walrus.
 	DefaultDeletable *bool
+	// JWT, if enabled (JWTConfig.Enabled), authenticates stores as
+	// Walrus's publisher does (jwt.go). Its DefaultEpochs is this
+	// Config's.
+	JWT JWTConfig
+	// AllowedOrigins are the origins (scheme://host[:port]) whose pages
+	// may store blobs through a browser (CORS for PUT); "*" allows every
+	// origin. Reads are open to every origin whatever it says. Empty: no
+	// other origin may PUT, so that no web page a visitor opens can spend
+	// the publisher's wallet (Walrus allows any origin).
+	AllowedOrigins []string
 	// ShutdownTimeout bounds Run's graceful shutdown.
 	ShutdownTimeout time.Duration
 	// Logger receives the daemon's log lines; nil means slog.Default().
@@ -202,6 +208,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.MaxQueuedReads < 0 {
 		c.MaxQueuedReads = 0
+	}
+	if c.JWT.DefaultEpochs == 0 {
+		c.JWT.DefaultEpochs = c.DefaultEpochs
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -287,6 +296,8 @@ type Daemon struct {
 	stores *limiter
 	reads  *limiter
 	mux    *http.ServeMux
+	// patterns are the routes served (handle).
+	patterns []string
 
 	// Receiving bodies: places in all and per client, and memory.
 	receiving       chan struct{}
@@ -338,23 +349,41 @@ func New(cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("daemon: registering metrics: %w", err)
 		}
 	}
-	mux := http.NewServeMux()
+	store := d.handleStore
+	if cfg.JWT.Enabled() {
+		auth, err := NewJWTAuth(cfg.JWT)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		store = auth.Middleware(http.HandlerFunc(d.handleStore)).ServeHTTP
+	}
+	d.mux = http.NewServeMux()
 	if cfg.Mode.publishes() {
-		mux.Handle("PUT /v1/blobs", d.route("store", d.handleStore))
+		d.handle("PUT /v1/blobs", "store", store)
 	}
 	if cfg.Mode.aggregates() {
-		mux.Handle("GET /v1/blobs/{blob_id}", d.route("read", d.handleRead))
-		mux.Handle("GET /v1/blobs/by-object-id/{object_id}", d.route("read_by_object", d.handleReadByObject))
+		d.handle("GET /v1/blobs/{blob_id}", "read", d.handleRead)
+		d.handle("GET /v1/blobs/by-object-id/{object_id}", "read_by_object", d.handleReadByObject)
 	}
-	mux.Handle("GET /v1/api", d.route("api", d.handleAPI))
-	mux.Handle("GET /status", d.route("status", d.handleStatus))
-	mux.Handle("/", d.route("other", d.handleOther))
-	d.mux = mux
+	d.handle("GET /v1/api", "api", d.handleAPI)
+	d.handle("GET /v1/api/openapi.yaml", "api", d.handleAPIYAML)
+	d.handle("GET /{$}", "home", d.handleHome)
+	d.handle("GET /status", "status", d.handleStatus)
+	d.mux.Handle("/", d.route("other", d.handleOther))
 	return d, nil
 }
 
+// handle serves pattern ("METHOD /path", a path of openapi.yaml; GET
+// also serves HEAD) with h, as route name. Patterns records it for the
+// test that keeps openapi.yaml in step.
+func (d *Daemon) handle(pattern, name string, h func(http.ResponseWriter, *http.Request)) {
+	d.patterns = append(d.patterns, pattern)
+	d.mux.Handle(pattern, d.route(name, h))
+}
+
 // Handler returns the API's handler, CORS included.
-func (d *Daemon) Handler() http.Handler { return cors(d.mux) }
+func (d *Daemon) Handler() http.Handler { return d.cors(d.mux) }
 
 // MetricsHandler returns the Prometheus handler of the daemon's registry.
 func (d *Daemon) MetricsHandler() http.Handler {
@@ -450,28 +479,6 @@ func (d *Daemon) route(name string, h func(http.ResponseWriter, *http.Request)) 
 			d.metrics.duration.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		}()
 		h(sw, r)
-	})
-}
-
-// cors allows any origin, as Walrus's daemon does, and answers preflights.
-func cors(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, Content-Type, ETag, Accept-Ranges")
-		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			h.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, OPTIONS")
-			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
-				h.Set("Access-Control-Allow-Headers", req)
-			} else {
-				h.Set("Access-Control-Allow-Headers", "*")
-			}
-			h.Set("Access-Control-Max-Age", "86400")
-			h.Add("Vary", "Access-Control-Request-Headers")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		next.ServeHTTP(w, r)
 	})
 }
 
@@ -667,12 +674,6 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
-}
-
-// handleAPI serves the OpenAPI document.
-func (d *Daemon) handleAPI(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/yaml")
-	w.Write(openAPI)
 }
 
 // Status is the answer of GET /status.
