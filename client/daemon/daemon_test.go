@@ -127,6 +127,19 @@ func checkError(t *testing.T, resp *http.Response, body []byte, code int, status
 	}
 }
 
+// keysOf checks that a JSON object has exactly the keys want.
+func keysOf(t *testing.T, what string, m map[string]any, want ...string) {
+	t.Helper()
+	if len(m) != len(want) {
+		t.Errorf("%s has keys %v, want %v", what, m, want)
+	}
+	for _, k := range want {
+		if _, ok := m[k]; !ok {
+			t.Errorf("%s lacks %q: %v", what, k, m)
+		}
+	}
+}
+
 // walrusPairs are the (code, status) pairs of Walrus's StatusCode
 // (walrus-storage-node-client api/errors.rs), the only ones its client
 // deserializes.
@@ -161,19 +174,36 @@ func TestStoreAndRead(t *testing.T) {
 	if nc == nil || !nc.BlobObject.Deletable || nc.BlobObject.Storage.EndEpoch != 3 || nc.Cost == 0 {
 		t.Fatalf("result %+v; want a new deletable blob for 2 epochs", res)
 	}
-	// The JSON is Walrus's, field for field.
+	// The JSON is Walrus's, field for field (BlobStoreResult, Blob,
+	// StorageResource, RegisterBlobOp of walrus-sdk and walrus-sui).
 	_, raw := e.do(t, http.MethodPut, "/v1/blobs?permanent=true", bytes.NewReader(blob))
-	var generic map[string]map[string]any
-	json.Unmarshal(raw, &generic)
-	obj := generic["newlyCreated"]["blobObject"].(map[string]any)
-	for _, k := range []string{"id", "registeredEpoch", "blobId", "size", "encodingType", "certifiedEpoch", "storage", "deletable"} {
-		if _, ok := obj[k]; !ok {
-			t.Errorf("blobObject lacks %q: %s", k, raw)
-		}
+	var generic map[string]any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		t.Fatal(err)
 	}
-	if ro := generic["newlyCreated"]["resourceOperation"].(map[string]any)["registerFromScratch"].(map[string]any); ro["encodedLength"] == nil || ro["epochsAhead"] != 1.0 {
+	keysOf(t, "result", generic, "newlyCreated")
+	created := generic["newlyCreated"].(map[string]any)
+	keysOf(t, "newlyCreated", created, "blobObject", "resourceOperation", "cost")
+	obj := created["blobObject"].(map[string]any)
+	keysOf(t, "blobObject", obj, "id", "registeredEpoch", "blobId", "size", "encodingType", "certifiedEpoch", "storage", "deletable")
+	keysOf(t, "storage", obj["storage"].(map[string]any), "id", "startEpoch", "endEpoch", "storageSize")
+	if obj["encodingType"] != "RS2" || obj["deletable"] != false || obj["size"] != float64(len(blob)) || obj["blobId"] != nc.BlobObject.BlobID.String() {
+		t.Errorf("blobObject %v", obj)
+	}
+	op := created["resourceOperation"].(map[string]any)
+	keysOf(t, "resourceOperation", op, "registerFromScratch")
+	ro := op["registerFromScratch"].(map[string]any)
+	keysOf(t, "registerFromScratch", ro, "encodedLength", "epochsAhead")
+	if ro["epochsAhead"] != 1.0 {
 		t.Errorf("resourceOperation %v", ro)
 	}
+	_, raw = e.do(t, http.MethodPut, "/v1/blobs?permanent=true", bytes.NewReader(blob))
+	generic = nil
+	json.Unmarshal(raw, &generic)
+	keysOf(t, "result", generic, "alreadyCertified")
+	ac := generic["alreadyCertified"].(map[string]any)
+	keysOf(t, "alreadyCertified", ac, "blobId", "event", "endEpoch")
+	keysOf(t, "event", ac["event"].(map[string]any), "txDigest", "eventSeq")
 	again := storeOK(t, e, "?permanent=true", blob)
 	if again.AlreadyCertified == nil || again.AlreadyCertified.BlobID != nc.BlobObject.BlobID || again.AlreadyCertified.EndEpoch != 2 {
 		t.Fatalf("second permanent store: %+v", again)
