@@ -130,6 +130,13 @@ type Config struct {
 	MaxBodyMemory                          int64
 	BodyIdleTimeout, BodyRateGrace         time.Duration
 	MinBodyRate                            int64
+	// MaxReadsPerClient bounds the reads one client address runs or
+	// queues at once. A blob answer must be taken at MinSendRate bytes/s
+	// on average after SendRateGrace, else its connection is cut (a
+	// negative MinSendRate turns the check off).
+	MaxReadsPerClient int
+	MinSendRate       int64
+	SendRateGrace     time.Duration
 	// MaxConnsPerClient and MaxConns bound the connections Run accepts
 	// from one client address and in all; over them a connection is
 	// closed at once.
@@ -188,6 +195,11 @@ func (c *Config) EnsureDefaults() {
 	def(&c.MaxReceivingBodies, DefaultMaxReceivingBodies)
 	def(&c.MaxBodiesPerClient, DefaultMaxBodiesPerClient)
 	def(&c.MaxConnsPerClient, DefaultMaxConnsPerClient)
+	def(&c.MaxReadsPerClient, DefaultMaxReadsPerClient)
+	defd(&c.SendRateGrace, DefaultSendRateGrace)
+	if c.MinSendRate == 0 {
+		c.MinSendRate = DefaultMinSendRate
+	}
 	def(&c.MaxConns, DefaultMaxConns)
 	defd(&c.BodyIdleTimeout, DefaultBodyIdleTimeout)
 	defd(&c.BodyRateGrace, DefaultBodyRateGrace)
@@ -245,9 +257,12 @@ func (c *Config) Validate() error {
 		c.BodyIdleTimeout < 0 || c.BodyRateGrace < 0 {
 		bad("timeouts and CacheMaxAge must not be negative")
 	}
-	if c.MaxReceivingBodies < 1 || c.MaxBodiesPerClient < 1 || c.MaxConnsPerClient < 1 || c.MaxConns < 1 {
-		bad("MaxReceivingBodies (%d), MaxBodiesPerClient (%d), MaxConnsPerClient (%d) and MaxConns (%d) must be >= 1",
-			c.MaxReceivingBodies, c.MaxBodiesPerClient, c.MaxConnsPerClient, c.MaxConns)
+	if c.MaxReceivingBodies < 1 || c.MaxBodiesPerClient < 1 || c.MaxConnsPerClient < 1 || c.MaxConns < 1 || c.MaxReadsPerClient < 1 {
+		bad("MaxReceivingBodies (%d), MaxBodiesPerClient (%d), MaxReadsPerClient (%d), MaxConnsPerClient (%d) and MaxConns (%d) must be >= 1",
+			c.MaxReceivingBodies, c.MaxBodiesPerClient, c.MaxReadsPerClient, c.MaxConnsPerClient, c.MaxConns)
+	}
+	if c.SendRateGrace < 0 {
+		bad("SendRateGrace must not be negative")
 	}
 	if c.MaxBodyMemory <= c.MaxBodySize {
 		bad("MaxBodyMemory (%d) must be over MaxBodySize (%d)", c.MaxBodyMemory, c.MaxBodySize)
@@ -303,6 +318,7 @@ type Daemon struct {
 	receiving       chan struct{}
 	bodiesPerClient *perKey
 	bodyMem         *budget
+	readsPerClient  *perKey
 
 	// ctx ends when the daemon stops for good: stores whose body arrived
 	// run under it, not under their request's context.
@@ -332,8 +348,8 @@ func New(cfg Config) (*Daemon, error) {
 		stores:    newLimiter(cfg.MaxConcurrentStores, cfg.MaxQueuedStores),
 		reads:     newLimiter(cfg.MaxConcurrentReads, cfg.MaxQueuedReads),
 		receiving: make(chan struct{}, cfg.MaxReceivingBodies), bodiesPerClient: newPerKey(cfg.MaxBodiesPerClient),
-		bodyMem: &budget{max: cfg.MaxBodyMemory},
-		ctx:     ctx, cancel: cancel}
+		bodyMem: &budget{max: cfg.MaxBodyMemory}, readsPerClient: newPerKey(cfg.MaxReadsPerClient),
+		ctx: ctx, cancel: cancel}
 	d.metrics = metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walrus_daemon_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "walrus_daemon_request_duration_seconds", Help: "HTTP request latency by route.",
@@ -341,7 +357,7 @@ func New(cfg Config) (*Daemon, error) {
 		bytes:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walrus_daemon_blob_bytes_total", Help: "Blob bytes stored and read."}, []string{"direction"}),
 		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "walrus_daemon_inflight_requests", Help: "Stores (receiving, queued or running), bodies being received, and reads."}, []string{"kind"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walrus_daemon_refused_total",
-			Help: "Uploads and connections refused or cut by a receiving limit: conns, client_conns, bodies, client_bodies, memory, slow."}, []string{"why"}),
+			Help: "Requests and connections refused or cut by a limit: conns, client_conns, bodies, client_bodies, memory, slow, client_reads, slow_reader."}, []string{"why"}),
 	}
 	for _, c := range []prometheus.Collector{d.metrics.requests, d.metrics.duration, d.metrics.bytes, d.metrics.inflight, d.metrics.refused} {
 		if err := cfg.Registry.Register(c); err != nil {
@@ -611,9 +627,9 @@ func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.B
 	}
 	d.metrics.inflight.WithLabelValues("read").Inc()
 	defer d.metrics.inflight.WithLabelValues("read").Dec()
-	release, ok := d.reads.acquire(r.Context())
-	if !ok {
-		writeError(w, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many reads in progress; retry later"))
+	release, aerr := d.acquireRead(r)
+	if aerr != nil {
+		writeError(w, aerr)
 		return
 	}
 	defer release()
@@ -651,7 +667,7 @@ func (d *Daemon) serveBlob(w http.ResponseWriter, r *http.Request, id encoding.B
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
 	if r.Method != http.MethodHead {
-		n, _ := w.Write(body)
+		n, _ := d.pace(w).Write(body)
 		d.metrics.bytes.WithLabelValues("read").Add(float64(n))
 	}
 }

@@ -310,3 +310,68 @@ func (c *limitConn) Close() error {
 	c.once.Do(c.release)
 	return err
 }
+
+// Defaults of the read limits.
+const (
+	// DefaultMaxReadsPerClient is how many reads one client address runs
+	// or queues at once.
+	DefaultMaxReadsPerClient = 16
+	// DefaultMinSendRate is the slowest a client may take a blob answer,
+	// on average since its first SendRateGrace, in bytes per second.
+	DefaultMinSendRate = 32 << 10
+	// DefaultSendRateGrace is the time before MinSendRate applies.
+	DefaultSendRateGrace = 10 * time.Second
+)
+
+// acquireRead takes a read place of r's client (Config.MaxReadsPerClient)
+// and a read slot, or answers 429.
+func (d *Daemon) acquireRead(r *http.Request) (release func(), aerr *apiError) {
+	key := clientKey(r.RemoteAddr)
+	if !d.readsPerClient.acquire(key) {
+		d.metrics.refused.WithLabelValues("client_reads").Inc()
+		return nil, newError(http.StatusTooManyRequests, ReasonTooManyRequests,
+			fmt.Sprintf("too many reads from your address at once (at most %d); retry later", d.cfg.MaxReadsPerClient))
+	}
+	rel, ok := d.reads.acquire(r.Context())
+	if !ok {
+		d.readsPerClient.release(key)
+		return nil, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many reads in progress; retry later")
+	}
+	return func() { rel(); d.readsPerClient.release(key) }, nil
+}
+
+// pacedWriter writes a blob answer with a write deadline before each
+// write: a client must take the answer at Config.MinSendRate on average
+// after Config.SendRateGrace, else the connection is cut and the read's
+// slot freed. Without write deadlines (a ResponseWriter that has none) it
+// writes plainly. net/http clears the deadline once the answer is out
+// (after its last flush, still under the deadline).
+type pacedWriter struct {
+	d     *Daemon
+	w     io.Writer
+	rc    *http.ResponseController
+	start time.Time
+	n     int64
+	cut   bool
+}
+
+// pace returns w paced for a blob answer.
+func (d *Daemon) pace(w http.ResponseWriter) *pacedWriter {
+	return &pacedWriter{d: d, w: w, rc: http.NewResponseController(w), start: time.Now()}
+}
+
+func (p *pacedWriter) Write(b []byte) (int, error) {
+	rate := p.d.cfg.MinSendRate
+	if rate > 0 {
+		dl := p.start.Add(p.d.cfg.SendRateGrace + time.Duration(float64(p.n+int64(len(b)))/float64(rate)*float64(time.Second)))
+		p.rc.SetWriteDeadline(dl)
+	}
+	n, err := p.w.Write(b)
+	p.n += int64(n)
+	var ne net.Error
+	if err != nil && !p.cut && (errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()) {
+		p.cut = true
+		p.d.metrics.refused.WithLabelValues("slow_reader").Inc()
+	}
+	return n, err
+}

@@ -37,6 +37,9 @@ func newDaemonCmd(mode daemon.Mode) *cobra.Command {
 		bodyIdle, bodyGrace        time.Duration
 		minBodyRate                int64
 		bodiesPerClient, connsPerC int
+		readsPerClient             int
+		minSendRate                int64
+		sendGrace                  time.Duration
 	)
 	short := map[daemon.Mode]string{
 		daemon.ModeDaemon:     "Run the HTTP publisher and aggregator",
@@ -72,7 +75,8 @@ gracefully.`,
 				MaxConcurrentStores: maxConcurrent, MaxQueuedStores: queue, MaxConcurrentReads: aggConcurrent, MaxQueuedReads: aggQueue,
 				StoreTimeout: storeTimeout, JWT: jwtCfg, AllowedOrigins: origins,
 				BodyIdleTimeout: bodyIdle, BodyRateGrace: bodyGrace, MinBodyRate: minBodyRate,
-				MaxBodiesPerClient: bodiesPerClient, MaxConnsPerClient: connsPerC})
+				MaxBodiesPerClient: bodiesPerClient, MaxConnsPerClient: connsPerC,
+				MaxReadsPerClient: readsPerClient, MinSendRate: minSendRate, SendRateGrace: sendGrace})
 			if err != nil {
 				return err
 			}
@@ -123,6 +127,9 @@ gracefully.`,
 		f.Int64Var(&maxBlobSize, "max-blob-size", 0, "largest blob a read serves, in bytes (0: any); larger ones are refused before their slivers are read")
 		f.IntVar(&aggConcurrent, "aggregator-max-concurrent-requests", daemon.DefaultMaxConcurrentReads, "reads running at once")
 		f.IntVar(&aggQueue, "aggregator-max-buffer-size", daemon.DefaultMaxQueuedReads, "reads waiting for a slot; more are answered 429")
+		f.IntVar(&readsPerClient, "max-reads-per-client", daemon.DefaultMaxReadsPerClient, "reads one client address may run or queue at once")
+		f.Int64Var(&minSendRate, "min-send-rate", daemon.DefaultMinSendRate, "slowest average a client may take a blob at after --send-rate-grace, in bytes/s (negative: no minimum)")
+		f.DurationVar(&sendGrace, "send-rate-grace", daemon.DefaultSendRateGrace, "time before --min-send-rate applies")
 	}
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
