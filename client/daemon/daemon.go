@@ -32,6 +32,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,6 +138,12 @@ type Config struct {
 	MaxReadsPerClient int
 	MinSendRate       int64
 	SendRateGrace     time.Duration
+	// TrustedProxies are the addresses of reverse proxies in front of the
+	// daemon: a request from one is the client's of its X-Forwarded-For
+	// (the last address not a trusted proxy) for the per-client limits,
+	// and its connections are not limited per client. Empty: the
+	// connection's address is the client.
+	TrustedProxies []netip.Prefix
 	// MaxConnsPerClient and MaxConns bound the connections Run accepts
 	// from one client address and in all; over them a connection is
 	// closed at once.

@@ -18,7 +18,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,14 +112,67 @@ func clientKey(remote string) string {
 	if err != nil {
 		host = remote
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	if v4 := ip.To4(); v4 != nil {
-		return v4.String()
+	return addrKey(addr)
+}
+
+func addrKey(addr netip.Addr) string {
+	addr = addr.Unmap()
+	if addr.Is4() {
+		return addr.String()
 	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	p, _ := addr.Prefix(64)
+	return p.String()
+}
+
+// maxForwardedHops bounds the X-Forwarded-For entries looked at.
+const maxForwardedHops = 16
+
+// requestClient names the client of r: the address it came from, or,
+// when that is a trusted proxy (Config.TrustedProxies), the last address
+// of its X-Forwarded-For that is not one (what a proxy appends cannot be
+// forged by the client; what comes before it can).
+func (d *Daemon) requestClient(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	if !d.trusted(addr) {
+		return addrKey(addr)
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i, n := len(hops)-1, 0; i >= 0 && n < maxForwardedHops; i, n = i-1, n+1 {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !d.trusted(a) {
+			return addrKey(a)
+		}
+		addr = a
+	}
+	return addrKey(addr)
+}
+
+// trusted reports whether addr is a trusted proxy.
+func (d *Daemon) trusted(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, p := range d.cfg.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // body is a received store body; release gives its memory back.
@@ -136,7 +191,7 @@ func (b *body) release() {
 
 // receiveBody receives r's body within the receiving limits.
 func (d *Daemon) receiveBody(w http.ResponseWriter, r *http.Request) (*body, *apiError) {
-	key := clientKey(r.RemoteAddr)
+	key := d.requestClient(r)
 	if !d.bodiesPerClient.acquire(key) {
 		d.metrics.refused.WithLabelValues("client_bodies").Inc()
 		return nil, newError(http.StatusTooManyRequests, ReasonTooManyRequests,
@@ -289,6 +344,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			continue
 		}
 		key := clientKey(c.RemoteAddr().String())
+		if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil && l.d.trusted(ap.Addr()) {
+			// A trusted proxy carries many clients' connections.
+			return &limitConn{Conn: c, release: func() { <-l.total }}, nil
+		}
 		if !l.clients.acquire(key) {
 			<-l.total
 			l.d.metrics.refused.WithLabelValues("client_conns").Inc()
@@ -326,7 +385,7 @@ const (
 // acquireRead takes a read place of r's client (Config.MaxReadsPerClient)
 // and a read slot, or answers 429.
 func (d *Daemon) acquireRead(r *http.Request) (release func(), aerr *apiError) {
-	key := clientKey(r.RemoteAddr)
+	key := d.requestClient(r)
 	if !d.readsPerClient.acquire(key) {
 		d.metrics.refused.WithLabelValues("client_reads").Inc()
 		return nil, newError(http.StatusTooManyRequests, ReasonTooManyRequests,

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -33,7 +34,7 @@ func newDaemonCmd(mode daemon.Mode) *cobra.Command {
 		storeTimeout               time.Duration
 		logLevel                   string
 		jwtCfg                     daemon.JWTConfig
-		origins                    []string
+		origins, proxies           []string
 		bodyIdle, bodyGrace        time.Duration
 		minBodyRate                int64
 		bodiesPerClient, connsPerC int
@@ -68,12 +69,24 @@ gracefully.`,
 				return err
 			}
 			defer closeFn()
+			var trusted []netip.Prefix
+			for _, p := range proxies {
+				pr, err := netip.ParsePrefix(p)
+				if err != nil {
+					a, aerr := netip.ParseAddr(p)
+					if aerr != nil {
+						return fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR prefix", p)
+					}
+					pr = netip.PrefixFrom(a, a.BitLen())
+				}
+				trusted = append(trusted, pr.Masked())
+			}
 			if maxBlobSize < 0 {
 				return fmt.Errorf("--max-blob-size must not be negative")
 			}
 			d, err := daemon.New(daemon.Config{Client: c, Mode: mode, Logger: log, MaxBodySize: maxBodyKiB << 10, MaxBlobSize: maxBlobSize,
 				MaxConcurrentStores: maxConcurrent, MaxQueuedStores: queue, MaxConcurrentReads: aggConcurrent, MaxQueuedReads: aggQueue,
-				StoreTimeout: storeTimeout, JWT: jwtCfg, AllowedOrigins: origins,
+				StoreTimeout: storeTimeout, JWT: jwtCfg, AllowedOrigins: origins, TrustedProxies: trusted,
 				BodyIdleTimeout: bodyIdle, BodyRateGrace: bodyGrace, MinBodyRate: minBodyRate,
 				MaxBodiesPerClient: bodiesPerClient, MaxConnsPerClient: connsPerC,
 				MaxReadsPerClient: readsPerClient, MinSendRate: minSendRate, SendRateGrace: sendGrace})
@@ -104,6 +117,7 @@ gracefully.`,
 	f.StringVarP(&bind, "bind-address", "b", defaultDaemonAddr, "address to serve the HTTP API on")
 	f.StringVarP(&metrics, "metrics-address", "a", defaultMetricsAddr, `address to serve Prometheus metrics on ("off" for none)`)
 	f.IntVar(&connsPerC, "max-conns-per-client", daemon.DefaultMaxConnsPerClient, "connections one client address may hold; more are closed at once")
+	f.StringSliceVar(&proxies, "trusted-proxies", nil, "addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client for the per-client limits")
 	f.StringSliceVar(&origins, "allowed-origins", nil, `origins (scheme://host[:port]) whose web pages may PUT blobs ("*": all); reads are open to all`)
 	if mode != daemon.ModeAggregator {
 		f.Int64Var(&maxBodyKiB, "max-body-size", daemon.DefaultMaxBodySize>>10, "largest blob a PUT accepts, in KiB (Walrus's unit)")
