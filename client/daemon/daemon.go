@@ -3,25 +3,36 @@
 // camelCase JSON and error bodies), so that existing Walrus HTTP clients and
 // apps work unchanged, over a client.Client.
 //
-//	PUT  /v1/blobs?epochs=&permanent=&deletable=&send_object_to=&force=   (publisher)
-//	GET  /v1/blobs/{blob_id}                                              (aggregator; Range, ETag)
-//	GET  /v1/blobs/by-object-id/{object_id}                               (aggregator)
-//	GET  /v1/api                                                          (OpenAPI document)
+//	PUT  /v1/blobs?epochs=&permanent=&deletable=&send_object_to=&force=&share=&encoding_type=&reuse_resources=&quilt_version=  (publisher)
+//	GET  /v1/blobs/{blob_id}?strict_consistency_check=&skip_consistency_check=   (aggregator; Range, ETag)
+//	GET  /v1/blobs/by-object-id/{object_id}                                     (aggregator)
+//	GET  /v1/api                 (the API: a page to browsers, else the OpenAPI YAML)
+//	GET  /v1/api/openapi.yaml    (the OpenAPI YAML)
+//	GET  /                       (a page linking to the API and the status)
 //	GET  /status
 //
 // A store answers {"newlyCreated":{...}} or {"alreadyCertified":{...}}
-// (client.StoreResult); every error answers an ErrorBody. New blobs are
-// deletable unless the request says permanent=true, as Walrus's publisher
-// does since v1.33 (Config.DefaultDeletable changes that). Every response
-// allows any origin (CORS), and OPTIONS preflights are answered.
+// (client.StoreResult); every error answers an ErrorBody (errors.go). New
+// blobs are deletable unless the request says permanent=true, as Walrus's
+// publisher does since v1.33 (Config.DefaultDeletable changes that).
+// Stores may require a JWT (Config.JWT, jwt.go). Reads are open to every
+// origin (CORS); stores from a web page only to Config.AllowedOrigins
+// (cors.go). Blob answers follow the content policy of contenttype.go: no
+// stored page runs on the daemon's origin.
 //
 // Limits: a body over Config.MaxBodySize is refused with 413 before it is
-// read past the limit; at most Config.MaxConcurrentStores stores run at
-// once and Config.MaxQueuedStores wait, further ones get 429 at once; reads
-// likewise (Config.MaxConcurrentReads, Config.MaxQueuedReads). A store whose
-// client disconnects before the whole body arrived registers nothing; once
-// the body is in, the store runs to its end (certified, or failed and never
-// certified) even if the client leaves.
+// read past the limit. A body is received before its store takes a slot,
+// within the receiving limits of intake.go (places in all and per client,
+// memory taken as bytes arrive, a minimum rate and an idle timeout), so
+// slow senders cannot hold the store slots. At most
+// Config.MaxConcurrentStores stores run at once and Config.MaxQueuedStores
+// wait, further ones get 429 at once; reads likewise
+// (Config.MaxConcurrentReads, Config.MaxQueuedReads, and
+// Config.MaxReadsPerClient per client), and a blob answer must be taken at
+// a minimum rate. Run bounds connections per client and in all. A store
+// whose client disconnects before the whole body arrived registers
+// nothing; once the body is in, the store runs to its end (certified, or
+// failed and never certified) even if the client leaves.
 package daemon
 
 import (
@@ -379,7 +390,16 @@ func New(cfg Config) (*Daemon, error) {
 			cancel()
 			return nil, err
 		}
-		store = auth.Middleware(http.HandlerFunc(d.handleStore)).ServeHTTP
+		next := auth.Middleware(http.HandlerFunc(d.handleStore))
+		// A bad query or an oversized body is refused before the token
+		// is looked at (and spent), as Walrus's query extractor does.
+		store = func(w http.ResponseWriter, r *http.Request) {
+			if aerr := d.precheckStore(r); aerr != nil {
+				writeError(w, aerr)
+				return
+			}
+			next.ServeHTTP(w, r)
+		}
 	}
 	d.mux = http.NewServeMux()
 	if cfg.Mode.publishes() {
@@ -512,16 +532,23 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // handleStore serves PUT /v1/blobs.
+// precheckStore refuses a store for its query or declared length.
+func (d *Daemon) precheckStore(r *http.Request) *apiError {
+	if _, aerr := parseStoreQuery(r.URL.RawQuery, d.cfg.DefaultEpochs, *d.cfg.DefaultDeletable); aerr != nil {
+		return aerr
+	}
+	if r.ContentLength > d.cfg.MaxBodySize {
+		return tooLarge(r.ContentLength, d.cfg.MaxBodySize)
+	}
+	return nil
+}
+
 func (d *Daemon) handleStore(w http.ResponseWriter, r *http.Request) {
-	q, aerr := parseStoreQuery(r.URL.RawQuery, d.cfg.DefaultEpochs, *d.cfg.DefaultDeletable)
-	if aerr != nil {
+	if aerr := d.precheckStore(r); aerr != nil {
 		writeError(w, aerr)
 		return
 	}
-	if r.ContentLength > d.cfg.MaxBodySize {
-		writeError(w, tooLarge(r.ContentLength, d.cfg.MaxBodySize))
-		return
-	}
+	q, _ := parseStoreQuery(r.URL.RawQuery, d.cfg.DefaultEpochs, *d.cfg.DefaultDeletable)
 	d.metrics.inflight.WithLabelValues("store").Inc()
 	defer d.metrics.inflight.WithLabelValues("store").Dec()
 	if d.stores.full() {

@@ -638,8 +638,13 @@ func TestJWT(t *testing.T) {
 	if got := e.blobObjects(t); len(got) != 0 {
 		t.Fatalf("refused tokens registered %d blobs", len(got))
 	}
-	// A refused token is not spent; a valid one stores once.
+	// A refused token is not spent, nor one sent with a bad query or an
+	// oversized body; a valid one stores once.
 	tok := token(valid("size"))
+	r, body = put("?share=true", tok, "authorized")
+	checkError(t, r, body, 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery)
+	r, body = put("", tok, strings.Repeat("x", 64<<10+1))
+	checkError(t, r, body, 413, "SIZE_EXCEEDED", daemon.ReasonBlobTooLarge)
 	if r, body := put("?epochs=3", tok, "authorized"); r.StatusCode != 200 {
 		t.Fatalf("valid token: %d %s", r.StatusCode, body)
 	}
