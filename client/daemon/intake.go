@@ -29,16 +29,18 @@ import (
 // Defaults of the receiving limits.
 const (
 	// DefaultMaxReceivingBodies is how many bodies are received at once.
-	DefaultMaxReceivingBodies = 64
+	// A receiving body costs a goroutine and the bytes it sent (from
+	// MaxBodyMemory), so there can be many.
+	DefaultMaxReceivingBodies = 256
 	// DefaultMaxBodiesPerClient is how many bodies one client address
 	// sends at once.
-	DefaultMaxBodiesPerClient = 4
+	DefaultMaxBodiesPerClient = 8
 	// DefaultBodyIdleTimeout is how long a body may send nothing.
 	DefaultBodyIdleTimeout = 10 * time.Second
 	// DefaultMinBodyRate is the slowest a body may arrive, on average
-	// since its first BodyRateGrace, in bytes per second: 10 MiB in under
-	// 6 minutes.
-	DefaultMinBodyRate = 32 << 10
+	// after its first BodyRateGrace, in bytes per second (a slow mobile
+	// uplink; a body of MaxBodySize must also be in within BodyTimeout).
+	DefaultMinBodyRate = 16 << 10
 	// DefaultBodyRateGrace is the time before MinBodyRate applies.
 	DefaultBodyRateGrace = 10 * time.Second
 	// DefaultMaxBodyMemoryBodies is Config.MaxBodyMemory's default in

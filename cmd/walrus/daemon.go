@@ -39,6 +39,7 @@ func newDaemonCmd(mode daemon.Mode) *cobra.Command {
 		minBodyRate                int64
 		bodiesPerClient, connsPerC int
 		readsPerClient             int
+		bodyMemMiB                 int64
 		minSendRate                int64
 		sendGrace                  time.Duration
 	)
@@ -89,7 +90,7 @@ gracefully.`,
 				StoreTimeout: storeTimeout, JWT: jwtCfg, AllowedOrigins: origins, TrustedProxies: trusted,
 				BodyIdleTimeout: bodyIdle, BodyRateGrace: bodyGrace, MinBodyRate: minBodyRate,
 				MaxBodiesPerClient: bodiesPerClient, MaxConnsPerClient: connsPerC,
-				MaxReadsPerClient: readsPerClient, MinSendRate: minSendRate, SendRateGrace: sendGrace})
+				MaxReadsPerClient: readsPerClient, MaxBodyMemory: bodyMemMiB << 20, MinSendRate: minSendRate, SendRateGrace: sendGrace})
 			if err != nil {
 				return err
 			}
@@ -130,6 +131,7 @@ gracefully.`,
 		f.DurationVar(&bodyIdle, "body-idle-timeout", daemon.DefaultBodyIdleTimeout, "a PUT body that sends nothing this long is cut")
 		f.Int64Var(&minBodyRate, "min-body-rate", daemon.DefaultMinBodyRate, "slowest average a PUT body may arrive at after --body-rate-grace, in bytes/s (negative: no minimum)")
 		f.DurationVar(&bodyGrace, "body-rate-grace", daemon.DefaultBodyRateGrace, "time before --min-body-rate applies")
+		f.Int64Var(&bodyMemMiB, "max-body-memory", 0, fmt.Sprintf("MiB the PUT bodies received and storing may hold in all (0: %d × --max-body-size)", daemon.DefaultMaxBodyMemoryBodies))
 		f.IntVar(&bodiesPerClient, "max-bodies-per-client", daemon.DefaultMaxBodiesPerClient, "PUT bodies one client address may send at once")
 		f.StringVar(&jwtCfg.DecodeSecret, "jwt-decode-secret", "", "verify the JWT of every PUT with this key (0x and hex, or the string's bytes), as Walrus's publisher")
 		f.StringVar(&jwtCfg.Algorithm, "jwt-algorithm", "", "the JWT algorithm ("+strings.Join(daemon.JWTAlgorithms, ", ")+"); default HS256")
