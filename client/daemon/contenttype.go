@@ -50,9 +50,21 @@ func BlobCacheControl(maxAge time.Duration) string {
 // with a blob starting with head (see the policy above). It may be called
 // with the first SniffLen bytes of a streamed blob.
 func ContentHeaders(h http.Header, r *http.Request, head []byte) {
+	ContentHeadersWith(h, r, "", head)
+}
+
+// ContentHeadersWith is ContentHeaders for a blob that declares its own
+// type (declared: its content-type attribute, "" if none), as Walrus's
+// by-object-id and quilt reads serve it: the type the request asks for
+// wins, then the declared one, then the sniffed one. Whichever it is, an
+// unsafe type is sandboxed.
+func ContentHeadersWith(h http.Header, r *http.Request, declared string, head []byte) {
 	ct, asked := requestedType(r)
+	declared = strings.TrimSpace(declared)
 	switch {
 	case asked:
+	case declared != "" && validMediaType(declared):
+		ct = declared
 	case len(head) == 0:
 		// Nothing to sniff (a HEAD, or an empty blob).
 		ct = OctetStream
@@ -66,8 +78,23 @@ func ContentHeaders(h http.Header, r *http.Request, head []byte) {
 		}
 	}
 	h.Set("Content-Type", ct)
-	h.Set("X-Content-Type-Options", "nosniff")
 	h.Add("Vary", "Accept, Content-Type")
+	EnforceContentPolicy(h)
+}
+
+// EnforceContentPolicy makes the headers of a blob answer safe whatever
+// set them (attribute headers included): X-Content-Type-Options: nosniff,
+// and Content-Security-Policy: sandbox unless the Content-Type is on the
+// safe list or application/octet-stream (a missing type is
+// application/octet-stream). A read that copies headers from a blob's
+// attributes calls it after them.
+func EnforceContentPolicy(h http.Header) {
+	ct := h.Get("Content-Type")
+	if ct == "" || !validMediaType(ct) {
+		ct = OctetStream
+		h.Set("Content-Type", ct)
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
 	if !SafeType(ct) && ct != OctetStream {
 		h.Set("Content-Security-Policy", "sandbox")
 	} else {

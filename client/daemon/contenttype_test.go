@@ -96,3 +96,42 @@ func FuzzContentHeaders(f *testing.F) {
 		}
 	})
 }
+
+func TestContentHeadersWith(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\n")
+	cases := []struct {
+		name, accept, declared string
+		ct                     string
+		sandbox                bool
+	}{
+		{"declared image", "", "image/webp", "image/webp", false},
+		{"declared page is sandboxed", "", "text/html; charset=utf-8", "text/html; charset=utf-8", true},
+		{"asked wins over declared", "image/png", "text/html", "image/png", false},
+		{"bad declared is ignored", "", "text/html\r\nX: y", "image/png", false},
+		{"none: sniffed", "", "", "image/png", false},
+	}
+	for _, tc := range cases {
+		r := httptest.NewRequest("GET", "/v1/blobs/by-object-id/x", nil)
+		if tc.accept != "" {
+			r.Header.Set("Accept", tc.accept)
+		}
+		h := http.Header{}
+		ContentHeadersWith(h, r, tc.declared, png)
+		if h.Get("Content-Type") != tc.ct || (h.Get("Content-Security-Policy") == "sandbox") != tc.sandbox || h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %v", tc.name, h)
+		}
+	}
+	// Headers set afterwards (a blob's attributes) are made safe again.
+	h := http.Header{}
+	ContentHeaders(h, httptest.NewRequest("GET", "/", nil), png)
+	h.Set("Content-Type", "image/svg+xml")
+	EnforceContentPolicy(h)
+	if h.Get("Content-Security-Policy") != "sandbox" {
+		t.Errorf("SVG from an attribute not sandboxed: %v", h)
+	}
+	h = http.Header{"Content-Security-Policy": {"sandbox"}}
+	EnforceContentPolicy(h)
+	if h.Get("Content-Type") != OctetStream || h.Get("Content-Security-Policy") != "" {
+		t.Errorf("no type: %v", h)
+	}
+}

@@ -3,39 +3,52 @@
 // camelCase JSON and error bodies), so that existing Walrus HTTP clients and
 // apps work unchanged, over a client.Client.
 //
-//	PUT  /v1/blobs?epochs=&permanent=&deletable=&send_object_to=&force=   (publisher)
-//	GET  /v1/blobs/{blob_id}                                              (aggregator; Range, ETag)
-//	GET  /v1/blobs/by-object-id/{object_id}                               (aggregator; Range, ETag)
-//	GET  /v1/blobs/{blob_id}/byte-range?start=&length=                    (aggregator)
-//	GET  /v1alpha/blobs/{blob_id}/stream                                  (aggregator)
-//	GET  /v1alpha/blobs/concat?ids=   POST /v1alpha/blobs/concat {"ids"}  (aggregator)
-//	GET  /v1/api                                                          (OpenAPI document)
+//	PUT  /v1/blobs?epochs=&permanent=&deletable=&send_object_to=&force=&share=&encoding_type=&reuse_resources=&quilt_version=  (publisher)
+//	PUT  /v1/quilts (multipart; publisher)
+//	GET  /v1/blobs/{blob_id}?strict_consistency_check=&skip_consistency_check=   (aggregator; Range, ETag; streamed)
+//	GET  /v1/blobs/by-object-id/{object_id}                                     (aggregator; attribute headers)
+//	GET  /v1/blobs/{blob_id}/byte-range?start=&length=                          (aggregator)
+//	GET  /v1alpha/blobs/{blob_id}/stream                                        (aggregator)
+//	GET  /v1alpha/blobs/concat?ids=   POST /v1alpha/blobs/concat {"ids"}        (aggregator)
+//	GET  /v1/blobs/by-quilt-patch-id/{id}, /v1/blobs/by-quilt-id/{quilt_id}/{identifier}, /v1/quilts/{quilt_id}/patches (aggregator)
+//	GET  /v1/api                 (the API: a page to browsers, else the OpenAPI YAML)
+//	GET  /v1/api/openapi.yaml    (the OpenAPI YAML)
+//	GET  /                       (a page linking to the API and the status)
 //	GET  /status
 //
 // A store answers {"newlyCreated":{...}} or {"alreadyCertified":{...}}
-// (client.StoreResult); every error answers an ErrorBody. New blobs are
-// deletable unless the request says permanent=true, as Walrus's publisher
-// does since v1.33 (Config.DefaultDeletable changes that). Every response
-// allows any origin (CORS), and OPTIONS preflights are answered.
+// (client.StoreResult); every error answers an ErrorBody (errors.go). New
+// blobs are deletable unless the request says permanent=true, as Walrus's
+// publisher does since v1.33 (Config.DefaultDeletable changes that).
+// Stores may require a JWT (Config.JWT, jwt.go). Reads are open to every
+// origin (CORS); stores from a web page only to Config.AllowedOrigins
+// (cors.go). Blob answers follow the content policy of contenttype.go: no
+// stored page runs on the daemon's origin.
 //
 // Limits: a body over Config.MaxBodySize is refused with 413 before it is
-// read past the limit; at most Config.MaxConcurrentStores stores run at
-// once and Config.MaxQueuedStores wait, further ones get 429 at once; reads
-// likewise (Config.MaxConcurrentReads, Config.MaxQueuedReads). A store whose
-// client disconnects before the whole body arrived registers nothing; once
-// the body is in, the store runs to its end (certified, or failed and never
-// certified) even if the client leaves.
+// read past the limit. A body is received before its store takes a slot,
+// within the receiving limits of intake.go (places in all and per client,
+// memory taken as bytes arrive, a minimum rate and an idle timeout), so
+// slow senders cannot hold the store slots. At most
+// Config.MaxConcurrentStores stores run at once and Config.MaxQueuedStores
+// wait, further ones get 429 at once; reads likewise
+// (Config.MaxConcurrentReads, Config.MaxQueuedReads, and
+// Config.MaxReadsPerClient per client), and a blob answer must be taken at
+// a minimum rate. Run bounds connections per client and in all. A store
+// whose client disconnects before the whole body arrived registers
+// nothing; once the body is in, the store runs to its end (certified, or
+// failed and never certified) even if the client leaves.
 package daemon
 
 import (
 	"context"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,9 +59,6 @@ import (
 
 	"github.com/walrus-go/walrus/client"
 )
-
-//go:embed openapi.yaml
-var openAPI []byte
 
 // Mode selects the APIs a daemon serves.
 type Mode uint8
@@ -135,6 +145,19 @@ type Config struct {
 	MaxBodyMemory                          int64
 	BodyIdleTimeout, BodyRateGrace         time.Duration
 	MinBodyRate                            int64
+	// MaxReadsPerClient bounds the reads one client address runs or
+	// queues at once. A blob answer must be taken at MinSendRate bytes/s
+	// on average after SendRateGrace, else its connection is cut (a
+	// negative MinSendRate turns the check off).
+	MaxReadsPerClient int
+	MinSendRate       int64
+	SendRateGrace     time.Duration
+	// TrustedProxies are the addresses of reverse proxies in front of the
+	// daemon: a request from one is the client's of its X-Forwarded-For
+	// (the last address not a trusted proxy) for the per-client limits,
+	// and its connections are not limited per client. Empty: the
+	// connection's address is the client.
+	TrustedProxies []netip.Prefix
 	// MaxConnsPerClient and MaxConns bound the connections Run accepts
 	// from one client address and in all; over them a connection is
 	// closed at once.
@@ -146,6 +169,16 @@ type Config struct {
 	// DefaultDeletable is the kind of a store that says neither
 	// permanent nor deletable. nil means deletable, as Walrus.
 	DefaultDeletable *bool
+	// JWT, if enabled (JWTConfig.Enabled), authenticates stores as
+	// Walrus's publisher does (jwt.go). Its DefaultEpochs is this
+	// Config's.
+	JWT JWTConfig
+	// AllowedOrigins are the origins (scheme://host[:port]) whose pages
+	// may store blobs through a browser (CORS for PUT); "*" allows every
+	// origin. Reads are open to every origin whatever it says. Empty: no
+	// other origin may PUT, so that no web page a visitor opens can spend
+	// the publisher's wallet (Walrus allows any origin).
+	AllowedOrigins []string
 	// ShutdownTimeout bounds Run's graceful shutdown.
 	ShutdownTimeout time.Duration
 	// Logger receives the daemon's log lines; nil means slog.Default().
@@ -187,6 +220,11 @@ func (c *Config) EnsureDefaults() {
 	def(&c.MaxReceivingBodies, DefaultMaxReceivingBodies)
 	def(&c.MaxBodiesPerClient, DefaultMaxBodiesPerClient)
 	def(&c.MaxConnsPerClient, DefaultMaxConnsPerClient)
+	def(&c.MaxReadsPerClient, DefaultMaxReadsPerClient)
+	defd(&c.SendRateGrace, DefaultSendRateGrace)
+	if c.MinSendRate == 0 {
+		c.MinSendRate = DefaultMinSendRate
+	}
 	def(&c.MaxConns, DefaultMaxConns)
 	defd(&c.BodyIdleTimeout, DefaultBodyIdleTimeout)
 	defd(&c.BodyRateGrace, DefaultBodyRateGrace)
@@ -207,6 +245,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.MaxQueuedReads < 0 {
 		c.MaxQueuedReads = 0
+	}
+	if c.JWT.DefaultEpochs == 0 {
+		c.JWT.DefaultEpochs = c.DefaultEpochs
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -241,9 +282,12 @@ func (c *Config) Validate() error {
 		c.BodyIdleTimeout < 0 || c.BodyRateGrace < 0 {
 		bad("timeouts and CacheMaxAge must not be negative")
 	}
-	if c.MaxReceivingBodies < 1 || c.MaxBodiesPerClient < 1 || c.MaxConnsPerClient < 1 || c.MaxConns < 1 {
-		bad("MaxReceivingBodies (%d), MaxBodiesPerClient (%d), MaxConnsPerClient (%d) and MaxConns (%d) must be >= 1",
-			c.MaxReceivingBodies, c.MaxBodiesPerClient, c.MaxConnsPerClient, c.MaxConns)
+	if c.MaxReceivingBodies < 1 || c.MaxBodiesPerClient < 1 || c.MaxConnsPerClient < 1 || c.MaxConns < 1 || c.MaxReadsPerClient < 1 {
+		bad("MaxReceivingBodies (%d), MaxBodiesPerClient (%d), MaxReadsPerClient (%d), MaxConnsPerClient (%d) and MaxConns (%d) must be >= 1",
+			c.MaxReceivingBodies, c.MaxBodiesPerClient, c.MaxReadsPerClient, c.MaxConnsPerClient, c.MaxConns)
+	}
+	if c.SendRateGrace < 0 {
+		bad("SendRateGrace must not be negative")
 	}
 	if c.MaxBodyMemory <= c.MaxBodySize {
 		bad("MaxBodyMemory (%d) must be over MaxBodySize (%d)", c.MaxBodyMemory, c.MaxBodySize)
@@ -292,11 +336,14 @@ type Daemon struct {
 	stores *limiter
 	reads  *limiter
 	mux    *http.ServeMux
+	// patterns are the routes served (handle).
+	patterns []string
 
 	// Receiving bodies: places in all and per client, and memory.
 	receiving       chan struct{}
 	bodiesPerClient *perKey
 	bodyMem         *budget
+	readsPerClient  *perKey
 
 	// ctx ends when the daemon stops for good: stores whose body arrived
 	// run under it, not under their request's context.
@@ -326,8 +373,8 @@ func New(cfg Config) (*Daemon, error) {
 		stores:    newLimiter(cfg.MaxConcurrentStores, cfg.MaxQueuedStores),
 		reads:     newLimiter(cfg.MaxConcurrentReads, cfg.MaxQueuedReads),
 		receiving: make(chan struct{}, cfg.MaxReceivingBodies), bodiesPerClient: newPerKey(cfg.MaxBodiesPerClient),
-		bodyMem: &budget{max: cfg.MaxBodyMemory},
-		ctx:     ctx, cancel: cancel}
+		bodyMem: &budget{max: cfg.MaxBodyMemory}, readsPerClient: newPerKey(cfg.MaxReadsPerClient),
+		ctx: ctx, cancel: cancel}
 	d.metrics = metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walrus_daemon_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "walrus_daemon_request_duration_seconds", Help: "HTTP request latency by route.",
@@ -335,7 +382,7 @@ func New(cfg Config) (*Daemon, error) {
 		bytes:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walrus_daemon_blob_bytes_total", Help: "Blob bytes stored and read."}, []string{"direction"}),
 		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "walrus_daemon_inflight_requests", Help: "Stores (receiving, queued or running), bodies being received, and reads."}, []string{"kind"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walrus_daemon_refused_total",
-			Help: "Uploads and connections refused or cut by a receiving limit: conns, client_conns, bodies, client_bodies, memory, slow."}, []string{"why"}),
+			Help: "Requests and connections refused or cut by a limit: conns, client_conns, bodies, client_bodies, memory, slow, client_reads, slow_reader."}, []string{"why"}),
 	}
 	for _, c := range []prometheus.Collector{d.metrics.requests, d.metrics.duration, d.metrics.bytes, d.metrics.inflight, d.metrics.refused} {
 		if err := cfg.Registry.Register(c); err != nil {
@@ -343,31 +390,58 @@ func New(cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("daemon: registering metrics: %w", err)
 		}
 	}
-	mux := http.NewServeMux()
+	store := d.handleStore
+	if cfg.JWT.Enabled() {
+		auth, err := NewJWTAuth(cfg.JWT)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		next := auth.Middleware(http.HandlerFunc(d.handleStore))
+		// A bad query or an oversized body is refused before the token
+		// is looked at (and spent), as Walrus's query extractor does.
+		store = func(w http.ResponseWriter, r *http.Request) {
+			if aerr := d.precheckStore(r); aerr != nil {
+				writeError(w, aerr)
+				return
+			}
+			next.ServeHTTP(w, r)
+		}
+	}
+	d.mux = http.NewServeMux()
 	if cfg.Mode.publishes() {
-		mux.Handle("PUT /v1/blobs", d.route("store", d.handleStore))
-		mux.Handle("PUT /v1/quilts", d.route("store_quilt", d.handleStoreQuilt))
+		d.handle("PUT /v1/blobs", "store", store)
+		d.handle("PUT /v1/quilts", "store_quilt", d.handleStoreQuilt)
 	}
 	if cfg.Mode.aggregates() {
-		mux.Handle("GET /v1/blobs/{blob_id}", d.route("read", d.handleRead))
-		mux.Handle("GET /v1/blobs/by-object-id/{object_id}", d.route("read_by_object", d.withAttributeHeaders(d.handleReadByObject)))
-		mux.Handle("GET /v1/blobs/{blob_id}/{op}", d.route("read_range", d.handleReadOp))
-		mux.Handle("GET /v1alpha/blobs/{blob_id}/stream", d.route("read_stream", d.handleStream))
-		mux.Handle("GET /v1alpha/blobs/concat", d.route("read_concat", d.handleConcat))
-		mux.Handle("POST /v1alpha/blobs/concat", d.route("read_concat", d.handleConcat))
-		mux.Handle("GET /v1/blobs/by-quilt-patch-id/{quilt_patch_id}", d.route("read_quilt_patch", d.handleReadQuiltPatch))
-		mux.Handle("GET /v1/blobs/by-quilt-id/{quilt_id}/{identifier}", d.route("read_quilt_blob", d.handleReadQuiltBlob))
-		mux.Handle("GET /v1/quilts/{quilt_id}/patches", d.route("list_quilt_patches", d.handleListQuiltPatches))
+		d.handle("GET /v1/blobs/{blob_id}", "read", d.handleRead)
+		d.handle("GET /v1/blobs/by-object-id/{object_id}", "read_by_object", d.withAttributeHeaders(d.handleReadByObject))
+		d.handle("GET /v1/blobs/{blob_id}/{op}", "read_range", d.handleReadOp)
+		d.handle("GET /v1alpha/blobs/{blob_id}/stream", "read_stream", d.handleStream)
+		d.handle("GET /v1alpha/blobs/concat", "read_concat", d.handleConcat)
+		d.handle("POST /v1alpha/blobs/concat", "read_concat", d.handleConcat)
+		d.handle("GET /v1/blobs/by-quilt-patch-id/{quilt_patch_id}", "read_quilt_patch", d.handleReadQuiltPatch)
+		d.handle("GET /v1/blobs/by-quilt-id/{quilt_id}/{identifier}", "read_quilt_blob", d.handleReadQuiltBlob)
+		d.handle("GET /v1/quilts/{quilt_id}/patches", "list_quilt_patches", d.handleListQuiltPatches)
 	}
-	mux.Handle("GET /v1/api", d.route("api", d.handleAPI))
-	mux.Handle("GET /status", d.route("status", d.handleStatus))
-	mux.Handle("/", d.route("other", d.handleOther))
-	d.mux = mux
+	d.handle("GET /v1/api", "api", d.handleAPI)
+	d.handle("GET /v1/api/openapi.yaml", "api", d.handleAPIYAML)
+	d.handle("GET /{$}", "home", d.handleHome)
+	d.handle("GET /status", "status", d.handleStatus)
+	d.mux.Handle("/", d.route("other", d.handleOther))
 	return d, nil
 }
 
+// handle serves pattern ("METHOD /path", a path of openapi.yaml; GET
+// also serves HEAD) with h, as route name. Patterns records it for the
+// test that keeps openapi.yaml in step.
+func (d *Daemon) handle(pattern, name string, h func(http.ResponseWriter, *http.Request)) {
+	d.patterns = append(d.patterns, pattern)
+	d.mux.Handle(pattern, d.route(name, h))
+}
+
 // Handler returns the API's handler, CORS included.
-func (d *Daemon) Handler() http.Handler { return cors(d.mux) }
+func (d *Daemon) Handler() http.Handler { return d.cors(d.mux) }
 
 // MetricsHandler returns the Prometheus handler of the daemon's registry.
 func (d *Daemon) MetricsHandler() http.Handler {
@@ -466,28 +540,6 @@ func (d *Daemon) route(name string, h func(http.ResponseWriter, *http.Request)) 
 	})
 }
 
-// cors allows any origin, as Walrus's daemon does, and answers preflights.
-func cors(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, Content-Type, ETag, Accept-Ranges")
-		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			h.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, OPTIONS")
-			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
-				h.Set("Access-Control-Allow-Headers", req)
-			} else {
-				h.Set("Access-Control-Allow-Headers", "*")
-			}
-			h.Set("Access-Control-Max-Age", "86400")
-			h.Add("Vary", "Access-Control-Request-Headers")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -495,16 +547,23 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // handleStore serves PUT /v1/blobs.
+// precheckStore refuses a store for its query or declared length.
+func (d *Daemon) precheckStore(r *http.Request) *apiError {
+	if _, aerr := parseStoreQuery(r.URL.RawQuery, d.cfg.DefaultEpochs, *d.cfg.DefaultDeletable); aerr != nil {
+		return aerr
+	}
+	if r.ContentLength > d.cfg.MaxBodySize {
+		return tooLarge(r.ContentLength, d.cfg.MaxBodySize)
+	}
+	return nil
+}
+
 func (d *Daemon) handleStore(w http.ResponseWriter, r *http.Request) {
-	q, aerr := parseStoreQuery(r.URL.RawQuery, d.cfg.DefaultEpochs, *d.cfg.DefaultDeletable)
-	if aerr != nil {
+	if aerr := d.precheckStore(r); aerr != nil {
 		writeError(w, aerr)
 		return
 	}
-	if r.ContentLength > d.cfg.MaxBodySize {
-		writeError(w, tooLarge(r.ContentLength, d.cfg.MaxBodySize))
-		return
-	}
+	q, _ := parseStoreQuery(r.URL.RawQuery, d.cfg.DefaultEpochs, *d.cfg.DefaultDeletable)
 	d.metrics.inflight.WithLabelValues("store").Inc()
 	defer d.metrics.inflight.WithLabelValues("store").Dec()
 	if d.stores.full() {
@@ -587,12 +646,6 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
-}
-
-// handleAPI serves the OpenAPI document.
-func (d *Daemon) handleAPI(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/yaml")
-	w.Write(openAPI)
 }
 
 // Status is the answer of GET /status.

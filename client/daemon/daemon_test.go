@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
@@ -125,6 +127,19 @@ func checkError(t *testing.T, resp *http.Response, body []byte, code int, status
 	}
 }
 
+// keysOf checks that a JSON object has exactly the keys want.
+func keysOf(t *testing.T, what string, m map[string]any, want ...string) {
+	t.Helper()
+	if len(m) != len(want) {
+		t.Errorf("%s has keys %v, want %v", what, m, want)
+	}
+	for _, k := range want {
+		if _, ok := m[k]; !ok {
+			t.Errorf("%s lacks %q: %v", what, k, m)
+		}
+	}
+}
+
 // walrusPairs are the (code, status) pairs of Walrus's StatusCode
 // (walrus-storage-node-client api/errors.rs), the only ones its client
 // deserializes.
@@ -159,19 +174,36 @@ func TestStoreAndRead(t *testing.T) {
 	if nc == nil || !nc.BlobObject.Deletable || nc.BlobObject.Storage.EndEpoch != 3 || nc.Cost == 0 {
 		t.Fatalf("result %+v; want a new deletable blob for 2 epochs", res)
 	}
-	// The JSON is Walrus's, field for field.
+	// The JSON is Walrus's, field for field (BlobStoreResult, Blob,
+	// StorageResource, RegisterBlobOp of walrus-sdk and walrus-sui).
 	_, raw := e.do(t, http.MethodPut, "/v1/blobs?permanent=true", bytes.NewReader(blob))
-	var generic map[string]map[string]any
-	json.Unmarshal(raw, &generic)
-	obj := generic["newlyCreated"]["blobObject"].(map[string]any)
-	for _, k := range []string{"id", "registeredEpoch", "blobId", "size", "encodingType", "certifiedEpoch", "storage", "deletable"} {
-		if _, ok := obj[k]; !ok {
-			t.Errorf("blobObject lacks %q: %s", k, raw)
-		}
+	var generic map[string]any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		t.Fatal(err)
 	}
-	if ro := generic["newlyCreated"]["resourceOperation"].(map[string]any)["registerFromScratch"].(map[string]any); ro["encodedLength"] == nil || ro["epochsAhead"] != 1.0 {
+	keysOf(t, "result", generic, "newlyCreated")
+	created := generic["newlyCreated"].(map[string]any)
+	keysOf(t, "newlyCreated", created, "blobObject", "resourceOperation", "cost")
+	obj := created["blobObject"].(map[string]any)
+	keysOf(t, "blobObject", obj, "id", "registeredEpoch", "blobId", "size", "encodingType", "certifiedEpoch", "storage", "deletable")
+	keysOf(t, "storage", obj["storage"].(map[string]any), "id", "startEpoch", "endEpoch", "storageSize")
+	if obj["encodingType"] != "RS2" || obj["deletable"] != false || obj["size"] != float64(len(blob)) || obj["blobId"] != nc.BlobObject.BlobID.String() {
+		t.Errorf("blobObject %v", obj)
+	}
+	op := created["resourceOperation"].(map[string]any)
+	keysOf(t, "resourceOperation", op, "registerFromScratch")
+	ro := op["registerFromScratch"].(map[string]any)
+	keysOf(t, "registerFromScratch", ro, "encodedLength", "epochsAhead")
+	if ro["epochsAhead"] != 1.0 {
 		t.Errorf("resourceOperation %v", ro)
 	}
+	_, raw = e.do(t, http.MethodPut, "/v1/blobs?permanent=true", bytes.NewReader(blob))
+	generic = nil
+	json.Unmarshal(raw, &generic)
+	keysOf(t, "result", generic, "alreadyCertified")
+	ac := generic["alreadyCertified"].(map[string]any)
+	keysOf(t, "alreadyCertified", ac, "blobId", "event", "endEpoch")
+	keysOf(t, "event", ac["event"].(map[string]any), "txDigest", "eventSeq")
 	again := storeOK(t, e, "?permanent=true", blob)
 	if again.AlreadyCertified == nil || again.AlreadyCertified.BlobID != nc.BlobObject.BlobID || again.AlreadyCertified.EndEpoch != 2 {
 		t.Fatalf("second permanent store: %+v", again)
@@ -491,29 +523,145 @@ func mustRequest(t *testing.T, method, url string, body []byte) *http.Request {
 
 func TestCORSAndAPI(t *testing.T) {
 	e := newEnv(t)
-	resp, body := e.do(t, http.MethodOptions, "/v1/blobs", nil,
-		"Origin", "https://app.example", "Access-Control-Request-Method", "PUT", "Access-Control-Request-Headers", "content-type")
-	if resp.StatusCode != 204 || len(body) != 0 || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
-		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PUT") || resp.Header.Get("Access-Control-Allow-Headers") != "content-type" {
-		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	preflight := func(e *env, method, origin string) *http.Response {
+		resp, body := e.do(t, http.MethodOptions, "/v1/blobs", nil,
+			"Origin", origin, "Access-Control-Request-Method", method, "Access-Control-Request-Headers", "content-type, authorization")
+		if resp.StatusCode != 204 || len(body) != 0 {
+			t.Fatalf("preflight %s: %d %s", method, resp.StatusCode, body)
+		}
+		return resp
 	}
-	resp, body = e.do(t, http.MethodGet, "/v1/api", nil)
+	// Reads are open to every origin.
+	resp := preflight(e, "GET", "https://app.example")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("GET preflight: %v", resp.Header)
+	}
+	// A PUT from another origin is not allowed by default.
+	resp = preflight(e, "PUT", "https://app.example")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" || strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PUT") {
+		t.Errorf("PUT preflight from another origin allowed: %v", resp.Header)
+	}
+	r, body := e.do(t, http.MethodPut, "/v1/blobs", strings.NewReader("from a page"), "Origin", "https://app.example")
+	checkError(t, r, body, 403, "PERMISSION_DENIED", daemon.ReasonForbiddenOrigin)
+	r, body = e.do(t, http.MethodPut, "/v1/blobs", strings.NewReader("from a page"), "Origin", "null")
+	checkError(t, r, body, 403, "PERMISSION_DENIED", daemon.ReasonForbiddenOrigin)
+	if got := e.blobObjects(t); len(got) != 0 {
+		t.Fatalf("a refused origin registered %d blobs", len(got))
+	}
+	// The same origin may, and clients that send no Origin.
+	if r, body := e.do(t, http.MethodPut, "/v1/blobs", strings.NewReader("same origin"), "Origin", e.srv.URL); r.StatusCode != 200 {
+		t.Fatalf("same-origin PUT: %d %s", r.StatusCode, body)
+	}
+	// The operator allows an origin.
+	allowed := newEnv(t, func(c *daemon.Config) { c.AllowedOrigins = []string{"https://app.example"} })
+	resp = preflight(allowed, "PUT", "https://app.example")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PUT") ||
+		resp.Header.Get("Access-Control-Allow-Headers") != "content-type, authorization" {
+		t.Errorf("allowed PUT preflight: %v", resp.Header)
+	}
+	if resp := preflight(allowed, "PUT", "https://evil.example"); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("other origin allowed: %v", resp.Header)
+	}
+	r, body = allowed.do(t, http.MethodPut, "/v1/blobs", strings.NewReader("from the app"), "Origin", "https://app.example")
+	if r.StatusCode != 200 || r.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Fatalf("allowed PUT: %d %v %s", r.StatusCode, r.Header, body)
+	}
+
+	// /v1/api: YAML to tools, a self-contained page to browsers.
+	r, body = e.do(t, http.MethodGet, "/v1/api", nil)
 	var doc struct {
 		OpenAPI string                    `yaml:"openapi"`
 		Paths   map[string]map[string]any `yaml:"paths"`
 	}
-	if resp.StatusCode != 200 || yaml.Unmarshal(body, &doc) != nil || !strings.HasPrefix(doc.OpenAPI, "3.") {
-		t.Fatalf("/v1/api: %d %.100s", resp.StatusCode, body)
+	if r.StatusCode != 200 || yaml.Unmarshal(body, &doc) != nil || !strings.HasPrefix(doc.OpenAPI, "3.") || r.Header.Get("Content-Type") != "application/yaml" {
+		t.Fatalf("/v1/api: %d %.100s", r.StatusCode, body)
 	}
-	want := map[string]string{"/v1/blobs": "put", "/v1/blobs/{blob_id}": "get", "/v1/blobs/by-object-id/{object_id}": "get", "/v1/api": "get", "/status": "get"}
-	for p, m := range want {
-		if _, ok := doc.Paths[p][m]; !ok {
-			t.Errorf("OpenAPI document lacks %s %s", m, p)
-		}
-	}
-	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+	if r.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Error("no CORS header on /v1/api")
 	}
+	if r, yml := e.do(t, http.MethodGet, "/v1/api/openapi.yaml", nil, "Accept", "text/html"); r.StatusCode != 200 || !bytes.Equal(yml, body) {
+		t.Errorf("/v1/api/openapi.yaml: %d", r.StatusCode)
+	}
+	for _, path := range []string{"/v1/api", "/"} {
+		r, page := e.do(t, http.MethodGet, path, nil, "Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+		if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
+			!strings.HasPrefix(r.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Fatalf("%s page: %d %v", path, r.StatusCode, r.Header)
+		}
+		for _, want := range []string{`href="/v1/api/openapi.yaml"`, `href="/status"`} {
+			if !strings.Contains(string(page), want) {
+				t.Errorf("%s page lacks %s", path, want)
+			}
+		}
+		if strings.Contains(string(page), "<script") || strings.Contains(string(page), "http://") || strings.Contains(string(page), "https://") {
+			t.Errorf("%s page is not self-contained", path)
+		}
+	}
+}
+
+// TestJWT runs the publisher with JWT authentication, as Walrus's flags
+// set it, against the real network: refusals come before the body is
+// read and register nothing; a valid token stores once.
+func TestJWT(t *testing.T) {
+	const secret = "0x" + "6a7774207465737420736563726574"
+	e := newEnv(t, func(c *daemon.Config) {
+		c.JWT = daemon.JWTConfig{DecodeSecret: secret, ExpiringSec: 600, VerifyUpload: true}
+	})
+	key, _ := hex.DecodeString(secret[2:])
+	now := time.Now().Unix()
+	token := func(c jwt.MapClaims) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + s
+	}
+	valid := func(jti string) jwt.MapClaims {
+		return jwt.MapClaims{"jti": jti, "iat": now, "exp": now + 600, "max_size": 100, "max_epochs": 3}
+	}
+	wantAuth := func(r *http.Response, body []byte, code int, status, reason string) {
+		t.Helper()
+		var eb daemon.ErrorBody
+		if r.StatusCode != code || json.Unmarshal(body, &eb) != nil || eb.Error.Status != status || len(eb.Error.Details) != 1 ||
+			eb.Error.Details[0].Reason != reason || eb.Error.Details[0].Domain != daemon.JWTErrorDomain || eb.Error.Details[0].Metadata == nil {
+			t.Fatalf("%d %s; want %d %s %s", r.StatusCode, body, code, status, reason)
+		}
+	}
+	put := func(query, auth, blob string) (*http.Response, []byte) {
+		if auth == "" {
+			return e.do(t, http.MethodPut, "/v1/blobs"+query, strings.NewReader(blob))
+		}
+		return e.do(t, http.MethodPut, "/v1/blobs"+query, strings.NewReader(blob), "Authorization", auth)
+	}
+	r, body := put("", "", "x")
+	wantAuth(r, body, 400, "FAILED_PRECONDITION", daemon.ReasonJWTInvalidToken)
+	bad := valid("bad-sig")
+	s, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, bad).SignedString([]byte("another secret"))
+	r, body = put("", "Bearer "+s, "x")
+	wantAuth(r, body, 401, "UNAUTHENTICATED", daemon.ReasonJWTInvalidSignature)
+	expired := valid("expired")
+	expired["iat"], expired["exp"] = now-3600, now-3000
+	r, body = put("", token(expired), "x")
+	wantAuth(r, body, 504, "DEADLINE_EXCEEDED", daemon.ReasonJWTExpiredSignature)
+	r, body = put("?epochs=4", token(valid("epochs")), "x")
+	wantAuth(r, body, 400, "FAILED_PRECONDITION", daemon.ReasonJWTInvalidEpochs)
+	r, body = put("", token(valid("size")), strings.Repeat("x", 101))
+	wantAuth(r, body, 400, "FAILED_PRECONDITION", daemon.ReasonJWTInvalidSize)
+	if got := e.blobObjects(t); len(got) != 0 {
+		t.Fatalf("refused tokens registered %d blobs", len(got))
+	}
+	// A refused token is not spent, nor one sent with a bad query or an
+	// oversized body; a valid one stores once.
+	tok := token(valid("size"))
+	r, body = put("?share=true", tok, "authorized")
+	checkError(t, r, body, 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery)
+	r, body = put("", tok, strings.Repeat("x", 64<<10+1))
+	checkError(t, r, body, 413, "SIZE_EXCEEDED", daemon.ReasonBlobTooLarge)
+	if r, body := put("?epochs=3", tok, "authorized"); r.StatusCode != 200 {
+		t.Fatalf("valid token: %d %s", r.StatusCode, body)
+	}
+	r, body = put("?epochs=3", tok, "authorized")
+	wantAuth(r, body, 429, "RESOURCE_EXHAUSTED", daemon.ReasonJWTTokenAlreadyUsed)
 }
 
 func TestRunShutsDownGracefully(t *testing.T) {

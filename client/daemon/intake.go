@@ -18,7 +18,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,16 +29,18 @@ import (
 // Defaults of the receiving limits.
 const (
 	// DefaultMaxReceivingBodies is how many bodies are received at once.
-	DefaultMaxReceivingBodies = 64
+	// A receiving body costs a goroutine and the bytes it sent (from
+	// MaxBodyMemory), so there can be many.
+	DefaultMaxReceivingBodies = 256
 	// DefaultMaxBodiesPerClient is how many bodies one client address
 	// sends at once.
-	DefaultMaxBodiesPerClient = 4
+	DefaultMaxBodiesPerClient = 8
 	// DefaultBodyIdleTimeout is how long a body may send nothing.
 	DefaultBodyIdleTimeout = 10 * time.Second
 	// DefaultMinBodyRate is the slowest a body may arrive, on average
-	// since its first BodyRateGrace, in bytes per second: 10 MiB in under
-	// 6 minutes.
-	DefaultMinBodyRate = 32 << 10
+	// after its first BodyRateGrace, in bytes per second (a slow mobile
+	// uplink; a body of MaxBodySize must also be in within BodyTimeout).
+	DefaultMinBodyRate = 16 << 10
 	// DefaultBodyRateGrace is the time before MinBodyRate applies.
 	DefaultBodyRateGrace = 10 * time.Second
 	// DefaultMaxBodyMemoryBodies is Config.MaxBodyMemory's default in
@@ -110,14 +114,67 @@ func clientKey(remote string) string {
 	if err != nil {
 		host = remote
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	if v4 := ip.To4(); v4 != nil {
-		return v4.String()
+	return addrKey(addr)
+}
+
+func addrKey(addr netip.Addr) string {
+	addr = addr.Unmap()
+	if addr.Is4() {
+		return addr.String()
 	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	p, _ := addr.Prefix(64)
+	return p.String()
+}
+
+// maxForwardedHops bounds the X-Forwarded-For entries looked at.
+const maxForwardedHops = 16
+
+// requestClient names the client of r: the address it came from, or,
+// when that is a trusted proxy (Config.TrustedProxies), the last address
+// of its X-Forwarded-For that is not one (what a proxy appends cannot be
+// forged by the client; what comes before it can).
+func (d *Daemon) requestClient(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	if !d.trusted(addr) {
+		return addrKey(addr)
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i, n := len(hops)-1, 0; i >= 0 && n < maxForwardedHops; i, n = i-1, n+1 {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !d.trusted(a) {
+			return addrKey(a)
+		}
+		addr = a
+	}
+	return addrKey(addr)
+}
+
+// trusted reports whether addr is a trusted proxy.
+func (d *Daemon) trusted(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, p := range d.cfg.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // body is a received store body; release gives its memory back.
@@ -136,7 +193,7 @@ func (b *body) release() {
 
 // receiveBody receives r's body within the receiving limits.
 func (d *Daemon) receiveBody(w http.ResponseWriter, r *http.Request) (*body, *apiError) {
-	key := clientKey(r.RemoteAddr)
+	key := d.requestClient(r)
 	if !d.bodiesPerClient.acquire(key) {
 		d.metrics.refused.WithLabelValues("client_bodies").Inc()
 		return nil, newError(http.StatusTooManyRequests, ReasonTooManyRequests,
@@ -289,6 +346,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			continue
 		}
 		key := clientKey(c.RemoteAddr().String())
+		if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil && l.d.trusted(ap.Addr()) {
+			// A trusted proxy carries many clients' connections.
+			return &limitConn{Conn: c, release: func() { <-l.total }}, nil
+		}
 		if !l.clients.acquire(key) {
 			<-l.total
 			l.d.metrics.refused.WithLabelValues("client_conns").Inc()
@@ -309,4 +370,69 @@ func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+// Defaults of the read limits.
+const (
+	// DefaultMaxReadsPerClient is how many reads one client address runs
+	// or queues at once.
+	DefaultMaxReadsPerClient = 16
+	// DefaultMinSendRate is the slowest a client may take a blob answer,
+	// on average since its first SendRateGrace, in bytes per second.
+	DefaultMinSendRate = 32 << 10
+	// DefaultSendRateGrace is the time before MinSendRate applies.
+	DefaultSendRateGrace = 10 * time.Second
+)
+
+// acquireRead takes a read place of r's client (Config.MaxReadsPerClient)
+// and a read slot, or answers 429.
+func (d *Daemon) acquireRead(r *http.Request) (release func(), aerr *apiError) {
+	key := d.requestClient(r)
+	if !d.readsPerClient.acquire(key) {
+		d.metrics.refused.WithLabelValues("client_reads").Inc()
+		return nil, newError(http.StatusTooManyRequests, ReasonTooManyRequests,
+			fmt.Sprintf("too many reads from your address at once (at most %d); retry later", d.cfg.MaxReadsPerClient))
+	}
+	rel, ok := d.reads.acquire(r.Context())
+	if !ok {
+		d.readsPerClient.release(key)
+		return nil, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many reads in progress; retry later")
+	}
+	return func() { rel(); d.readsPerClient.release(key) }, nil
+}
+
+// pacedWriter writes a blob answer with a write deadline before each
+// write: a client must take the answer at Config.MinSendRate on average
+// after Config.SendRateGrace, else the connection is cut and the read's
+// slot freed. Without write deadlines (a ResponseWriter that has none) it
+// writes plainly. net/http clears the deadline once the answer is out
+// (after its last flush, still under the deadline).
+type pacedWriter struct {
+	d     *Daemon
+	w     io.Writer
+	rc    *http.ResponseController
+	start time.Time
+	n     int64
+	cut   bool
+}
+
+// pace returns w paced for a blob answer.
+func (d *Daemon) pace(w http.ResponseWriter) *pacedWriter {
+	return &pacedWriter{d: d, w: w, rc: http.NewResponseController(w), start: time.Now()}
+}
+
+func (p *pacedWriter) Write(b []byte) (int, error) {
+	rate := p.d.cfg.MinSendRate
+	if rate > 0 {
+		dl := p.start.Add(p.d.cfg.SendRateGrace + time.Duration(float64(p.n+int64(len(b)))/float64(rate)*float64(time.Second)))
+		p.rc.SetWriteDeadline(dl)
+	}
+	n, err := p.w.Write(b)
+	p.n += int64(n)
+	var ne net.Error
+	if err != nil && !p.cut && (errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()) {
+		p.cut = true
+		p.d.metrics.refused.WithLabelValues("slow_reader").Inc()
+	}
+	return n, err
 }

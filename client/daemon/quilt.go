@@ -430,13 +430,14 @@ func classifyQuilt(err error) *apiError {
 	return classify(err)
 }
 
-// acquireRead takes a read slot, answering 429 when there is none.
-func (d *Daemon) acquireRead(w http.ResponseWriter, r *http.Request) (func(), bool) {
+// acquireQuiltRead takes a read slot (acquireRead), answering 429 when
+// there is none.
+func (d *Daemon) acquireQuiltRead(w http.ResponseWriter, r *http.Request) (func(), bool) {
 	d.metrics.inflight.WithLabelValues("read").Inc()
-	release, ok := d.reads.acquire(r.Context())
-	if !ok {
+	release, aerr := d.acquireRead(r)
+	if aerr != nil {
 		d.metrics.inflight.WithLabelValues("read").Dec()
-		writeError(w, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many reads in progress; retry later"))
+		writeError(w, aerr)
 		return nil, false
 	}
 	return func() { release(); d.metrics.inflight.WithLabelValues("read").Dec() }, true
@@ -453,7 +454,7 @@ func (d *Daemon) handleReadQuiltPatch(w http.ResponseWriter, r *http.Request) {
 	if d.notModified(w, r, id.String()) {
 		return
 	}
-	release, ok := d.acquireRead(w, r)
+	release, ok := d.acquireQuiltRead(w, r)
 	if !ok {
 		return
 	}
@@ -476,7 +477,7 @@ func (d *Daemon) handleReadQuiltBlob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ident := r.PathValue("identifier")
-	release, ok := d.acquireRead(w, r)
+	release, ok := d.acquireQuiltRead(w, r)
 	if !ok {
 		return
 	}
@@ -498,7 +499,7 @@ func (d *Daemon) handleListQuiltPatches(w http.ResponseWriter, r *http.Request) 
 		writeError(w, aerr)
 		return
 	}
-	release, ok := d.acquireRead(w, r)
+	release, ok := d.acquireQuiltRead(w, r)
 	if !ok {
 		return
 	}

@@ -240,9 +240,9 @@ func (d *Daemon) read(w http.ResponseWriter, r *http.Request, fn func(ctx contex
 func (d *Daemon) readN(w http.ResponseWriter, r *http.Request, n int, fn func(ctx context.Context)) {
 	d.metrics.inflight.WithLabelValues("read").Inc()
 	defer d.metrics.inflight.WithLabelValues("read").Dec()
-	release, ok := d.reads.acquire(r.Context())
-	if !ok {
-		writeError(w, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many reads in progress; retry later"))
+	release, aerr := d.acquireRead(r)
+	if aerr != nil {
+		writeError(w, aerr)
 		return
 	}
 	defer release()
@@ -332,7 +332,7 @@ func (d *Daemon) stream(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		total += p.length
 	}
 	w.Header().Set("Content-Length", strconv.FormatInt(total, 10))
-	hw := &headerWriter{w: w, r: r, code: code, need: int(min(total, sniffLen))}
+	hw := &headerWriter{w: w, out: d.pace(w), r: r, code: code, need: int(min(total, sniffLen))}
 	if r.Method == http.MethodHead {
 		hw.finish()
 		return
@@ -381,6 +381,7 @@ var errClientGone = errors.New("daemon: the HTTP client went away")
 // passes every write through.
 type headerWriter struct {
 	w       http.ResponseWriter
+	out     io.Writer // w, paced (Config.MinSendRate)
 	r       *http.Request
 	code    int
 	need    int
@@ -415,7 +416,7 @@ func (hw *headerWriter) Write(p []byte) (int, error) {
 }
 
 func (hw *headerWriter) write(p []byte) error {
-	n, err := hw.w.Write(p)
+	n, err := hw.out.Write(p)
 	hw.n += int64(n)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errClientGone, err)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/walrus-go/walrus/client/daemon"
+	"github.com/walrus-go/walrus/network/faults"
 	"github.com/walrus-go/walrus/network/nettest"
 )
 
@@ -268,4 +270,107 @@ func TestBodyMemoryAndConnections(t *testing.T) {
 // counter2 returns the value of a counter with one label.
 func counter2(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
 	return metric(t, reg, name, map[string]string{label: value})
+}
+
+// TestReadsPerClient: one client address cannot take every read slot.
+func TestReadsPerClient(t *testing.T) {
+	e := newEnv(t, func(c *daemon.Config) { c.MaxConcurrentReads = 3; c.MaxQueuedReads = -1; c.MaxReadsPerClient = 2 })
+	addr := runDaemon(t, e)
+	res := storeOK(t, e, "", []byte("read me slowly"))
+	for _, n := range e.net.Nodes {
+		n.Faults.SetDelay(faults.OpSlivers, time.Second)
+	}
+	get := func(local string) chan int {
+		c := make(chan int, 1)
+		go func() {
+			resp, err := clientFrom(local).Get("http://" + addr + "/v1/blobs/" + res.BlobID().String())
+			if err != nil {
+				c <- 0
+				return
+			}
+			resp.Body.Close()
+			c <- resp.StatusCode
+		}()
+		return c
+	}
+	a1, a2 := get("127.0.0.1"), get("127.0.0.1")
+	deadline := time.Now().Add(20 * time.Second)
+	for gauge(t, e.reg, "walrus_daemon_inflight_requests", "read") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the reads did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code := <-get("127.0.0.1"); code != 429 {
+		t.Errorf("a third read from one address: %d, want 429", code)
+	}
+	honest := get("127.0.0.2")
+	for name, c := range map[string]chan int{"first": a1, "second": a2, "honest": honest} {
+		if code := <-c; code != 200 {
+			t.Errorf("%s read: %d", name, code)
+		}
+	}
+}
+
+// TestSlowReaderCut: a client that does not take a blob answer is cut
+// once it falls below the minimum rate, freeing its read slot.
+func TestSlowReaderCut(t *testing.T) {
+	e := newEnv(t, func(c *daemon.Config) {
+		c.MaxBodySize = 512 << 10
+		c.MinSendRate = 128 << 10
+		c.SendRateGrace = 200 * time.Millisecond
+	})
+	blob := nettest.Blob(512<<10, 3)
+	res := storeOK(t, e, "", blob)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Small socket buffers, so that the answer does not fit in them.
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- e.d.Run(ctx, smallBuffers{ln}, nil) }()
+	defer func() { cancel(); <-errc }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(conn, "GET /v1/blobs/%s HTTP/1.1\r\nHost: x\r\n\r\n", res.BlobID())
+	deadline := time.Now().Add(30 * time.Second)
+	for counter2(t, e.reg, "walrus_daemon_refused_total", "why", "slow_reader") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a reader that takes nothing was not cut")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for gauge(t, e.reg, "walrus_daemon_inflight_requests", "read") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the cut read still holds its slot")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A reader that takes its answer is served in full.
+	client := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{}).DialContext, MaxConnsPerHost: 1}}
+	resp, err := client.Get("http://" + ln.Addr().String() + "/v1/blobs/" + res.BlobID().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(got, blob) {
+		t.Fatalf("read: %v, %d bytes", err, len(got))
+	}
+}
+
+// smallBuffers gives accepted connections a small send buffer.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		c.(*net.TCPConn).SetWriteBuffer(4096)
+	}
+	return c, err
 }

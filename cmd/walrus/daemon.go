@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,13 +26,23 @@ const (
 
 func newDaemonCmd(mode daemon.Mode) *cobra.Command {
 	var (
-		cf                   clientFlags
-		bind, metrics        string
-		maxBodyKiB           int64
-		maxConcurrent, queue int
-		storeTimeout         time.Duration
-		logLevel             string
-		qf                   quiltDaemonFlags
+		cf                         clientFlags
+		bind, metrics              string
+		maxBodyKiB, maxBlobSize    int64
+		maxConcurrent, queue       int
+		aggConcurrent, aggQueue    int
+		storeTimeout               time.Duration
+		logLevel                   string
+		jwtCfg                     daemon.JWTConfig
+		origins, proxies           []string
+		bodyIdle, bodyGrace        time.Duration
+		minBodyRate                int64
+		bodiesPerClient, connsPerC int
+		readsPerClient             int
+		bodyMemMiB                 int64
+		minSendRate                int64
+		sendGrace                  time.Duration
+		qf                         quiltDaemonFlags
 	)
 	short := map[daemon.Mode]string{
 		daemon.ModeDaemon:     "Run the HTTP publisher and aggregator",
@@ -40,12 +52,13 @@ func newDaemonCmd(mode daemon.Mode) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   mode.String(),
 		Short: short,
-		Long: short + `, Walrus's HTTP API (PUT /v1/blobs, GET /v1/blobs/{blob_id}, GET /v1/api).
+		Long: short + `, Walrus's HTTP API (PUT /v1/blobs, GET /v1/blobs/{blob_id}, GET /v1/api:
+the API page; GET /v1/api/openapi.yaml).
 Metrics are served on --metrics-address. SIGINT or SIGTERM shut it down
 gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if maxBodyKiB < 1 {
+			if mode != daemon.ModeAggregator && maxBodyKiB < 1 {
 				return fmt.Errorf("--max-body-size must be at least 1 KiB")
 			}
 			log, err := newLogger(logLevel)
@@ -58,8 +71,27 @@ gracefully.`,
 				return err
 			}
 			defer closeFn()
-			d, err := daemon.New(qf.apply(daemon.Config{Client: c, Mode: mode, Logger: log, MaxBodySize: maxBodyKiB << 10,
-				MaxConcurrentStores: maxConcurrent, MaxQueuedStores: queue, StoreTimeout: storeTimeout}))
+			var trusted []netip.Prefix
+			for _, p := range proxies {
+				pr, err := netip.ParsePrefix(p)
+				if err != nil {
+					a, aerr := netip.ParseAddr(p)
+					if aerr != nil {
+						return fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR prefix", p)
+					}
+					pr = netip.PrefixFrom(a, a.BitLen())
+				}
+				trusted = append(trusted, pr.Masked())
+			}
+			if maxBlobSize < 0 {
+				return fmt.Errorf("--max-blob-size must not be negative")
+			}
+			d, err := daemon.New(qf.apply(daemon.Config{Client: c, Mode: mode, Logger: log, MaxBodySize: maxBodyKiB << 10, MaxBlobSize: maxBlobSize,
+				MaxConcurrentStores: maxConcurrent, MaxQueuedStores: queue, MaxConcurrentReads: aggConcurrent, MaxQueuedReads: aggQueue,
+				StoreTimeout: storeTimeout, JWT: jwtCfg, AllowedOrigins: origins, TrustedProxies: trusted,
+				BodyIdleTimeout: bodyIdle, BodyRateGrace: bodyGrace, MinBodyRate: minBodyRate,
+				MaxBodiesPerClient: bodiesPerClient, MaxConnsPerClient: connsPerC,
+				MaxReadsPerClient: readsPerClient, MaxBodyMemory: bodyMemMiB << 20, MinSendRate: minSendRate, SendRateGrace: sendGrace}))
 			if err != nil {
 				return err
 			}
@@ -86,10 +118,36 @@ gracefully.`,
 	f := cmd.Flags()
 	f.StringVarP(&bind, "bind-address", "b", defaultDaemonAddr, "address to serve the HTTP API on")
 	f.StringVarP(&metrics, "metrics-address", "a", defaultMetricsAddr, `address to serve Prometheus metrics on ("off" for none)`)
-	f.Int64Var(&maxBodyKiB, "max-body-size", daemon.DefaultMaxBodySize>>10, "largest blob a PUT accepts, in KiB (Walrus's unit)")
-	f.IntVar(&maxConcurrent, "max-concurrent-requests", daemon.DefaultMaxConcurrentStores, "stores running at once")
-	f.IntVar(&queue, "max-request-buffer-size", daemon.DefaultMaxQueuedStores, "stores waiting for a slot; more are answered 429")
-	f.DurationVar(&storeTimeout, "store-timeout", daemon.DefaultStoreTimeout, "time one store may take once its body arrived")
+	f.IntVar(&connsPerC, "max-conns-per-client", daemon.DefaultMaxConnsPerClient, "connections one client address may hold; more are closed at once")
+	f.StringSliceVar(&proxies, "trusted-proxies", nil, "addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client for the per-client limits")
+	f.StringSliceVar(&origins, "allowed-origins", nil, `origins (scheme://host[:port]) whose web pages may PUT blobs ("*": all); reads are open to all`)
+	if mode != daemon.ModeAggregator {
+		f.Int64Var(&maxBodyKiB, "max-body-size", daemon.DefaultMaxBodySize>>10, "largest blob a PUT accepts, in KiB (Walrus's unit)")
+		f.IntVar(&maxConcurrent, "publisher-max-concurrent-requests", daemon.DefaultMaxConcurrentStores, "stores running at once")
+		f.IntVar(&maxConcurrent, "max-concurrent-requests", daemon.DefaultMaxConcurrentStores, "alias of --publisher-max-concurrent-requests")
+		f.IntVar(&queue, "publisher-max-buffer-size", daemon.DefaultMaxQueuedStores, "stores waiting for a slot; more are answered 429")
+		f.IntVar(&queue, "max-buffer-size", daemon.DefaultMaxQueuedStores, "alias of --publisher-max-buffer-size")
+		f.IntVar(&queue, "max-request-buffer-size", daemon.DefaultMaxQueuedStores, "alias of --publisher-max-buffer-size")
+		f.DurationVar(&storeTimeout, "store-timeout", daemon.DefaultStoreTimeout, "time one store may take once its body arrived")
+		f.DurationVar(&bodyIdle, "body-idle-timeout", daemon.DefaultBodyIdleTimeout, "a PUT body that sends nothing this long is cut")
+		f.Int64Var(&minBodyRate, "min-body-rate", daemon.DefaultMinBodyRate, "slowest average a PUT body may arrive at after --body-rate-grace, in bytes/s (negative: no minimum)")
+		f.DurationVar(&bodyGrace, "body-rate-grace", daemon.DefaultBodyRateGrace, "time before --min-body-rate applies")
+		f.Int64Var(&bodyMemMiB, "max-body-memory", 0, fmt.Sprintf("MiB the PUT bodies received and storing may hold in all (0: %d × --max-body-size)", daemon.DefaultMaxBodyMemoryBodies))
+		f.IntVar(&bodiesPerClient, "max-bodies-per-client", daemon.DefaultMaxBodiesPerClient, "PUT bodies one client address may send at once")
+		f.StringVar(&jwtCfg.DecodeSecret, "jwt-decode-secret", "", "verify the JWT of every PUT with this key (0x and hex, or the string's bytes), as Walrus's publisher")
+		f.StringVar(&jwtCfg.Algorithm, "jwt-algorithm", "", "the JWT algorithm ("+strings.Join(daemon.JWTAlgorithms, ", ")+"); default HS256")
+		f.Int64Var(&jwtCfg.ExpiringSec, "jwt-expiring-sec", 0, "if > 0, a JWT's exp − iat must be this many seconds")
+		f.BoolVar(&jwtCfg.VerifyUpload, "jwt-verify-upload", false, "check the PUT's epochs, send_object_to and size against the JWT's claims")
+		f.IntVar(&jwtCfg.CacheSize, "jwt-cache-size", daemon.DefaultJWTCacheSize, fmt.Sprintf("token IDs (jti) remembered against replay, at most %d", daemon.MaxJWTCacheSize))
+	}
+	if mode != daemon.ModePublisher {
+		f.Int64Var(&maxBlobSize, "max-blob-size", 0, "largest blob a read serves, in bytes (0: any); larger ones are refused before their slivers are read")
+		f.IntVar(&aggConcurrent, "aggregator-max-concurrent-requests", daemon.DefaultMaxConcurrentReads, "reads running at once")
+		f.IntVar(&aggQueue, "aggregator-max-buffer-size", daemon.DefaultMaxQueuedReads, "reads waiting for a slot; more are answered 429")
+		f.IntVar(&readsPerClient, "max-reads-per-client", daemon.DefaultMaxReadsPerClient, "reads one client address may run or queue at once")
+		f.Int64Var(&minSendRate, "min-send-rate", daemon.DefaultMinSendRate, "slowest average a client may take a blob at after --send-rate-grace, in bytes/s (negative: no minimum)")
+		f.DurationVar(&sendGrace, "send-rate-grace", daemon.DefaultSendRateGrace, "time before --min-send-rate applies")
+	}
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	qf.register(f)
 	return cmd
