@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -332,5 +333,26 @@ func TestQuiltOpenAPI(t *testing.T) {
 	}
 	if doc.Components.Schemas["QuiltStoreResult"] == nil {
 		t.Error("OpenAPI document lacks QuiltStoreResult")
+	}
+}
+
+// TestQuiltIdentifierInPath: an identifier with a slash, a space or a
+// question mark is read by its percent-encoded path segment.
+func TestQuiltIdentifierInPath(t *testing.T) {
+	e := newEnv(t)
+	files := []quilt.Blob{{Identifier: "dir/a b?.txt", Data: []byte("nested")}, {Identifier: "plain", Data: []byte("plain")}}
+	ct, body := quiltForm(t, files, "")
+	resp, raw := e.do(t, http.MethodPut, "/v1/quilts", bytes.NewReader(body), "Content-Type", ct)
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT: %d %s", resp.StatusCode, raw)
+	}
+	var res struct {
+		BlobStoreResult map[string]map[string]map[string]any `json:"blobStoreResult"`
+	}
+	json.Unmarshal(raw, &res)
+	qid := res.BlobStoreResult["newlyCreated"]["blobObject"]["blobId"].(string)
+	resp, got := e.do(t, http.MethodGet, "/v1/blobs/by-quilt-id/"+qid+"/"+url.PathEscape("dir/a b?.txt"), nil)
+	if resp.StatusCode != 200 || string(got) != "nested" || resp.Header.Get("X-Quilt-Patch-Identifier") != "dir/a b?.txt" {
+		t.Fatalf("GET: %d %q %v", resp.StatusCode, got, resp.Header)
 	}
 }
