@@ -161,12 +161,14 @@ func newRemoveBlobAttributeCmd() *cobra.Command {
 // headers, Walrus's names.
 type quiltDaemonFlags struct {
 	maxQuiltBodyKiB int64
+	maxQuiltKiB     uint64
 	allowedHeaders  []string
 	allowTags       bool
 }
 
 func (q *quiltDaemonFlags) register(f *pflag.FlagSet) {
 	f.Int64Var(&q.maxQuiltBodyKiB, "max-quilt-body-size", daemon.DefaultMaxQuiltBodySize>>10, "largest multipart body a PUT /v1/quilts accepts, in KiB")
+	f.Uint64Var(&q.maxQuiltKiB, "max-quilt-size", daemon.DefaultMaxQuiltSize>>10, "largest quilt a PUT /v1/quilts may build from its files, in KiB (ours; a quilt pads its files to equal columns)")
 	f.StringSliceVar(&q.allowedHeaders, "allowed-headers", daemon.DefaultAllowedHeaders, "blob attribute keys answered as headers by GET /v1/blobs/by-object-id and for quilt patch tags")
 	f.BoolVar(&q.allowTags, "allow-quilt-patch-tags-in-response", false, "answer every tag of a quilt patch as a header, not only --allowed-headers")
 }
@@ -174,6 +176,7 @@ func (q *quiltDaemonFlags) register(f *pflag.FlagSet) {
 // apply sets the flags in cfg and returns it.
 func (q *quiltDaemonFlags) apply(cfg daemon.Config) daemon.Config {
 	cfg.Quilt.MaxBodySize = q.maxQuiltBodyKiB << 10
+	cfg.Quilt.MaxSize = q.maxQuiltKiB << 10
 	cfg.ResponseHeaders = daemon.ResponseHeaderConfig{AllowedHeaders: append([]string{}, q.allowedHeaders...), AllowQuiltPatchTagsInResponse: q.allowTags}
 	return cfg
 }

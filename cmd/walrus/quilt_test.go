@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
+	"github.com/walrus-go/walrus/client/daemon"
 	"github.com/walrus-go/walrus/encoding/quilt"
 	"github.com/walrus-go/walrus/encoding/quilt/quilttest"
 )
@@ -292,5 +295,30 @@ func TestBlobAttributeCommands(t *testing.T) {
 		if _, errOut, code := e.run(t, tc.args...); code == 0 || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args[:2], code, errOut, tc.want)
 		}
+	}
+}
+
+func TestQuiltDaemonFlags(t *testing.T) {
+	var q quiltDaemonFlags
+	f := pflag.NewFlagSet("daemon", pflag.ContinueOnError)
+	q.register(f)
+	if err := f.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg := q.apply(daemon.Config{})
+	if cfg.Quilt.MaxBodySize != daemon.DefaultMaxQuiltBodySize || cfg.Quilt.MaxSize != daemon.DefaultMaxQuiltSize ||
+		fmt.Sprint(cfg.ResponseHeaders.AllowedHeaders) != fmt.Sprint(daemon.DefaultAllowedHeaders) || cfg.ResponseHeaders.AllowQuiltPatchTagsInResponse {
+		t.Fatalf("defaults: %+v %+v", cfg.Quilt, cfg.ResponseHeaders)
+	}
+	q = quiltDaemonFlags{}
+	f = pflag.NewFlagSet("daemon", pflag.ContinueOnError)
+	q.register(f)
+	if err := f.Parse([]string{"--max-quilt-body-size", "20", "--max-quilt-size", "64", "--allowed-headers", "content-type,x-a", "--allow-quilt-patch-tags-in-response"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg = q.apply(daemon.Config{})
+	if cfg.Quilt.MaxBodySize != 20<<10 || cfg.Quilt.MaxSize != 64<<10 || fmt.Sprint(cfg.ResponseHeaders.AllowedHeaders) != "[content-type x-a]" ||
+		!cfg.ResponseHeaders.AllowQuiltPatchTagsInResponse {
+		t.Fatalf("flags: %+v %+v", cfg.Quilt, cfg.ResponseHeaders)
 	}
 }
