@@ -26,16 +26,24 @@ type blobAttributeOutput struct {
 	Attribute *chain.BlobAttribute `json:"attribute"`
 }
 
-// objectArg parses the blob object ID, the first positional argument.
+// objectArg parses the blob object ID: the first positional argument, or
+// the last when the first is not one (cobra leaves a multi-value flag's
+// extra values positional, so "--attr K V OBJ" gives [V OBJ]). It returns
+// the other arguments in order.
 func objectArg(args []string) (chain.ObjectID, []string, error) {
 	if len(args) == 0 {
 		return chain.ObjectID{}, nil, errors.New("the blob object ID is required")
 	}
 	id, err := chain.ParseObjectID(args[0])
-	if err != nil {
-		return chain.ObjectID{}, nil, fmt.Errorf("blob object ID %q: %w", args[0], err)
+	if err == nil {
+		return id, args[1:], nil
 	}
-	return id, args[1:], nil
+	if last := len(args) - 1; last > 0 {
+		if id, lerr := chain.ParseObjectID(args[last]); lerr == nil {
+			return id, args[:last], nil
+		}
+	}
+	return chain.ObjectID{}, nil, fmt.Errorf("blob object ID %q: %w", args[0], err)
 }
 
 func newGetBlobAttributeCmd() *cobra.Command {

@@ -252,7 +252,8 @@ func TestBlobAttributeCommands(t *testing.T) {
 }` {
 		t.Fatalf("get-blob-attribute --json without one: %d %q", code, out)
 	}
-	out, errOut, code := e.run(t, "set-blob-attribute", obj, "--attr", "content-type", "text/plain", "--attr", "x-key", "a value")
+	// The object ID before the flags or after them, as Walrus's clap takes it.
+	out, errOut, code := e.run(t, "set-blob-attribute", "--attr", "content-type", "text/plain", "--attr", "x-key", "a value", obj)
 	if code != 0 || out != "Success: Successfully added attribute for blob object "+obj+"\n" {
 		t.Fatalf("set-blob-attribute: %d %q %q", code, out, errOut)
 	}
