@@ -356,3 +356,28 @@ func TestQuiltIdentifierInPath(t *testing.T) {
 		t.Fatalf("GET: %d %q %v", resp.StatusCode, got, resp.Header)
 	}
 }
+
+// TestQuiltModes: a publisher serves quilt stores only, an aggregator
+// quilt reads only.
+func TestQuiltModes(t *testing.T) {
+	for _, tc := range []struct {
+		mode       daemon.Mode
+		put, reads bool
+	}{{daemon.ModePublisher, true, false}, {daemon.ModeAggregator, false, true}} {
+		e := newEnv(t, func(c *daemon.Config) { c.Mode = tc.mode })
+		ct, body := quiltForm(t, []quilt.Blob{{Identifier: "a", Data: []byte("a")}}, "")
+		resp, _ := e.do(t, http.MethodPut, "/v1/quilts", bytes.NewReader(body), "Content-Type", ct)
+		if got := resp.StatusCode == 200; got != tc.put {
+			t.Errorf("%s: PUT /v1/quilts: %d", tc.mode, resp.StatusCode)
+		}
+		id := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		// An unknown quilt: BLOB_NOT_FOUND where the route is served, no
+		// such path where it is not.
+		resp, raw := e.do(t, http.MethodGet, "/v1/quilts/"+id+"/patches", nil)
+		reason := daemon.ReasonNotFound
+		if tc.reads {
+			reason = daemon.ReasonBlobNotFound
+		}
+		checkError(t, resp, raw, 404, "NOT_FOUND", reason)
+	}
+}

@@ -39,6 +39,28 @@ func TestQuiltCommands(t *testing.T) {
 		data[f.Identifier] = f.Data
 	}
 
+	// A dry run: the quilt ID and index, nothing paid.
+	var dry struct {
+		QuiltBlobOutput struct {
+			BlobID      string `json:"blobId"`
+			StorageCost uint64 `json:"storageCost"`
+		} `json:"quiltBlobOutput"`
+		QuiltIndex struct {
+			QuiltPatches []struct {
+				EndIndex   int    `json:"endIndex"`
+				Identifier string `json:"identifier"`
+			} `json:"quiltPatches"`
+		} `json:"quiltIndex"`
+	}
+	e.runJSON(t, &dry, append([]string{"store-quilt", "--dry-run", "--blobs"}, blobArgs...)...)
+	if dry.QuiltBlobOutput.BlobID != v.QuiltID || dry.QuiltBlobOutput.StorageCost == 0 || len(dry.QuiltIndex.QuiltPatches) != len(v.Index) ||
+		dry.QuiltIndex.QuiltPatches[0].EndIndex != v.Index[0].End || dry.QuiltIndex.QuiltPatches[0].Identifier != v.Index[0].Identifier {
+		t.Fatalf("store-quilt --dry-run: %+v", dry)
+	}
+	if objs, _ := e.net.Chain.BlobObjects(t.Context(), e.net.Wallet.Address()); len(objs) != 0 {
+		t.Fatalf("a dry run registered %d blob objects", len(objs))
+	}
+
 	// store-quilt --blobs A B C …: Walrus's multi-value form.
 	var stored map[string]json.RawMessage
 	e.runJSON(t, &stored, append([]string{"store-quilt", "--epochs", "2", "--blobs"}, blobArgs...)...)
