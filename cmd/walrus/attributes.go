@@ -145,7 +145,7 @@ func newSetBlobAttributeCmd() *cobra.Command {
 
 func newRemoveBlobAttributeFieldsCmd() *cobra.Command {
 	var keys []string
-	return attributeCmd("remove-blob-attribute-fields BLOB_OBJ_ID --keys KEY...",
+	cmd := attributeCmd("remove-blob-attribute-fields BLOB_OBJ_ID --keys KEY...",
 		"Remove keys from a blob object's attribute", "removed", cobra.MinimumNArgs(1),
 		func(f *pflag.FlagSet) { f.StringArrayVar(&keys, "keys", nil, "keys to remove") },
 		func(cmd *cobra.Command, c *client.Client, id chain.ObjectID, rest []string) error {
@@ -155,6 +155,8 @@ func newRemoveBlobAttributeFieldsCmd() *cobra.Command {
 			}
 			return c.RemoveBlobAttributePairs(cmd.Context(), id, all)
 		})
+	cmd.Aliases = []string{"remove-blob-attribute-pairs"}
+	return cmd
 }
 
 func newRemoveBlobAttributeCmd() *cobra.Command {

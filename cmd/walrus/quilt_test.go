@@ -296,7 +296,7 @@ func TestBlobAttributeCommands(t *testing.T) {
 	if fmt.Sprint(got["attribute"]["metadata"]["contents"]) != `[map[key:content-type value:text/plain]]` {
 		t.Fatalf("after removing x-key: %v", got)
 	}
-	if _, errOut, code := e.run(t, "remove-blob-attribute-fields", obj, "--keys", "missing"); code == 0 || !strings.Contains(errOut, "no such blob attribute") {
+	if _, errOut, code := e.run(t, "remove-blob-attribute-pairs", obj, "--keys", "missing"); code == 0 || !strings.Contains(errOut, "no such blob attribute") {
 		t.Fatalf("removing a missing key: %d %q", code, errOut)
 	}
 	if out, _, code := e.run(t, "remove-blob-attribute", obj); code != 0 || !strings.Contains(out, "Successfully removed attribute") {
