@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/walrus-go/walrus/client/daemon"
+	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/encoding/quilt"
 	"github.com/walrus-go/walrus/encoding/quilt/quilttest"
 )
@@ -89,14 +90,32 @@ func TestQuiltCommands(t *testing.T) {
 	// list-patches-in-quilt: Walrus's QuiltMetadata.
 	var meta struct {
 		V1 struct {
-			QuiltID string `json:"quilt_id"`
-			Index   struct {
+			RawID    []int `json:"quilt_id"`
+			Metadata struct {
+				V1 struct {
+					EncodingType    string `json:"encoding_type"`
+					UnencodedLength int    `json:"unencoded_length"`
+					Hashes          []struct {
+						Primary   map[string][]int `json:"primary_hash"`
+						Secondary map[string][]int `json:"secondary_hash"`
+					} `json:"hashes"`
+				} `json:"V1"`
+			} `json:"metadata"`
+			Index struct {
 				QuiltPatches []map[string]any `json:"quiltPatches"`
 			} `json:"index"`
 		} `json:"V1"`
 	}
 	e.runJSON(t, &meta, "list-patches-in-quilt", v.QuiltID)
-	if meta.V1.QuiltID != v.QuiltID || len(meta.V1.Index.QuiltPatches) != len(v.Index) {
+	qidBytes, _ := encoding.ParseBlobID(v.QuiltID)
+	var rawID []int
+	for _, c := range qidBytes {
+		rawID = append(rawID, int(c))
+	}
+	md := meta.V1.Metadata.V1
+	if fmt.Sprint(meta.V1.RawID) != fmt.Sprint(rawID) || len(meta.V1.Index.QuiltPatches) != len(v.Index) ||
+		md.EncodingType != "RS2" || md.UnencodedLength != int(obj["size"].(float64)) || len(md.Hashes) != 10 ||
+		len(md.Hashes[0].Primary["Digest"]) != 32 || len(md.Hashes[9].Secondary["Digest"]) != 32 {
 		t.Fatalf("list-patches-in-quilt: %+v", meta)
 	}
 	for i, p := range v.Index {
