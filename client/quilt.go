@@ -272,6 +272,31 @@ func (c *Client) QuiltIndex(ctx context.Context, quiltID encoding.BlobID, opts R
 	return ix, err
 }
 
+// QuiltMetadata returns the verified metadata of the quilt quiltID's blob
+// and its index (read from the index's columns, else the whole quilt), as
+// Walrus's list-patches-in-quilt shows them.
+func (c *Client) QuiltMetadata(ctx context.Context, quiltID encoding.BlobID, opts ReadOptions) (*encoding.Metadata, *quilt.Index, error) {
+	r, err := c.openColumns(ctx, quiltID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ix *quilt.Index
+	err = r.run(ctx, func(cols *quilt.Columns) (err error) {
+		ix, err = cols.Index()
+		return notQuilt(quiltID, err)
+	})
+	if errors.Is(err, errColumnUnavailable) {
+		var q *quilt.Quilt
+		if q, err = c.ReadQuilt(ctx, quiltID, opts); err == nil {
+			ix = q.Index
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.md, ix, nil
+}
+
 // notQuilt wraps an index that does not decode in ErrNotQuilt; it passes
 // missing columns and nil through.
 func notQuilt(id encoding.BlobID, err error) error {

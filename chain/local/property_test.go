@@ -3,6 +3,7 @@ package local
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -221,7 +222,7 @@ func (m *model) epochArg() uint32 {
 // step runs one random operation.
 func (m *model) step() {
 	r := m.rnd
-	switch op := r.IntN(21); op {
+	switch op := r.IntN(23); op {
 	case 0:
 		m.submit("faucet", m.actor(), Call{RequestWAL: &RequestWALCall{Amount: m.amount()}})
 	case 1:
@@ -334,6 +335,31 @@ func (m *model) step() {
 			s = n.Operator
 		}
 		m.submit("collect-commission", s, Call{CollectCommission: &CollectCommissionCall{Node: id}})
+	case 19, 20:
+		// Blob attributes: set, remove keys (some missing), remove all;
+		// sometimes by another account, sometimes over the limits.
+		id := pick(r, m.st.blobs)
+		s := m.blobOwner(id)
+		if r.IntN(5) == 0 {
+			s = m.actor()
+		}
+		key := func() string { return fmt.Sprint("k", r.IntN(8)) }
+		switch r.IntN(3) {
+		case 0:
+			pairs := make([]chain.AttributePair, 1+r.IntN(4))
+			for i := range pairs {
+				n := r.IntN(32)
+				if r.IntN(8) == 0 {
+					n = r.IntN(chain.MaxAttributeValueLen + 2)
+				}
+				pairs[i] = chain.AttributePair{Key: key(), Value: strings.Repeat("v", n)}
+			}
+			m.submit("set-attribute", s, Call{SetBlobAttribute: &SetBlobAttributeCall{Blob: id, Pairs: pairs}})
+		case 1:
+			m.submit("remove-attribute-pairs", s, Call{RemoveBlobAttributePairs: &RemoveBlobAttributePairsCall{Blob: id, Keys: []string{key()}}})
+		default:
+			m.submit("remove-attribute", s, Call{RemoveBlobAttribute: &RemoveBlobAttributeCall{Blob: id}})
+		}
 	default:
 		m.newBlock(time.Duration(r.Int64N(int64(m.net.EpochDuration))))
 	}
@@ -349,6 +375,16 @@ const MaxEpochsAheadForTest = chaintest.MaxEpochsAhead
 // their objects'.
 func (m *model) check() {
 	st := m.st
+	for id, b := range st.blobs {
+		a := chain.BlobAttribute{Pairs: b.attrs}
+		keys := map[string]bool{}
+		for _, p := range b.attrs {
+			keys[p.Key] = true
+		}
+		if !b.hasAttrs && len(b.attrs) > 0 || len(b.attrs) > chain.MaxAttributePairs || a.Size() > chain.MaxAttributeSize || len(keys) != len(b.attrs) {
+			m.t.Fatalf("blob object %s has attribute %v (present %v), over the limits or with a repeated key", id, b.attrs, b.hasAttrs)
+		}
+	}
 	var held uint64
 	add := func(what string, v uint64) {
 		if held+v < held {

@@ -28,9 +28,6 @@ var notOnSui = map[string]string{
 	"Events":         "compares stream events with receipt events (owner, cursor Seq), see RegisterBlob",
 	// Added with issue 9's reads, for the owner of this backend to enable.
 	"PendingWithdrawal": "reads NodeInfo.PendingByEpoch and WithdrawingByEpoch, which this backend does not fill yet",
-	// Issue 13: Walrus's package has blob metadata; this backend does not
-	// build its calls yet (chain.ErrAttributesUnsupported).
-	"BlobAttributes": "the adapter does not build Walrus's metadata calls yet",
 }
 
 // TestConformance runs the chain.Chain conformance suite against the Sui

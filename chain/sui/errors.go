@@ -92,7 +92,7 @@ var aborts = map[abortKey]abortInfo{
 	{"blob", 5}:  {"EAlreadyCertified", chain.ErrAlreadyCertified},
 	{"blob", 6}:  {"EInvalidBlobId", chain.ErrBlobIDMismatch},
 	{"blob", 7}:  {"EDuplicateMetadata", chain.ErrInvalidArgument},
-	{"blob", 8}:  {"EMissingMetadata", chain.ErrInvalidArgument},
+	{"blob", 8}:  {"EMissingMetadata", chain.ErrNoAttribute},
 	{"blob", 9}:  {"EInvalidBlobPersistenceType", chain.ErrInvalidCertificate},
 	{"blob", 10}: {"EInvalidBlobObject", chain.ErrInvalidCertificate},
 	// system/bls_aggregate.move
@@ -159,6 +159,8 @@ var aborts = map[abortKey]abortInfo{
 	{"coin", 0}:    {"EBadWitness", chain.ErrInvalidArgument},
 	{"coin", 1}:    {"EInvalidArg", chain.ErrInvalidArgument},
 	{"coin", 2}:    {"ENotEnough", chain.ErrInsufficientBalance},
+	// Sui framework: removing a blob attribute key that is not there.
+	{"vec_map", 1}: {"EKeyDoesNotExist", chain.ErrNoAttribute},
 }
 
 // AbortSentinel returns the chain sentinel a Move abort of module with code

@@ -10,7 +10,7 @@ import (
 // the same bytes (the layouts are canonical).
 func FuzzObjects(f *testing.F) {
 	v := loadVectors(f)
-	names := []string{"System", "SystemStateInnerV1", "StakingInnerV1", "StakingPool", "Blob", "Storage", "StakedWal", "StorageNodeCap"}
+	names := []string{"System", "SystemStateInnerV1", "StakingInnerV1", "StakingPool", "Blob", "Storage", "StakedWal", "StorageNodeCap", "BlobMetadataField"}
 	for i, n := range names {
 		f.Add(uint8(i), b64(f, v.Objects[n]))
 	}

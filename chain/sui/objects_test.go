@@ -84,8 +84,12 @@ func wantObjects(sender chain.Address) map[string]any {
 		"StakedWalWithdrawing": StakedWal{ID: h32(0xc2), Withdrawing: true, WithdrawEpoch: 10, NodeID: vecNode, Principal: 2_000_000_000, ActivationEpoch: 8},
 		"StorageNodeCap": StorageNodeCap{ID: h32(0xc3), NodeID: vecNode, LastEpochSyncDone: 6,
 			LastEventBlobAttestation: &EventBlobAttestation{Checkpoint: 42, Epoch: 7}},
+		"BlobMetadataField": MetadataField{ID: h32(0xc6), Pairs: vecAttrPairs},
 	}
 }
+
+// vecAttrPairs are the attribute pairs of the vectors (attrPairs).
+var vecAttrPairs = []chain.AttributePair{{Key: "content-type", Value: "text/plain"}, {Key: "x-key", Value: "a value"}}
 
 // le32 is the BCS of a small u256.
 func le32(v byte) [32]byte { var b [32]byte; b[0] = v; return b }
@@ -116,6 +120,9 @@ func decodeObject(name string, b []byte) (any, []byte, error) {
 		return v, v.Encode(), err
 	case "StorageNodeCap":
 		v, err := DecodeStorageNodeCap(b)
+		return v, v.Encode(), err
+	case "BlobMetadataField":
+		v, err := DecodeMetadataField(b)
 		return v, v.Encode(), err
 	}
 	return nil, nil, nil

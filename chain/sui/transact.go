@@ -587,29 +587,3 @@ func (c *Chain) EpochSyncDone(ctx context.Context, s chain.Signer, node chain.No
 	x.receipt.Epoch = epoch
 	return x.receipt, nil
 }
-
-// BlobAttribute, SetBlobAttribute, RemoveBlobAttributePairs and
-// RemoveBlobAttribute give chain.ErrAttributesUnsupported. Walrus's package
-// has the calls (blob::insert_or_update_metadata_pair, remove_metadata_pair,
-// take_metadata, and the "metadata" dynamic field to read); building them
-// here waits for golden vectors from Mysten's SDK (testdata/vectors).
-func (c *Chain) BlobAttribute(ctx context.Context, blob chain.ObjectID) (*chain.BlobAttribute, error) {
-	return nil, errAttributes
-}
-
-// SetBlobAttribute: see BlobAttribute.
-func (c *Chain) SetBlobAttribute(ctx context.Context, s chain.Signer, blob chain.ObjectID, pairs []chain.AttributePair) (chain.TxReceipt, error) {
-	return chain.TxReceipt{}, errAttributes
-}
-
-// RemoveBlobAttributePairs: see BlobAttribute.
-func (c *Chain) RemoveBlobAttributePairs(ctx context.Context, s chain.Signer, blob chain.ObjectID, keys []string) (chain.TxReceipt, error) {
-	return chain.TxReceipt{}, errAttributes
-}
-
-// RemoveBlobAttribute: see BlobAttribute.
-func (c *Chain) RemoveBlobAttribute(ctx context.Context, s chain.Signer, blob chain.ObjectID) (chain.TxReceipt, error) {
-	return chain.TxReceipt{}, errAttributes
-}
-
-var errAttributes = fmt.Errorf("%w: the Sui adapter does not build Walrus's metadata calls yet", chain.ErrAttributesUnsupported)

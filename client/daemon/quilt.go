@@ -46,8 +46,9 @@ const (
 	// DefaultMaxQuiltSize caps the quilt a store builds, in bytes. A quilt
 	// can be far larger than its files (one large file beside many small
 	// ones makes every column as tall as the large one needs), so the cap
-	// is checked before the quilt is allocated.
-	DefaultMaxQuiltSize = 4 * DefaultMaxQuiltBodySize
+	// is checked before the quilt is allocated: a quilt store then holds at
+	// most about twice the memory of a blob store.
+	DefaultMaxQuiltSize = 2 * DefaultMaxQuiltBodySize
 	// DefaultMaxQuiltParts caps the parts of a quilt store's form.
 	DefaultMaxQuiltParts = 1024
 	// DefaultMaxQuiltMetadataSize caps the "_metadata" part.
@@ -647,6 +648,14 @@ func (w *attrWriter) Write(b []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends the headers (with the attributes) and flushes.
+func (w *attrWriter) Flush() {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 func (w *attrWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

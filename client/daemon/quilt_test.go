@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -332,5 +333,51 @@ func TestQuiltOpenAPI(t *testing.T) {
 	}
 	if doc.Components.Schemas["QuiltStoreResult"] == nil {
 		t.Error("OpenAPI document lacks QuiltStoreResult")
+	}
+}
+
+// TestQuiltIdentifierInPath: an identifier with a slash, a space or a
+// question mark is read by its percent-encoded path segment.
+func TestQuiltIdentifierInPath(t *testing.T) {
+	e := newEnv(t)
+	files := []quilt.Blob{{Identifier: "dir/a b?.txt", Data: []byte("nested")}, {Identifier: "plain", Data: []byte("plain")}}
+	ct, body := quiltForm(t, files, "")
+	resp, raw := e.do(t, http.MethodPut, "/v1/quilts", bytes.NewReader(body), "Content-Type", ct)
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT: %d %s", resp.StatusCode, raw)
+	}
+	var res struct {
+		BlobStoreResult map[string]map[string]map[string]any `json:"blobStoreResult"`
+	}
+	json.Unmarshal(raw, &res)
+	qid := res.BlobStoreResult["newlyCreated"]["blobObject"]["blobId"].(string)
+	resp, got := e.do(t, http.MethodGet, "/v1/blobs/by-quilt-id/"+qid+"/"+url.PathEscape("dir/a b?.txt"), nil)
+	if resp.StatusCode != 200 || string(got) != "nested" || resp.Header.Get("X-Quilt-Patch-Identifier") != "dir/a b?.txt" {
+		t.Fatalf("GET: %d %q %v", resp.StatusCode, got, resp.Header)
+	}
+}
+
+// TestQuiltModes: a publisher serves quilt stores only, an aggregator
+// quilt reads only.
+func TestQuiltModes(t *testing.T) {
+	for _, tc := range []struct {
+		mode       daemon.Mode
+		put, reads bool
+	}{{daemon.ModePublisher, true, false}, {daemon.ModeAggregator, false, true}} {
+		e := newEnv(t, func(c *daemon.Config) { c.Mode = tc.mode })
+		ct, body := quiltForm(t, []quilt.Blob{{Identifier: "a", Data: []byte("a")}}, "")
+		resp, _ := e.do(t, http.MethodPut, "/v1/quilts", bytes.NewReader(body), "Content-Type", ct)
+		if got := resp.StatusCode == 200; got != tc.put {
+			t.Errorf("%s: PUT /v1/quilts: %d", tc.mode, resp.StatusCode)
+		}
+		id := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		// An unknown quilt: BLOB_NOT_FOUND where the route is served, no
+		// such path where it is not.
+		resp, raw := e.do(t, http.MethodGet, "/v1/quilts/"+id+"/patches", nil)
+		reason := daemon.ReasonNotFound
+		if tc.reads {
+			reason = daemon.ReasonBlobNotFound
+		}
+		checkError(t, resp, raw, 404, "NOT_FOUND", reason)
 	}
 }

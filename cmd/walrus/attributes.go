@@ -26,16 +26,24 @@ type blobAttributeOutput struct {
 	Attribute *chain.BlobAttribute `json:"attribute"`
 }
 
-// objectArg parses the blob object ID, the first positional argument.
+// objectArg parses the blob object ID: the first positional argument, or
+// the last when the first is not one (cobra leaves a multi-value flag's
+// extra values positional, so "--attr K V OBJ" gives [V OBJ]). It returns
+// the other arguments in order.
 func objectArg(args []string) (chain.ObjectID, []string, error) {
 	if len(args) == 0 {
 		return chain.ObjectID{}, nil, errors.New("the blob object ID is required")
 	}
 	id, err := chain.ParseObjectID(args[0])
-	if err != nil {
-		return chain.ObjectID{}, nil, fmt.Errorf("blob object ID %q: %w", args[0], err)
+	if err == nil {
+		return id, args[1:], nil
 	}
-	return id, args[1:], nil
+	if last := len(args) - 1; last > 0 {
+		if id, lerr := chain.ParseObjectID(args[last]); lerr == nil {
+			return id, args[:last], nil
+		}
+	}
+	return chain.ObjectID{}, nil, fmt.Errorf("blob object ID %q: %w", args[0], err)
 }
 
 func newGetBlobAttributeCmd() *cobra.Command {
@@ -137,7 +145,7 @@ func newSetBlobAttributeCmd() *cobra.Command {
 
 func newRemoveBlobAttributeFieldsCmd() *cobra.Command {
 	var keys []string
-	return attributeCmd("remove-blob-attribute-fields BLOB_OBJ_ID --keys KEY...",
+	cmd := attributeCmd("remove-blob-attribute-fields BLOB_OBJ_ID --keys KEY...",
 		"Remove keys from a blob object's attribute", "removed", cobra.MinimumNArgs(1),
 		func(f *pflag.FlagSet) { f.StringArrayVar(&keys, "keys", nil, "keys to remove") },
 		func(cmd *cobra.Command, c *client.Client, id chain.ObjectID, rest []string) error {
@@ -147,6 +155,8 @@ func newRemoveBlobAttributeFieldsCmd() *cobra.Command {
 			}
 			return c.RemoveBlobAttributePairs(cmd.Context(), id, all)
 		})
+	cmd.Aliases = []string{"remove-blob-attribute-pairs"}
+	return cmd
 }
 
 func newRemoveBlobAttributeCmd() *cobra.Command {
@@ -161,12 +171,14 @@ func newRemoveBlobAttributeCmd() *cobra.Command {
 // headers, Walrus's names.
 type quiltDaemonFlags struct {
 	maxQuiltBodyKiB int64
+	maxQuiltKiB     uint64
 	allowedHeaders  []string
 	allowTags       bool
 }
 
 func (q *quiltDaemonFlags) register(f *pflag.FlagSet) {
 	f.Int64Var(&q.maxQuiltBodyKiB, "max-quilt-body-size", daemon.DefaultMaxQuiltBodySize>>10, "largest multipart body a PUT /v1/quilts accepts, in KiB")
+	f.Uint64Var(&q.maxQuiltKiB, "max-quilt-size", daemon.DefaultMaxQuiltSize>>10, "largest quilt a PUT /v1/quilts may build from its files, in KiB (ours; a quilt pads its files to equal columns)")
 	f.StringSliceVar(&q.allowedHeaders, "allowed-headers", daemon.DefaultAllowedHeaders, "blob attribute keys answered as headers by GET /v1/blobs/by-object-id and for quilt patch tags")
 	f.BoolVar(&q.allowTags, "allow-quilt-patch-tags-in-response", false, "answer every tag of a quilt patch as a header, not only --allowed-headers")
 }
@@ -174,6 +186,7 @@ func (q *quiltDaemonFlags) register(f *pflag.FlagSet) {
 // apply sets the flags in cfg and returns it.
 func (q *quiltDaemonFlags) apply(cfg daemon.Config) daemon.Config {
 	cfg.Quilt.MaxBodySize = q.maxQuiltBodyKiB << 10
+	cfg.Quilt.MaxSize = q.maxQuiltKiB << 10
 	cfg.ResponseHeaders = daemon.ResponseHeaderConfig{AllowedHeaders: append([]string{}, q.allowedHeaders...), AllowQuiltPatchTagsInResponse: q.allowTags}
 	return cfg
 }

@@ -521,6 +521,8 @@ func TestE2E(t *testing.T) {
 		}
 	})
 
+	t.Run("quilts and attributes", func(t *testing.T) { quiltE2E(t, nw, files) })
+
 	t.Run("client disconnects mid-upload", func(t *testing.T) {
 		before := nw.blobObjects()
 		conn, err := net.Dial("tcp", strings.TrimPrefix(nw.daemonURL, "http://"))

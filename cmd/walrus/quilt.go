@@ -532,14 +532,49 @@ func writePatches(dir string, blobs []quilt.Blob) error {
 }
 
 // quiltMetadataOutput is `walrus list-patches-in-quilt --json`, Walrus's
-// QuiltMetadata: {"V1":{"quilt_id":…,"index":{"quiltPatches":[…]}}}.
-// Walrus also gives the quilt blob's metadata (sliver hashes); this does
-// not.
+// QuiltMetadata in serde's JSON: {"V1":{"quilt_id":[32 numbers],
+// "metadata":{"V1":{…}},"index":{"quiltPatches":[…]}}} (Walrus's BlobId
+// and hashes have no text form there).
 type quiltMetadataOutput struct {
 	V1 struct {
-		QuiltID encoding.BlobID `json:"quilt_id"`
-		Index   quiltIndexJSON  `json:"index"`
+		QuiltID  byteArray          `json:"quilt_id"`
+		Metadata blobMetadataOutput `json:"metadata"`
+		Index    quiltIndexJSON     `json:"index"`
 	} `json:"V1"`
+}
+
+// blobMetadataOutput is Walrus's BlobMetadata in serde's JSON.
+type blobMetadataOutput struct {
+	V1 struct {
+		EncodingType    string           `json:"encoding_type"`
+		UnencodedLength uint64           `json:"unencoded_length"`
+		Hashes          []pairHashesJSON `json:"hashes"`
+	} `json:"V1"`
+}
+
+// pairHashesJSON is Walrus's SliverPairMetadata: two Merkle nodes, each
+// {"Digest":[32 numbers]}.
+type pairHashesJSON struct {
+	Primary   merkleNodeJSON `json:"primary_hash"`
+	Secondary merkleNodeJSON `json:"secondary_hash"`
+}
+
+type merkleNodeJSON struct {
+	Digest byteArray `json:"Digest"`
+}
+
+func metadataJSON(md *encoding.Metadata) blobMetadataOutput {
+	var out blobMetadataOutput
+	out.V1.EncodingType = "RS2"
+	if md.EncodingType != encoding.RS2 {
+		out.V1.EncodingType = fmt.Sprint(md.EncodingType)
+	}
+	out.V1.UnencodedLength = md.UnencodedLength
+	out.V1.Hashes = make([]pairHashesJSON, len(md.Hashes))
+	for i, h := range md.Hashes {
+		out.V1.Hashes[i] = pairHashesJSON{Primary: merkleNodeJSON{h.Primary[:]}, Secondary: merkleNodeJSON{h.Secondary[:]}}
+	}
+	return out
 }
 
 func newListPatchesCmd() *cobra.Command {
@@ -560,14 +595,14 @@ func newListPatchesCmd() *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			ix, err := c.QuiltIndex(ctx, qid, client.ReadOptions{})
+			md, ix, err := c.QuiltMetadata(ctx, qid, client.ReadOptions{})
 			if err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
 			if cf.json {
 				var res quiltMetadataOutput
-				res.V1.QuiltID, res.V1.Index = qid, indexJSON(ix.Patches)
+				res.V1.QuiltID, res.V1.Metadata, res.V1.Index = qid[:], metadataJSON(md), indexJSON(ix.Patches)
 				return printJSON(w, res)
 			}
 			fmt.Fprintf(w, "Quilt Metadata V1: %s\n", qid)

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
+	"github.com/walrus-go/walrus/client/daemon"
+	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/encoding/quilt"
 	"github.com/walrus-go/walrus/encoding/quilt/quilttest"
 )
@@ -34,6 +38,28 @@ func TestQuiltCommands(t *testing.T) {
 		b, _ := json.Marshal(in)
 		blobArgs = append(blobArgs, string(b))
 		data[f.Identifier] = f.Data
+	}
+
+	// A dry run: the quilt ID and index, nothing paid.
+	var dry struct {
+		QuiltBlobOutput struct {
+			BlobID      string `json:"blobId"`
+			StorageCost uint64 `json:"storageCost"`
+		} `json:"quiltBlobOutput"`
+		QuiltIndex struct {
+			QuiltPatches []struct {
+				EndIndex   int    `json:"endIndex"`
+				Identifier string `json:"identifier"`
+			} `json:"quiltPatches"`
+		} `json:"quiltIndex"`
+	}
+	e.runJSON(t, &dry, append([]string{"store-quilt", "--dry-run", "--blobs"}, blobArgs...)...)
+	if dry.QuiltBlobOutput.BlobID != v.QuiltID || dry.QuiltBlobOutput.StorageCost == 0 || len(dry.QuiltIndex.QuiltPatches) != len(v.Index) ||
+		dry.QuiltIndex.QuiltPatches[0].EndIndex != v.Index[0].End || dry.QuiltIndex.QuiltPatches[0].Identifier != v.Index[0].Identifier {
+		t.Fatalf("store-quilt --dry-run: %+v", dry)
+	}
+	if objs, _ := e.net.Chain.BlobObjects(t.Context(), e.net.Wallet.Address()); len(objs) != 0 {
+		t.Fatalf("a dry run registered %d blob objects", len(objs))
 	}
 
 	// store-quilt --blobs A B C …: Walrus's multi-value form.
@@ -64,14 +90,32 @@ func TestQuiltCommands(t *testing.T) {
 	// list-patches-in-quilt: Walrus's QuiltMetadata.
 	var meta struct {
 		V1 struct {
-			QuiltID string `json:"quilt_id"`
-			Index   struct {
+			RawID    []int `json:"quilt_id"`
+			Metadata struct {
+				V1 struct {
+					EncodingType    string `json:"encoding_type"`
+					UnencodedLength int    `json:"unencoded_length"`
+					Hashes          []struct {
+						Primary   map[string][]int `json:"primary_hash"`
+						Secondary map[string][]int `json:"secondary_hash"`
+					} `json:"hashes"`
+				} `json:"V1"`
+			} `json:"metadata"`
+			Index struct {
 				QuiltPatches []map[string]any `json:"quiltPatches"`
 			} `json:"index"`
 		} `json:"V1"`
 	}
 	e.runJSON(t, &meta, "list-patches-in-quilt", v.QuiltID)
-	if meta.V1.QuiltID != v.QuiltID || len(meta.V1.Index.QuiltPatches) != len(v.Index) {
+	qidBytes, _ := encoding.ParseBlobID(v.QuiltID)
+	var rawID []int
+	for _, c := range qidBytes {
+		rawID = append(rawID, int(c))
+	}
+	md := meta.V1.Metadata.V1
+	if fmt.Sprint(meta.V1.RawID) != fmt.Sprint(rawID) || len(meta.V1.Index.QuiltPatches) != len(v.Index) ||
+		md.EncodingType != "RS2" || md.UnencodedLength != int(obj["size"].(float64)) || len(md.Hashes) != 10 ||
+		len(md.Hashes[0].Primary["Digest"]) != 32 || len(md.Hashes[9].Secondary["Digest"]) != 32 {
 		t.Fatalf("list-patches-in-quilt: %+v", meta)
 	}
 	for i, p := range v.Index {
@@ -249,7 +293,8 @@ func TestBlobAttributeCommands(t *testing.T) {
 }` {
 		t.Fatalf("get-blob-attribute --json without one: %d %q", code, out)
 	}
-	out, errOut, code := e.run(t, "set-blob-attribute", obj, "--attr", "content-type", "text/plain", "--attr", "x-key", "a value")
+	// The object ID before the flags or after them, as Walrus's clap takes it.
+	out, errOut, code := e.run(t, "set-blob-attribute", "--attr", "content-type", "text/plain", "--attr", "x-key", "a value", obj)
 	if code != 0 || out != "Success: Successfully added attribute for blob object "+obj+"\n" {
 		t.Fatalf("set-blob-attribute: %d %q %q", code, out, errOut)
 	}
@@ -270,7 +315,7 @@ func TestBlobAttributeCommands(t *testing.T) {
 	if fmt.Sprint(got["attribute"]["metadata"]["contents"]) != `[map[key:content-type value:text/plain]]` {
 		t.Fatalf("after removing x-key: %v", got)
 	}
-	if _, errOut, code := e.run(t, "remove-blob-attribute-fields", obj, "--keys", "missing"); code == 0 || !strings.Contains(errOut, "no such blob attribute") {
+	if _, errOut, code := e.run(t, "remove-blob-attribute-pairs", obj, "--keys", "missing"); code == 0 || !strings.Contains(errOut, "no such blob attribute") {
 		t.Fatalf("removing a missing key: %d %q", code, errOut)
 	}
 	if out, _, code := e.run(t, "remove-blob-attribute", obj); code != 0 || !strings.Contains(out, "Successfully removed attribute") {
@@ -292,5 +337,30 @@ func TestBlobAttributeCommands(t *testing.T) {
 		if _, errOut, code := e.run(t, tc.args...); code == 0 || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args[:2], code, errOut, tc.want)
 		}
+	}
+}
+
+func TestQuiltDaemonFlags(t *testing.T) {
+	var q quiltDaemonFlags
+	f := pflag.NewFlagSet("daemon", pflag.ContinueOnError)
+	q.register(f)
+	if err := f.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg := q.apply(daemon.Config{})
+	if cfg.Quilt.MaxBodySize != daemon.DefaultMaxQuiltBodySize || cfg.Quilt.MaxSize != daemon.DefaultMaxQuiltSize ||
+		fmt.Sprint(cfg.ResponseHeaders.AllowedHeaders) != fmt.Sprint(daemon.DefaultAllowedHeaders) || cfg.ResponseHeaders.AllowQuiltPatchTagsInResponse {
+		t.Fatalf("defaults: %+v %+v", cfg.Quilt, cfg.ResponseHeaders)
+	}
+	q = quiltDaemonFlags{}
+	f = pflag.NewFlagSet("daemon", pflag.ContinueOnError)
+	q.register(f)
+	if err := f.Parse([]string{"--max-quilt-body-size", "20", "--max-quilt-size", "64", "--allowed-headers", "content-type,x-a", "--allow-quilt-patch-tags-in-response"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg = q.apply(daemon.Config{})
+	if cfg.Quilt.MaxBodySize != 20<<10 || cfg.Quilt.MaxSize != 64<<10 || fmt.Sprint(cfg.ResponseHeaders.AllowedHeaders) != "[content-type x-a]" ||
+		!cfg.ResponseHeaders.AllowQuiltPatchTagsInResponse {
+		t.Fatalf("flags: %+v %+v", cfg.Quilt, cfg.ResponseHeaders)
 	}
 }

@@ -596,7 +596,7 @@ func (s *Server) dynamicField(ctx context.Context, ps []json.RawMessage) (any, e
 		}
 		return o.json(s.nextVersion()), nil
 	}
-	return notExists, nil
+	return s.metadataField(ctx, parent, name.Type, name.Value)
 }
 
 func (s *Server) dynamicFields(ctx context.Context, ps []json.RawMessage) (any, error) {
@@ -1054,12 +1054,71 @@ func (s *Server) run(ctx context.Context, k *chain.AccountKey, tx *sui.DecodedTx
 			return res, fmt.Errorf("%w: no StorageNodeCap", chain.ErrNotOwner)
 		}
 		res.receipt, err = s.local.EpochSyncDone(ctx, k, m.node, p.u32(a[2]))
+	case calls["blob::insert_or_update_metadata_pair"].Function != "", calls["blob::remove_metadata_pair"].Function != "",
+		calls["blob::take_metadata"].Function != "":
+		res.receipt, err = s.blobMetadata(ctx, k, tx, p)
 	case calls["staking::collect_commission"].Function != "":
 		return res, fmt.Errorf("%w: suitest: the local chain has no commission collection", chain.ErrInvalidArgument)
 	default:
 		return s.updateNode(ctx, k, tx, p, calls)
 	}
 	return res, err
+}
+
+// blobMetadata executes a transaction of blob metadata calls (chain/sui
+// attributes.go): all on one Blob, of one kind.
+func (s *Server) blobMetadata(ctx context.Context, k *chain.AccountKey, tx *sui.DecodedTx, p *pureReader) (chain.TxReceipt, error) {
+	var blob chain.ObjectID
+	var pairs []chain.AttributePair
+	var keys []string
+	take := false
+	for _, c := range tx.Commands {
+		if c.Kind != sui.CmdMoveCall || c.Module != "blob" {
+			continue
+		}
+		blob = p.object(c.Args[0])
+		switch c.Function {
+		case "insert_or_update_metadata_pair":
+			pairs = append(pairs, chain.AttributePair{Key: string(p.vec(c.Args[1])), Value: string(p.vec(c.Args[2]))})
+		case "remove_metadata_pair":
+			keys = append(keys, string(p.vec(c.Args[1])))
+		case "take_metadata":
+			take = true
+		}
+	}
+	if p.err != nil {
+		return chain.TxReceipt{}, p.err
+	}
+	switch {
+	case len(pairs) > 0:
+		return s.local.SetBlobAttribute(ctx, k, blob, pairs)
+	case len(keys) > 0:
+		return s.local.RemoveBlobAttributePairs(ctx, k, blob, keys)
+	case take:
+		return s.local.RemoveBlobAttribute(ctx, k, blob)
+	}
+	return chain.TxReceipt{}, fmt.Errorf("%w: suitest: no blob metadata call", chain.ErrInvalidArgument)
+}
+
+// metadataField answers the dynamic field b"metadata" of a Blob: its
+// attribute, or notExists.
+func (s *Server) metadataField(ctx context.Context, parent chain.ObjectID, typ string, value any) (any, error) {
+	want := make([]any, len(sui.MetadataFieldName))
+	for i, c := range []byte(sui.MetadataFieldName) {
+		want[i] = float64(c)
+	}
+	if typ != "vector<u8>" || fmt.Sprint(value) != fmt.Sprint(want) {
+		return notExists, nil
+	}
+	a, err := s.local.BlobAttribute(ctx, parent)
+	if errors.Is(err, chain.ErrNotFound) || a == nil && err == nil {
+		return notExists, nil
+	} else if err != nil {
+		return nil, err
+	}
+	id := derive("metadata", parent[:])
+	b := sui.MetadataField{ID: id, Pairs: a.Pairs}.Encode()
+	return obj{id: id, typ: "0x2::dynamic_field::Field<vector<u8>, " + typeName("metadata", "Metadata") + ">", bcs: b}.json(s.nextVersion()), nil
 }
 
 // updateNode executes a transaction of staking setters.

@@ -18,7 +18,8 @@ import { SystemStateInnerV1 } from './node_modules/@mysten/walrus/dist/contracts
 import { Staking } from './node_modules/@mysten/walrus/dist/contracts/walrus/staking.mjs';
 import { StakingInnerV1 } from './node_modules/@mysten/walrus/dist/contracts/walrus/staking_inner.mjs';
 import { StakingPool } from './node_modules/@mysten/walrus/dist/contracts/walrus/staking_pool.mjs';
-import { Blob } from './node_modules/@mysten/walrus/dist/contracts/walrus/blob.mjs';
+import { Blob, insertOrUpdateMetadataPair, removeMetadataPair } from './node_modules/@mysten/walrus/dist/contracts/walrus/blob.mjs';
+import { Metadata } from './node_modules/@mysten/walrus/dist/contracts/walrus/metadata.mjs';
 import { Storage } from './node_modules/@mysten/walrus/dist/contracts/walrus/storage_resource.mjs';
 
 const h32 = (b) => '0x' + b.toString(16).padStart(2, '0').repeat(32);
@@ -77,6 +78,8 @@ const certMsg = Uint8Array.from([1, 0, 3, 7, 0, 0, 0, ...bytes(32, 1), 0]);
 const certSig = bytes(96, 0x80);
 const certBitmap = Uint8Array.from([0x0b]);
 const invalidMsg = Uint8Array.from([2, 0, 3, 7, 0, 0, 0, ...bytes(32, 1)]);
+
+const attrPairs = [['content-type', 'text/plain'], ['x-key', 'a value']];
 
 const txs = {
 	reserve_space(tx) {
@@ -167,6 +170,19 @@ const txs = {
 	},
 	epoch_sync_done(tx) {
 		call(tx, 'staking', 'epoch_sync_done', [stk(tx), tx.objectRef(capObj), tx.pure.u32(7), tx.sharedObjectRef({ ...clock, mutable: false })]);
+	},
+	// Blob attributes (the blob's "metadata" dynamic field), through
+	// @mysten/walrus's bindings; take_metadata has none in 1.2.13.
+	set_blob_attribute(tx) {
+		const b = tx.objectRef(blobObj);
+		for (const [k, v] of attrPairs) tx.add(insertOrUpdateMetadataPair({ package: pkg, arguments: [b, k, v] }));
+	},
+	remove_blob_attribute_pairs(tx) {
+		const b = tx.objectRef(blobObj);
+		for (const [k] of attrPairs) tx.add(removeMetadataPair({ package: pkg, arguments: [b, k] }));
+	},
+	remove_blob_attribute(tx) {
+		call(tx, 'blob', 'take_metadata', [tx.objectRef(blobObj)]);
 	},
 	transfer_wal(tx) {
 		const c = wal(tx, walCoins);
@@ -321,6 +337,11 @@ const objects = {
 	BlobUncertified: [Blob, {
 		id: h32(0xc4), registered_epoch: 7, blob_id: blobID, size: 1000, encoding_type: 1, certified_epoch: null,
 		storage: { id: h32(0xc5), start_epoch: 7, end_epoch: 8, storage_size: 5 << 20 }, deletable: false,
+	}],
+	// The Blob's attribute: the dynamic field b"metadata" of Metadata.
+	BlobMetadataField: [Field(bcs.vector(bcs.u8()), Metadata), {
+		id: h32(0xc6), name: Array.from(new TextEncoder().encode('metadata')),
+		value: { metadata: { contents: attrPairs.map(([key, value]) => ({ key, value })) } },
 	}],
 	Storage: [Storage, { id: h32(0xc1), start_epoch: 7, end_epoch: 10, storage_size: 5 << 20 }],
 	StakedWal: [StakedWal, { id: h32(0xc2), state: { Staked: true }, node_id: nodeID, principal: { value: 2_000_000_000 }, activation_epoch: 8 }],
