@@ -33,6 +33,9 @@ type Status struct {
 	NShards     int    `json:"nShards"`
 	StartedAt   string `json:"startedAt"`
 	EventCursor string `json:"eventCursor"`
+	// Scrub is the scrubber's progress and the damage it found and
+	// repaired (scrub.go).
+	Scrub *ScrubStatus `json:"scrub,omitempty"`
 }
 
 var statusPage = template.Must(template.New("status").Parse(`<!doctype html>

@@ -116,6 +116,13 @@ type Config struct {
 	ShardSyncAttempts int `yaml:"shard_sync_attempts"`
 	// ShardSyncWorkers bounds the shards synced at once.
 	ShardSyncWorkers int `yaml:"shard_sync_workers"`
+
+	// ScrubRate bounds the bytes per second the scrubber reads (scrub.go;
+	// default DefaultScrubRate); negative turns scrubbing off (damage that
+	// reads and compactions find is still repaired). ScrubInterval is the
+	// least time between the starts of two passes.
+	ScrubRate     int64         `yaml:"scrub_rate"`
+	ScrubInterval time.Duration `yaml:"scrub_interval"`
 }
 
 // EnsureDefaults fills in every unset optional field.
@@ -168,6 +175,7 @@ func (c *Config) EnsureDefaults() {
 	if c.ShardSyncWorkers == 0 {
 		c.ShardSyncWorkers = DefaultShardSyncWorkers
 	}
+	c.scrubDefaults()
 }
 
 // Validate reports every invalid field, naming each.
@@ -210,6 +218,7 @@ func (c *Config) Validate() error {
 	if c.ShardSyncWorkers < 1 || c.ShardSyncWorkers > MaxShardSyncWorkers {
 		bad = append(bad, fmt.Sprintf("shard_sync_workers (%d) must lie in [1, %d]", c.ShardSyncWorkers, MaxShardSyncWorkers))
 	}
+	bad = append(bad, c.validateScrub()...)
 	if c.NodeID != "" {
 		if _, err := chain.ParseObjectID(c.NodeID); err != nil {
 			bad = append(bad, fmt.Sprintf("node_id: %v", err))

@@ -112,6 +112,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		logCorruption(info)
 		damage.onCorruption(info)
 	}
+	po.FS = &guardFS{FS: po.FS, bad: &damage.blocks}
 	po.EnsureDefaults()
 	db, err := pebble.Open(dir, po)
 	if err != nil {
@@ -175,7 +176,7 @@ func (s *Store) read(r pebble.Reader, key []byte) ([]byte, io.Closer, error) {
 	}
 	v, closer, err := r.Get(key)
 	if err != nil {
-		if pebble.IsCorruptionError(err) {
+		if pebble.IsCorruptionError(err) || errors.Is(err, errKnownBad) {
 			s.bad.add(key)
 		}
 		return nil, nil, s.translate("get", key, err)
