@@ -156,8 +156,7 @@ func (s *Store) DamageNoted() (<-chan struct{}, int64) { return s.damage.notify,
 // table that Pebble ingests in the same step as it excises the range: a crash
 // leaves the range either as it was or repaired. A pair that lost a sliver is
 // deleted whole; Excised lists it, and the metadata and other ranges lost, for
-// the caller to rebuild. Writers wait while it runs, except PutMetadata (a
-// metadata written meanwhile may be lost, and is then fetched again).
+// the caller to rebuild. Writers wait while it runs.
 func (s *Store) Excise(ctx context.Context, d Damage) (res Excised, err error) {
 	res.Damage = d
 	if bytes.Compare(d.Start, d.End) >= 0 {

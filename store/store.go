@@ -332,6 +332,9 @@ func (s *Store) PutMetadata(ctx context.Context, id encoding.BlobID, md *encodin
 		return err
 	}
 	defer s.exit()
+	// Like a pair write, it waits while Excise rewrites a key range.
+	s.pairMu.RLock()
+	defer s.pairMu.RUnlock()
 	key := metadataKey(id)
 	if err := s.db.Set(key, sealValue(key, bcs), s.wo); err != nil {
 		return s.translate("set", key, err)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/chain/local"
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/node"
@@ -31,10 +32,12 @@ import (
 //     serves every blob with enough others down that reads depend on it;
 //   - a wiped data directory, rebuilt by recovery;
 //   - (make e2e) kill -9 of a node, of the client and of the chain in the
-//     middle of stores.
+//     middle of stores;
+//   - (make e2e) a new node taking most of the stake, which then serves
+//     every blob with the others down.
 //
 // TestE2EFaults is the short version (make test); TestE2ELongFaults runs it
-// with more and larger blobs and the kill -9 faults (make e2e).
+// with more and larger blobs, the kill -9 faults and the new node (make e2e).
 
 // faultNetwork is a process network with the blobs stored so far.
 type faultNetwork struct {
@@ -245,12 +248,17 @@ func (fn *faultNetwork) waitScrubRepaired(i int, timeout time.Duration) *node.Sc
 // faultSuite runs the faults on a fresh network; sizes are the blobs stored
 // before the faults, and each later store adds one of extra bytes.
 func faultSuite(t *testing.T, sizes []int, extra int, long bool) {
-	nw := startNetwork(t, 4, 10, time.Hour, "--max-body-size", fmt.Sprint(8<<10))
+	epoch := time.Hour
+	if long {
+		epoch = 30 * time.Second // the new node's stake counts from an epoch change
+	}
+	nw := startNetwork(t, 4, 10, epoch, "--max-body-size", fmt.Sprint(8<<10))
 	codec, err := encoding.New(10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fn := &faultNetwork{procNetwork: nw, codec: codec, chain: nw.chainClient()}
+	began := time.Now()
 	for k, size := range sizes {
 		fn.storeHTTP(e2eBlob(size, uint64(500+k)))
 	}
@@ -269,7 +277,10 @@ func faultSuite(t *testing.T, sizes []int, extra int, long bool) {
 	}
 	nw.startNode(0)
 	fn.waitMetric(0, "sliver_pairs_recovered_total", float64(missed*len(held[0])), 120*time.Second)
-	fn.dependOn(0, "after node 0's recovery")
+	t.Logf("%s: node 0 recovered the %d pairs it missed", time.Since(began).Round(time.Millisecond), missed*len(held[0]))
+	if long {
+		fn.dependOn(0, "after node 0's recovery")
+	}
 
 	// Bit flips in node 1's tables while it is stopped.
 	const victim = 1
@@ -280,8 +291,8 @@ func faultSuite(t *testing.T, sizes []int, extra int, long bool) {
 	start := time.Now()
 	nw.startNode(victim)
 	st := fn.waitScrubRepaired(victim, 120*time.Second)
-	t.Logf("node %d repaired its flipped tables in %s: %d tables damaged, %d excised, %d pairs dropped and rebuilt (last in %.2fs), %d metadata fetched, %d B verified, lost %v",
-		victim, time.Since(start).Round(time.Millisecond), st.DamagedTables, st.ExcisedTables, st.PairsDropped, st.LastRepairSeconds,
+	t.Logf("%s: node %d repaired its flipped tables in %s: %d tables damaged, %d excised, %d pairs dropped and rebuilt (last in %.2fs), %d metadata fetched, %d B verified, lost %v",
+		time.Since(began).Round(time.Millisecond), victim, time.Since(start).Round(time.Millisecond), st.DamagedTables, st.ExcisedTables, st.PairsDropped, st.LastRepairSeconds,
 		st.MetadataFetched, st.BytesVerified, st.Lost)
 	fn.dependOn(victim, "after node 1's scrub")
 
@@ -296,14 +307,17 @@ func faultSuite(t *testing.T, sizes []int, extra int, long bool) {
 	start = time.Now()
 	nw.startNode(wiped)
 	fn.waitMetric(wiped, "sliver_pairs_recovered_total", float64(len(fn.ids)*len(held[wiped])), 180*time.Second)
-	t.Logf("node %d rebuilt %d pairs of a wiped store in %s", wiped, len(fn.ids)*len(held[wiped]), time.Since(start).Round(time.Millisecond))
-	fn.dependOn(wiped, "after node 2's rebuild")
+	t.Logf("%s: node %d rebuilt %d pairs of a wiped store in %s", time.Since(began).Round(time.Millisecond), wiped, len(fn.ids)*len(held[wiped]), time.Since(start).Round(time.Millisecond))
+	if long {
+		fn.dependOn(wiped, "after node 2's rebuild")
+	}
 
 	if long {
 		killMidStore(t, fn, next)
+		newNodeTakesStake(t, fn)
 	}
 	fn.readAll("at the end")
-	t.Logf("%d certified blobs read byte-identical at the end", len(fn.ids))
+	t.Logf("%s: %d certified blobs read byte-identical at the end", time.Since(began).Round(time.Millisecond), len(fn.ids))
 }
 
 // killMidStore kills (SIGKILL) a node, the client and the chain while
@@ -369,6 +383,27 @@ func killMidStore(t *testing.T, fn *faultNetwork, next func() []byte) {
 			t.Logf("node %d saw no chain error while the chain was down", k)
 		}
 	}
+}
+
+// newNodeTakesStake registers a fifth node with more stake than the other
+// four together: from the next committee it holds most shards, pulled from
+// their previous holders, and then serves every blob with the others down.
+func newNodeTakesStake(t *testing.T, fn *faultNetwork) {
+	i := len(fn.nodeCfgs)
+	dir := filepath.Join(fn.dir, fmt.Sprintf("node-%d", i))
+	fn.run("node", "init", "--dir", dir, "--name", fmt.Sprintf("e2e-%d", i),
+		"--listen", "/ip4/"+freeAddrTCP(t), "--admin-addr", freeAddr(t), "--chain-url", fn.chainURL)
+	fn.nodeCfgs = append(fn.nodeCfgs, filepath.Join(dir, "node.yaml"))
+	// The wallet operates it: it has the WAL to stake.
+	fn.editConfig(i, func(c *node.Config) { c.AccountKeyFile = filepath.Join(fn.dir, "wallet.key") })
+	fn.run("node", "register", "--config", fn.nodeCfgs[i], "--stake", "5000")
+	fn.startNode(i)
+	com := fn.waitCommittee(fn.chain, 120*time.Second, "the new node to hold most shards", func(com *chain.Committee) bool {
+		return len(shardsOf(t, com)[i]) > com.NShards/2
+	})
+	t.Logf("epoch %d: the new node %d holds shards %v", com.Epoch, i, shardsOf(t, com)[i])
+	fn.waitSynced(i, com.Epoch, 120*time.Second)
+	fn.dependOn(i, "after the new node's shard sync")
 }
 
 // TestE2EFaults is the short fault suite (make test).
