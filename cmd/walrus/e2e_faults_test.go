@@ -294,6 +294,11 @@ func faultSuite(t *testing.T, sizes []int, extra int, long bool) {
 	t.Logf("%s: node %d repaired its flipped tables in %s: %d tables damaged, %d excised, %d pairs dropped and rebuilt (last in %.2fs), %d metadata fetched, %d B verified, lost %v",
 		time.Since(began).Round(time.Millisecond), victim, time.Since(start).Round(time.Millisecond), st.DamagedTables, st.ExcisedTables, st.PairsDropped, st.LastRepairSeconds,
 		st.MetadataFetched, st.BytesVerified, st.Lost)
+	for name, want := range map[string]uint64{"scrub_excised_tables_total": st.ExcisedTables, "scrub_pairs_repaired_total": st.PairsRepaired} {
+		if got := fn.nodeMetric(victim, name); uint64(got) < want {
+			t.Errorf("node %d: %s = %v, status says %d", victim, name, got, want)
+		}
+	}
 	fn.dependOn(victim, "after node 1's scrub")
 
 	// A wiped data directory: node 2 rebuilds everything by recovery.
