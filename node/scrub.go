@@ -194,6 +194,7 @@ type scrubber struct {
 	pending   map[store.PairRef]pendingPair
 	saved     time.Time
 	exciseErr time.Time // last failed excision
+	followed  time.Time // last followPending
 }
 
 // pendingPair is a dropped pair waiting for its rebuild.
@@ -260,7 +261,10 @@ func (sc *scrubber) run(ctx context.Context) {
 			noted = n
 		}
 		sc.repairDamage(ctx)
-		sc.followPending(ctx)
+		if time.Since(sc.followed) >= time.Second {
+			sc.followPending(ctx)
+			sc.followed = time.Now()
+		}
 		busy := false
 		if sc.rate > 0 {
 			var err error
@@ -323,7 +327,7 @@ func (sc *scrubber) stepTables(ctx context.Context, cur scrubCursor) error {
 		return nil
 	}
 	t := tables[i]
-	err = sc.store.VerifyTable(ctx, t, sc.pace.wait)
+	err = sc.store.VerifyTable(ctx, t, sc.read)
 	switch {
 	case errors.Is(err, store.ErrCorrupt):
 		// Noted as damage: the next turn of run excises it.
@@ -333,8 +337,7 @@ func (sc *scrubber) stepTables(ctx context.Context, cur scrubCursor) error {
 		return err
 	default:
 		sc.metrics.tables.Inc()
-		sc.metrics.bytes.Add(float64(t.Size))
-		sc.update(func(st *ScrubStatus) { st.TablesVerified++; st.BytesVerified += t.Size })
+		sc.update(func(st *ScrubStatus) { st.TablesVerified++ })
 	}
 	sc.setCursor(func(c *scrubCursor) { c.Table = t.Num })
 	return nil
@@ -379,6 +382,16 @@ func (sc *scrubber) stepPairs(ctx context.Context, cur scrubCursor) error {
 	return nil
 }
 
+// read waits until n more bytes fit the rate, and counts them as verified.
+func (sc *scrubber) read(ctx context.Context, n int) error {
+	if err := sc.pace.wait(ctx, n); err != nil {
+		return err
+	}
+	sc.metrics.bytes.Add(float64(n))
+	sc.update(func(st *ScrubStatus) { st.BytesVerified += uint64(n) })
+	return nil
+}
+
 // scrubPair verifies the pair of blob id on shard, dropping it for recovery
 // if a sliver fails.
 func (sc *scrubber) scrubPair(ctx context.Context, shard uint16, id encoding.BlobID) error {
@@ -401,11 +414,9 @@ func (sc *scrubber) scrubPair(ctx context.Context, shard uint16, id encoding.Blo
 		if err != nil {
 			return err
 		}
-		if err := sc.pace.wait(ctx, len(sl.Data)); err != nil {
+		if err := sc.read(ctx, len(sl.Data)); err != nil {
 			return err
 		}
-		sc.metrics.bytes.Add(float64(len(sl.Data)))
-		sc.update(func(st *ScrubStatus) { st.BytesVerified += uint64(len(sl.Data)) })
 		if int(sl.Index) != want.index {
 			bad = fmt.Sprintf("%s sliver has index %d, want %d", want.axis, sl.Index, want.index)
 			break

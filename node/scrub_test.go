@@ -286,3 +286,60 @@ func TestScrubRepairsWrongSliver(t *testing.T) {
 	}
 	e.readBack(enc)
 }
+
+// TestScrubConfig checks the scrub settings' defaults and bounds.
+func TestScrubConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		rate     int64
+		interval time.Duration
+		bad      string
+	}{
+		{"defaults", 0, 0, ""},
+		{"off", -1, 0, ""},
+		{"slowest", node.MinScrubRate, time.Minute, ""},
+		{"too slow", node.MinScrubRate - 1, 0, "scrub_rate"},
+		{"negative interval", 0, -time.Second, "scrub_interval"},
+	} {
+		c := node.Config{DataDir: t.TempDir(), ScrubRate: tc.rate, ScrubInterval: tc.interval}
+		c.EnsureDefaults()
+		err := c.Validate()
+		if tc.bad == "" && err != nil || tc.bad != "" && (err == nil || !strings.Contains(err.Error(), tc.bad)) {
+			t.Errorf("%s: Validate = %v, want an error naming %q", tc.name, err, tc.bad)
+		}
+		if tc.rate == 0 && (c.ScrubRate != node.DefaultScrubRate || c.ScrubInterval == 0 && tc.interval == 0) {
+			t.Errorf("%s: defaults %d, %s", tc.name, c.ScrubRate, c.ScrubInterval)
+		}
+	}
+}
+
+// TestScrubRateBounded runs the scrubber at its slowest rate and checks that
+// it reads no faster: at most the rate times the time it ran, plus one read.
+func TestScrubRateBounded(t *testing.T) {
+	e := newEnv(t, nettest.Options{NodeConfig: func(_ int, c *node.Config) {
+		c.ScrubRate, c.ScrubInterval = node.MinScrubRate, 100*time.Millisecond
+	}})
+	e.storeBlob(randomBytes(600_000, 93), 5, false)
+	if err := e.nw.RestartNode(e.ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var st *node.ScrubStatus
+	err := waitUntil(func() error {
+		if st = scrubStatus(e.nw, 0); st.BytesVerified == 0 {
+			return fmt.Errorf("%w: nothing verified: %+v", errNotYet, st)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	st = scrubStatus(e.nw, 0)
+	elapsed := time.Since(start)
+	const oneRead = 256 << 10
+	if limit := uint64(elapsed.Seconds()*node.MinScrubRate) + oneRead; st.BytesVerified > limit {
+		t.Errorf("verified %d bytes in %s at %d B/s, more than %d", st.BytesVerified, elapsed, node.MinScrubRate, limit)
+	}
+	t.Logf("verified %d bytes in %s at a rate of %d B/s", st.BytesVerified, elapsed.Round(time.Millisecond), node.MinScrubRate)
+}
