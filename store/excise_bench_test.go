@@ -17,7 +17,9 @@ func benchTables(b *testing.B) (*Store, []Table) {
 			b.Fatal(err)
 		}
 	}
-	if err := s.db.Flush(); err != nil {
+	// Compacted, so that no background compaction replaces the tables
+	// while they are read.
+	if err := s.Compact(bg); err != nil {
 		b.Fatal(err)
 	}
 	tables, err := s.Tables()

@@ -330,9 +330,12 @@ func faultSuite(t *testing.T, sizes []int, extra int, long bool) {
 // the network stores again once the chain is back.
 func killMidStore(t *testing.T, fn *faultNetwork, next func() []byte) {
 	files := t.TempDir()
+	// Blobs near the largest n = 10 allows, so that a store lasts long
+	// enough to be cut.
+	big := func() []byte { b := next(); return append(b, e2eBlob(1_800_000-len(b), uint64(len(b)))...) }
 	// A node killed while a store is in flight: the store succeeds with
 	// the others.
-	data := next()
+	data := big()
 	done := make(chan string, 1)
 	go func() {
 		out, errOut, err := fn.try("store", writeFile(t, files, data), "--epochs", "20", "--json")
@@ -341,7 +344,7 @@ func killMidStore(t *testing.T, fn *faultNetwork, next func() []byte) {
 		}
 		done <- out
 	}()
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(150 * time.Millisecond)
 	if err := fn.stop("node-3", os.Kill); err == nil {
 		t.Fatal("kill -9 did not kill node 3")
 	}
@@ -358,10 +361,10 @@ func killMidStore(t *testing.T, fn *faultNetwork, next func() []byte) {
 
 	// The client killed mid-store: nothing half-done is certified, and the
 	// same file stores afterwards.
-	data = next()
+	data = big()
 	path := writeFile(t, files, data)
 	fn.start("client", "store", path, "--epochs", "20")
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	_ = fn.stop("client", os.Kill)
 	id, _ := fn.storeCLI(path, "--epochs", "20")
 	fn.ids, fn.blobs = append(fn.ids, id), append(fn.blobs, data)
@@ -369,12 +372,12 @@ func killMidStore(t *testing.T, fn *faultNetwork, next func() []byte) {
 	// The chain killed while a store is in flight, and started again: the
 	// store may fail; once the chain is back, stores succeed and the nodes
 	// follow it again.
-	data = next()
+	data = big()
 	go func() {
 		_, _, err := fn.try("store", writeFile(t, files, data), "--epochs", "20")
 		done <- fmt.Sprint(err)
 	}()
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(150 * time.Millisecond)
 	if err := fn.stop("chain", os.Kill); err == nil {
 		t.Fatal("kill -9 did not kill the chain")
 	}
@@ -427,7 +430,7 @@ func TestE2ELongFaults(t *testing.T) {
 	}
 	var sizes []int
 	for k := range 12 {
-		sizes = append(sizes, 10_000+(k*211_000)%2_000_000)
+		sizes = append(sizes, 10_000+(k*211_000)%1_800_000) // n = 10 caps a blob at 1.83 MB
 	}
 	faultSuite(t, sizes, 500_000, true)
 }
