@@ -62,6 +62,9 @@ type Status struct {
 	LastChallenges *ChallengeStatus `json:"lastChallenges,omitempty"`
 
 	// Scrub progress (the scrubber of stored slivers) goes here.
+	// Scrub is the scrubber's progress and the damage it found and
+	// repaired (scrub.go).
+	Scrub *ScrubStatus `json:"scrub,omitempty"`
 }
 
 // StoredStatus counts the sliver pairs of the shards the node holds this

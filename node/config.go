@@ -125,6 +125,12 @@ type Config struct {
 	ChallengeWindow  time.Duration `yaml:"challenge_window"`
 	ChallengeBackoff time.Duration `yaml:"challenge_backoff"`
 	ChallengeWorkers int           `yaml:"challenge_workers"`
+	// ScrubRate bounds the bytes per second the scrubber reads (scrub.go;
+	// default DefaultScrubRate); negative turns scrubbing off (damage that
+	// reads and compactions find is still repaired). ScrubInterval is the
+	// least time between the starts of two passes.
+	ScrubRate     int64         `yaml:"scrub_rate"`
+	ScrubInterval time.Duration `yaml:"scrub_interval"`
 }
 
 // EnsureDefaults fills in every unset optional field.
@@ -186,6 +192,7 @@ func (c *Config) EnsureDefaults() {
 	if c.ChallengeWorkers == 0 {
 		c.ChallengeWorkers = DefaultChallengeWorkers
 	}
+	c.scrubDefaults()
 }
 
 // Validate reports every invalid field, naming each.
@@ -234,6 +241,7 @@ func (c *Config) Validate() error {
 	if c.ChallengeWorkers < 1 || c.ChallengeWorkers > 256 {
 		bad = append(bad, fmt.Sprintf("challenge_workers (%d) must lie in [1, 256]", c.ChallengeWorkers))
 	}
+	bad = append(bad, c.validateScrub()...)
 	if c.NodeID != "" {
 		if _, err := chain.ParseObjectID(c.NodeID); err != nil {
 			bad = append(bad, fmt.Sprintf("node_id: %v", err))

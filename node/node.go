@@ -63,6 +63,7 @@ type Node struct {
 	intake    *intake
 	sync      *shardSyncer
 	chal      *challenger
+	scrub     *scrubber
 	metrics   *metrics
 	adminAddr string
 	started   time.Time
@@ -221,6 +222,8 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		closers = append(closers, stop)
 	}
 	n.start(func() { recov.scan(ctx) })
+	n.scrub = n.newScrubber(codec, recov)
+	n.start(func() { n.scrub.run(ctx) })
 	log.Info("storage node ready", "node_id", n.nodeID, "peer", n.keys.PeerID, "addrs", n.host.Addrs(), "shards", len(v.shards))
 	close(n.ready)
 
@@ -288,7 +291,7 @@ func (n *Node) Status(ctx context.Context) Status {
 		NodeID: n.nodeID.String(), Name: n.cfg.Name, PeerID: n.keys.PeerID, Addresses: n.host.Addrs(),
 		Epoch: v.epoch, Phase: v.phase.String(), Member: v.index >= 0, Shards: v.shards,
 		BufferedB: n.intake.mem.used(), NShards: v.n(), StartedAt: n.started.UTC().Format(time.RFC3339),
-		SyncingShards: n.sync.claimed(),
+		SyncingShards: n.sync.claimed(), Scrub: n.scrub.status(),
 	}
 	st.Challenges, st.LastChallenges = n.chal.status()
 	st.DiskUsageB, _ = n.store.DiskUsage()

@@ -58,6 +58,13 @@
 // mismatch is reported as ErrCorrupt, naming the key, and the value is never
 // returned.
 //
+// A Pebble table with a corrupt block is noted as damage (Damaged), whether a
+// read, a compaction or VerifyTable (which checks every block of a table
+// from disk) finds it; reads of a block known to be corrupt fail at once.
+// Excise takes the table's key range out of the database in one step with
+// what still reads of it, so that compactions go on, and reports the sliver
+// pairs and metadata lost for the caller to rebuild (excise.go).
+//
 // # On-disk format
 //
 // keys.go specifies the keys, value.go the value envelope and the small

@@ -61,7 +61,7 @@ func (s *Store) translate(op string, key []byte, err error) error {
 		return nil
 	case errors.Is(err, pebble.ErrNotFound):
 		return fmt.Errorf("%w: %s", ErrNotFound, describeKey(key))
-	case pebble.IsCorruptionError(err):
+	case pebble.IsCorruptionError(err), errors.Is(err, errKnownBad):
 		return s.corrupt(key, fmt.Errorf("%s: %s", op, pebbleMessage(err)))
 	case errors.Is(err, pebble.ErrClosed):
 		return fmt.Errorf("%w: %s", ErrClosed, op)

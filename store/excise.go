@@ -5,9 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
@@ -74,20 +79,26 @@ type damageSet struct {
 	mu        sync.Mutex
 	byFile    map[string]Damage
 	repairing map[string]bool
-	n         atomic.Int64 // damage ever noted
-	notify    chan struct{}
+	// excised are the tables excised: Pebble never reuses a file number,
+	// and reads that began before the excision may still report them.
+	excised map[string]bool
+	n       atomic.Int64 // damage ever noted
+	notify  chan struct{}
+	blocks  badBlocks
 }
 
 func newDamageSet() *damageSet {
-	return &damageSet{byFile: map[string]Damage{}, repairing: map[string]bool{}, notify: make(chan struct{}, 1)}
+	return &damageSet{byFile: map[string]Damage{}, repairing: map[string]bool{}, excised: map[string]bool{},
+		notify: make(chan struct{}, 1)}
 }
 
 // add notes d, widening the range of a table already noted.
 func (ds *damageSet) add(d Damage) {
+	ds.blocks.note(d.File, d.Cause)
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
-	if ds.repairing[d.File] {
-		return // the repair's own reads of the table
+	if ds.repairing[d.File] || ds.excised[d.File] {
+		return // the repair's own reads of the table, or reads that began before it
 	}
 	if old, ok := ds.byFile[d.File]; ok {
 		if bytes.Compare(d.Start, old.Start) > 0 {
@@ -145,8 +156,7 @@ func (s *Store) DamageNoted() (<-chan struct{}, int64) { return s.damage.notify,
 // table that Pebble ingests in the same step as it excises the range: a crash
 // leaves the range either as it was or repaired. A pair that lost a sliver is
 // deleted whole; Excised lists it, and the metadata and other ranges lost, for
-// the caller to rebuild. Writers wait while it runs, except PutMetadata (a
-// metadata written meanwhile may be lost, and is then fetched again).
+// the caller to rebuild. Writers wait while it runs.
 func (s *Store) Excise(ctx context.Context, d Damage) (res Excised, err error) {
 	res.Damage = d
 	if bytes.Compare(d.Start, d.End) >= 0 {
@@ -168,6 +178,10 @@ func (s *Store) Excise(ctx context.Context, d Damage) (res Excised, err error) {
 		delete(s.damage.repairing, d.File)
 		if err == nil {
 			delete(s.damage.byFile, d.File)
+			if len(s.damage.excised) >= maxDamage {
+				clear(s.damage.excised)
+			}
+			s.damage.excised[d.File] = true
 		}
 		s.damage.mu.Unlock()
 	}()
@@ -181,7 +195,8 @@ func (s *Store) Excise(ctx context.Context, d Damage) (res Excised, err error) {
 	}
 	defer func() { _ = fs.Remove(path) }()
 	w := sstable.NewWriter(objstorageprovider.NewFileWritable(f), s.po.MakeWriterOptions(0, s.db.TableFormat()))
-	sv := &salvager{s: s, w: w, lo: d.Start, hi: d.End, res: &res, dropped: map[PairRef]bool{}}
+	began := time.Now()
+	sv := &salvager{s: s, w: w, lo: d.Start, hi: d.End, res: &res, dropped: map[PairRef]bool{}, lostMarkers: map[byte][][2][]byte{}}
 	err = sv.run(ctx)
 	if cerr := w.Close(); err == nil && cerr != nil {
 		err = s.translate("write salvage table", nil, cerr)
@@ -189,6 +204,7 @@ func (s *Store) Excise(ctx context.Context, d Damage) (res Excised, err error) {
 	if err != nil {
 		return res, err
 	}
+	salvaged := time.Now()
 	span := pebble.KeyRange{Start: d.Start, End: d.End}
 	if res.Kept > 0 {
 		_, err = s.db.IngestAndExcise(ctx, []string{path}, nil, nil, span)
@@ -212,9 +228,14 @@ func (s *Store) Excise(ctx context.Context, d Damage) (res Excised, err error) {
 		return res, err
 	}
 	s.bad.forget(func(k []byte) bool { return bytes.Compare(k, d.Start) >= 0 && bytes.Compare(k, d.End) < 0 })
+	for tag, spans := range sv.lostMarkers {
+		if err := sv.rebuildMarkers(ctx, tag, spans); err != nil {
+			return res, err
+		}
+	}
 	s.log.Warn("damaged table excised", "file", d.File, "from", describeKey(d.Start), "to", describeKey(d.End),
 		"kept", res.Kept, "kept_bytes", res.KeptBytes, "pairs_dropped", len(res.Pairs), "metadata_dropped", len(res.Metadata),
-		"lost", res.Lost)
+		"lost", res.Lost, "salvage_took", salvaged.Sub(began).Round(time.Millisecond), "took", time.Since(began).Round(time.Millisecond))
 	return res, nil
 }
 
@@ -240,6 +261,9 @@ type salvager struct {
 	lo, hi  []byte
 	res     *Excised
 	dropped map[PairRef]bool
+	// lostMarkers are the ranges of pair markers that could not be read,
+	// by table: rebuilt from the other table after the excision.
+	lostMarkers map[byte][][2][]byte
 }
 
 // clip returns [a, b) ∩ [lo, hi).
@@ -273,7 +297,13 @@ func (sv *salvager) run(ctx context.Context) error {
 		case len(bounds[i]) == 2 && bounds[i][1] == tagMetadata:
 			err = sv.metadata(ctx, a, b)
 		default:
-			_, err = sv.iterate(ctx, a, b)
+			var resume []byte
+			resume, err = sv.iterate(ctx, a, b)
+			if tag := bounds[i]; resume != nil && len(tag) == 2 && (tag[1] == tagShardPair || tag[1] == tagBlobShard) {
+				// Derived data: rebuilt from the other marker table below.
+				sv.lostMarkers[tag[1]] = append(sv.lostMarkers[tag[1]], [2][]byte{resume, b})
+				sv.res.Lost = sv.res.Lost[:len(sv.res.Lost)-1]
+			}
 		}
 		if err != nil {
 			return err
@@ -338,10 +368,10 @@ func (sv *salvager) iterate(ctx context.Context, a, b []byte) (resume []byte, er
 
 // lost notes [a, b) as lost to err, unless err is not a corruption.
 func (sv *salvager) lost(a, b []byte, err error) error {
-	if !pebble.IsCorruptionError(err) {
+	if !pebble.IsCorruptionError(err) && !errors.Is(err, errKnownBad) {
 		return sv.s.translate("excise read", a, err)
 	}
-	sv.res.Lost = append(sv.res.Lost, describeKey(a)+" to "+describeKey(b))
+	sv.res.Lost = append(sv.res.Lost, describeKey(a)+" to "+describeKey(b)+": "+pebbleMessage(err))
 	return nil
 }
 
@@ -352,7 +382,7 @@ func (sv *salvager) get(key []byte) (v []byte, found, ok bool, err error) {
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, false, nil
 	}
-	if pebble.IsCorruptionError(err) {
+	if pebble.IsCorruptionError(err) || errors.Is(err, errKnownBad) {
 		return nil, true, false, nil
 	}
 	if err != nil {
@@ -413,6 +443,12 @@ func (sv *salvager) slivers(ctx context.Context, a, b []byte) error {
 		last = uint16(b[2])<<8 | uint16(b[3])
 	}
 	for shard := int(first); shard <= int(last); shard++ {
+		// Skip to the next shard that has pairs.
+		next, ok, err := sv.nextShard(ctx, uint16(shard))
+		if err != nil || !ok || int(next) > int(last) {
+			return err
+		}
+		shard = int(next)
 		for _, axis := range []encoding.Axis{encoding.Primary, encoding.Secondary} {
 			p := sliverAxisPrefix(uint16(shard), axis)
 			if _, _, ok := sv.clip(p, prefixEnd(p)); !ok {
@@ -424,6 +460,22 @@ func (sv *salvager) slivers(ctx context.Context, a, b []byte) error {
 		}
 	}
 	return nil
+}
+
+// nextShard returns the first shard from shard on that has a pair marker.
+// Corrupt markers end the search.
+func (sv *salvager) nextShard(ctx context.Context, shard uint16) (next uint16, ok bool, err error) {
+	err = sv.s.scan(ctx, sv.s.db, shardPairPrefix(shard), prefixEnd(prefix(tagShardPair)), func(key, _ []byte) (bool, error) {
+		if ki, err := parseKey(key); err == nil {
+			next, ok = ki.shard, true
+		}
+		return false, nil
+	})
+	if errors.Is(err, ErrCorrupt) {
+		sv.res.Lost = append(sv.res.Lost, describeKey(sliverShardPrefix(shard))+" on: pair markers unreadable: "+err.Error())
+		return 0, false, nil
+	}
+	return next, ok, err
 }
 
 func (sv *salvager) shardAxis(ctx context.Context, shard uint16, axis encoding.Axis) error {
@@ -473,4 +525,177 @@ func (sv *salvager) shardAxis(ctx context.Context, shard uint16, axis encoding.A
 		after := ids[len(ids)-1]
 		page.After = &after
 	}
+}
+
+// rebuildMarkers writes again the pair markers of table tag in spans, which
+// the excision lost, from the other marker table: a pair whose two slivers
+// are stored gets its marker back.
+func (sv *salvager) rebuildMarkers(ctx context.Context, tag byte, spans [][2][]byte) error {
+	other := tagBlobShard
+	if tag == tagBlobShard {
+		other = tagShardPair
+	}
+	in := func(k []byte) bool {
+		for _, sp := range spans {
+			if bytes.Compare(k, sp[0]) >= 0 && bytes.Compare(k, sp[1]) < 0 {
+				return true
+			}
+		}
+		return false
+	}
+	var refs []PairRef
+	err := sv.s.scan(ctx, sv.s.db, prefix(other), prefixEnd(prefix(other)), func(key, _ []byte) (bool, error) {
+		ki, err := parseKey(key)
+		if err != nil {
+			return true, nil
+		}
+		k := shardPairKey(ki.shard, ki.blobID)
+		if tag == tagBlobShard {
+			k = blobShardKey(ki.blobID, ki.shard)
+		}
+		if in(k) && !sv.dropped[PairRef{ki.shard, ki.blobID}] {
+			refs = append(refs, PairRef{ki.shard, ki.blobID})
+		}
+		return true, nil
+	})
+	if err != nil {
+		sv.res.Lost = append(sv.res.Lost, fmt.Sprintf("%s: rebuilding from %s: %v", tableNames[tag], tableNames[other], err))
+		return nil
+	}
+	b := sv.s.db.NewBatch()
+	defer b.Close()
+	rebuilt := 0
+	for _, p := range refs {
+		whole := true
+		for _, axis := range []encoding.Axis{encoding.Primary, encoding.Secondary} {
+			if _, _, ok, err := sv.get(sliverKey(p.Shard, axis, p.BlobID)); err != nil {
+				return err
+			} else if !ok {
+				whole = false
+			}
+		}
+		if !whole {
+			// Half a pair: its other marker goes too, and the caller
+			// rebuilds it.
+			_ = b.Delete(shardPairKey(p.Shard, p.BlobID), nil)
+			_ = b.Delete(blobShardKey(p.BlobID, p.Shard), nil)
+			sv.res.Pairs = append(sv.res.Pairs, p)
+			continue
+		}
+		k := shardPairKey(p.Shard, p.BlobID)
+		if tag == tagBlobShard {
+			k = blobShardKey(p.BlobID, p.Shard)
+		}
+		if err := setValue(b, k, nil); err != nil {
+			return sv.s.translate("batch", k, err)
+		}
+		rebuilt++
+	}
+	sv.s.log.Warn("pair markers rebuilt after an excision", "table", tableNames[tag], "from", tableNames[other], "markers", rebuilt)
+	return sv.s.commit(b, prefix(tag))
+}
+
+// Known corrupt blocks.
+//
+// Pebble answers every read of a block whose checksum fails by looking for a
+// single flipped bit: a checksum of the whole block for each bit of its first
+// 40 KiB, seconds of CPU for a block of a large sliver (minutes under the
+// race detector). The salvage of a damaged table reads many keys, several of
+// which may sit in one corrupt block; so once a block is known corrupt (from
+// the offset and length in Pebble's error), the store's file system fails
+// reads of it at once with errKnownBad, which the store reports as ErrCorrupt.
+
+// errKnownBad is the read error of a block known to be corrupt.
+var errKnownBad = errors.New("block known to be corrupt")
+
+// blockRe finds a block's offset and length in Pebble's corruption errors
+// ("block 889424/57276: crc32c checksum mismatch").
+var blockRe = regexp.MustCompile(`block (\d+)/(\d+)`)
+
+// knownBadPause is how long a read of a known corrupt block takes to fail.
+const knownBadPause = 50 * time.Millisecond
+
+// blockTrailerLen is the compression type and checksum after each block.
+const blockTrailerLen = 5
+
+// badBlocks are the known corrupt blocks by file name. It is safe for
+// concurrent use.
+type badBlocks struct {
+	mu     sync.Mutex
+	blocks map[string][][2]int64 // [offset, end)
+	n      atomic.Int32
+}
+
+// note records the block named in err's message as corrupt in file path.
+func (bb *badBlocks) note(path, msg string) {
+	m := blockRe.FindStringSubmatch(msg)
+	if m == nil {
+		return
+	}
+	off, err1 := strconv.ParseInt(m[1], 10, 64)
+	length, err2 := strconv.ParseInt(m[2], 10, 64)
+	if err1 != nil || err2 != nil {
+		return
+	}
+	bb.mu.Lock()
+	defer bb.mu.Unlock()
+	if bb.blocks == nil {
+		bb.blocks = map[string][][2]int64{}
+	}
+	name := filepath.Base(path)
+	if len(bb.blocks) >= maxDamage && bb.blocks[name] == nil {
+		return
+	}
+	r := [2]int64{off, off + length + blockTrailerLen}
+	if !slices.Contains(bb.blocks[name], r) {
+		bb.blocks[name] = append(bb.blocks[name], r)
+		bb.n.Add(1)
+	}
+}
+
+// bad reports whether [off, end) of file name overlaps a known corrupt block.
+func (bb *badBlocks) bad(name string, off, end int64) bool {
+	if bb.n.Load() == 0 {
+		return false
+	}
+	bb.mu.Lock()
+	defer bb.mu.Unlock()
+	for _, r := range bb.blocks[name] {
+		if off < r[1] && r[0] < end {
+			return true
+		}
+	}
+	return false
+}
+
+// guardFS is the store's file system: reads of known corrupt blocks fail at
+// once.
+type guardFS struct {
+	vfs.FS
+	bad *badBlocks
+}
+
+func (g *guardFS) Open(name string, opts ...vfs.OpenOption) (vfs.File, error) {
+	f, err := g.FS.Open(name, opts...)
+	if err != nil || !strings.HasSuffix(name, ".sst") {
+		return f, err
+	}
+	return &guardFile{File: f, name: filepath.Base(name), bad: g.bad}, nil
+}
+
+type guardFile struct {
+	vfs.File
+	name string
+	bad  *badBlocks
+}
+
+func (f *guardFile) ReadAt(p []byte, off int64) (int, error) {
+	if f.bad.bad(f.name, off, off+int64(len(p))) {
+		// Pebble retries a failed compaction of an L0 table at once, for
+		// ever (it only backs off from tables of other levels): the pause
+		// keeps that from spinning until the table is excised.
+		time.Sleep(knownBadPause)
+		return 0, fmt.Errorf("%w: %s at %d", errKnownBad, f.name, off)
+	}
+	return f.File.ReadAt(p, off)
 }

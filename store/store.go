@@ -112,6 +112,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		logCorruption(info)
 		damage.onCorruption(info)
 	}
+	po.FS = &guardFS{FS: po.FS, bad: &damage.blocks}
 	po.EnsureDefaults()
 	db, err := pebble.Open(dir, po)
 	if err != nil {
@@ -175,7 +176,7 @@ func (s *Store) read(r pebble.Reader, key []byte) ([]byte, io.Closer, error) {
 	}
 	v, closer, err := r.Get(key)
 	if err != nil {
-		if pebble.IsCorruptionError(err) {
+		if pebble.IsCorruptionError(err) || errors.Is(err, errKnownBad) {
 			s.bad.add(key)
 		}
 		return nil, nil, s.translate("get", key, err)
@@ -331,6 +332,9 @@ func (s *Store) PutMetadata(ctx context.Context, id encoding.BlobID, md *encodin
 		return err
 	}
 	defer s.exit()
+	// Like a pair write, it waits while Excise rewrites a key range.
+	s.pairMu.RLock()
+	defer s.pairMu.RUnlock()
 	key := metadataKey(id)
 	if err := s.db.Set(key, sealValue(key, bcs), s.wo); err != nil {
 		return s.translate("set", key, err)
