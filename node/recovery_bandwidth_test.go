@@ -16,7 +16,8 @@ import (
 // symbol) over the pairs' size is what RS2 promises to keep near 1× (the
 // cheapest rebuild is 1.06× here: see encoding's TestRecoveryBandwidth),
 // where a one-dimensional code would fetch the whole blob, 22.6× a pair at
-// n = 100.
+// n = 100. The node asks only as many peers as the rebuild takes (asking
+// every peer, as it once did, cost 1.89×).
 func TestRecoveryBandwidthNetwork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("stores an 8 MiB blob at n = 100")
@@ -47,4 +48,4 @@ func TestRecoveryBandwidthNetwork(t *testing.T) {
 }
 
 // recoveryRatioBound bounds TestRecoveryBandwidthNetwork's ratio.
-const recoveryRatioBound = 2.5
+const recoveryRatioBound = 1.3
