@@ -152,6 +152,10 @@ func (iv *invalidator) round(ctx context.Context, id encoding.BlobID, pr *encodi
 		sig    chain.BLSSignature
 		err    error
 	}
+	put, err := p2p.NewInconsistencyPut(id, v.epoch, pr)
+	if err != nil {
+		return err
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	answers := make(chan answer, len(com.Members))
@@ -178,7 +182,7 @@ func (iv *invalidator) round(ctx context.Context, id encoding.BlobID, pr *encodi
 				answers <- answer{member: i, err: rctx.Err()}
 				return
 			}
-			a, err := iv.peers.PutInconsistencyProof(rctx, pid, id, v.epoch, pr)
+			a, err := iv.peers.PutInconsistency(rctx, pid, put)
 			if err != nil {
 				answers <- answer{member: i, err: err}
 				return
