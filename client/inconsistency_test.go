@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +89,25 @@ func TestInconsistentBlobMarkedInvalid(t *testing.T) {
 	}
 	if got := liar.Faults.Attestations.Load(); got != 1 {
 		t.Errorf("the forger gave %d attestations, want 1", got)
+	}
+
+	// The wiped node counts what it did (the certificate once the chain's
+	// answer is back: soon after the status changes).
+	for _, want := range []string{"walrus_node_inconsistent_blobs_found_total 1", "walrus_node_invalid_blob_certificates_total 1",
+		"walrus_node_invalid_attestations_dropped_total 1"} {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			resp, err := http.Get("http://" + victim.Running().AdminAddr() + "/metrics")
+			nettest.Must(t, err, "metrics")
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), want+"\n") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("the wiped node's metrics lack %q", want)
+				break
+			}
+		}
 	}
 
 	r := nettest.Client(t, nw, func(cfg *client.Config) { cfg.Signer = nil })

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/p2p"
@@ -50,16 +52,31 @@ type invalidator struct {
 	key     *chain.BLSPrivateKey
 	log     *slog.Logger
 
-	ctx context.Context // the node's; set by run
+	// Counters, on the node's registry (nil: none).
+	reported, invalidated, forged prometheus.Counter
+
+	ctx context.Context // the node's; set by start
 	wg  sync.WaitGroup
 	mu  sync.Mutex
 	// busy holds the blobs being invalidated.
 	busy map[encoding.BlobID]bool
 }
 
-func (iv *invalidator) init() *invalidator {
+// init readies the invalidator, registering its counters on reg (nil:
+// none).
+func (iv *invalidator) init(reg *prometheus.Registry) *invalidator {
 	iv.busy = make(map[encoding.BlobID]bool)
 	iv.log = iv.log.With("part", "invalidator")
+	c := func(name, help string) prometheus.Counter {
+		v := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "walrus", Subsystem: "node", Name: name, Help: help})
+		if reg != nil {
+			reg.MustRegister(v)
+		}
+		return v
+	}
+	iv.reported = c("inconsistent_blobs_found_total", "Blobs whose recovery symbols proved them inconsistently encoded (invalidations started).")
+	iv.invalidated = c("invalid_blob_certificates_total", "Invalid-blob certificates the node aggregated and the chain accepted.")
+	iv.forged = c("invalid_attestations_dropped_total", "Invalid-blob attestations of peers whose message or signature did not verify.")
 	return iv
 }
 
@@ -98,6 +115,7 @@ func (iv *invalidator) report(id encoding.BlobID, md *encoding.Metadata, pr *enc
 		return
 	}
 	iv.busy[id] = true
+	iv.reported.Inc()
 	ctx := iv.ctx
 	iv.wg.Add(1)
 	go func() {
@@ -152,6 +170,10 @@ func (iv *invalidator) round(ctx context.Context, id encoding.BlobID, pr *encodi
 		sig    chain.BLSSignature
 		err    error
 	}
+	put, err := p2p.NewInconsistencyPut(id, v.epoch, pr)
+	if err != nil {
+		return err
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	answers := make(chan answer, len(com.Members))
@@ -178,13 +200,14 @@ func (iv *invalidator) round(ctx context.Context, id encoding.BlobID, pr *encodi
 				answers <- answer{member: i, err: rctx.Err()}
 				return
 			}
-			a, err := iv.peers.PutInconsistencyProof(rctx, pid, id, v.epoch, pr)
+			a, err := iv.peers.PutInconsistency(rctx, pid, put)
 			if err != nil {
 				answers <- answer{member: i, err: err}
 				return
 			}
 			sig, err := verifyAttestation(m.PublicKey, a, msg)
 			if err != nil {
+				iv.forged.Inc()
 				iv.log.Warn("peer lied: its invalid-blob attestation does not verify; dropped", "blob_id", id, "peer", pid, "err", err)
 			}
 			answers <- answer{member: i, sig: sig, err: err}
@@ -215,6 +238,7 @@ func (iv *invalidator) round(ctx context.Context, id encoding.BlobID, pr *encodi
 	if _, err := iv.chain.InvalidateBlob(ctx, iv.account, cert); err != nil {
 		return fmt.Errorf("node: submitting the invalid-blob certificate: %w", err)
 	}
+	iv.invalidated.Inc()
 	return nil
 }
 

@@ -9,9 +9,8 @@ import (
 
 // TestRecoveryDropsLiars: a peer that serves recovery symbols whose proofs
 // fail is caught by verification, logged with its peer ID, and not asked
-// again during that blob's recovery (which needs both axes: two rounds of
-// requests to every peer), and the node still rebuilds its slivers from the
-// honest peers.
+// again during that blob's recovery (which needs both axes, and retries),
+// and the node still rebuilds its slivers from the honest peers.
 func TestRecoveryDropsLiars(t *testing.T) {
 	for _, lie := range []faults.Behavior{faults.LieSymbols, faults.LieProofs, faults.LieMetadata} {
 		t.Run(lie.String(), func(t *testing.T) {
@@ -33,33 +32,35 @@ func TestRecoveryDropsLiars(t *testing.T) {
 			bad := (lazy + 1) % len(e.nw.Nodes)
 			liar := e.nw.Nodes[bad].Faults
 			liar.Set(lie)
-			if lie == faults.LieMetadata {
-				// The lazy node has no metadata: it asks its peers, in
-				// committee order. Make the liar the only one that has it
-				// to tell, so that it is surely asked.
-				for i, n := range e.nw.Nodes {
-					if i != bad && i != lazy {
-						n.Faults.Set(faults.Forget)
-					}
+			// The lazy node asks its peers for metadata in committee order,
+			// and for symbols only as many peers as it needs, in random
+			// order. Make the liar the only one that has anything to tell,
+			// so that it is surely asked; once it is caught, the others
+			// tell again.
+			for i, n := range e.nw.Nodes {
+				if i != bad && i != lazy {
+					n.Faults.Set(faults.Forget)
 				}
 			}
 			before := liar.RecoveryRequests.Load()
 			if _, err := e.nw.Chain.CertifyBlob(e.ctx, e.nw.Wallet, obj.ID, cert); err != nil {
 				t.Fatal(err)
 			}
+			what := "lie=\"recovery symbols\""
 			if lie == faults.LieMetadata {
-				if err := waitUntil(func() error {
-					if len(logs.Matching("peer lied during recovery", e.nw.Nodes[bad].PeerID(), "lie=metadata")) == 0 {
-						return errNotYet
-					}
-					return nil
-				}); err != nil {
-					t.Fatalf("the lazy node did not name the peer whose metadata does not verify: %v", err)
+				what = "lie=metadata"
+			}
+			if err := waitUntil(func() error {
+				if len(logs.Matching("peer lied during recovery", e.nw.Nodes[bad].PeerID(), what)) == 0 {
+					return errNotYet
 				}
-				for i, n := range e.nw.Nodes {
-					if i != bad {
-						n.Faults.Set(faults.Honest)
-					}
+				return nil
+			}); err != nil {
+				t.Fatalf("the lazy node did not name the peer whose %s does not verify: %v", what, err)
+			}
+			for i, n := range e.nw.Nodes {
+				if i != bad {
+					n.Faults.Set(faults.Honest)
 				}
 			}
 			if err := e.nw.WaitHeld(e.ctx, enc.BlobID, lazy); err != nil {

@@ -171,7 +171,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		workers: cfg.RecoveryWorkers, attempts: cfg.RecoveryAttempts, backoff: cfg.RecoveryBackoff}
 	recov.init()
 	recov.invalid = (&invalidator{views: n.views, peers: recov.peers, chain: n.deps.Chain,
-		account: n.keys.Account, key: n.keys.Protocol, log: log}).init()
+		account: n.keys.Account, key: n.keys.Protocol, log: log}).init(m.reg)
 	syncer := &shardSyncer{store: n.store, codec: codec, chain: n.deps.Chain, views: n.views, peers: recov.peers, recov: recov,
 		metrics: m, log: log, self: n.nodeID, batch: cfg.ShardSyncBatch, timeout: cfg.ShardSyncTimeout,
 		attempts: cfg.ShardSyncAttempts, workers: cfg.ShardSyncWorkers}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -282,22 +283,51 @@ func cmpErr(first, err error) error {
 	return err
 }
 
+// recoveryHedge is how long gather waits on the peers it asked, when they
+// should have given enough symbols, before it asks one more: a slow or
+// silent peer delays a recovery by this much, not by its request timeout.
+const recoveryHedge = 2 * time.Second
+
 // gather collects recovery symbols for the target slivers (axis, indices)
-// from the node's own slivers and from every other committee member not in
+// from the node's own slivers and from other committee members not in
 // lied, by target index. A peer's symbols are verified as they arrive: if
 // one fails, the peer is caught lying and none of its symbols is used.
+//
+// It asks only as many peers as rebuilding takes (DESIGN.md §2: cols
+// symbols for a primary sliver, rows for a secondary one, from distinct
+// slivers of the other axis), in random order, counting each peer for the
+// shards it holds; when a peer fails, gives fewer symbols, or is slower
+// than recoveryHedge, it asks more, until the targets have enough or every
+// peer was asked. So a pair is rebuilt from about its own size in symbols
+// (and their proofs), not n − 1 symbols per sliver.
 func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, md *encoding.Metadata, axis encoding.Axis, indices []uint16,
 	lied *liars) map[uint16][]encoding.RecoverySymbol {
 	out := make(map[uint16][]encoding.RecoverySymbol)
-	var mu sync.Mutex
+	v := r.views.load()
+	nn := v.n()
+	need := r.codec.Params().ProofSymbols(axis)
+	seen := make(map[uint16][]bool, len(indices))
+	have := make(map[uint16]int, len(indices))
+	for _, t := range indices {
+		seen[t] = make([]bool, nn)
+	}
 	add := func(syms []encoding.RecoverySymbol) {
-		mu.Lock()
-		defer mu.Unlock()
 		for _, s := range syms {
 			out[s.TargetIndex] = append(out[s.TargetIndex], s)
+			if sn := seen[s.TargetIndex]; sn != nil && int(s.SourceIndex) < nn && !sn[s.SourceIndex] {
+				sn[s.SourceIndex] = true
+				have[s.TargetIndex]++
+			}
 		}
 	}
-	v := r.views.load()
+	// deficit is the most symbols a target still lacks.
+	deficit := func() int {
+		d := 0
+		for _, t := range indices {
+			d = max(d, need-have[t])
+		}
+		return d
+	}
 	if own, err := recoverySymbols(ctx, r.store, r.codec, r.log, id, axis, indices, v); err == nil {
 		add(own)
 	}
@@ -305,7 +335,11 @@ func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, md *encoding
 	if err != nil {
 		return out
 	}
-	var wg sync.WaitGroup
+	type candidate struct {
+		pid    peer.ID
+		shards int
+	}
+	var cands []candidate
 	for i, m := range v.committee.Members {
 		if i == v.index {
 			continue
@@ -314,37 +348,87 @@ func (r *recoverer) gather(ctx context.Context, id encoding.BlobID, md *encoding
 		if err != nil || lied.has(pid) {
 			continue
 		}
+		cands = append(cands, candidate{pid, len(m.Shards)})
+	}
+	rand.Shuffle(len(cands), func(a, b int) { cands[a], cands[b] = cands[b], cands[a] })
+
+	rctx, cancel := context.WithCancel(ctx)
+	type answer struct {
+		shards int
+		syms   []encoding.RecoverySymbol
+	}
+	answers := make(chan answer, len(cands))
+	var wg sync.WaitGroup
+	defer func() {
+		cancel() // the requests still out are not needed
+		wg.Wait()
+	}()
+	inflight, expected, next := 0, 0, 0
+	launch := func() {
+		c := cands[next]
+		next++
+		inflight++
+		expected += c.shards
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// A peer may serve the shards it is leaving as well as its own:
-			// up to n slivers of the other axis.
-			syms, err := r.peers.GetRecoverySymbols(ctx, pid, id, axis, indices, symbolSize, v.n())
-			if errors.Is(err, p2p.ErrProtocol) {
-				r.caught(lied, id, pid, "recovery symbols", err)
-				return
-			}
-			if err != nil {
-				r.log.Debug("peer gave no recovery symbols", "blob_id", id, "peer", pid, "err", err)
-				return
-			}
-			for k := range syms {
-				if err := r.codec.VerifyRecoverySymbol(md, &syms[k]); err != nil {
-					r.caught(lied, id, pid, "recovery symbols", fmt.Errorf("symbol of %s sliver %d for target %d: %w",
-						syms[k].SourceAxis, syms[k].SourceIndex, syms[k].TargetIndex, err))
-					return
-				}
-			}
-			size := 0
-			for i := range syms {
-				size += len(syms[i].Data) + len(syms[i].Proof)*len(encoding.Hash{})
-			}
-			r.metrics.recoveryBytes.Add(float64(size))
-			add(syms)
+			answers <- answer{c.shards, r.askSymbols(rctx, lied, id, md, c.pid, axis, indices, symbolSize, nn)}
 		}()
 	}
-	wg.Wait()
+	hedge := time.NewTimer(recoveryHedge)
+	defer hedge.Stop()
+	for deficit() > 0 {
+		for next < len(cands) && expected < deficit() {
+			launch()
+		}
+		if inflight == 0 {
+			break // every peer was asked
+		}
+		select {
+		case a := <-answers:
+			inflight--
+			expected -= a.shards
+			add(a.syms)
+		case <-hedge.C:
+			if next < len(cands) {
+				launch()
+			}
+			hedge.Reset(recoveryHedge)
+		case <-ctx.Done():
+			return out
+		}
+	}
 	return out
+}
+
+// askSymbols asks peer pid for the recovery symbols of the targets and
+// verifies them: it returns nil, and catches pid lying, if one fails.
+func (r *recoverer) askSymbols(ctx context.Context, lied *liars, id encoding.BlobID, md *encoding.Metadata, pid peer.ID,
+	axis encoding.Axis, indices []uint16, symbolSize, n int) []encoding.RecoverySymbol {
+	// A peer may serve the shards it is leaving as well as its own: up to
+	// n slivers of the other axis.
+	syms, err := r.peers.GetRecoverySymbols(ctx, pid, id, axis, indices, symbolSize, n)
+	if errors.Is(err, p2p.ErrProtocol) {
+		r.caught(lied, id, pid, "recovery symbols", err)
+		return nil
+	}
+	if err != nil {
+		r.log.Debug("peer gave no recovery symbols", "blob_id", id, "peer", pid, "err", err)
+		return nil
+	}
+	for k := range syms {
+		if err := r.codec.VerifyRecoverySymbol(md, &syms[k]); err != nil {
+			r.caught(lied, id, pid, "recovery symbols", fmt.Errorf("symbol of %s sliver %d for target %d: %w",
+				syms[k].SourceAxis, syms[k].SourceIndex, syms[k].TargetIndex, err))
+			return nil
+		}
+	}
+	size := 0
+	for i := range syms {
+		size += len(syms[i].Data) + len(syms[i].Proof)*len(encoding.Hash{})
+	}
+	r.metrics.recoveryBytes.Add(float64(size))
+	return syms
 }
 
 // metadata returns a blob's metadata from the store, or fetches it from the

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -16,14 +17,21 @@ import (
 // symbol) over the pairs' size is what RS2 promises to keep near 1× (the
 // cheapest rebuild is 1.06× here: see encoding's TestRecoveryBandwidth),
 // where a one-dimensional code would fetch the whole blob, 22.6× a pair at
-// n = 100.
+// n = 100. The node asks only as many peers as the rebuild takes (asking
+// every peer, as it once did, cost 1.89×).
 func TestRecoveryBandwidthNetwork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("stores an 8 MiB blob at n = 100")
 	}
+	// A network of 100 shards takes 20 s to start and fill under the race
+	// detector (make test): there the test runs only when asked.
+	if raceEnabled && os.Getenv("WALRUS_E2E_LONG") == "" {
+		t.Skip("under -race only with WALRUS_E2E_LONG=1; go test ./node runs it in 5 s")
+	}
+	size, bound := 8<<20, 1.3
 	e := newEnv(t, nettest.Options{Nodes: 10, Shards: 100})
 	c := nettest.Client(t, e.nw)
-	blob := nettest.Blob(8<<20, 41)
+	blob := nettest.Blob(size, 41)
 	res, err := c.Store(e.ctx, blob, client.StoreOptions{Epochs: 2})
 	nettest.Must(t, err, "store")
 	id := res.BlobID()
@@ -39,12 +47,9 @@ func TestRecoveryBandwidthNetwork(t *testing.T) {
 		pairs += e.shardBytes([][]byte{blob}, s)
 	}
 	ratio := rx / float64(pairs)
-	t.Logf("n=100: rebuilt %d shards' pairs (%d B) from %.0f B of recovery symbols: %.3f× in %v",
-		len(e.shards(e.committee(), victim)), pairs, rx, ratio, took)
-	if ratio < 1 || ratio > recoveryRatioBound {
-		t.Errorf("recovery took %.3f× the pairs' size, want within [1, %.2f]", ratio, recoveryRatioBound)
+	t.Logf("n=100, blob %d B: rebuilt %d shards' pairs (%d B) from %.0f B of recovery symbols: %.3f× in %v",
+		size, len(e.shards(e.committee(), victim)), pairs, rx, ratio, took)
+	if ratio < 1 || ratio > bound {
+		t.Errorf("recovery took %.3f× the pairs' size, want within [1, %.2f]", ratio, bound)
 	}
 }
-
-// recoveryRatioBound bounds TestRecoveryBandwidthNetwork's ratio.
-const recoveryRatioBound = 2.5

@@ -29,6 +29,7 @@
 //	/walrus/status/get/1.0.0        blob ID → status
 //	/walrus/challenge/get/1.0.0     epoch, shards → one frame per shard: the shard's storage-challenge response
 //	/walrus/shard-sync/get/1.0.0    epoch, shard, cursor, limit → a frame per sliver pair, then the next cursor
+//	/walrus/inconsistency/put/1.0.0 header, then an inconsistency proof's symbols → signed invalid-blob attestation (opaque)
 //
 // A node holds many shards, so one sliver/put or sliver/get carries all the
 // slivers of one blob that the node holds, never one stream per sliver.
@@ -97,6 +98,9 @@
 //	                 Pair    0x00 ‖ blob_id ‖ Option<Metadata> ‖ Sliver primary ‖ Sliver secondary
 //	                 Err     0x01 ‖ Error                        (the same bytes as every error response)
 //	                 End     0x02 ‖ Option<blob_id> next ‖ more bool
+//	inconsistency/put request frame 1: blob_id ‖ epoch u32 ‖ axis u8 ‖ index u16 ‖ count u32 ‖ symbol_size u32
+//	                          frame 2: vector<RecoverySymbol>   (exactly count; read once the handler accepts frame 1)
+//	               response  Result<vector<u8> message ‖ vector<u8> signature>   (inconsistency.go)
 //
 //	challenge/get  request   epoch u32 ‖ vector<u16> shards          (distinct, ≤ MaxChallengeShards)
 //	               response  one frame per shard, in order (each ≤ MaxChallengeFrameSize):

@@ -212,39 +212,60 @@ func (s *Server) serveInconsistency(ctx context.Context, st *serverStream) error
 	return st.respond(payload)
 }
 
-// PutInconsistencyProof sends p an inconsistency proof for blob id and asks
-// for its attestation that the blob ID is invalid in epoch. symbolSize is
-// the blob's symbol size. The attestation's bytes are not checked here (BLS
-// lives in package chain): the caller verifies them against p's key.
-func (c *Client) PutInconsistencyProof(ctx context.Context, p peer.ID, id encoding.BlobID, epoch uint32,
-	pr *encoding.InconsistencyProof) (Attestation, error) {
-	fail := func(err error) (Attestation, error) {
-		return Attestation{}, &RequestError{Peer: p, Protocol: ProtocolInconsistencyPut, Err: err}
-	}
+// InconsistencyPut is an inconsistency/put request, encoded once so that it
+// is sent to many peers without a copy each (a proof may weigh tens of
+// megabytes). It is immutable and safe for concurrent use.
+type InconsistencyPut struct {
+	req        InconsistencyRequest
+	head, body []byte
+}
+
+// NewInconsistencyPut encodes a proof that blob id is inconsistent, asking
+// for attestations of epoch. It returns ErrInvalid for a proof without
+// symbols or whose symbols differ in size or target, and ErrTooLarge for
+// one over MaxInconsistencyFrameSize.
+func NewInconsistencyPut(id encoding.BlobID, epoch uint32, pr *encoding.InconsistencyProof) (*InconsistencyPut, error) {
 	if len(pr.Symbols) == 0 {
-		return fail(fmt.Errorf("%w: a proof without symbols", ErrInvalid))
+		return nil, fmt.Errorf("%w: a proof without symbols", ErrInvalid)
 	}
 	req := InconsistencyRequest{BlobID: id, Epoch: epoch, Axis: uint8(pr.Axis), Index: pr.Index,
 		Count: uint32(len(pr.Symbols)), SymbolSize: uint32(len(pr.Symbols[0].Data))}
 	if err := req.validate(); err != nil {
-		return fail(err)
+		return nil, err
 	}
 	w := inconsistencySymbols{Symbols: make(bcsVec[bcsRecoverySymbol], len(pr.Symbols))}
 	for i := range pr.Symbols {
 		s := &pr.Symbols[i]
 		if len(s.Data) != int(req.SymbolSize) || s.SourceAxis != pr.Axis.Other() || s.TargetIndex != pr.Index {
-			// Symbols of mixed sizes or targets: the caller's bug.
-			return fail(fmt.Errorf("%w: symbol %d does not fit the proof", ErrInvalid, i))
+			return nil, fmt.Errorf("%w: symbol %d does not fit the proof", ErrInvalid, i)
 		}
 		w.Symbols[i] = bcsRecoverySymbol(*s)
 	}
-	head, body := encodeBCS(&req), encodeBCS(&w)
+	return &InconsistencyPut{req: req, head: encodeBCS(&req), body: encodeBCS(&w)}, nil
+}
+
+// PutInconsistencyProof sends p an inconsistency proof for blob id and asks
+// for its attestation that the blob ID is invalid in epoch
+// (NewInconsistencyPut, then PutInconsistency).
+func (c *Client) PutInconsistencyProof(ctx context.Context, p peer.ID, id encoding.BlobID, epoch uint32,
+	pr *encoding.InconsistencyProof) (Attestation, error) {
+	put, err := NewInconsistencyPut(id, epoch, pr)
+	if err != nil {
+		return Attestation{}, &RequestError{Peer: p, Protocol: ProtocolInconsistencyPut, Err: err}
+	}
+	return c.PutInconsistency(ctx, p, put)
+}
+
+// PutInconsistency sends p an encoded inconsistency proof and returns its
+// attestation. The attestation's bytes are not checked here (BLS lives in
+// package chain): the caller verifies them against p's key.
+func (c *Client) PutInconsistency(ctx context.Context, p peer.ID, put *InconsistencyPut) (Attestation, error) {
 	var out Attestation
 	err := c.exchange(ctx, p, ProtocolInconsistencyPut, func(bw *bufio.Writer) error {
-		if err := writeFrame(bw, head); err != nil {
+		if err := writeFrame(bw, put.head); err != nil {
 			return err
 		}
-		return writeFrame(bw, body)
+		return writeFrame(bw, put.body)
 	}, func(f *frameReader) error {
 		v, err := readResult[confirmationWire](f, MaxRequestFrameSize)
 		if err != nil {

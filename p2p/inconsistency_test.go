@@ -239,3 +239,23 @@ func FuzzInconsistencySymbols(f *testing.F) {
 func FuzzAttestationResponse(f *testing.F) {
 	fuzzResult(f, &confirmationWire{Message: []byte("invalid"), Signature: bytes.Repeat([]byte{7}, 96)})
 }
+
+// TestInconsistencyRequestLayout pins the header's wire form (doc.go).
+func TestInconsistencyRequestLayout(t *testing.T) {
+	req := InconsistencyRequest{BlobID: encoding.BlobID{0xaa, 31: 0xbb}, Epoch: 0x01020304, Axis: 1, Index: 0x0506,
+		Count: 0x0708090a, SymbolSize: 0x0b0c0d0e}
+	want := append(append([]byte{0xaa}, make([]byte, 30)...), 0xbb,
+		0x04, 0x03, 0x02, 0x01, // epoch
+		0x01,       // axis
+		0x06, 0x05, // index
+		0x0a, 0x09, 0x08, 0x07, // count
+		0x0e, 0x0d, 0x0c, 0x0b) // symbol size
+	if got := encodeBCS(&req); !bytes.Equal(got, want) {
+		t.Fatalf("layout %x, want %x", got, want)
+	}
+	sym := bcsRecoverySymbol(seedSymbol())
+	body := encodeBCS(&inconsistencySymbols{Symbols: bcsVec[bcsRecoverySymbol]{sym}})
+	if wantBody := append([]byte{1}, (*encoding.RecoverySymbol)(&sym).MarshalBCS()...); !bytes.Equal(body, wantBody) {
+		t.Fatalf("symbols frame %x, want ULEB128 count then encoding's RecoverySymbol BCS %x", body, wantBody)
+	}
+}
