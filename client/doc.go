@@ -30,13 +30,35 @@
 //
 // # Read path
 //
-// Read checks the blob's status on chain, takes the first metadata that
-// verifies against the blob ID, asks nodes for the primary slivers of their
-// shards (systematic ones and healthy nodes first, only as many nodes as
-// needed, more when one fails or lies), verifies every sliver, decodes from
-// the first rows distinct verified slivers and checks consistency
-// (encoding.CheckDefault, or CheckStrict). It tolerates f shards' nodes
-// down or lying; with more it fails with a *NotEnoughSliversError.
+// Open checks the blob's status on chain and takes the first metadata that
+// verifies against the blob ID; it fetches no sliver (an HTTP HEAD costs
+// just this). A Blob then streams any byte range (StreamRange; Read and
+// ReadBlob stream the whole blob): row r of the blob is systematic primary
+// sliver r, so a range asks only for the rows covering it, of the nodes
+// holding them, at most Config.ReadWindow bytes at a time, and writes each
+// row, in order, once it verified against its hash in the metadata. The
+// first byte of a large blob thus leaves after one row, and a read holds
+// its window, not the blob.
+//
+// Consistency: every row written has been verified against the metadata's
+// primary sliver hash, which is what Walrus's default consistency check
+// (encoding.CheckDefault) establishes for a decoded blob: every reader that
+// passes it gets the bytes the systematic slivers commit to. It cannot
+// re-encode the whole blob before sending its first byte, so the strict
+// check (encoding.CheckStrict: the blob re-encodes to every sliver hash,
+// and so to its ID) is not streamed: ReadOptions.Strict reads rows verified
+// primary slivers, decodes and checks the whole blob, then writes it.
+//
+// Faults: a node whose slivers do not verify is logged with its peer ID and
+// not asked again during the Blob's reads; a node that fails, lies, or does
+// not answer within Config.HedgeDelay (plus the time to move the bytes in
+// flight, and 4× the read's slowest answer) has its rows rebuilt from the
+// other nodes' recovery symbols (each verified against its secondary
+// sliver's hash, the rebuilt row against its own), so a silent node costs
+// the hedge delay, not a request timeout. That needs n − f shards' nodes;
+// beyond f bad shards (reads tolerate 2f) the read decodes the whole blob
+// from any rows verified primary slivers instead. It fails with a
+// *NotEnoughSliversError when even that is impossible.
 //
 // # Results
 //

@@ -28,10 +28,10 @@ const (
 	// slowest request of the read that completed, so that a loaded machine
 	// or network does not hedge every request (a rebuilt row costs the
 	// nodes more than a served one).
-	DefaultHedgeDelay = 750 * time.Millisecond
+	DefaultHedgeDelay = 2 * time.Second
 	// hedgeRate is the slowest transfer rate (bytes per second) a request
 	// is given before it is hedged.
-	hedgeRate = 16 << 20
+	hedgeRate = 8 << 20
 	// hedgeFactor times the slowest completed request of a read is the
 	// least a request of it waits before it is hedged.
 	hedgeFactor = 4
@@ -271,7 +271,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 			st.slot(r).fetching = true
 		}
 		t.started, t.running = time.Now(), true
-		t.allow = c.cfg.HedgeDelay + time.Duration(st.held*int64(time.Second)/hedgeRate)
+		t.allow = c.cfg.HedgeDelay + time.Duration(st.held*int64(time.Second)/hedgeRate) // held includes t's rows
 		idx := make([]uint16, len(t.rows))
 		for k, r := range t.rows {
 			idx[k] = uint16(r)
@@ -400,9 +400,11 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 				continue
 			}
 			overdue.hedged = true
+			if !st.slow[overdue.member] {
+				c.log.Warn("storage node is slow; rebuilding its rows from the others", "blob_id", b.id,
+					"peer", b.v.peers[overdue.member], "node", b.v.committee.Members[overdue.member].Name, "after", time.Since(overdue.started).Round(time.Millisecond))
+			}
 			st.slow[overdue.member] = true
-			c.log.Warn("storage node is slow; rebuilding its rows from the others", "blob_id", b.id,
-				"peer", b.v.peers[overdue.member], "node", b.v.committee.Members[overdue.member].Name, "rows", len(overdue.rows))
 			for _, r := range overdue.rows {
 				toRecovery(r)
 			}
@@ -480,9 +482,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 		switch {
 		case bad == nil:
 			c.markHealthy(p)
-			if !t.hedged {
-				delete(st.slow, t.member)
-			}
+			delete(st.slow, t.member) // slow, not silent: ask it again
 		case isLie(bad):
 			c.caught(b.lied, b.v, t.member, b.id, bad)
 			st.failed[t.member] = bad

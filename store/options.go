@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -129,6 +130,10 @@ func (o *Options) Validate() error {
 	return nil
 }
 
+// valueSeparationMinSize is the smallest value Pebble stores apart from the
+// LSM, in a blob file: slivers of all but the smallest blobs.
+const valueSeparationMinSize = 4 << 10
+
 // formatMajorVersion is the Pebble format new stores are created with, pinned
 // so that a Pebble upgrade does not silently ratchet the files of existing
 // stores (Pebble only ever moves a database forward).
@@ -159,6 +164,20 @@ func (o *Options) pebbleOptions(log *slog.Logger) *pebble.Options {
 		// Two cores is the common machine for a node; one compaction runs
 		// alongside flushes, and a second when compaction debt builds up.
 		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
+	}
+	// Sliver values go to blob files at flush (value separation): the LSM
+	// then holds keys and small values only, and compactions move sliver
+	// references instead of rewriting the slivers.
+	po.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
+		return pebble.ValueSeparationPolicy{
+			Enabled:               true,
+			MinimumSize:           valueSeparationMinSize,
+			MaxBlobReferenceDepth: 10,
+			RewriteMinimumAge:     5 * time.Minute,
+			// Blob files with a fifth of their values deleted (expired
+			// blobs) are rewritten to give the space back.
+			TargetGarbageRatio: 0.2,
+		}
 	}
 	po.TargetFileSizes[0] = 16 << 20
 	for i := range po.Levels {

@@ -35,6 +35,9 @@ func TestOptionsDefaults(t *testing.T) {
 	if po.FormatMajorVersion != formatMajorVersion || po.MemTableSize != DefaultMemTableSize || po.CacheSize != DefaultCacheSize {
 		t.Errorf("pebbleOptions: format %d, memtable %d, cache %d", po.FormatMajorVersion, po.MemTableSize, po.CacheSize)
 	}
+	if vs := po.Experimental.ValueSeparationPolicy(); !vs.Enabled || vs.MinimumSize != valueSeparationMinSize {
+		t.Errorf("value separation %+v, want enabled from %d bytes", vs, valueSeparationMinSize)
+	}
 }
 
 func TestOptionsValidate(t *testing.T) {
@@ -979,9 +982,10 @@ func TestCompactReclaimsSpace(t *testing.T) {
 	if err := s.Compact(bg); err != nil {
 		t.Fatal(err)
 	}
-	// Live table bytes: DiskUsage also counts obsolete files, which Pebble
+	// Live table and blob-file bytes (slivers live in blob files: value
+	// separation): DiskUsage also counts obsolete files, which Pebble
 	// deletes in the background.
-	live := func() uint64 { return s.db.Metrics().Table.Local.LiveSize }
+	live := func() uint64 { m := s.db.Metrics(); return m.Table.Local.LiveSize + m.BlobFiles.LiveSize }
 	full := live()
 	if du, err := s.DiskUsage(); err != nil || du < full {
 		t.Errorf("DiskUsage = %d, %v; live tables alone take %d", du, err, full)

@@ -25,6 +25,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'echo "sidebyside.sh: line $LINENO failed" >&2; tail -5 "$T/stderr" "$T/devnet.out" "$T/minio.out" 2>/dev/null >&2' ERR
 
 port() { echo $((20000 + RANDOM % 20000)); }
 now() { date +%s%N; }
@@ -32,7 +33,7 @@ now() { date +%s%N; }
 ms() {
 	local s
 	s=$(now)
-	"$@" >/dev/null
+	"$@" >/dev/null 2>>"$T/stderr" || { echo "failed: $*" >&2; tail -5 "$T/stderr" >&2; exit 1; }
 	echo $((($(now) - s) / 1000000))
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -58,7 +59,7 @@ for i in $(seq "$RUNS"); do
 	# A different blob each run: a store of known bytes is free.
 	printf '%08d' "$i" | dd of="$T/blob" bs=1 seek=0 conv=notrunc status=none
 	s=$(now)
-	id=$("$W" store "$T/blob" --epochs 1 --json | jq -r '.[0].blobStoreResult.newlyCreated.blobObject.blobId // .[0].newlyCreated.blobObject.blobId // .newlyCreated.blobObject.blobId // .blobId')
+	id=$("$W" store "$T/blob" --epochs 1 --json 2>>"$T/stderr" | jq -r '.[0].blobStoreResult.newlyCreated.blobObject.blobId // .[0].newlyCreated.blobObject.blobId // .newlyCreated.blobObject.blobId // .blobId')
 	st+=($((($(now) - s) / 1000000)))
 	rd+=("$(ms "$W" read "$id" --out "$T/out")")
 	cmp -s "$T/blob" "$T/out" || { echo "read back other bytes" >&2; exit 1; }
@@ -71,15 +72,16 @@ PIDS=()
 
 # --- MinIO ---
 MADDR=127.0.0.1:$(port)
-export MINIO_ROOT_USER=sidebyside MINIO_ROOT_PASSWORD=sidebyside-secret MINIO_STORAGE_CLASS_STANDARD=EC:2
+mkdir -p "$T"/minio{1..4}
+# MINIO_CI_CD lets MinIO use drives on the root disk (as here: four folders).
+export MINIO_CI_CD=on MINIO_ROOT_USER=sidebyside MINIO_ROOT_PASSWORD=sidebyside-secret MINIO_STORAGE_CLASS_STANDARD=EC:2
 "$MINIO" server --quiet --address "$MADDR" --console-address "127.0.0.1:$(port)" "$T/minio{1...4}" >"$T/minio.out" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 300); do
-	curl -sf "http://$MADDR/minio/health/ready" >/dev/null 2>&1 && break
+S3=(--user "$MINIO_ROOT_USER:$MINIO_ROOT_PASSWORD" --aws-sigv4 "aws:amz:us-east-1:s3")
+for _ in $(seq 300); do # the bucket, once the server is initialised
+	curl -sf -X PUT "${S3[@]}" "http://$MADDR/bench" >/dev/null 2>&1 && break
 	sleep 0.2
 done
-S3=(--user "$MINIO_ROOT_USER:$MINIO_ROOT_PASSWORD" --aws-sigv4 "aws:amz:us-east-1:s3")
-curl -sf -X PUT "${S3[@]}" "http://$MADDR/bench" >/dev/null
 mp=() mg=()
 for i in $(seq "$RUNS"); do
 	mp+=("$(ms curl -sf "${S3[@]}" -T "$T/blob" "http://$MADDR/bench/blob$i")")
