@@ -28,6 +28,10 @@ func TestOpenAPIInStep(t *testing.T) {
 	for _, p := range d.patterns {
 		method, path, _ := strings.Cut(p, " ")
 		path = strings.TrimSuffix(path, "{$}")
+		// One pattern serves the blob's operations (a literal segment
+		// there would conflict with by-object-id/{object_id}); the only
+		// one is byte-range.
+		path = strings.Replace(path, "/{blob_id}/{op}", "/{blob_id}/byte-range", 1)
 		served[strings.ToLower(method)+" "+path] = true
 		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
 			t.Errorf("route %s is not in openapi.yaml", p)
