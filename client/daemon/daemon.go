@@ -567,6 +567,7 @@ func (d *Daemon) handleStore(w http.ResponseWriter, r *http.Request) {
 	d.metrics.inflight.WithLabelValues("store").Inc()
 	defer d.metrics.inflight.WithLabelValues("store").Dec()
 	if d.stores.full() {
+		refundJWT(r.Context())
 		writeError(w, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many stores in progress; retry later"))
 		return
 	}
@@ -575,6 +576,9 @@ func (d *Daemon) handleStore(w http.ResponseWriter, r *http.Request) {
 	// registered before it is complete.
 	b, aerr := d.receiveBody(w, r)
 	if aerr != nil {
+		if aerr.code == http.StatusTooManyRequests {
+			refundJWT(r.Context())
+		}
 		if aerr.reason == ReasonBodyIncomplete {
 			d.log.Debug("store body incomplete", "err", aerr.message)
 		}
@@ -589,6 +593,7 @@ func (d *Daemon) handleStore(w http.ResponseWriter, r *http.Request) {
 	}
 	release, ok := d.stores.acquire(r.Context())
 	if !ok {
+		refundJWT(r.Context())
 		writeError(w, newError(http.StatusTooManyRequests, ReasonTooManyRequests, "too many stores in progress; retry later"))
 		return
 	}

@@ -606,6 +606,7 @@ func TestJWT(t *testing.T) {
 	const secret = "0x" + "6a7774207465737420736563726574"
 	e := newEnv(t, func(c *daemon.Config) {
 		c.JWT = daemon.JWTConfig{DecodeSecret: secret, ExpiringSec: 600, VerifyUpload: true}
+		c.MaxBodiesPerClient = 1
 	})
 	key, _ := hex.DecodeString(secret[2:])
 	now := time.Now().Unix()
@@ -662,6 +663,26 @@ func TestJWT(t *testing.T) {
 	}
 	r, body = put("?epochs=3", tok, "authorized")
 	wantAuth(r, body, 429, "RESOURCE_EXHAUSTED", daemon.ReasonJWTTokenAlreadyUsed)
+
+	// A store refused for want of capacity (429) gives its token back:
+	// while this address's one body place is taken, a PUT is refused, and
+	// its token then stores.
+	conn, held := rawPut(t, e.srv.Listener.Addr().String(), "127.0.0.1", 10, []byte("held"), "Authorization", token(valid("held")))
+	deadline := time.Now().Add(20 * time.Second)
+	for metric(t, e.reg, "walrus_daemon_inflight_requests", map[string]string{"kind": "receiving"}) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the held body is not being received")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	retry := token(valid("retry"))
+	r, body = put("", retry, "retried")
+	checkError(t, r, body, 429, "RESOURCE_EXHAUSTED", daemon.ReasonTooManyRequests)
+	conn.Write([]byte("-body!"))
+	wantAnswer(t, held, 200)
+	if r, body := put("", retry, "retried"); r.StatusCode != 200 {
+		t.Fatalf("the refunded token: %d %s", r.StatusCode, body)
+	}
 }
 
 func TestRunShutsDownGracefully(t *testing.T) {

@@ -283,6 +283,18 @@ func NewJWTAuth(cfg JWTConfig) (*JWTAuth, error) {
 
 type jwtClaimsKey struct{}
 
+type jwtRefundKey struct{}
+
+// refundJWT gives back the token of the request of ctx (its jti may be
+// used again): for a request refused for want of capacity (429) before
+// anything was done, so that a client may retry with the same token. It
+// does nothing for a request the middleware did not see.
+func refundJWT(ctx context.Context) {
+	if f, ok := ctx.Value(jwtRefundKey{}).(func()); ok {
+		f()
+	}
+}
+
 // JWTClaimsFrom returns the claims the middleware accepted for the request
 // of ctx.
 func JWTClaimsFrom(ctx context.Context) (*JWTClaims, bool) {
@@ -332,7 +344,10 @@ func (a *JWTAuth) Middleware(next http.Handler) http.Handler {
 			writeAuthError(w, aerr)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), jwtClaimsKey{}, c)))
+		ctx := context.WithValue(r.Context(), jwtClaimsKey{}, c)
+		var once sync.Once
+		ctx = context.WithValue(ctx, jwtRefundKey{}, func() { once.Do(func() { a.cache.remove(key) }) })
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

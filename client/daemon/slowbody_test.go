@@ -114,7 +114,7 @@ func TestSlowBodiesDoNotStarveStores(t *testing.T) {
 
 // rawPut starts a PUT of a body of declared bytes from local, sends first,
 // and returns the connection and a channel with the answer (0 if none).
-func rawPut(t *testing.T, addr, local string, declared int, first []byte) (net.Conn, chan *http.Response) {
+func rawPut(t *testing.T, addr, local string, declared int, first []byte, hdr ...string) (net.Conn, chan *http.Response) {
 	t.Helper()
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
 	conn, err := d.Dial("tcp", addr)
@@ -122,7 +122,11 @@ func rawPut(t *testing.T, addr, local string, declared int, first []byte) (net.C
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	fmt.Fprintf(conn, "PUT /v1/blobs HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", declared)
+	extra := ""
+	for i := 0; i+1 < len(hdr); i += 2 {
+		extra += hdr[i] + ": " + hdr[i+1] + "\r\n"
+	}
+	fmt.Fprintf(conn, "PUT /v1/blobs HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s\r\n", declared, extra)
 	conn.Write(first)
 	answer := make(chan *http.Response, 1)
 	go func() {

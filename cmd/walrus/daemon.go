@@ -71,17 +71,9 @@ gracefully.`,
 				return err
 			}
 			defer closeFn()
-			var trusted []netip.Prefix
-			for _, p := range proxies {
-				pr, err := netip.ParsePrefix(p)
-				if err != nil {
-					a, aerr := netip.ParseAddr(p)
-					if aerr != nil {
-						return fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR prefix", p)
-					}
-					pr = netip.PrefixFrom(a, a.BitLen())
-				}
-				trusted = append(trusted, pr.Masked())
+			trusted, err := parseTrustedProxies(proxies)
+			if err != nil {
+				return err
 			}
 			if maxBlobSize < 0 {
 				return fmt.Errorf("--max-blob-size must not be negative")
@@ -151,4 +143,22 @@ gracefully.`,
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	qf.register(f)
 	return cmd
+}
+
+// parseTrustedProxies parses --trusted-proxies: addresses or CIDR
+// prefixes.
+func parseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range list {
+		pr, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR prefix", p)
+			}
+			pr = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, pr.Masked())
+	}
+	return out, nil
 }
