@@ -14,7 +14,7 @@ import (
 // the file. It returns the directory and the blobs.
 func damagedStore(t *testing.T) (string, []*encoding.EncodedBlob) {
 	t.Helper()
-	s, dir := openTest(t, Options{})
+	s, dir := openTest(t, Options{KeepValuesInTables: true})
 	var blobs []*encoding.EncodedBlob
 	all := []uint16{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	for i := range 3 {
@@ -57,7 +57,7 @@ func damagedStore(t *testing.T) (string, []*encoding.EncodedBlob) {
 // the listed pairs gives a store that serves every sliver byte-identical.
 func TestExciseDamagedTable(t *testing.T) {
 	dir, blobs := damagedStore(t)
-	s, err := Open(dir, Options{Logger: testLogger(t)})
+	s, err := Open(dir, Options{Logger: testLogger(t), KeepValuesInTables: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,6 +81,12 @@ type Options struct {
 	// the OS's). Tests wrap the real one to inject disk errors (Pebble's
 	// vfs/errorfs); production code leaves it nil.
 	FS vfs.FS
+
+	// KeepValuesInTables turns Pebble's value separation off: slivers stay
+	// in the LSM's tables instead of blob files. Blob files keep large
+	// values out of compactions; tests of damage to tables set it to put
+	// slivers where the damage is.
+	KeepValuesInTables bool
 }
 
 // EnsureDefaults sets every zero field to its default.
@@ -170,7 +176,7 @@ func (o *Options) pebbleOptions(log *slog.Logger) *pebble.Options {
 	// references instead of rewriting the slivers.
 	po.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
 		return pebble.ValueSeparationPolicy{
-			Enabled:               true,
+			Enabled:               !o.KeepValuesInTables,
 			MinimumSize:           valueSeparationMinSize,
 			MaxBlobReferenceDepth: 10,
 			RewriteMinimumAge:     5 * time.Minute,
