@@ -504,6 +504,10 @@ func (c *challenger) challengeAll(ctx context.Context, ec *epochChallenges, prov
 	}
 	c.expectAll(ctx, ec, verifier, pending)
 	passed := map[int]bool{}
+	// No attempt outlasts the window: a silent member must not hold the
+	// round (and the attestation of everyone else) for a request timeout.
+	actx, acancel := context.WithDeadline(ctx, deadline)
+	defer acancel()
 	for attempt := 1; len(pending) > 0; attempt++ {
 		results := make([]error, len(pending))
 		sem := make(chan struct{}, c.workers)
@@ -514,7 +518,7 @@ func (c *challenger) challengeAll(ctx context.Context, ec *epochChallenges, prov
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				results[k] = c.challengeMember(ctx, ec, verifier, ms)
+				results[k] = c.challengeMember(actx, ec, verifier, ms)
 			}()
 		}
 		wg.Wait()

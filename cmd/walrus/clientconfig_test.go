@@ -29,7 +29,13 @@ func (e *clientEnv) chainURL(*testing.T) string { return e.url }
 
 func newClientEnv(t *testing.T) *clientEnv {
 	t.Helper()
-	net := nettest.New(t, nettest.Options{})
+	return newClientEnvWith(t, nettest.Options{})
+}
+
+// newClientEnvWith is newClientEnv on a test network of opts.
+func newClientEnvWith(t *testing.T, opts nettest.Options) *clientEnv {
+	t.Helper()
+	net := nettest.New(t, opts)
 	url, err := net.ServeChain("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -3,12 +3,16 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/network/faults"
+	"github.com/walrus-go/walrus/network/nettest"
+	"github.com/walrus-go/walrus/node"
 )
 
 type stakedList struct {
@@ -35,7 +39,11 @@ func (l stakedList) find(t *testing.T, id chain.ObjectID) stakedWALOutput {
 // in list-staked-wal and info) while another earns, collect-commission,
 // then request-withdraw-stake and withdraw-stake once the epoch has come.
 func TestStakingLifecycle(t *testing.T) {
-	e := newClientEnv(t)
+	// Challenges give up on a member that does not answer within seconds.
+	e := newClientEnvWith(t, nettest.Options{NodeConfig: func(_ int, c *node.Config) {
+		c.ChallengeWindow = 3 * time.Second
+		c.ChallengeBackoff = 200 * time.Millisecond
+	}})
 	ctx := t.Context()
 	nw := e.net
 	url := e.chainURL(t)
@@ -145,6 +153,8 @@ func TestStakingLifecycle(t *testing.T) {
 	if _, err := nw.Chain.ReserveStorage(ctx, nw.Wallet, 64<<20, 3); err != nil {
 		t.Fatal(err)
 	}
+	// Epoch 2: A is silent, so that the others' challengers fail it.
+	nodeA.Faults.Set(faults.Silent)
 	if _, err := nw.AdvanceEpoch(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -153,32 +163,25 @@ func TestStakingLifecycle(t *testing.T) {
 		t.Fatalf("active stake: %+v", got)
 	}
 
-	// Epoch 2: A is silent (a real challenger would fail it) and every
-	// other member attests, leaving A out.
-	nodeA.Faults.Set(faults.Silent)
+	// Every other member attests epoch 2 (leaving A out) before it ends.
 	com2, err := nw.Chain.Committee(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := nw.WaitChangeDone(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ia, _ := com2.Index(idA)
-	passed := chain.NewBitmap(len(com2.Members))
-	for i := range com2.Members {
-		if i != ia {
-			passed.Set(i)
-		}
-	}
-	for i, m := range com2.Members {
-		if i == ia {
+	deadline := time.Now().Add(60 * time.Second)
+	for _, m := range com2.Members {
+		if m.NodeID == idA {
 			continue
 		}
-		n := nw.NodeByID(m.NodeID)
-		att := chain.Attestation{Node: m.NodeID, Epoch: 2, Passed: passed,
-			Signature: n.Keys.Protocol.Sign(chain.AttestationMessage(2, m.NodeID, passed))}
-		if _, err := nw.Chain.SubmitAttestation(ctx, n.Keys.Account, att); err != nil && !errors.Is(err, chain.ErrInvalidArgument) {
-			t.Fatalf("attestation of %s: %v", m.Name, err)
+		for {
+			run := nw.NodeByID(m.NodeID).Running()
+			if cs := run.Status(ctx).Challenges; cs != nil && cs.Epoch == 2 && (cs.Attested || cs.AttestError != "") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s has not attested epoch 2: %+v", m.Name, run.Status(ctx).Challenges)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	if _, err := nw.AdvanceEpoch(ctx); err != nil {
@@ -188,10 +191,13 @@ func TestStakingLifecycle(t *testing.T) {
 	// Stakers see it: A earned nothing in epoch 2, B did.
 	list = e.listStaked(t)
 	gotA, gotB := list.find(t, sA.ID), list.find(t, sB.ID)
-	if gotA.Status != statusActive || gotA.Rewards != 0 || gotA.Value != sA.Principal || len(gotA.Epochs) != 1 {
+	// Shares round down: the value may be a FROST under the principal.
+	if gotA.Status != statusActive || gotA.Rewards != 0 || gotA.Value > sA.Principal || gotA.Value+1 < sA.Principal || len(gotA.Epochs) != 1 {
 		t.Fatalf("stake with the node left out: %+v", gotA)
 	}
-	if ep := gotA.Epochs[0]; ep.Epoch != 2 || ep.Attested || ep.Verdict != chain.VerdictFailed || ep.PoolReward != 0 || ep.Reward != 0 {
+	// Whether A's own attestation (its challenger runs; only its handler is
+	// silent) landed before the epoch ended depends on timing: not checked.
+	if ep := gotA.Epochs[0]; ep.Epoch != 2 || ep.Verdict != chain.VerdictFailed || ep.PoolReward != 0 || ep.Reward != 0 {
 		t.Errorf("epoch 2 of the node left out: %+v", ep)
 	}
 	if gotB.Rewards == 0 || gotB.Value != gotB.Principal+gotB.Rewards || len(gotB.Epochs) != 1 {
@@ -203,7 +209,7 @@ func TestStakingLifecycle(t *testing.T) {
 	}
 	out, _, _ = e.run(t, "list-staked-wal")
 	t.Logf("list-staked-wal:\n%s", out)
-	if !strings.Contains(out, "epoch 2: challenges failed (attested: false), pool earned 0 WAL, this stake 0 WAL") {
+	if want := fmt.Sprintf("epoch 2: challenges failed (attested: %t), pool earned 0 WAL, this stake 0 WAL", gotA.Epochs[0].Attested); !strings.Contains(out, want) {
 		t.Errorf("list-staked-wal does not show A's empty epoch:\n%s", out)
 	}
 
@@ -226,7 +232,7 @@ func TestStakingLifecycle(t *testing.T) {
 	}
 	out, _, _ = e.run(t, "info", "--chain", url, "--node", idA.String())
 	t.Logf("info --node:\n%s", out)
-	if !strings.Contains(out, "epoch 2: ") || !strings.Contains(out, "failed (attested: false") || !strings.Contains(out, "reward 0 WAL") {
+	if !strings.Contains(out, "epoch 2: ") || !strings.Contains(out, fmt.Sprintf("failed (attested: %t", gotA.Epochs[0].Attested)) || !strings.Contains(out, "reward 0 WAL") {
 		t.Errorf("info --node of the node left out:\n%s", out)
 	}
 
