@@ -184,32 +184,48 @@ func (s *Server) serveInconsistency(ctx context.Context, st *serverStream) error
 		return err
 	}
 	if !s.proofs.take(st.peer) {
-		return st.respondErr(fmt.Errorf("%w: %d inconsistency proofs in progress", ErrBusy, MaxInconsistencyProofsInFlight))
+		return st.respondErr(fmt.Errorf("%w: inconsistency proofs in progress (at most %d in all, %d per peer)", ErrBusy, MaxInconsistencyProofsInFlight, MaxInconsistencyProofsPerPeer))
 	}
-	defer s.proofs.give(st.peer)
-	if _, err := call(st.log, func() (unit, error) { return unit{}, h.AcceptInconsistency(ctx, req) }); err != nil {
-		return st.respondErr(handlerErr(st.log, err))
+	// The slot is given back before the answer leaves: a peer that has its
+	// answer may send its next proof at once.
+	payload, refused, err := s.attestInconsistency(ctx, st, h, &req)
+	s.proofs.give(st.peer)
+	switch {
+	case refused != nil:
+		return st.respondErr(refused)
+	case err != nil:
+		return err
+	}
+	return st.respond(payload)
+}
+
+// attestInconsistency reads and judges the proof of req under its slot. It
+// returns the answer, or an error to send (refused), or one that ends the
+// stream (err).
+func (s *Server) attestInconsistency(ctx context.Context, st *serverStream, h InconsistencyHandler, req *InconsistencyRequest) (payload []byte, refused, err error) {
+	if _, err := call(st.log, func() (unit, error) { return unit{}, h.AcceptInconsistency(ctx, *req) }); err != nil {
+		return nil, handlerErr(st.log, err), nil
 	}
 	b, err := st.frames.next(InconsistencyFrameLen(int(req.Count), int(req.SymbolSize)), false)
 	if err != nil {
 		if refusable(err) {
-			return st.respondErr(err)
+			return nil, err, nil
 		}
-		return err
+		return nil, nil, err
 	}
-	pr, err := decodeInconsistencySymbols(&req, b)
+	pr, err := decodeInconsistencySymbols(req, b)
 	if err != nil {
-		return st.respondErr(err)
+		return nil, err, nil
 	}
-	a, err := call(st.log, func() (Attestation, error) { return h.AttestInconsistency(ctx, req, pr) })
+	a, err := call(st.log, func() (Attestation, error) { return h.AttestInconsistency(ctx, *req, pr) })
 	if err != nil {
-		return st.respondErr(handlerErr(st.log, err))
+		return nil, handlerErr(st.log, err), nil
 	}
-	payload := encodeOK(&confirmationWire{Message: a.Message, Signature: a.Signature})
+	payload = encodeOK(&confirmationWire{Message: a.Message, Signature: a.Signature})
 	if len(payload) > MaxRequestFrameSize {
-		return st.respondErr(handlerErr(st.log, fmt.Errorf("attestation of %d bytes over MaxRequestFrameSize", len(payload))))
+		return nil, handlerErr(st.log, fmt.Errorf("attestation of %d bytes over MaxRequestFrameSize", len(payload))), nil
 	}
-	return st.respond(payload)
+	return payload, nil, nil
 }
 
 // InconsistencyPut is an inconsistency/put request, encoded once so that it
