@@ -123,7 +123,8 @@ func (b *Blob) Stream(ctx context.Context, w io.Writer) (int64, error) {
 // systematic primary sliver r, so it asks only for the rows that cover the
 // range, from the nodes holding them (one request per row for large blobs,
 // one per node for small ones), with at most Config.ReadWindow bytes asked
-// for or waiting to be written. Each row is verified against its hash in
+// for or waiting to be written (two rows at first, doubling with each row
+// written, so that the first row arrives early). Each row is verified against its hash in
 // the metadata before a byte of it is written; a node that fails or lies
 // (logged with its peer ID, not asked again during this Blob's reads) or
 // stays silent for Config.HedgeDelay has its rows rebuilt from the other
@@ -355,7 +356,13 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 		for next < len(tasks) {
 			t := tasks[next]
 			cost := int64(len(t.rows)) * rowLen
-			if st.held+cost > window && t.rows[0] > cursor {
+			// Slow start: two rows' worth at first, doubling with each
+			// row written, so the first rows get the links and cores
+			// to themselves and the first byte leaves early.
+			// (Not below 2·readBatchBytes: a small blob is asked of all
+			// its nodes at once.)
+			limit := min(window, max(2*readBatchBytes, rowLen<<min(cursor-st.r0+1, 30)))
+			if st.held+cost > limit && t.rows[0] > cursor {
 				break
 			}
 			next++
