@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -57,15 +59,21 @@ blobs whose writer you trust.`,
 			var done func()
 			// No bar when the blob goes to the same terminal.
 			opts.Progress, done = newStageProgress(cmd, cf.json || (out == "" && isTerminal(cmd.OutOrStdout())), "read "+id.String()[:8], false)
-			blob, err := c.ReadBlob(ctx, id, opts)
+			var (
+				blob []byte
+				size int64
+			)
+			if out != "" {
+				// To a file: streamed (verified rows as they arrive, in
+				// constant memory) into a temporary file renamed at the end.
+				size, err = streamFileAtomic(out, func(w io.Writer) (int64, error) { return c.Read(ctx, id, w, opts) })
+			} else {
+				blob, err = c.ReadBlob(ctx, id, opts)
+				size = int64(len(blob))
+			}
 			done()
 			if err != nil {
 				return err
-			}
-			if out != "" {
-				if err := writeFileAtomic(out, blob); err != nil {
-					return err
-				}
 			}
 			w := cmd.OutOrStdout()
 			switch {
@@ -79,7 +87,7 @@ blobs whose writer you trust.`,
 				_, err := bytes.NewReader(blob).WriteTo(w)
 				return err
 			}
-			fmt.Fprintf(w, "Success: Blob %s (%s) stored in file %s.\n", id, humanBytes(uint64(len(blob))), out)
+			fmt.Fprintf(w, "Success: Blob %s (%s) stored in file %s.\n", id, humanBytes(uint64(size)), out)
 			return nil
 		},
 	}
@@ -90,20 +98,26 @@ blobs whose writer you trust.`,
 	return cmd
 }
 
-// writeFileAtomic writes a file through a temporary file and a rename, so
-// that a failed read never leaves half a blob behind.
-func writeFileAtomic(path string, b []byte) error {
+// streamFileAtomic writes what write writes to path through a temporary
+// file and a rename, so that a failed read never leaves half a blob behind.
+func streamFileAtomic(path string, write func(io.Writer) (int64, error)) (int64, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".walrus-read-*")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	n, err := write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
 		tmp.Close()
-		return err
+		return 0, err
 	}
 	if err := tmp.Close(); err != nil {
-		return err
+		return 0, err
 	}
-	return os.Rename(tmp.Name(), path)
+	return n, os.Rename(tmp.Name(), path)
 }
+
