@@ -120,4 +120,3 @@ func streamFileAtomic(path string, write func(io.Writer) (int64, error)) (int64,
 	}
 	return n, os.Rename(tmp.Name(), path)
 }
-
