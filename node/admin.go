@@ -307,6 +307,13 @@ var statusFuncs = template.FuncMap{
 		return "no"
 	},
 	"pending": formatPending,
+	"plural": func(n any, noun string) string {
+		s := fmt.Sprint(n)
+		if s != "1" {
+			noun += "s"
+		}
+		return groupDigits(s) + " " + noun
+	},
 	"bps": func(b uint16) string {
 		return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%d.%02d", b/100, b%100), "0"), ".") + "%"
 	},
@@ -446,13 +453,13 @@ td:first-child{color:#555;white-space:nowrap}h2{margin-top:1.5em}.bad{color:#b00
 
 <h2>Recovery and shard sync</h2>
 <table>
-<tr><td>recovering now</td><td>{{count .Recovery.BlobsInProgress}} blobs{{if .SyncingShards}}; shards {{shards .SyncingShards}} syncing{{end}}</td></tr>
+<tr><td>recovering now</td><td>{{plural .Recovery.BlobsInProgress "blob"}}{{if .SyncingShards}}; shards {{shards .SyncingShards}} syncing{{end}}</td></tr>
 <tr><th colspan="2">since the node started</th></tr>
 <tr><td>sliver pairs stored from clients</td><td>{{count .Recovery.PairsStored}}</td></tr>
 <tr><td>blobs queued for recovery</td><td>{{count .Recovery.BlobsQueued}}</td></tr>
 <tr><td>sliver pairs recovered</td><td>{{count .Recovery.PairsRecovered}}</td></tr>
 <tr><td>recoveries failed</td><td{{if .Recovery.BlobsFailed}} class="bad"{{end}}>{{count .Recovery.BlobsFailed}}</td></tr>
-<tr><td>sliver pairs from shard sync</td><td>{{count .Recovery.ShardSyncPairs}} ({{.Recovery.ShardSyncFallbacks}} syncs fell back to recovery)</td></tr>
+<tr><td>sliver pairs from shard sync</td><td>{{count .Recovery.ShardSyncPairs}} ({{plural .Recovery.ShardSyncFallbacks "sync"}} fell back to recovery)</td></tr>
 <tr><td>lying peers caught</td><td>{{count .Recovery.LiarsCaught}}</td></tr>
 </table>
 
@@ -465,7 +472,7 @@ td:first-child{color:#555;white-space:nowrap}h2{margin-top:1.5em}.bad{color:#b00
 <tr><td>commission</td><td>{{bps .CommissionRate}} (next epoch {{bps .NextCommissionRate}}); accrued {{wal .CommissionAccrued}}</td></tr>
 <tr><td>price votes</td><td>storage {{frost .StoragePriceVote}} per MiB per epoch, write {{frost .WritePriceVote}} per MiB</td></tr>
 <tr><td>capacity</td><td>{{bytes .Capacity}}</td></tr>
-<tr><td>challenges</td><td>{{.ChallengesPassed}} passed, {{.ChallengesFailed}} failed, {{.ChallengesUnproven}} unproven in the last {{len .Epochs}} epochs</td></tr>
+<tr><td>challenges</td><td>{{.ChallengesPassed}} passed, {{.ChallengesFailed}} failed, {{.ChallengesUnproven}} unproven in the last {{plural (len .Epochs) "epoch"}}</td></tr>
 <tr><td>rewards</td><td>{{wal .RewardsEarned}} earned, {{wal .Burned}} burned in those epochs</td></tr>
 </table>
 {{if .Epochs}}<h3>Last epochs</h3><table>

@@ -128,6 +128,39 @@ func TestE2EPages(t *testing.T) {
 	}
 	b.checkLinks(admin+"/", dom, "/metrics", "/health")
 
+	// The next epoch: the stake is active, and the chain's record of epoch
+	// 1 shows in the table of last epochs.
+	if err := d.AdvanceToMidpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.AdvanceEpoch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(time.Minute)
+	for {
+		_, body := httpDo(t, http.MethodGet, admin+"/health", nil)
+		st = node.Status{}
+		json.Unmarshal(body, &st)
+		if st.Epoch == 2 && st.Pool != nil && st.Pool.PendingStake == 0 && len(st.Pool.Epochs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node 0's status never showed epoch 2 with its stake active and epoch 1's record: %s", body)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	_, text = b.load(admin+"/", "node-status-epoch2")
+	e1 := st.Pool.Epochs[0]
+	for _, want := range []string{
+		"epoch 2 (", "active stake 10,250", "pending stake 0 WAL", fmt.Sprintf("in the last %d epoch rewards", len(st.Pool.Epochs)),
+		"epoch shards attested passed by failed by verdict reward commission burned",
+		fmt.Sprintf("1 %d %s %d shards %d shards %s", e1.Shards, map[bool]string{true: "yes", false: "no"}[e1.Attested], e1.PassedBy, e1.FailedBy, e1.Verdict),
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("node status page in epoch 2 lacks %q:\n%s", want, text)
+		}
+	}
+
 	// The daemon's pages.
 	dom, text = b.load(d.DaemonURL+"/", "daemon-home")
 	for _, want := range []string{"Walrus publisher and aggregator", "API", "Status", "Metrics"} {
@@ -152,7 +185,7 @@ func TestE2EPages(t *testing.T) {
 	}
 
 	_, text = b.load(d.DaemonURL+"/status", "daemon-status")
-	for _, want := range []string{"epoch 1", "shards 100", "storage nodes 4 in the committee", "largest blob 10 MiB per store"} {
+	for _, want := range []string{"epoch 2", "shards 100", "storage nodes 4 in the committee", "largest blob 10 MiB per store"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("daemon status page lacks %q:\n%s", want, text)
 		}
