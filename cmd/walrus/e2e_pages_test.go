@@ -161,6 +161,34 @@ func TestE2EPages(t *testing.T) {
 		}
 	}
 
+	// Node 1 loses its disk: its page shows what recovery rebuilt.
+	if err := d.WipeNode(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	admin1 := "http://" + d.Nodes[1].Running().AdminAddr()
+	deadline = time.Now().Add(2 * time.Minute)
+	for {
+		_, body := httpDo(t, http.MethodGet, admin1+"/health", nil)
+		st = node.Status{}
+		json.Unmarshal(body, &st)
+		if st.Stored.Blobs == 2 && st.Recovery.BlobsInProgress == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node 1 never recovered its 2 blobs: %s", body)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	_, text = b.load(admin1+"/", "node-status-recovered")
+	for _, want := range []string{
+		"Storage node devnet-1", "blobs 2", "recovering now 0 blobs", "blobs queued for recovery 2",
+		fmt.Sprintf("sliver pairs recovered %d", 2*len(st.Shards)), "recoveries failed 0", "sliver pairs stored from clients 0",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("node 1's status page after recovery lacks %q:\n%s", want, text)
+		}
+	}
+
 	// The daemon's pages.
 	dom, text = b.load(d.DaemonURL+"/", "daemon-home")
 	for _, want := range []string{"Walrus publisher and aggregator", "API", "Status", "Metrics"} {
