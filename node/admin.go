@@ -307,6 +307,7 @@ var statusFuncs = template.FuncMap{
 		return "no"
 	},
 	"pending": formatPending,
+	"add":     func(a, b int) int { return a + b },
 	"plural": func(n any, noun string) string {
 		s := fmt.Sprint(n)
 		if s != "1" {
@@ -462,6 +463,13 @@ td:first-child{color:#555;white-space:nowrap}h2{margin-top:1.5em}.bad{color:#b00
 <tr><td>sliver pairs from shard sync</td><td>{{count .Recovery.ShardSyncPairs}} ({{plural .Recovery.ShardSyncFallbacks "sync"}} fell back to recovery)</td></tr>
 <tr><td>lying peers caught</td><td>{{count .Recovery.LiarsCaught}}</td></tr>
 </table>
+
+{{with .Challenges}}<h2>Storage challenges of epoch {{.Epoch}}</h2>
+<table>
+<tr><td>own shards proven</td><td>{{len .Proven}} of {{len .Proven | add (len .Unproven)}}{{with .Unproven}}; <span class="bad">unproven: {{shards .}}</span>{{end}} ({{plural .BlobSet "blob"}} sampled)</td></tr>
+<tr><td>attested</td><td>{{yesno .Attested}}{{with .AttestError}} <span class="bad">({{.}})</span>{{end}}</td></tr>
+{{if .Members}}<tr><td>other members</td><td>{{range $i, $m := .Members}}{{if $i}}, {{end}}<span{{if eq .Verdict "failed"}} class="bad"{{end}} title="{{.NodeID}}">#{{.Index}} {{.Verdict}}</span>{{end}}</td></tr>{{end}}
+</table>{{end}}
 
 <h2>Stake and rewards</h2>
 {{with .PoolError}}<p class="bad">chain: {{.}}</p>{{end}}

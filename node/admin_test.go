@@ -136,7 +136,7 @@ func TestStatusPage(t *testing.T) {
 		t.Fatalf("pool after a failed epoch: %+v", p)
 	}
 	page = e.getAdmin(x, "/")
-	for _, want := range []string{"1 passed, 1 failed, 0 unproven in the last 2 epochs", `class="bad">failed`, strings.TrimSuffix(formatFrost(p.RewardsEarned), " WAL") + " WAL earned, " + strings.TrimSuffix(formatFrost(p.Burned), " WAL") + " WAL burned"} {
+	for _, want := range []string{"1 passed, 1 failed, 0 unproven in the last 2 epochs", "<h2>Storage challenges of epoch ", "<td>own shards proven</td>", `class="bad">failed`, strings.TrimSuffix(formatFrost(p.RewardsEarned), " WAL") + " WAL earned, " + strings.TrimSuffix(formatFrost(p.Burned), " WAL") + " WAL burned"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("status page lacks %q:\n%s", want, page)
 		}

@@ -152,7 +152,7 @@ func TestE2EPages(t *testing.T) {
 	_, text = b.load(admin+"/", "node-status-epoch2")
 	e1 := st.Pool.Epochs[0]
 	for _, want := range []string{
-		"epoch 2 (", "active stake 10,250", "pending stake 0 WAL", fmt.Sprintf("in the last %d epoch rewards", len(st.Pool.Epochs)),
+		"epoch 2 (", "active stake 10,250", "Storage challenges of epoch 2 own shards proven ", "pending stake 0 WAL", fmt.Sprintf("in the last %d epoch rewards", len(st.Pool.Epochs)),
 		"epoch shards attested passed by failed by verdict reward commission burned",
 		fmt.Sprintf("1 %d %s %d shards %d shards %s", e1.Shards, map[bool]string{true: "yes", false: "no"}[e1.Attested], e1.PassedBy, e1.FailedBy, e1.Verdict),
 	} {
