@@ -49,8 +49,12 @@ lint: $(STATICCHECK)
 	$(GO) vet $(PKGS)
 	$(STATICCHECK) $(PKGS)
 
-## e2e: long end-to-end runs with real processes (large blobs, soak).
+## e2e: long end-to-end runs with real processes (large blobs, soak), and
+## the operator's pages in headless Chromium (installed here if missing;
+## TestE2EPages writes its screenshots to $WALRUS_E2E_ARTIFACTS/pages).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 e2e:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 	WALRUS_E2E_LONG=1 $(GO) test -race -timeout 60m -run 'E2E' -v ./cmd/walrus/...
 
 ## vectors: regenerate the golden RS2 vectors with Walrus's own encoder (needs Node.js).

@@ -97,6 +97,8 @@ type RecoveryStatus struct {
 	// data that does not verify.
 	PairsStored uint64 `json:"pairsStored"`
 	LiarsCaught uint64 `json:"liarsCaught"`
+	// BlobsInProgress are queued or being recovered now.
+	BlobsInProgress int `json:"blobsInProgress"`
 }
 
 // PoolStatus is the node's staking pool as the chain records it. Amounts in
@@ -171,6 +173,9 @@ func (n *Node) operatorStatus(ctx context.Context, st *Status) {
 		PairsRecovered: counterValue(m.pairsRecovered), ShardSyncPairs: counterValue(m.syncPairs),
 		ShardSyncFallbacks: counterValue(m.syncFallbacks), PairsStored: counterValue(m.pairsStored),
 		LiarsCaught: counterValue(m.liarsCaught),
+	}
+	if n.sync != nil && n.sync.recov != nil {
+		st.Recovery.BlobsInProgress = n.sync.recov.inProgress()
 	}
 	c := &n.statusCache
 	c.mu.Lock()
@@ -277,8 +282,8 @@ func counterValue(c prometheus.Counter) uint64 {
 	return uint64(m.Counter.GetValue())
 }
 
-// The status page's formatters: binary sizes, WAL, basis points, shard
-// ranges and durations.
+// The status page's formatters: binary sizes, WAL, FROST, counts, basis
+// points, shard ranges, durations and pending stake.
 var statusFuncs = template.FuncMap{
 	"bytes": func(n any) string {
 		var v uint64
@@ -292,12 +297,89 @@ var statusFuncs = template.FuncMap{
 		}
 		return humanSize(v)
 	},
-	"wal": formatWAL,
+	"wal":   formatWAL,
+	"frost": func(f uint64) string { return groupDigits(fmt.Sprint(f)) + " FROST" },
+	"count": func(n any) string { return groupDigits(fmt.Sprint(n)) },
+	"yesno": func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	},
+	"pending": formatPending,
+	"add":     func(a, b int) int { return a + b },
+	"plural": func(n any, noun string) string {
+		s := fmt.Sprint(n)
+		if s != "1" {
+			noun += "s"
+		}
+		return groupDigits(s) + " " + noun
+	},
 	"bps": func(b uint16) string {
 		return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%d.%02d", b/100, b%100), "0"), ".") + "%"
 	},
 	"shards": FormatShards,
-	"uptime": func(s int64) string { return (time.Duration(s) * time.Second).String() },
+	"uptime": formatUptime,
+}
+
+// formatUptime shows seconds as the two largest units: "42 s",
+// "3 min 5 s", "4 h 12 min", "2 d 3 h".
+func formatUptime(s int64) string {
+	s = max(s, 0)
+	units := []struct {
+		name string
+		secs int64
+	}{{"d", 86400}, {"h", 3600}, {"min", 60}, {"s", 1}}
+	for i, u := range units {
+		if s < u.secs && u.secs > 1 {
+			continue
+		}
+		out := fmt.Sprintf("%d %s", s/u.secs, u.name)
+		if i+1 < len(units) {
+			if r := s % u.secs / units[i+1].secs; r > 0 {
+				out += fmt.Sprintf(" %d %s", r, units[i+1].name)
+			}
+		}
+		return out
+	}
+	return "0 s"
+}
+
+// formatPending shows pending stake with the epochs it activates in:
+// "250 WAL, active from epoch 3", or "300 WAL: 250 WAL active from epoch
+// 3, 50 WAL from epoch 4".
+func formatPending(total uint64, by []chain.EpochAmount) string {
+	out := formatWAL(total)
+	switch {
+	case len(by) == 1 && by[0].Amount == total:
+		return fmt.Sprintf("%s, active from epoch %d", out, by[0].Epoch)
+	case len(by) > 0:
+		for i, e := range by {
+			sep, what := ", ", "from"
+			if i == 0 {
+				sep, what = ": ", "active from"
+			}
+			out += fmt.Sprintf("%s%s %s epoch %d", sep, formatWAL(e.Amount), what, e.Epoch)
+		}
+	}
+	return out
+}
+
+// groupDigits puts thousands separators in the integer part of a decimal:
+// "12345.5" is "12,345.5".
+func groupDigits(s string) string {
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if hasFrac {
+		b.WriteString("." + frac)
+	}
+	return b.String()
 }
 
 // humanSize shows a byte count with a binary unit: "12.5 MiB".
@@ -314,10 +396,10 @@ func humanSize(n uint64) string {
 	return fmt.Sprintf("%.1f %s", v, units[i])
 }
 
-// formatWAL shows FROST as WAL: "1.5 WAL".
+// formatWAL shows FROST as WAL: "1.5 WAL", "10,000 WAL".
 func formatWAL(frost uint64) string {
 	s := fmt.Sprintf("%d.%09d", frost/chain.FrostPerWAL, frost%chain.FrostPerWAL)
-	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".") + " WAL"
+	return groupDigits(strings.TrimSuffix(strings.TrimRight(s, "0"), ".")) + " WAL"
 }
 
 // FormatShards shows ascending shard indices as ranges: "0-3, 7" ("none"
@@ -343,8 +425,11 @@ func FormatShards(s []uint16) string {
 }
 
 var statusPage = template.Must(template.New("status").Funcs(statusFuncs).Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>walrus node {{.Name}}</title>
-<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 12px;text-align:left}h2{margin-top:1.5em}.bad{color:#b00}</style></head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>walrus node {{.Name}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse}td,th{padding:2px 12px;text-align:left;vertical-align:top;border-bottom:1px solid #eee}
+td:first-child{color:#555;white-space:nowrap}h2{margin-top:1.5em}.bad{color:#b00}code{font-size:.9em}</style></head>
 <body><h1>Storage node {{.Name}}</h1>
 <table>
 <tr><td>node ID</td><td><code>{{.NodeID}}</code></td></tr>
@@ -352,7 +437,7 @@ var statusPage = template.Must(template.New("status").Funcs(statusFuncs).Parse(`
 <tr><td>addresses</td><td>{{range .Addresses}}<code>{{.}}</code><br>{{end}}</td></tr>
 <tr><td>up</td><td>{{uptime .UptimeSeconds}} (since {{.StartedAt}})</td></tr>
 <tr><td>epoch</td><td>{{.Epoch}} ({{.Phase}})</td></tr>
-<tr><td>committee member</td><td>{{.Member}}</td></tr>
+<tr><td>committee member</td><td>{{yesno .Member}}</td></tr>
 <tr><td>shards</td><td>{{len .Shards}} of {{.NShards}}: {{shards .Shards}}</td></tr>
 <tr><td>syncing shards</td><td>{{shards .SyncingShards}}</td></tr>
 <tr><td>event cursor</td><td>{{.EventCursor}}</td></tr>
@@ -360,37 +445,47 @@ var statusPage = template.Must(template.New("status").Funcs(statusFuncs).Parse(`
 
 <h2>Storage</h2>
 <table>
-<tr><td>blobs</td><td>{{.Stored.Blobs}}{{if .Stored.Truncated}}+ (count stopped){{end}}</td></tr>
-<tr><td>sliver pairs</td><td>{{.Stored.SliverPairs}}{{if .Stored.Truncated}}+{{end}}</td></tr>
+<tr><td>blobs</td><td>{{count .Stored.Blobs}}{{if .Stored.Truncated}}+ (count stopped){{end}}</td></tr>
+<tr><td>sliver pairs</td><td>{{count .Stored.SliverPairs}}{{if .Stored.Truncated}}+{{end}}</td></tr>
 {{with .Stored.Error}}<tr><td>count error</td><td class="bad">{{.}}</td></tr>{{end}}
 <tr><td>disk usage</td><td>{{bytes .DiskUsageB}}</td></tr>
 <tr><td>buffered in memory</td><td>{{bytes .BufferedB}}</td></tr>
 </table>
 
-<h2>Recovery and shard sync (since start)</h2>
+<h2>Recovery and shard sync</h2>
 <table>
-<tr><td>sliver pairs stored from clients</td><td>{{.Recovery.PairsStored}}</td></tr>
-<tr><td>blobs queued for recovery</td><td>{{.Recovery.BlobsQueued}}</td></tr>
-<tr><td>sliver pairs recovered</td><td>{{.Recovery.PairsRecovered}}</td></tr>
-<tr><td>recoveries failed</td><td>{{.Recovery.BlobsFailed}}</td></tr>
-<tr><td>sliver pairs from shard sync</td><td>{{.Recovery.ShardSyncPairs}} ({{.Recovery.ShardSyncFallbacks}} syncs fell back to recovery)</td></tr>
-<tr><td>lying peers caught</td><td>{{.Recovery.LiarsCaught}}</td></tr>
+<tr><td>recovering now</td><td>{{plural .Recovery.BlobsInProgress "blob"}}{{if .SyncingShards}}; shards {{shards .SyncingShards}} syncing{{end}}</td></tr>
+<tr><th colspan="2">since the node started</th></tr>
+<tr><td>sliver pairs stored from clients</td><td>{{count .Recovery.PairsStored}}</td></tr>
+<tr><td>blobs queued for recovery</td><td>{{count .Recovery.BlobsQueued}}</td></tr>
+<tr><td>sliver pairs recovered</td><td>{{count .Recovery.PairsRecovered}}</td></tr>
+<tr><td>recoveries failed</td><td{{if .Recovery.BlobsFailed}} class="bad"{{end}}>{{count .Recovery.BlobsFailed}}</td></tr>
+<tr><td>sliver pairs from shard sync</td><td>{{count .Recovery.ShardSyncPairs}} ({{plural .Recovery.ShardSyncFallbacks "sync"}} fell back to recovery)</td></tr>
+<tr><td>lying peers caught</td><td>{{count .Recovery.LiarsCaught}}</td></tr>
 </table>
+
+{{with .Challenges}}<h2>Storage challenges of epoch {{.Epoch}}</h2>
+<table>
+<tr><td>own shards proven</td><td>{{len .Proven}} of {{len .Proven | add (len .Unproven)}}{{with .Unproven}}; <span class="bad">unproven: {{shards .}}</span>{{end}} ({{plural .BlobSet "blob"}} sampled)</td></tr>
+<tr><td>attested</td><td>{{yesno .Attested}}{{with .AttestError}} <span class="bad">({{.}})</span>{{end}}</td></tr>
+{{if .Members}}<tr><td>other members</td><td>{{range $i, $m := .Members}}{{if $i}}, {{end}}<span{{if eq .Verdict "failed"}} class="bad"{{end}} title="{{.NodeID}}">#{{.Index}} {{.Verdict}}</span>{{end}}</td></tr>{{end}}
+</table>{{end}}
 
 <h2>Stake and rewards</h2>
 {{with .PoolError}}<p class="bad">chain: {{.}}</p>{{end}}
 {{with .Pool}}<table>
 <tr><td>active stake</td><td>{{wal .ActiveStake}}</td></tr>
-<tr><td>pending stake</td><td>{{wal .PendingStake}}{{range .PendingByEpoch}}; {{wal .Amount}} activates in epoch {{.Epoch}}{{end}}</td></tr>
-{{if .WithdrawingByEpoch}}<tr><td>withdrawing</td><td>{{range .WithdrawingByEpoch}}{{wal .Amount}} leaves in epoch {{.Epoch}}; {{end}}</td></tr>{{end}}
+<tr><td>pending stake</td><td>{{pending .PendingStake .PendingByEpoch}}</td></tr>
+{{if .WithdrawingByEpoch}}<tr><td>withdrawing</td><td>{{range $i, $e := .WithdrawingByEpoch}}{{if $i}}, {{end}}{{wal .Amount}} leaves in epoch {{.Epoch}}{{end}}</td></tr>{{end}}
 <tr><td>commission</td><td>{{bps .CommissionRate}} (next epoch {{bps .NextCommissionRate}}); accrued {{wal .CommissionAccrued}}</td></tr>
-<tr><td>votes</td><td>storage {{.StoragePriceVote}}, write {{.WritePriceVote}} FROST per unit; capacity {{bytes .Capacity}}</td></tr>
-<tr><td>challenges</td><td>{{.ChallengesPassed}} passed, {{.ChallengesFailed}} failed, {{.ChallengesUnproven}} unproven in the last {{len .Epochs}} epochs</td></tr>
+<tr><td>price votes</td><td>storage {{frost .StoragePriceVote}} per MiB per epoch, write {{frost .WritePriceVote}} per MiB</td></tr>
+<tr><td>capacity</td><td>{{bytes .Capacity}}</td></tr>
+<tr><td>challenges</td><td>{{.ChallengesPassed}} passed, {{.ChallengesFailed}} failed, {{.ChallengesUnproven}} unproven in the last {{plural (len .Epochs) "epoch"}}</td></tr>
 <tr><td>rewards</td><td>{{wal .RewardsEarned}} earned, {{wal .Burned}} burned in those epochs</td></tr>
 </table>
-{{if .Epochs}}<table>
+{{if .Epochs}}<h3>Last epochs</h3><table>
 <tr><th>epoch</th><th>shards</th><th>attested</th><th>passed by</th><th>failed by</th><th>verdict</th><th>reward</th><th>commission</th><th>burned</th></tr>
-{{range .Epochs}}<tr><td>{{.Epoch}}</td><td>{{.Shards}}</td><td>{{.Attested}}</td><td>{{.PassedBy}}</td><td>{{.FailedBy}}</td><td{{if eq .Verdict.String "failed"}} class="bad"{{end}}>{{.Verdict}}</td><td>{{wal .Reward}}</td><td>{{wal .Commission}}</td><td>{{wal .Burned}}</td></tr>
+{{range .Epochs}}<tr><td>{{.Epoch}}</td><td>{{.Shards}}</td><td>{{yesno .Attested}}</td><td>{{.PassedBy}} shards</td><td>{{.FailedBy}} shards</td><td{{if eq .Verdict.String "failed"}} class="bad"{{end}}>{{.Verdict}}</td><td>{{wal .Reward}}</td><td>{{wal .Commission}}</td><td>{{wal .Burned}}</td></tr>
 {{end}}</table>{{end}}{{end}}
 <p><a href="/metrics">metrics</a> · <a href="/health">health (JSON)</a></p></body></html>
 `))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/store"
 )
@@ -53,6 +54,37 @@ func TestCountStored(t *testing.T) {
 		got := countStored(ctx, s, tc.shards, tc.limit)
 		if got.SliverPairs != tc.pairs || got.Blobs != tc.blobs || got.Truncated != tc.truncated || got.Error != "" {
 			t.Errorf("countStored(%v, limit %d) = %+v; want %d pairs, %d blobs, truncated %v", tc.shards, tc.limit, got, tc.pairs, tc.blobs, tc.truncated)
+		}
+	}
+}
+
+// TestStatusFormatters: the status page's human units.
+func TestStatusFormatters(t *testing.T) {
+	for _, tc := range []struct {
+		got, want string
+	}{
+		{formatUptime(0), "0 s"},
+		{formatUptime(-5), "0 s"},
+		{formatUptime(42), "42 s"},
+		{formatUptime(60), "1 min"},
+		{formatUptime(185), "3 min 5 s"},
+		{formatUptime(4*3600 + 12*60 + 9), "4 h 12 min"},
+		{formatUptime(2*86400 + 3*3600 + 59), "2 d 3 h"},
+		{formatUptime(86400), "1 d"},
+		{formatWAL(0), "0 WAL"},
+		{formatWAL(chain.FrostPerWAL * 3 / 2), "1.5 WAL"},
+		{formatWAL(10_000 * chain.FrostPerWAL), "10,000 WAL"},
+		{formatWAL(1_234_567*chain.FrostPerWAL + 1), "1,234,567.000000001 WAL"},
+		{groupDigits("999"), "999"},
+		{groupDigits("1000"), "1,000"},
+		{groupDigits("123456789"), "123,456,789"},
+		{formatPending(0, nil), "0 WAL"},
+		{formatPending(250*chain.FrostPerWAL, []chain.EpochAmount{{Epoch: 3, Amount: 250 * chain.FrostPerWAL}}), "250 WAL, active from epoch 3"},
+		{formatPending(300*chain.FrostPerWAL, []chain.EpochAmount{{Epoch: 3, Amount: 250 * chain.FrostPerWAL}, {Epoch: 4, Amount: 50 * chain.FrostPerWAL}}),
+			"300 WAL: 250 WAL active from epoch 3, 50 WAL from epoch 4"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
 	}
 }

@@ -90,7 +90,8 @@ func TestStatusPage(t *testing.T) {
 	for _, want := range []string{
 		"Storage node " + n0.Name(), n0.ID().String(),
 		"<td>blobs</td><td>2</td>", "<td>sliver pairs</td><td>" + itoa(2*len(shards)) + "</td>",
-		"2.5 WAL activates in epoch 2", "pending stake</td><td>2.5 WAL",
+		"pending stake</td><td>2.5 WAL, active from epoch 2</td>", "<td>committee member</td><td>yes</td>",
+		"<td>recovering now</td><td>0 blobs</td>",
 		"active stake</td><td>" + walString(com.Members[m].Stake),
 		"0 passed, 0 failed, 0 unproven in the last 0 epochs",
 		"sliver pairs stored from clients</td><td>" + itoa(2*len(shards)),
@@ -135,23 +136,32 @@ func TestStatusPage(t *testing.T) {
 		t.Fatalf("pool after a failed epoch: %+v", p)
 	}
 	page = e.getAdmin(x, "/")
-	for _, want := range []string{"1 passed, 1 failed, 0 unproven in the last 2 epochs", `class="bad">failed`, strings.TrimSuffix(formatFrost(p.RewardsEarned), " WAL") + " WAL earned, " + strings.TrimSuffix(formatFrost(p.Burned), " WAL") + " WAL burned"} {
+	for _, want := range []string{"1 passed, 1 failed, 0 unproven in the last 2 epochs", "<h2>Storage challenges of epoch ", "<td>own shards proven</td>", `class="bad">failed`, strings.TrimSuffix(formatFrost(p.RewardsEarned), " WAL") + " WAL earned, " + strings.TrimSuffix(formatFrost(p.Burned), " WAL") + " WAL burned"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("status page lacks %q:\n%s", want, page)
 		}
 	}
 }
 
-// formatFrost shows FROST as WAL as the page does.
+// formatFrost shows FROST as WAL as the page does, with thousands
+// separators.
 func formatFrost(frost uint64) string {
-	s := strconv.FormatUint(frost/chain.FrostPerWAL, 10) + "." + strings.TrimRight(strconv.FormatUint(frost%chain.FrostPerWAL+chain.FrostPerWAL, 10)[1:], "0")
+	s := thousands(frost/chain.FrostPerWAL) + "." + strings.TrimRight(strconv.FormatUint(frost%chain.FrostPerWAL+chain.FrostPerWAL, 10)[1:], "0")
 	return strings.TrimSuffix(s, ".") + " WAL"
+}
+
+// thousands writes n with a comma every three digits.
+func thousands(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // walString is how the page shows whole WAL amounts.
 func walString(frost uint64) string {
-	b, _ := json.Marshal(frost / chain.FrostPerWAL)
-	return string(b) + " WAL"
+	return thousands(frost/chain.FrostPerWAL) + " WAL"
 }

@@ -57,6 +57,13 @@ func (r *recoverer) init() {
 	r.queued = make(map[encoding.BlobID]bool)
 }
 
+// inProgress is the number of blobs queued or being recovered.
+func (r *recoverer) inProgress() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.queued)
+}
+
 // run starts the workers and waits for them until ctx ends.
 func (r *recoverer) run(ctx context.Context) {
 	var wg sync.WaitGroup

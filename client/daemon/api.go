@@ -5,8 +5,12 @@ import (
 	_ "embed"
 	"fmt"
 	"html/template"
+	"net"
 	"net/http"
+	"net/netip"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -43,12 +47,61 @@ func (d *Daemon) handleAPIYAML(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleHome serves GET /: a page that names the daemon and links to the
-// API page and the status.
+// API page, the status and, when Run serves them, the metrics.
 func (d *Daemon) handleHome(w http.ResponseWriter, r *http.Request) {
 	var b bytes.Buffer
-	homeTmpl.Execute(&b, d.cfg.Mode.String())
+	page := struct{ Title, Metrics string }{Title: modeTitle(d.cfg.Mode)}
+	if a := d.metricsAddr.Load(); a != nil {
+		page.Metrics = metricsURL(*a, r.Host)
+	}
+	if err := homeTmpl.Execute(&b, page); err != nil {
+		d.log.Warn("home page", "err", err)
+	}
 	writePage(w, b.Bytes())
 }
+
+// modeTitle names what a daemon of mode m serves.
+func modeTitle(m Mode) string {
+	if m == ModeDaemon {
+		return "publisher and aggregator"
+	}
+	return m.String()
+}
+
+// metricsURL is the URL of the metrics served on addr, as a page reached
+// at host links to it: a listener on every interface is reached at the
+// page's host name.
+func metricsURL(addr, host string) string {
+	ip, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	if a, err := netip.ParseAddr(ip); err == nil && a.IsUnspecified() {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			ip = h
+		} else {
+			ip = host
+		}
+	}
+	return "http://" + net.JoinHostPort(strings.Trim(ip, "[]"), port) + "/metrics"
+}
+
+// sizeText shows a byte count in binary units: "10 MiB", "1.5 GiB".
+func sizeText(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	v, i := float64(n), 0
+	for ; v >= 1024 && i < len(units)-1; i++ {
+		v /= 1024
+	}
+	return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0") + " " + units[i]
+}
+
+// codeSpans shows text with its `code spans` as code, escaped.
+func codeSpans(s string) template.HTML {
+	return template.HTML(codeSpanRE.ReplaceAllString(template.HTMLEscapeString(s), "<code>$1</code>"))
+}
+
+var codeSpanRE = regexp.MustCompile("`([^`]+)`")
 
 func writePage(w http.ResponseWriter, page []byte) {
 	h := w.Header()
@@ -63,14 +116,28 @@ const pageStyle = `body{font-family:system-ui,sans-serif;max-width:60rem;margin:
 code,pre{font-family:ui-monospace,monospace;background:#f4f4f4;padding:0 .2em}
 .op{border:1px solid #ddd;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}
 .m{display:inline-block;min-width:4em;font-weight:bold;text-transform:uppercase}
-table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:.2rem .6rem;text-align:left;vertical-align:top}`
+table{border-collapse:collapse}.ix code{white-space:nowrap}td,th{border-bottom:1px solid #eee;padding:.2rem .6rem;text-align:left;vertical-align:top}`
 
 var homeTmpl = template.Must(template.New("home").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Walrus {{.}}</title><style>` + pageStyle + `</style></head>
-<body><h1>Walrus {{.}}</h1>
-<p>This is a Walrus {{.}}: the HTTP API of Walrus's publisher and aggregator.</p>
+<html lang="en"><head><meta charset="utf-8"><title>Walrus {{.Title}}</title><style>` + pageStyle + `</style></head>
+<body><h1>Walrus {{.Title}}</h1>
+<p>This is a Walrus {{.Title}}: it serves the HTTP API of Walrus's publisher and aggregator.</p>
 <ul><li><a href="/v1/api">API</a> (<a href="/v1/api/openapi.yaml">OpenAPI YAML</a>)</li>
-<li><a href="/status">Status</a></li></ul></body></html>
+<li><a href="/status">Status</a>: the network's epoch and size</li>
+{{with .Metrics}}<li><a href="{{.}}">Metrics</a> (Prometheus)</li>{{end}}</ul></body></html>
+`))
+
+var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{"size": sizeText}).Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Walrus status</title><style>` + pageStyle + `</style></head>
+<body><h1>Status</h1>
+<table>
+<tr><td>serves</td><td>{{.Mode}} ({{if eq .Mode "daemon"}}publisher and aggregator{{else}}{{.Mode}} only{{end}})</td></tr>
+<tr><td>epoch</td><td>{{.Epoch}}</td></tr>
+<tr><td>shards</td><td>{{.NShards}}</td></tr>
+<tr><td>storage nodes</td><td>{{.Nodes}} in the committee</td></tr>
+{{if .MaxBodySize}}<tr><td>largest blob</td><td>{{size .MaxBodySize}} per store</td></tr>{{end}}
+</table>
+<p><a href="/">Home</a> · <a href="/v1/api">API</a> · <code>GET /status</code> without <code>Accept: text/html</code> answers JSON.</p></body></html>
 `))
 
 // apiDoc is what the page shows of an OpenAPI document.
@@ -104,6 +171,7 @@ type pageOp struct {
 type pageCode struct{ Code, Description string }
 
 var apiTmpl = template.Must(template.New("api").Funcs(template.FuncMap{
+	"code": codeSpans,
 	"schema": func(m map[string]any) string {
 		var parts []string
 		for _, k := range []string{"type", "format", "pattern", "minimum", "default", "enum"} {
@@ -116,12 +184,14 @@ var apiTmpl = template.Must(template.New("api").Funcs(template.FuncMap{
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Doc.Info.Title}}</title><style>` + pageStyle + `</style></head>
 <body><h1>{{.Doc.Info.Title}} <small>{{.Doc.Info.Version}}</small></h1>
-<p>{{.Doc.Info.Description}}</p>
+<p>{{code .Doc.Info.Description}}</p>
 <p>The OpenAPI document: <a href="/v1/api/openapi.yaml">openapi.yaml</a>. <a href="/">Home</a>, <a href="/status">status</a>.</p>
+<table class="ix">{{range .Ops}}<tr><td><span class="m">{{.Method}}</span></td><td><a href="#{{.Method}}{{.Path}}"><code>{{.Path}}</code></a></td><td>{{code .Summary}}</td></tr>
+{{end}}</table>
 {{range .Ops}}<div class="op" id="{{.Method}}{{.Path}}"><h2><span class="m">{{.Method}}</span> <code>{{.Path}}</code></h2>
-<p><b>{{.Summary}}</b></p>{{if .Description}}<p>{{.Description}}</p>{{end}}
+<p><b>{{code .Summary}}</b></p>{{if .Description}}<p>{{code .Description}}</p>{{end}}
 {{if .Parameters}}<table><tr><th>Parameter</th><th>In</th><th>Schema</th><th>Description</th></tr>
-{{range .Parameters}}<tr><td><code>{{.Name}}</code>{{if .Required}} (required){{end}}</td><td>{{.In}}</td><td>{{schema .Schema}}</td><td>{{.Description}}</td></tr>
+{{range .Parameters}}<tr><td><code>{{.Name}}</code>{{if .Required}} (required){{end}}</td><td>{{.In}}</td><td>{{schema .Schema}}</td><td>{{code .Description}}</td></tr>
 {{end}}</table>{{end}}
 <p>Answers: {{range .Codes}}<code title="{{.Description}}">{{.Code}}</code> {{end}}</p></div>
 {{end}}</body></html>
@@ -145,7 +215,7 @@ func mustRenderAPIPage(doc []byte) []byte {
 			if !ok {
 				continue
 			}
-			po := pageOp{Method: m, Path: p, apiOp: op}
+			po := pageOp{Method: strings.ToUpper(m), Path: p, apiOp: op}
 			for code, r := range op.Responses {
 				desc := r.Description
 				if desc == "" {

@@ -48,3 +48,26 @@ func TestOpenAPIInStep(t *testing.T) {
 		t.Errorf("API page:\n%s", apiPage)
 	}
 }
+
+// TestPageHelpers: the metrics link of the home page, the sizes of the
+// status page and the code spans of the API page.
+func TestPageHelpers(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{metricsURL("127.0.0.1:27182", "127.0.0.1:31415"), "http://127.0.0.1:27182/metrics"},
+		{metricsURL("0.0.0.0:27182", "example.org:31415"), "http://example.org:27182/metrics"},
+		{metricsURL("[::]:27182", "[2001:db8::1]:31415"), "http://[2001:db8::1]:27182/metrics"},
+		{metricsURL("[::]:27182", "example.org"), "http://example.org:27182/metrics"},
+		{metricsURL("10.0.0.5:9000", "example.org"), "http://10.0.0.5:9000/metrics"},
+		{metricsURL("bad", "example.org"), ""},
+		{sizeText(0), "0 B"},
+		{sizeText(1023), "1023 B"},
+		{sizeText(10 << 20), "10 MiB"},
+		{sizeText(3 << 29), "1.5 GiB"},
+		{string(codeSpans("run `walrus daemon` <now>")), "run <code>walrus daemon</code> &lt;now&gt;"},
+		{string(codeSpans("a `<b>` and `c")), "a <code>&lt;b&gt;</code> and `c"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

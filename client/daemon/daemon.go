@@ -41,6 +41,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,6 +53,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -351,6 +353,9 @@ type Daemon struct {
 	cancel context.CancelFunc
 
 	metrics metrics
+	// metricsAddr is where Run serves the metrics ("" when it does not),
+	// for the home page's link.
+	metricsAddr atomic.Pointer[string]
 }
 
 type metrics struct {
@@ -464,6 +469,8 @@ func (d *Daemon) Run(ctx context.Context, ln, metrics net.Listener) error {
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(d.limitListener(ln)) }()
 	if metrics != nil {
+		addr := metrics.Addr().String()
+		d.metricsAddr.Store(&addr)
 		msrv := &http.Server{Handler: d.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, msrv)
 		go func() { errc <- msrv.Serve(metrics) }()
@@ -664,7 +671,8 @@ type Status struct {
 	MaxBodySize int64 `json:"maxBodySize,omitempty"`
 }
 
-// handleStatus serves GET /status.
+// handleStatus serves GET /status: JSON, or a page to a browser (a
+// request that accepts text/html).
 func (d *Daemon) handleStatus(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
@@ -682,6 +690,15 @@ func (d *Daemon) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if d.cfg.Mode.publishes() {
 		out.MaxBodySize = d.cfg.MaxBodySize
 	}
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		var b bytes.Buffer
+		if err := statusTmpl.Execute(&b, out); err != nil {
+			d.log.Warn("status page", "err", err)
+		}
+		writePage(w, b.Bytes())
+		return
+	}
+	w.Header().Add("Vary", "Accept")
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -424,6 +424,27 @@ func TestModes(t *testing.T) {
 			t.Fatalf("status: %d %s", resp.StatusCode, body)
 		}
 	}
+	// A browser gets the status as a page.
+	for _, tc := range []struct {
+		e    *env
+		want []string
+	}{
+		{agg, []string{"<td>serves</td><td>aggregator (aggregator only)</td>", "<td>shards</td><td>10</td>", "<td>storage nodes</td><td>4 in the committee</td>"}},
+		{pub, []string{"<td>epoch</td><td>1</td>", "<td>largest blob</td><td>64 KiB per store</td>"}},
+	} {
+		resp, page := tc.e.do(t, http.MethodGet, "/status", nil, "Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Fatalf("status page: %d %v", resp.StatusCode, resp.Header)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(page), w) {
+				t.Errorf("status page lacks %s:\n%s", w, page)
+			}
+		}
+		if strings.Contains(string(page), "largest blob") != (tc.e == pub) {
+			t.Errorf("status page of the wrong mode:\n%s", page)
+		}
+	}
 }
 
 func TestDisconnectMidUpload(t *testing.T) {
