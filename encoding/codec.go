@@ -159,11 +159,20 @@ type expansion struct {
 func (c *Codec) expand(blob []byte, s int, secondary bool) (*expansion, error) {
 	p := c.p
 	n := p.N
-	pbuf, primary := makeSlivers(Primary, n, p.Cols, s)
+	rowLen := p.Cols * s
+	// Without secondary slivers the primary ones are not returned: the
+	// source rows the blob fills whole are read in place (none is written)
+	// instead of copied, which saves a copy and fresh memory of the blob's
+	// size.
+	aliased := 0
+	if !secondary {
+		aliased = len(blob) / rowLen
+	}
+	pbuf, primary := makeSlivers(Primary, n, p.Cols, s, blob[:aliased*rowLen])
 	var sbuf []byte
 	var sec []Sliver
 	if secondary {
-		sbuf, sec = makeSlivers(Secondary, n, p.Rows, s)
+		sbuf, sec = makeSlivers(Secondary, n, p.Rows, s, nil)
 	}
 	x := &expansion{
 		primary:   primary,
@@ -183,10 +192,9 @@ func (c *Codec) expand(blob []byte, s int, secondary bool) (*expansion, error) {
 	// Source rows: the blob, zero-padded. While the tables are built, also
 	// hash the source symbols and touch the pages the codes will write, so
 	// that the page faults of fresh memory are taken now.
-	rowLen := p.Cols * s
-	parity := pbuf[p.Rows*rowLen:]
+	parity := pbuf[(p.Rows-aliased)*rowLen:]
 	err := c.parallel(p.Rows, func(ws *workerScratch, r int) error {
-		if off := r * rowLen; off < len(blob) {
+		if off := r * rowLen; r >= aliased && off < len(blob) {
 			copy(x.primary[r].Data, blob[off:min(off+rowLen, len(blob))])
 		}
 		if warming {
@@ -241,13 +249,20 @@ func touchPart(b []byte, i, count int) {
 	}
 }
 
-// makeSlivers returns count slivers of the given number of symbols, cut from
-// one buffer, and the buffer.
-func makeSlivers(axis Axis, count, symbols, s int) ([]byte, []Sliver) {
-	buf := make([]byte, count*symbols*s)
+// makeSlivers returns count slivers of the given number of symbols and the
+// buffer the slivers past the first len(front)/(symbols·s) are cut from; those
+// first slivers are cut from front (a whole number of slivers), in place.
+func makeSlivers(axis Axis, count, symbols, s int, front []byte) ([]byte, []Sliver) {
+	size := symbols * s
+	k := len(front) / size
+	buf := make([]byte, (count-k)*size)
 	out := make([]Sliver, count)
 	for i := range out {
-		out[i] = Sliver{Axis: axis, Index: uint16(i), SymbolSize: uint16(s), Data: buf[i*symbols*s : (i+1)*symbols*s : (i+1)*symbols*s]}
+		b, o := buf, (i-k)*size
+		if i < k {
+			b, o = front, i*size
+		}
+		out[i] = Sliver{Axis: axis, Index: uint16(i), SymbolSize: uint16(s), Data: b[o : o+size : o+size]}
 	}
 	return buf, out
 }
