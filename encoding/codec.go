@@ -110,7 +110,7 @@ func (c *Codec) Encode(blob []byte) (*EncodedBlob, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := c.expand(blob, s, true)
+	m, err := c.expand(blob, s)
 	if err != nil {
 		return nil, err
 	}
@@ -119,14 +119,14 @@ func (c *Codec) Encode(blob []byte) (*EncodedBlob, error) {
 }
 
 // ComputeMetadata returns the metadata and blob ID Encode would, without
-// building the secondary slivers: what computing a blob ID needs, in less
-// time and memory. It does not retain blob.
+// keeping any sliver: what computing a blob ID needs, in less time and
+// memory (expandMetadata). It does not retain blob.
 func (c *Codec) ComputeMetadata(blob []byte) (*Metadata, BlobID, error) {
 	s, err := c.checkSize(uint64(len(blob)))
 	if err != nil {
 		return nil, BlobID{}, err
 	}
-	m, err := c.expand(blob, s, false)
+	m, err := c.expandMetadata(blob, s)
 	if err != nil {
 		return nil, BlobID{}, err
 	}
@@ -152,28 +152,15 @@ type expansion struct {
 	srcLeaves []Hash
 }
 
-// expand builds the primary slivers, the secondary ones if secondary is
-// set, and the Merkle roots of every row and column of the expanded matrix.
-// Each symbol is hashed once: its leaf hash serves both its row's tree and
-// its column's tree (see expandRows).
-func (c *Codec) expand(blob []byte, s int, secondary bool) (*expansion, error) {
+// expand builds the primary and secondary slivers and the Merkle roots of
+// every row and column of the expanded matrix. Each symbol is hashed once:
+// its leaf hash serves both its row's tree and its column's tree (see
+// expandRows). ComputeMetadata, which needs no slivers, uses expandMetadata.
+func (c *Codec) expand(blob []byte, s int) (*expansion, error) {
 	p := c.p
 	n := p.N
-	rowLen := p.Cols * s
-	// Without secondary slivers the primary ones are not returned: the
-	// source rows the blob fills whole are read in place (none is written)
-	// instead of copied, which saves a copy and fresh memory of the blob's
-	// size.
-	aliased := 0
-	if !secondary {
-		aliased = len(blob) / rowLen
-	}
-	pbuf, primary := makeSlivers(Primary, n, p.Cols, s, blob[:aliased*rowLen])
-	var sbuf []byte
-	var sec []Sliver
-	if secondary {
-		sbuf, sec = makeSlivers(Secondary, n, p.Rows, s, nil)
-	}
+	pbuf, primary := makeSlivers(Primary, n, p.Cols, s)
+	sbuf, sec := makeSlivers(Secondary, n, p.Rows, s)
 	x := &expansion{
 		primary:   primary,
 		secondary: sec,
@@ -192,9 +179,10 @@ func (c *Codec) expand(blob []byte, s int, secondary bool) (*expansion, error) {
 	// Source rows: the blob, zero-padded. While the tables are built, also
 	// hash the source symbols and touch the pages the codes will write, so
 	// that the page faults of fresh memory are taken now.
-	parity := pbuf[(p.Rows-aliased)*rowLen:]
+	rowLen := p.Cols * s
+	parity := pbuf[p.Rows*rowLen:]
 	err := c.parallel(p.Rows, func(ws *workerScratch, r int) error {
-		if off := r * rowLen; r >= aliased && off < len(blob) {
+		if off := r * rowLen; off < len(blob) {
 			copy(x.primary[r].Data, blob[off:min(off+rowLen, len(blob))])
 		}
 		if warming {
@@ -249,20 +237,13 @@ func touchPart(b []byte, i, count int) {
 	}
 }
 
-// makeSlivers returns count slivers of the given number of symbols and the
-// buffer the slivers past the first len(front)/(symbols·s) are cut from; those
-// first slivers are cut from front (a whole number of slivers), in place.
-func makeSlivers(axis Axis, count, symbols, s int, front []byte) ([]byte, []Sliver) {
-	size := symbols * s
-	k := len(front) / size
-	buf := make([]byte, (count-k)*size)
+// makeSlivers returns count slivers of the given number of symbols, cut from
+// one buffer, and the buffer.
+func makeSlivers(axis Axis, count, symbols, s int) ([]byte, []Sliver) {
+	buf := make([]byte, count*symbols*s)
 	out := make([]Sliver, count)
 	for i := range out {
-		b, o := buf, (i-k)*size
-		if i < k {
-			b, o = front, i*size
-		}
-		out[i] = Sliver{Axis: axis, Index: uint16(i), SymbolSize: uint16(s), Data: b[o : o+size : o+size]}
+		out[i] = Sliver{Axis: axis, Index: uint16(i), SymbolSize: uint16(s), Data: buf[i*symbols*s : (i+1)*symbols*s : (i+1)*symbols*s]}
 	}
 	return buf, out
 }
@@ -400,15 +381,10 @@ func (c *Codec) expandRowUnit(x *expansion, s int, small bool, ws *workerScratch
 	if err := c.row.encode(sh, ws.rs(small)); err != nil {
 		return err
 	}
-	// Parity symbols of rows past the secondary slivers (of all rows, if
-	// there are none) are only hashed; each needs its own memory until the
-	// leaf hashes are flushed.
+	// Parity symbols of rows past the secondary slivers are only hashed;
+	// each needs its own memory until the leaf hashes are flushed.
 	lh := ws.leafHasher(s)
-	sec := x.secondary != nil
-	spareRows := i1 - i0
-	if sec {
-		spareRows = max(i1-max(i0, p.Rows), 0)
-	}
+	spareRows := max(i1-max(i0, p.Rows), 0)
 	spare := ws.bytes(spareRows * (nn - p.Cols) * s)
 	for i := i0; i < i1; i++ {
 		row := leaves[(i-i0)*nn : (i-i0+1)*nn]
@@ -419,14 +395,14 @@ func (c *Codec) expandRowUnit(x *expansion, s int, small bool, ws *workerScratch
 				lh.add(&row[j], x.primary[i].Symbol(j))
 			}
 		}
-		if i < p.Rows && sec {
+		if i < p.Rows {
 			for j := range p.Cols {
 				copy(x.secondary[j].Symbol(i), x.primary[i].Symbol(j))
 			}
 		}
 		for j := p.Cols; j < nn; j++ {
 			var v []byte
-			if i < p.Rows && sec {
+			if i < p.Rows {
 				v = x.secondary[j].Symbol(i)
 			} else {
 				v, spare = spare[:s:s], spare[s:]
