@@ -110,10 +110,10 @@ func (f *clientFlags) networkShards(cmd *cobra.Command) (int, error) {
 
 // mapFile maps the file at path read-only and returns its bytes and the
 // function that unmaps them. Mapping the page cache in place saves reading a
-// copy of the file into fresh memory: for a 64 MiB file at n = 1000 the
-// copy and its page faults were 6% of blob-id's CPU time (perf). Like a read racing a
-// writer, a file changed meanwhile gives a blob ID of no version of it; one
-// truncated meanwhile ends the process with SIGBUS.
+// copy of the file into fresh memory: for a 64 MiB file at n = 1000 the copy
+// and its page faults were 6% of blob-id's CPU time (perf). Like a read
+// racing a writer, a file changed meanwhile gives a blob ID of no version of
+// it; one truncated meanwhile ends the process with SIGBUS.
 func mapFile(path string) ([]byte, func(), error) {
 	f, err := os.Open(path)
 	if err != nil {
