@@ -118,6 +118,13 @@ func (c *Codec) Encode(blob []byte) (*EncodedBlob, error) {
 	return &EncodedBlob{Metadata: md, BlobID: md.BlobID(), Primary: m.primary, Secondary: m.secondary}, nil
 }
 
+// smallMetadataSymbol is the largest symbol size for which ComputeMetadata
+// runs Encode's expansion (slivers of at most 4n² bytes, dropped) rather than
+// expandMetadata, whose per-symbol overhead then outweighs its savings: at
+// n = 1000, 1 KiB (2-byte symbols) took 13% more CPU time with
+// expandMetadata, 1 MiB (6 bytes) the same, 8 MiB (38 bytes) less.
+const smallMetadataSymbol = 4
+
 // ComputeMetadata returns the metadata and blob ID Encode would, without
 // keeping any sliver: what computing a blob ID needs, in less time and
 // memory (expandMetadata). It does not retain blob.
@@ -126,7 +133,11 @@ func (c *Codec) ComputeMetadata(blob []byte) (*Metadata, BlobID, error) {
 	if err != nil {
 		return nil, BlobID{}, err
 	}
-	m, err := c.expandMetadata(blob, s)
+	expand := c.expandMetadata
+	if s <= smallMetadataSymbol {
+		expand = c.expand
+	}
+	m, err := expand(blob, s)
 	if err != nil {
 		return nil, BlobID{}, err
 	}
