@@ -157,6 +157,15 @@ func testGoldenVector(t *testing.T, v *vector, mode rsMode) {
 		if id != enc.BlobID || !bytes.Equal(md.MarshalBCS(), enc.Metadata.MarshalBCS()) {
 			t.Fatalf("ComputeMetadata: blob ID %s, Encode's %s", id, enc.BlobID)
 		}
+		// ComputeMetadata runs Encode's expansion for small symbols: check
+		// the rows-first one on every vector too.
+		x, err := c.expandMetadata(oracleBlob(v.Size, v.Seed), v.SymbolSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if xm := x.metadata(v.Size); !bytes.Equal(xm.MarshalBCS(), enc.Metadata.MarshalBCS()) {
+			t.Fatal("expandMetadata's metadata differs from Encode's")
+		}
 	}
 	for i, h := range v.PrimaryBCS {
 		pair := enc.Pair(i)

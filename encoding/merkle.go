@@ -77,9 +77,13 @@ func (h *leafHasher) add(dst *Hash, data []byte) {
 }
 
 // allZero reports whether b holds only zeros: short inputs a word at a time,
-// long ones against a zero block (memequal stops at the first difference,
-// so symbols of real data stop at once).
+// long ones against a zero block (memequal stops at the first difference).
+// Symbols of real data mostly stop at their first word, tested inline: the
+// call to memequal cost 3% of a 64 MiB metadata computation at n = 1000.
 func allZero(b []byte) bool {
+	if len(b) >= 8 && binary.LittleEndian.Uint64(b) != 0 {
+		return false
+	}
 	if len(b) < 32 {
 		for len(b) >= 8 {
 			if binary.LittleEndian.Uint64(b) != 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -64,10 +65,11 @@ configured network's (the client config's context), else ` + fmt.Sprint(defaultB
 			if uint64(st.Size()) > c.MaxBlobSize() {
 				return fmt.Errorf("%s: %w", path, &encoding.TooLargeError{Size: uint64(st.Size()), Max: c.MaxBlobSize(), N: nShards})
 			}
-			data, err := os.ReadFile(path)
+			data, unmap, err := mapFile(path)
 			if err != nil {
 				return err
 			}
+			defer unmap()
 			// The metadata alone gives the blob ID: the secondary slivers
 			// need not be built.
 			_, id, err := c.ComputeMetadata(data)
@@ -104,4 +106,30 @@ func (f *clientFlags) networkShards(cmd *cobra.Command) (int, error) {
 		return 0, fmt.Errorf("reading the network's shard count (or give --n-shards): %w", err)
 	}
 	return st.NShards, nil
+}
+
+// mapFile maps the file at path read-only and returns its bytes and the
+// function that unmaps them. Mapping the page cache in place saves reading a
+// copy of the file into fresh memory: for a 64 MiB file at n = 1000 the copy
+// and its page faults were 6% of blob-id's CPU time (perf). Like a read
+// racing a writer, a file changed meanwhile gives a blob ID of no version of
+// it; one truncated meanwhile ends the process with SIGBUS.
+func mapFile(path string) ([]byte, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Size() == 0 {
+		return nil, func() {}, nil
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mapping %s: %w", path, err)
+	}
+	return data, func() { _ = syscall.Munmap(data) }, nil
 }

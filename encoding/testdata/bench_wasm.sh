@@ -3,7 +3,8 @@
 # npm @mysten/walrus-wasm) in one hyperfine run, whole process each, at
 # n = 1000 for 64 MiB and 1 KiB of random data; checks first that both give
 # the same blob ID. Needs Node.js, npm and hyperfine (apt-get install
-# hyperfine). Not part of the tests.
+# hyperfine). Not part of the tests. --n-shards is explicit: a client config
+# naming a network would otherwise set the shard count (and need its chain).
 #
 # usage: encoding/testdata/bench_wasm.sh [RUNS] [ORACLE_DIR]
 # The machine should be quiet: compare the User+System columns too.
@@ -21,7 +22,7 @@ head -c $((64 << 20)) /dev/urandom >"$work/64MiB"
 head -c 1024 /dev/urandom >"$work/1KiB"
 
 for f in 64MiB 1KiB; do
-	ours=$("$work/walrus" blob-id --json "$work/$f" | sed 's/.*"blobId":"\([^"]*\)".*/\1/')
+	ours=$("$work/walrus" blob-id --n-shards 1000 --json "$work/$f" | tr -d ' \n' | sed 's/.*"blobId":"\([^"]*\)".*/\1/')
 	theirs=$(node "$here/wasm_blobid.mjs" "$work/oracle" 1000 "$work/$f")
 	if [ "$ours" != "$theirs" ]; then
 		echo "blob IDs differ for $f: ours $ours, WASM $theirs" >&2
@@ -33,7 +34,7 @@ cmds=()
 for f in 64MiB 1KiB; do
 	cmds+=("node $here/wasm_blobid.mjs $work/oracle 1000 $work/$f")
 	cmds+=("node $here/wasm_blobid.mjs $work/oracle 1000 $work/$f --metadata")
-	cmds+=("$work/walrus blob-id $work/$f")
+	cmds+=("$work/walrus blob-id --n-shards 1000 $work/$f")
 done
 hyperfine -N -w 1 -r "$runs" --export-json "$work/times.json" "${cmds[@]}"
 # Ratios WASM / ours, of mean wall time and of mean CPU time (user+system).
