@@ -193,9 +193,15 @@ func (fn *faultNetwork) flipSlivers(i int, blobs []int) int {
 		fn.t.Fatal(err)
 	}
 	shards := fn.shards()[i]
-	files, err := filepath.Glob(filepath.Join(fn.dataDir(i), "db", "*.sst"))
-	if err != nil {
-		fn.t.Fatal(err)
+	// Slivers live in the tables, or in Pebble's blob files when the store
+	// separates large values.
+	var files []string
+	for _, pat := range []string{"*.sst", "*.blob"} {
+		m, err := filepath.Glob(filepath.Join(fn.dataDir(i), "db", pat))
+		if err != nil {
+			fn.t.Fatal(err)
+		}
+		files = append(files, m...)
 	}
 	n := fn.codec.Params().N
 	changed := 0
@@ -228,14 +234,17 @@ func (fn *faultNetwork) flipSlivers(i int, blobs []int) int {
 	return changed
 }
 
-// waitScrubRepaired waits until node i's scrubber has excised a damaged
-// table and every pair it dropped is stored again, and returns its status.
+// waitScrubRepaired waits until node i's scrubber has dropped damaged pairs
+// (excising a damaged table, or failing a sliver's check) and every pair it
+// dropped is stored again, and returns its status.
 func (fn *faultNetwork) waitScrubRepaired(i int, timeout time.Duration) *node.ScrubStatus {
 	fn.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		st := fn.nodeHealth(i).Scrub
-		if st != nil && st.ExcisedTables > 0 && st.PairsDropped > 0 && st.AwaitingRepair == 0 && st.PairsRepaired >= st.PairsDropped {
+		// Damage in a table is excised (its pairs dropped); damage in a
+		// blob file is found by the pair checks (the pair dropped).
+		if st != nil && st.PairsDropped > 0 && st.AwaitingRepair == 0 && st.PairsRepaired >= st.PairsDropped {
 			return st
 		}
 		if time.Now().After(deadline) {
@@ -285,7 +294,7 @@ func faultSuite(t *testing.T, sizes []int, extra int, long bool) {
 	// Bit flips in node 1's tables while it is stopped.
 	const victim = 1
 	if changed := fn.flipSlivers(victim, []int{0, len(fn.ids) - 1}); changed == 0 {
-		t.Fatal("the slivers' bytes are in no table of node 1")
+		t.Fatal("the slivers' bytes are in no file of node 1's store")
 	}
 	fn.editConfig(victim, func(c *node.Config) { c.ScrubRate, c.ScrubInterval = 1<<30, time.Second })
 	start := time.Now()
