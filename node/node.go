@@ -140,6 +140,10 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		return err
 	}
 	closers = append(closers, n.store.Close)
+	atStart, err := n.repairAtStart(ctx)
+	if err != nil {
+		return err
+	}
 	codec, err := n.resolveIdentity(ctx)
 	if err != nil {
 		return err
@@ -222,7 +226,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		closers = append(closers, stop)
 	}
 	n.start(func() { recov.scan(ctx) })
-	n.scrub = n.newScrubber(codec, recov)
+	n.scrub = n.newScrubber(codec, recov, atStart)
 	n.start(func() { n.scrub.run(ctx) })
 	log.Info("storage node ready", "node_id", n.nodeID, "peer", n.keys.PeerID, "addrs", n.host.Addrs(), "shards", len(v.shards))
 	close(n.ready)

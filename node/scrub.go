@@ -63,6 +63,8 @@ const (
 	scrubRecheck = 30 * time.Second
 	// scrubExciseRetry is the wait after a failed excision.
 	scrubExciseRetry = 10 * time.Second
+	// maxStartExcisions bounds the rounds of checks and excisions at start.
+	maxStartExcisions = 8
 	// scrubLostKept bounds the descriptions of lost ranges Status keeps.
 	scrubLostKept = 16
 	// scrubCursorFile is the cursor's file in DataDir.
@@ -195,16 +197,17 @@ type scrubber struct {
 	saved     time.Time
 	exciseErr time.Time // last failed excision
 	followed  time.Time // last followPending
+	atStart   []store.Excised
 }
 
 // pendingPair is a dropped pair waiting for its rebuild.
 type pendingPair struct{ dropped, asked time.Time }
 
 // newScrubber builds the node's scrubber (inert until run).
-func (n *Node) newScrubber(codec *encoding.Codec, recov *recoverer) *scrubber {
+func (n *Node) newScrubber(codec *encoding.Codec, recov *recoverer, atStart []store.Excised) *scrubber {
 	sc := &scrubber{store: n.store, codec: codec, views: n.views, recov: recov, metrics: newScrubMetrics(n.metrics.reg),
 		log: n.log.With("part", "scrub"), rate: n.cfg.ScrubRate, interval: n.cfg.ScrubInterval,
-		path: filepath.Join(n.cfg.DataDir, scrubCursorFile), pending: map[store.PairRef]pendingPair{}}
+		path: filepath.Join(n.cfg.DataDir, scrubCursorFile), pending: map[store.PairRef]pendingPair{}, atStart: atStart}
 	sc.pace.rate = float64(sc.rate)
 	sc.st = ScrubStatus{Enabled: sc.rate > 0, RateBps: max(sc.rate, 0), Phase: scrubIdle}
 	sc.load()
@@ -250,6 +253,9 @@ func (sc *scrubber) update(fn func(st *ScrubStatus)) {
 // run scrubs until ctx ends. Damage is repaired whether or not scrubbing is
 // on: a damaged table that stays in the store wedges its compactions.
 func (sc *scrubber) run(ctx context.Context) {
+	for _, res := range sc.atStart {
+		sc.excised(ctx, res, 0)
+	}
 	notify, _ := sc.store.DamageNoted()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -493,27 +499,61 @@ func (sc *scrubber) repairDamage(ctx context.Context) {
 			}
 			return
 		}
-		sc.metrics.excised.Inc()
-		sc.update(func(st *ScrubStatus) {
-			st.ExcisedTables++
-			st.Lost = append(st.Lost, res.Lost...)
-			if len(st.Lost) > scrubLostKept {
-				st.Lost = st.Lost[len(st.Lost)-scrubLostKept:]
-			}
-		})
-		sc.log.Warn("damaged table excised; rebuilding what it held", "file", d.File, "cause", d.Cause,
-			"pairs", len(res.Pairs), "metadata", len(res.Metadata), "kept", res.Kept, "took", time.Since(start).Round(time.Millisecond))
-		for _, id := range res.Metadata {
-			if rec, found, err := blobRecord(ctx, sc.store, id); err == nil && found && live(rec, sc.views.load().epoch) {
-				sc.fetchMetadata(ctx, id)
-			}
+		sc.excised(ctx, res, time.Since(start))
+	}
+}
+
+// excised counts an excision and starts the rebuild of what it lost.
+func (sc *scrubber) excised(ctx context.Context, res store.Excised, took time.Duration) {
+	sc.metrics.excised.Inc()
+	sc.update(func(st *ScrubStatus) {
+		st.ExcisedTables++
+		st.Lost = append(st.Lost, res.Lost...)
+		if len(st.Lost) > scrubLostKept {
+			st.Lost = st.Lost[len(st.Lost)-scrubLostKept:]
 		}
-		sc.dropped(ctx, res.Pairs)
-		if len(res.Lost) > 0 {
-			sc.log.Error("an excised table lost node state; the scan for missing pairs runs again", "lost", res.Lost)
-			sc.recov.scan(ctx)
+	})
+	sc.log.Warn("damaged table excised; rebuilding what it held", "file", res.Damage.File, "cause", res.Damage.Cause,
+		"pairs", len(res.Pairs), "metadata", len(res.Metadata), "kept", res.Kept, "took", took.Round(time.Millisecond))
+	for _, id := range res.Metadata {
+		if rec, found, err := blobRecord(ctx, sc.store, id); err == nil && found && live(rec, sc.views.load().epoch) {
+			sc.fetchMetadata(ctx, id)
 		}
 	}
+	sc.dropped(ctx, res.Pairs)
+	if len(res.Lost) > 0 {
+		sc.log.Error("an excised table lost node state; the scan for missing pairs runs again", "lost", res.Lost)
+		sc.recov.scan(ctx)
+	}
+}
+
+// repairAtStart checks the node's state in the store (store.CheckState)
+// before the parts read it, and excises the damaged tables it finds: a node
+// whose state sits in a corrupt block would otherwise fail to start. The
+// scrubber rebuilds what the excisions lost once it runs.
+func (n *Node) repairAtStart(ctx context.Context) ([]store.Excised, error) {
+	var out []store.Excised
+	for range maxStartExcisions {
+		err := n.store.CheckState(ctx)
+		if err == nil || !errors.Is(err, store.ErrCorrupt) {
+			return out, err
+		}
+		damage := n.store.Damaged()
+		if len(damage) == 0 {
+			// A value that fails its own checksum: its reader handles it.
+			n.log.Warn("corrupt value in the node's state", "err", err)
+			return out, nil
+		}
+		for _, d := range damage {
+			res, err := n.store.Excise(ctx, d)
+			if err != nil {
+				return out, err
+			}
+			n.log.Warn("damaged table excised at start", "file", d.File, "pairs", len(res.Pairs), "metadata", len(res.Metadata), "lost", res.Lost)
+			out = append(out, res)
+		}
+	}
+	return out, nil
 }
 
 // dropped follows dropped pairs to their rebuild and asks recovery for them.

@@ -124,7 +124,12 @@ func (ds *damageSet) add(d Damage) {
 // onCorruption is Pebble's DataCorruption event.
 func (ds *damageSet) onCorruption(info pebble.DataCorruptionInfo) {
 	if len(info.Bounds.Start) == 0 && len(info.Bounds.End.Key) == 0 {
-		return // a blob file: the store separates no values
+		// A blob file (Pebble reports no bounds for them): the values in
+		// it are read, not compacted, so it wedges nothing; the reader
+		// gets ErrCorrupt and rebuilds its pair. Later reads of the block
+		// fail at once.
+		ds.blocks.note(info.Path, pebbleMessage(info.Details))
+		return
 	}
 	ds.add(Damage{Start: bytes.Clone(info.Bounds.Start), End: keySuccessor(info.Bounds.End.Key),
 		File: info.Path, Cause: pebbleMessage(info.Details)})
@@ -677,7 +682,7 @@ type guardFS struct {
 
 func (g *guardFS) Open(name string, opts ...vfs.OpenOption) (vfs.File, error) {
 	f, err := g.FS.Open(name, opts...)
-	if err != nil || !strings.HasSuffix(name, ".sst") {
+	if err != nil || !strings.HasSuffix(name, ".sst") && !strings.HasSuffix(name, ".blob") {
 		return f, err
 	}
 	return &guardFile{File: f, name: filepath.Base(name), bad: g.bad}, nil

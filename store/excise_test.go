@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/walrus-go/walrus/encoding"
 )
@@ -93,6 +94,22 @@ func TestExciseDamagedTable(t *testing.T) {
 		t.Errorf("DamageNoted = %d, want 1", n)
 	}
 
+	// The damaged table wedges compactions: each that merges it with an
+	// overlapping table reads the corrupt block and fails, and Pebble
+	// retries it for ever (a manual compaction never returns).
+	extra := encodeBlob(t, 10, 150_000, 49)
+	if err := s.PutPairs(bg, extra.BlobID, shardPairs(extra, 0, 9)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	wedged, cancel := context.WithTimeout(bg, 2*time.Second)
+	err = s.Compact(wedged)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Compact before Excise = %v, want it stuck until its deadline", err)
+	}
 	res, err := s.Excise(bg, dmg[0])
 	if err != nil {
 		t.Fatalf("Excise: %v", err)
