@@ -520,18 +520,24 @@ func (in *intake) writePairs(ctx context.Context, id encoding.BlobID, md *encodi
 // flush stores what the buffer holds for a blob whose registration the
 // node has just seen.
 func (in *intake) flush(ctx context.Context, id encoding.BlobID) {
+	// The metadata is in the store before it leaves the buffer: a sliver/put
+	// arriving meanwhile finds it in one or the other (it was refused "send
+	// the metadata before the slivers" in that window).
+	if md := in.pending.metadata(id); md != nil {
+		ok, err := in.store.HasMetadata(ctx, id)
+		if err == nil && !ok {
+			err = in.store.PutMetadata(ctx, id, md)
+		}
+		if err != nil {
+			in.log.Warn("storing buffered metadata failed", "blob_id", id, "err", err)
+			return // the buffer keeps it until it expires
+		}
+	}
 	b := in.pending.take(id)
 	if b == nil {
 		return
 	}
 	hs := b.helds()
-	if b.md != nil {
-		if err := in.store.PutMetadata(ctx, id, b.md); err != nil {
-			in.release(hs)
-			in.log.Warn("storing buffered metadata failed", "blob_id", id, "err", err)
-			return
-		}
-	}
 	if len(hs) == 0 || b.md == nil {
 		in.release(hs)
 		in.stored.notify()
