@@ -292,7 +292,7 @@ func (c *Codec) checkConsistency(md *Metadata, data []byte, s int, check Consist
 	case CheckNone:
 		return nil
 	case CheckStrict:
-		x, err := c.expandMetadata(data[:md.UnencodedLength], s)
+		x, err := c.expandRoots(data[:md.UnencodedLength], s)
 		if err != nil {
 			return err
 		}

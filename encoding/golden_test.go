@@ -157,7 +157,7 @@ func testGoldenVector(t *testing.T, v *vector, mode rsMode) {
 		if id != enc.BlobID || !bytes.Equal(md.MarshalBCS(), enc.Metadata.MarshalBCS()) {
 			t.Fatalf("ComputeMetadata: blob ID %s, Encode's %s", id, enc.BlobID)
 		}
-		// ComputeMetadata runs Encode's expansion for small symbols: check
+		// ComputeMetadata runs Encode's expansion where it holds less: check
 		// the rows-first one on every vector too.
 		x, err := c.expandMetadata(oracleBlob(v.Size, v.Seed), v.SymbolSize)
 		if err != nil {
