@@ -588,7 +588,7 @@ func TestNodeInitAndRegister(t *testing.T) {
 	if after, _ := e.net.Chain.Nodes(t.Context()); len(after) != len(before) {
 		t.Fatalf("a register without funds registered: %d nodes, were %d", len(after), len(before))
 	}
-	if _, errOut, code := runCLI(t, "get-wal", "--wallet", info.OperatorWallet, "--amount", "100000000000"); code != 0 {
+	if _, errOut, code := runCLI(t, "get-wal", "--wallet", info.OperatorWallet, "--amount", "100"); code != 0 {
 		t.Fatalf("get-wal: %q", errOut)
 	}
 	out, errOut, code = runCLI(t, reg...)
