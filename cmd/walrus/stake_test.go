@@ -41,7 +41,7 @@ func (l stakedList) find(t *testing.T, id chain.ObjectID) stakedWALOutput {
 func TestStakingLifecycle(t *testing.T) {
 	// Challenges give up on a member that does not answer within seconds.
 	e := newClientEnvWith(t, nettest.Options{NodeConfig: func(_ int, c *node.Config) {
-		c.ChallengeWindow = 3 * time.Second
+		c.ChallengeWindow = 20 * time.Second
 		c.ChallengeBackoff = 200 * time.Millisecond
 	}})
 	ctx := t.Context()
@@ -153,8 +153,8 @@ func TestStakingLifecycle(t *testing.T) {
 	if _, err := nw.Chain.ReserveStorage(ctx, nw.Wallet, 64<<20, 3); err != nil {
 		t.Fatal(err)
 	}
-	// Epoch 2: A is silent, so that the others' challengers fail it.
-	nodeA.Faults.Set(faults.Silent)
+	// Epoch 2: A forgets what it holds, so that the others' challengers fail it.
+	nodeA.Faults.Set(faults.Forget)
 	if _, err := nw.AdvanceEpoch(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -221,13 +221,16 @@ func TestStakingLifecycle(t *testing.T) {
 		byID[n.NodeID] = n
 	}
 	hA, hB := byID[idA], byID[idB]
-	if hA.NodeID != idA || hA.ChallengesFailed != 1 || hA.ChallengesPassed != 0 || hA.RewardsEarned != 0 || hA.Burned == 0 ||
-		hA.CommissionAccrued != 0 || len(hA.Epochs) != 2 || hA.Epochs[1].Epoch != 2 || hA.Epochs[1].Reward != 0 {
+	// Epoch 1 (before A went silent) may have passed or gone unproven,
+	// depending on when the challengers ran: only epoch 2 is pinned.
+	if hA.NodeID != idA || hA.ChallengesFailed != 1 || hA.Burned == 0 || len(hA.Epochs) != 2 ||
+		hA.RewardsEarned != hA.Epochs[0].Reward || hA.CommissionAccrued != 0 || hA.Epochs[1].Epoch != 2 || hA.Epochs[1].Reward != 0 ||
+		hA.Epochs[1].Verdict != chain.VerdictFailed {
 		t.Errorf("info of the node left out: %+v", hA)
 	}
-	if hB.NodeID != idB || hB.ChallengesPassed != 1 || hB.ChallengesFailed != 0 || hB.RewardsEarned == 0 || hB.CommissionRate != 1250 ||
+	if hB.NodeID != idB || hB.ChallengesPassed < 1 || hB.ChallengesFailed != 0 || hB.RewardsEarned == 0 || hB.CommissionRate != 1250 ||
 		hB.CommissionAccrued == 0 || hB.CommissionAccrued != hB.Epochs[len(hB.Epochs)-1].Commission ||
-		hB.CommissionAccrued != hB.RewardsEarned*1250/10_000 || hB.ActiveStake < com.Members[b].Stake+sB.Principal {
+		hB.CommissionAccrued != hB.Epochs[len(hB.Epochs)-1].Reward*1250/10_000 || hB.ActiveStake < com.Members[b].Stake+sB.Principal {
 		t.Errorf("info of the earning node: %+v", hB)
 	}
 	out, _, _ = e.run(t, "info", "--chain", url, "--node", idA.String())
