@@ -448,6 +448,7 @@ func (c *codec) state(s *state) {
 	table(c, &s.faucetBy, cmp32, func(a *chain.Address, v *uint64) { c.raw(a[:]); c.u64(v) })
 	c.u64(&s.minted)
 	c.u64(&s.burned)
+	table(c, &s.shared, cmp32, func(id, blob *chain.ObjectID) { c.id(id); c.id(blob) })
 }
 
 // root returns the state root: Blake2b-256 of the canonical serialization.
