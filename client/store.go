@@ -240,14 +240,22 @@ func (c *Client) storeEncoded(ctx context.Context, v *view, enc *encoding.Encode
 		Cost:              reg.Cost,
 	}
 	if opts.Share {
-		// As Walrus's publisher: store, then share the certified object.
-		sb, err := c.chain.ShareBlob(ctx, c.signer, cres.Blob.ID, 0)
-		if err != nil {
-			return nil, fmt.Errorf("client: blob %s is stored (object %s, still the wallet's), but sharing it failed: %w", enc.BlobID, cres.Blob.ID, err)
+		if err := c.shareNew(ctx, nc); err != nil {
+			return nil, err
 		}
-		nc.SharedBlobObject = &sb.ID
 	}
 	return &StoreResult{NewlyCreated: nc}, nil
+}
+
+// shareNew wraps a newly created blob object into a shared blob, as
+// Walrus's publisher does after the store (PostStoreAction::Share).
+func (c *Client) shareNew(ctx context.Context, nc *NewlyCreated) error {
+	sb, err := c.chain.ShareBlob(ctx, c.signer, nc.BlobObject.ID, 0)
+	if err != nil {
+		return fmt.Errorf("client: blob %s is stored (object %s, still the wallet's), but sharing it failed: %w", nc.BlobObject.BlobID, nc.BlobObject.ID, err)
+	}
+	nc.SharedBlobObject = &sb.ID
+	return nil
 }
 
 func report(fn func(Progress), stage string, done, total int64) {
