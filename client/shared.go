@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/walrus-go/walrus/chain"
@@ -62,4 +63,19 @@ func (c *Client) ExtendShared(ctx context.Context, shared chain.ObjectID, epochs
 		return nil, fmt.Errorf("client: extending shared blob %s: %w", shared, err)
 	}
 	return &res, nil
+}
+
+// ResolveBlobObject returns the blob object id names: a blob object, or
+// the one a shared blob wraps (as Walrus's aggregator reads by object ID).
+// An ID that is neither gives the blob object's chain.ErrNotFound.
+func (c *Client) ResolveBlobObject(ctx context.Context, id chain.ObjectID) (chain.BlobObject, error) {
+	obj, err := c.chain.BlobObject(ctx, id)
+	if !errors.Is(err, chain.ErrNotFound) {
+		return obj, err
+	}
+	sb, serr := c.chain.SharedBlob(ctx, id)
+	if serr != nil {
+		return chain.BlobObject{}, err
+	}
+	return sb.Blob, nil
 }

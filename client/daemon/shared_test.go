@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 
@@ -44,6 +45,18 @@ func TestStoreShared(t *testing.T) {
 		if o.ID == sb.Blob.ID {
 			t.Error("the shared blob object is still the publisher's")
 		}
+	}
+	// Reads by object ID take the shared blob's ID too, as Walrus's.
+	if err := e.c.SetBlobAttribute(t.Context(), sb.Blob.ID, []chain.AttributePair{{Key: "k", Value: "v"}}); !errors.Is(err, chain.ErrNotOwner) {
+		t.Fatalf("setting an attribute on a wrapped blob: %v", err)
+	}
+	resp, got := e.do(t, http.MethodGet, "/v1/blobs/by-object-id/"+sharedID.String(), nil)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, blob) {
+		t.Fatalf("GET by the shared blob's ID: %d, %d bytes", resp.StatusCode, len(got))
+	}
+	resp, got = e.do(t, http.MethodGet, "/v1/blobs/by-object-id/"+sb.Blob.ID.String(), nil)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, blob) {
+		t.Fatalf("GET by the wrapped object's ID: %d, %d bytes", resp.StatusCode, len(got))
 	}
 	res := storeOK(t, e, "?permanent=true&share=false&force=true", blob)
 	if res.NewlyCreated == nil || res.NewlyCreated.SharedBlobObject != nil {
