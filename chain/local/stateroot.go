@@ -506,5 +506,10 @@ func decodeState(p params, b []byte) (*state, error) {
 			return nil, fmt.Errorf("%w: state: storage %s is nil", chain.ErrCorrupt, id)
 		}
 	}
+	for id, blob := range s.shared {
+		if b := s.blobs[blob]; b == nil || !s.wrapped(b) {
+			return nil, fmt.Errorf("%w: state: shared blob %s does not wrap blob object %s", chain.ErrCorrupt, id, blob)
+		}
+	}
 	return s, nil
 }
