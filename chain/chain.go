@@ -150,6 +150,22 @@ type Chain interface {
 	// owned by the signer (take_metadata): ErrNoAttribute if it has none.
 	RemoveBlobAttribute(ctx context.Context, s Signer, blob ObjectID) (TxReceipt, error)
 
+	// SharedBlob returns a shared blob object (see shared.go); ErrNotFound
+	// for an unknown one.
+	SharedBlob(ctx context.Context, id ObjectID) (SharedBlob, error)
+	// ShareBlob wraps a permanent blob object owned by the signer into a
+	// new shared blob, funded with funds FROST from the signer's balance
+	// (Walrus's shared_blob::new, or new_funded when funds > 0).
+	// ErrNotShareable for a deletable blob object.
+	ShareBlob(ctx context.Context, s Signer, blob ObjectID, funds uint64) (SharedBlob, error)
+	// FundSharedBlob adds amount FROST (> 0) from the signer's balance to a
+	// shared blob's funds (shared_blob::fund); anyone may fund.
+	FundSharedBlob(ctx context.Context, s Signer, shared ObjectID, amount uint64) (SharedBlob, error)
+	// ExtendSharedBlob extends the blob a shared blob wraps by epochs,
+	// paying from the shared blob's funds (shared_blob::extend); anyone may
+	// extend. ErrInsufficientBalance when the funds do not cover it.
+	ExtendSharedBlob(ctx context.Context, s Signer, shared ObjectID, epochs uint32) (ExtendSharedBlobResult, error)
+
 	// Close releases the backend. Calls after Close return ErrClosed.
 	Close() error
 }

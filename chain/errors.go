@@ -140,6 +140,12 @@ var (
 	// ErrAttributesUnsupported is returned by a backend that cannot read
 	// or write blob attributes.
 	ErrAttributesUnsupported = errors.New("chain: blob attributes unsupported by this backend")
+
+	// ErrNotShareable is returned when sharing a deletable blob object.
+	ErrNotShareable = errors.New("chain: blob not shareable")
+	// ErrSharedBlobsUnsupported is returned by a backend that cannot read
+	// or write shared blobs.
+	ErrSharedBlobsUnsupported = errors.New("chain: shared blobs unsupported by this backend")
 )
 
 // errorCodes gives each sentinel a stable, transport-independent name.
@@ -192,6 +198,8 @@ var errorCodes = []struct {
 	{ErrInvalidAttribute, "invalid-attribute"},
 	{ErrNoAttribute, "no-attribute"},
 	{ErrAttributesUnsupported, "attributes-unsupported"},
+	{ErrNotShareable, "not-shareable"},
+	{ErrSharedBlobsUnsupported, "shared-blobs-unsupported"},
 }
 
 // ErrorCode returns the stable name of the first sentinel of this package

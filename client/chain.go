@@ -25,6 +25,10 @@ type Chain interface {
 	SetBlobAttribute(ctx context.Context, s chain.Signer, blob chain.ObjectID, pairs []chain.AttributePair) (chain.TxReceipt, error)
 	RemoveBlobAttributePairs(ctx context.Context, s chain.Signer, blob chain.ObjectID, keys []string) (chain.TxReceipt, error)
 	RemoveBlobAttribute(ctx context.Context, s chain.Signer, blob chain.ObjectID) (chain.TxReceipt, error)
+	SharedBlob(ctx context.Context, id chain.ObjectID) (chain.SharedBlob, error)
+	ShareBlob(ctx context.Context, s chain.Signer, blob chain.ObjectID, funds uint64) (chain.SharedBlob, error)
+	FundSharedBlob(ctx context.Context, s chain.Signer, shared chain.ObjectID, amount uint64) (chain.SharedBlob, error)
+	ExtendSharedBlob(ctx context.Context, s chain.Signer, shared chain.ObjectID, epochs uint32) (chain.ExtendSharedBlobResult, error)
 }
 
 var _ Chain = chain.Chain(nil)

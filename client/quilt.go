@@ -61,6 +61,12 @@ func (c *Client) StoreQuilt(ctx context.Context, blobs []quilt.Blob, opts StoreO
 	if err != nil {
 		return nil, err
 	}
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	// A shared blob object has no owner to mark it: share after marking.
+	share := opts.Share
+	opts.Share = false
 	res, err := c.Store(ctx, q.Data, opts)
 	if err != nil {
 		return nil, err
@@ -70,6 +76,11 @@ func (c *Client) StoreQuilt(ctx context.Context, blobs []quilt.Blob, opts StoreO
 		pair := []chain.AttributePair{{Key: quilt.BlobTypeAttribute, Value: quilt.BlobTypeQuilt}}
 		if _, err := c.chain.SetBlobAttribute(ctx, c.signer, nc.BlobObject.ID, pair); err != nil && !errors.Is(err, chain.ErrAttributesUnsupported) {
 			c.log.Warn("quilt stored, but marking its blob object a quilt failed", "object_id", nc.BlobObject.ID, "err", err)
+		}
+		if share {
+			if err := c.shareNew(ctx, nc); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return &QuiltStoreResult{BlobStoreResult: res, StoredQuiltBlobs: StoredPatches(res.BlobID(), q.Index)}, nil

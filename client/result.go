@@ -52,6 +52,9 @@ type NewlyCreated struct {
 	ResourceOperation ResourceOperation `json:"resourceOperation"`
 	// Cost is the FROST paid: storage and the write fee.
 	Cost uint64 `json:"cost"`
+	// SharedBlobObject is the shared blob the new object was wrapped in
+	// (StoreOptions.Share), as Walrus's shared_blob_object; absent if none.
+	SharedBlobObject *chain.ObjectID `json:"sharedBlobObject,omitempty"`
 }
 
 // AlreadyCertified is a store that found the blob certified (permanent)

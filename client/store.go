@@ -37,6 +37,10 @@ type StoreOptions struct {
 	DryRun bool
 	// Owner receives the blob object; the zero address means the wallet.
 	Owner chain.Address
+	// Share wraps a newly created (permanent) blob object into a shared
+	// blob once certified, as Walrus's --share: NewlyCreated then names it
+	// (SharedBlobObject). It excludes Deletable and Owner.
+	Share bool
 	// Progress, if set, is called as the store advances (from several
 	// goroutines one at a time).
 	Progress func(Progress)
@@ -54,6 +58,12 @@ type Progress struct {
 func (o *StoreOptions) validate() error {
 	if o.Epochs == 0 {
 		return fmt.Errorf("%w: epochs must be at least 1", ErrInvalidOptions)
+	}
+	if o.Share && o.Deletable {
+		return fmt.Errorf("%w: deletable blobs cannot be shared", ErrInvalidOptions)
+	}
+	if o.Share && !o.Owner.IsZero() {
+		return fmt.Errorf("%w: a blob is either shared or sent to an address, not both", ErrInvalidOptions)
 	}
 	return nil
 }
@@ -224,11 +234,28 @@ func (c *Client) storeEncoded(ctx context.Context, v *view, enc *encoding.Encode
 		return nil, fmt.Errorf("client: certifying blob %s (object %s): %w", enc.BlobID, obj.ID, err)
 	}
 	report(opts.Progress, "certify", 1, 1)
-	return &StoreResult{NewlyCreated: &NewlyCreated{
+	nc := &NewlyCreated{
 		BlobObject:        NewBlobObject(cres.Blob),
 		ResourceOperation: ResourceOperation{RegisterFromScratch: &RegisterFromScratch{EncodedLength: encLen, EpochsAhead: opts.Epochs}},
 		Cost:              reg.Cost,
-	}}, nil
+	}
+	if opts.Share {
+		if err := c.shareNew(ctx, nc); err != nil {
+			return nil, err
+		}
+	}
+	return &StoreResult{NewlyCreated: nc}, nil
+}
+
+// shareNew wraps a newly created blob object into a shared blob, as
+// Walrus's publisher does after the store (PostStoreAction::Share).
+func (c *Client) shareNew(ctx context.Context, nc *NewlyCreated) error {
+	sb, err := c.chain.ShareBlob(ctx, c.signer, nc.BlobObject.ID, 0)
+	if err != nil {
+		return fmt.Errorf("client: blob %s is stored (object %s, still the wallet's), but sharing it failed: %w", nc.BlobObject.BlobID, nc.BlobObject.ID, err)
+	}
+	nc.SharedBlobObject = &sb.ID
+	return nil
 }
 
 func report(fn func(Progress), stage string, done, total int64) {

@@ -43,6 +43,7 @@ func Run(t *testing.T, f Factory) {
 		{"Capacity", testCapacity},
 		{"Events", testEvents},
 		{"BlobAttributes", testBlobAttributes},
+		{"SharedBlobs", testSharedBlobs},
 	}
 	// One network for all tests: its keys are read-only, and making them
 	// (with proofs of possession) is most of a fresh chain's cost.

@@ -621,6 +621,13 @@ func (c *Chain) BlobAttribute(ctx context.Context, id chain.ObjectID) (*chain.Bl
 	return out, err
 }
 
+// SharedBlob implements chain.Chain.
+func (c *Chain) SharedBlob(ctx context.Context, id chain.ObjectID) (chain.SharedBlob, error) {
+	var out chain.SharedBlob
+	err := c.read(func(st *state) (err error) { out, _, err = st.sharedBlob(id); return err })
+	return out, err
+}
+
 // BlobObjects implements chain.Chain.
 func (c *Chain) BlobObjects(ctx context.Context, owner chain.Address) ([]chain.BlobObject, error) {
 	var out []chain.BlobObject

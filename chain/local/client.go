@@ -227,6 +227,13 @@ func (c *Client) BlobAttribute(ctx context.Context, id chain.ObjectID) (*chain.B
 	return v.Attribute, err
 }
 
+// SharedBlob implements chain.Chain.
+func (c *Client) SharedBlob(ctx context.Context, id chain.ObjectID) (chain.SharedBlob, error) {
+	var v chain.SharedBlob
+	err := c.get(ctx, "/v1/shared-blobs/"+id.String(), &v)
+	return v, err
+}
+
 // BlobObjects implements chain.Chain.
 func (c *Client) BlobObjects(ctx context.Context, owner chain.Address) ([]chain.BlobObject, error) {
 	var v []chain.BlobObject

@@ -117,8 +117,9 @@
 // before decoding.
 //
 // Blob objects and unattached storage resources are pruned from the state
-// ExpiredRetention epochs after their end epoch; executed digests when
-// they expire.
+// ExpiredRetention epochs after their end epoch, except blob objects
+// wrapped in a shared blob (a Sui shared object is never deleted, and its
+// funds stay with it); executed digests when they expire.
 //
 // # HTTP server and browsers
 //

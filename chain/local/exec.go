@@ -24,6 +24,7 @@ type txResult struct {
 	Cost    uint64                 `json:"cost,omitempty"`
 	Storage *chain.StorageResource `json:"storage,omitempty"`
 	Blob    *chain.BlobObject      `json:"blob,omitempty"`
+	Shared  *chain.SharedBlob      `json:"shared,omitempty"`
 }
 
 // beginBlock starts a block: it sets the height and time, forgets executed
@@ -130,6 +131,12 @@ func (s *state) dispatch(tx *Tx) (txResult, error) {
 		return s.removeBlobAttributePairs(from, c.RemoveBlobAttributePairs)
 	case c.RemoveBlobAttribute != nil:
 		return s.removeBlobAttribute(from, c.RemoveBlobAttribute)
+	case c.ShareBlob != nil:
+		return s.shareBlob(from, c.ShareBlob)
+	case c.FundSharedBlob != nil:
+		return s.fundSharedBlob(from, c.FundSharedBlob)
+	case c.ExtendSharedBlob != nil:
+		return s.extendSharedBlob(from, c.ExtendSharedBlob)
 	}
 	return txResult{}, fmt.Errorf("%w: transaction without a call", chain.ErrInvalidArgument)
 }
@@ -726,27 +733,37 @@ func (s *state) extendBlob(from chain.Address, c *ExtendBlobCall) (txResult, err
 	if b.obj.Owner != from {
 		return txResult{}, fmt.Errorf("%w: blob object %s", chain.ErrNotOwner, c.Blob)
 	}
-	if !b.obj.IsCertified() {
-		return txResult{}, fmt.Errorf("%w: %s", chain.ErrNotCertified, c.Blob)
-	}
-	if _, bad := s.invalid[b.obj.BlobID]; bad {
-		return txResult{}, fmt.Errorf("%w: %s", chain.ErrBlobInvalid, b.obj.BlobID)
-	}
-	end := b.obj.Storage.EndEpoch
-	if c.Epochs == 0 {
-		return txResult{}, fmt.Errorf("%w: extension by zero epochs", chain.ErrTooManyEpochs)
-	}
-	cost, err := s.buyStorage(from, b.obj.Storage.Size, end, c.Epochs)
+	cost, err := s.extend(b, from, c.Epochs)
 	if err != nil {
 		return txResult{}, err
 	}
-	b.obj.Storage.EndEpoch = end + c.Epochs
-	s.emit(chain.Event{
-		Kind: chain.EventBlobExtended, BlobID: b.obj.BlobID, ObjectID: c.Blob,
-		EndEpoch: b.obj.Storage.EndEpoch, Deletable: b.obj.Deletable, Owner: from,
-	})
 	out := copyBlob(b.obj)
 	return txResult{Blob: &out, Cost: cost}, nil
+}
+
+// extend extends a live blob object by epochs, payer paying; it changes
+// nothing when it fails.
+func (s *state) extend(b *blobRec, payer chain.Address, epochs uint32) (uint64, error) {
+	if !b.obj.IsCertified() {
+		return 0, fmt.Errorf("%w: %s", chain.ErrNotCertified, b.obj.ID)
+	}
+	if _, bad := s.invalid[b.obj.BlobID]; bad {
+		return 0, fmt.Errorf("%w: %s", chain.ErrBlobInvalid, b.obj.BlobID)
+	}
+	end := b.obj.Storage.EndEpoch
+	if epochs == 0 {
+		return 0, fmt.Errorf("%w: extension by zero epochs", chain.ErrTooManyEpochs)
+	}
+	cost, err := s.buyStorage(payer, b.obj.Storage.Size, end, epochs)
+	if err != nil {
+		return 0, err
+	}
+	b.obj.Storage.EndEpoch = end + epochs
+	s.emit(chain.Event{
+		Kind: chain.EventBlobExtended, BlobID: b.obj.BlobID, ObjectID: b.obj.ID,
+		EndEpoch: b.obj.Storage.EndEpoch, Deletable: b.obj.Deletable, Owner: b.obj.Owner,
+	})
+	return cost, nil
 }
 
 func (s *state) invalidateBlob(c *InvalidateBlobCall) (txResult, error) {
@@ -910,4 +927,82 @@ func (s *state) blobAttribute(id chain.ObjectID) (*chain.BlobAttribute, error) {
 		return nil, nil
 	}
 	return &chain.BlobAttribute{Pairs: append([]chain.AttributePair{}, b.attrs...)}, nil
+}
+
+// ---- shared blobs ---------------------------------------------------------
+
+// wrapped reports whether a blob object is wrapped in a shared blob.
+func (s *state) wrapped(b *blobRec) bool {
+	id, ok := s.shared[chain.ObjectID(b.obj.Owner)]
+	return ok && id == b.obj.ID
+}
+
+// sharedBlob returns a shared blob as chain.SharedBlob, and its wrapped
+// blob's record.
+func (s *state) sharedBlob(id chain.ObjectID) (chain.SharedBlob, *blobRec, error) {
+	blob, ok := s.shared[id]
+	if !ok {
+		return chain.SharedBlob{}, nil, fmt.Errorf("%w: shared blob %s", chain.ErrNotFound, id)
+	}
+	b := s.blobs[blob] // wrapped blobs are never pruned
+	return chain.SharedBlob{ID: id, Blob: copyBlob(b.obj), Funds: s.balances[chain.Address(id)]}, b, nil
+}
+
+func (s *state) shareBlob(from chain.Address, c *ShareBlobCall) (txResult, error) {
+	b, err := s.liveBlob(c.Blob)
+	if err != nil {
+		return txResult{}, err
+	}
+	if b.obj.Owner != from {
+		return txResult{}, fmt.Errorf("%w: blob object %s", chain.ErrNotOwner, c.Blob)
+	}
+	if b.obj.Deletable {
+		return txResult{}, fmt.Errorf("%w: %s is deletable", chain.ErrNotShareable, c.Blob)
+	}
+	if err := s.canPay(from, c.Funds); err != nil {
+		return txResult{}, err
+	}
+	id := s.newObjectID()
+	s.pay(from, c.Funds)
+	s.credit(chain.Address(id), c.Funds)
+	s.disown(from, func(o *owned) { delete(o.blobs, c.Blob) })
+	b.obj.Owner = chain.Address(id)
+	s.shared[id] = c.Blob
+	out, _, err := s.sharedBlob(id)
+	return txResult{Shared: &out}, err
+}
+
+func (s *state) fundSharedBlob(from chain.Address, c *FundSharedBlobCall) (txResult, error) {
+	if c.Amount == 0 {
+		return txResult{}, fmt.Errorf("%w: funding needs a positive amount", chain.ErrInvalidArgument)
+	}
+	if _, _, err := s.sharedBlob(c.Shared); err != nil {
+		return txResult{}, err
+	}
+	if err := s.canPay(from, c.Amount); err != nil {
+		return txResult{}, err
+	}
+	if _, err := addChecked(s.balances[chain.Address(c.Shared)], c.Amount); err != nil {
+		return txResult{}, err
+	}
+	s.pay(from, c.Amount)
+	s.credit(chain.Address(c.Shared), c.Amount)
+	out, _, err := s.sharedBlob(c.Shared)
+	return txResult{Shared: &out}, err
+}
+
+func (s *state) extendSharedBlob(from chain.Address, c *ExtendSharedBlobCall) (txResult, error) {
+	_, b, err := s.sharedBlob(c.Shared)
+	if err != nil {
+		return txResult{}, err
+	}
+	if b.obj.Storage.EndEpoch <= s.epoch {
+		return txResult{}, fmt.Errorf("%w: %s ended at epoch %d", chain.ErrBlobExpired, b.obj.ID, b.obj.Storage.EndEpoch)
+	}
+	cost, err := s.extend(b, chain.Address(c.Shared), c.Epochs)
+	if err != nil {
+		return txResult{}, err
+	}
+	out, _, err := s.sharedBlob(c.Shared)
+	return txResult{Shared: &out, Cost: cost}, err
 }

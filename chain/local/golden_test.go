@@ -134,6 +134,9 @@ func goldenCalls(net *chaintest.Network) []struct {
 		{"setBlobAttribute", Call{SetBlobAttribute: &SetBlobAttributeCall{Blob: id, Pairs: []chain.AttributePair{{Key: "content-type", Value: "text/plain"}}}}},
 		{"removeBlobAttributePairs", Call{RemoveBlobAttributePairs: &RemoveBlobAttributePairsCall{Blob: id, Keys: []string{"content-type"}}}},
 		{"removeBlobAttribute", Call{RemoveBlobAttribute: &RemoveBlobAttributeCall{Blob: id}}},
+		{"shareBlob", Call{ShareBlob: &ShareBlobCall{Blob: id, Funds: 7}}},
+		{"fundSharedBlob", Call{FundSharedBlob: &FundSharedBlobCall{Shared: id, Amount: 9}}},
+		{"extendSharedBlob", Call{ExtendSharedBlob: &ExtendSharedBlobCall{Shared: id, Epochs: 2}}},
 	}
 }
 

@@ -222,7 +222,7 @@ func (m *model) epochArg() uint32 {
 // step runs one random operation.
 func (m *model) step() {
 	r := m.rnd
-	switch op := r.IntN(23); op {
+	switch op := r.IntN(26); op {
 	case 0:
 		m.submit("faucet", m.actor(), Call{RequestWAL: &RequestWALCall{Amount: m.amount()}})
 	case 1:
@@ -360,6 +360,26 @@ func (m *model) step() {
 		default:
 			m.submit("remove-attribute", s, Call{RemoveBlobAttribute: &RemoveBlobAttributeCall{Blob: id}})
 		}
+	case 21, 22, 23:
+		// Shared blobs: share (sometimes another's, deletable or unknown
+		// blobs), fund and extend by anyone, sometimes beyond the funds.
+		switch r.IntN(3) {
+		case 0:
+			id := pick(r, m.st.blobs)
+			s := m.blobOwner(id)
+			if r.IntN(5) == 0 {
+				s = m.actor()
+			}
+			m.submit("share", s, Call{ShareBlob: &ShareBlobCall{Blob: id, Funds: uint64(r.IntN(3)) * m.amount()}})
+			if r.IntN(2) == 0 {
+				break
+			}
+			fallthrough
+		case 1:
+			m.submit("fund-shared", m.actor(), Call{FundSharedBlob: &FundSharedBlobCall{Shared: pick(r, m.st.shared), Amount: m.amount()}})
+		default:
+			m.submit("extend-shared", m.actor(), Call{ExtendSharedBlob: &ExtendSharedBlobCall{Shared: pick(r, m.st.shared), Epochs: uint32(r.IntN(4))}})
+		}
 	default:
 		m.newBlock(time.Duration(r.Int64N(int64(m.net.EpochDuration))))
 	}
@@ -383,6 +403,20 @@ func (m *model) check() {
 		}
 		if !b.hasAttrs && len(b.attrs) > 0 || len(b.attrs) > chain.MaxAttributePairs || a.Size() > chain.MaxAttributeSize || len(keys) != len(b.attrs) {
 			m.t.Fatalf("blob object %s has attribute %v (present %v), over the limits or with a repeated key", id, b.attrs, b.hasAttrs)
+		}
+	}
+	for id, blob := range st.shared {
+		b := st.blobs[blob]
+		if b == nil || b.obj.Owner != chain.Address(id) || b.obj.Deletable || !st.wrapped(b) {
+			m.t.Fatalf("shared blob %s wraps %s: %+v", id, blob, b)
+		}
+		if o := st.owners[chain.Address(id)]; o != nil {
+			m.t.Fatalf("shared blob %s owns objects: %+v", id, o)
+		}
+		for a, o := range st.owners {
+			if has(o.blobs, blob) {
+				m.t.Fatalf("the blob %s wrapped in %s is owned by %s", blob, id, a)
+			}
 		}
 	}
 	var held uint64
@@ -488,7 +522,8 @@ func TestPropertyRandomTransactions(t *testing.T) {
 	t.Cleanup(func() {
 		// Across the seeds, every kind of transaction succeeded sometimes.
 		for _, op := range []string{"faucet", "transfer", "stake", "request-withdrawal", "withdraw", "reserve",
-			"register", "certify", "delete", "extend", "invalidate", "sync-done", "register-node", "attest", "collect-commission"} {
+			"register", "certify", "delete", "extend", "invalidate", "sync-done", "register-node", "attest", "collect-commission",
+			"share", "fund-shared", "extend-shared"} {
 			if ok[op] == 0 {
 				t.Errorf("no %s succeeded: %v", op, ok)
 			}

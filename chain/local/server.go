@@ -30,6 +30,7 @@ import (
 //	GET  /v1/blobs/{blobId}/status         chain.BlobStatus
 //	GET  /v1/objects/{id}                  chain.BlobObject
 //	GET  /v1/objects/{id}/attribute        {"attribute": chain.BlobAttribute | null}
+//	GET  /v1/shared-blobs/{id}             chain.SharedBlob
 //	GET  /v1/accounts/{address}/balance    {"balance": N}
 //	GET  /v1/accounts/{address}/blobs      []chain.BlobObject
 //	GET  /v1/accounts/{address}/storage    []chain.StorageResource
@@ -99,6 +100,7 @@ func newHandler(c *Chain, log *slog.Logger, lim serverLimits) http.Handler {
 	mux.HandleFunc("GET /v1/blobs/{blobId}/status", s.blobStatus)
 	mux.HandleFunc("GET /v1/objects/{id}", s.blobObject)
 	mux.HandleFunc("GET /v1/objects/{id}/attribute", s.blobAttribute)
+	mux.HandleFunc("GET /v1/shared-blobs/{id}", s.sharedBlob)
 	mux.HandleFunc("GET /v1/accounts/{address}/balance", s.balance)
 	mux.HandleFunc("GET /v1/accounts/{address}/blobs", s.ownedBlobs)
 	mux.HandleFunc("GET /v1/accounts/{address}/storage", s.ownedStorage)
@@ -314,6 +316,16 @@ func (s *server) blobAttribute(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.c.BlobAttribute(r.Context(), id)
 	s.reply(w, r, attributeBody{v}, err)
+}
+
+func (s *server) sharedBlob(w http.ResponseWriter, r *http.Request) {
+	id, err := chain.ParseObjectID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.c.SharedBlob(r.Context(), id)
+	s.reply(w, r, v, err)
 }
 
 func (s *server) balance(w http.ResponseWriter, r *http.Request) {

@@ -77,7 +77,7 @@ func (c *Chain) loadSnapshot(p params, head uint64) (*state, error) {
 func (s *state) pruneExpired(t uint32) {
 	gone := func(end uint32) bool { return uint64(end)+ExpiredRetention <= uint64(t) }
 	for id, b := range s.blobs {
-		if !gone(b.obj.Storage.EndEpoch) {
+		if !gone(b.obj.Storage.EndEpoch) || s.wrapped(b) {
 			continue
 		}
 		delete(s.blobs, id)

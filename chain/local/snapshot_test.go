@@ -302,3 +302,40 @@ func TestPruneExpired(t *testing.T) {
 		t.Error("the pruned blob ID is still indexed")
 	}
 }
+
+// TestPruneKeepsSharedBlobs: a blob object wrapped in a shared blob is not
+// pruned once it has expired (the shared blob and its funds stay), and the
+// state with it survives a restart from the snapshot.
+func TestPruneKeepsSharedBlobs(t *testing.T) {
+	net := restartNet()
+	dir := t.TempDir()
+	c, clk := openTest(t, genesisOf(net), dir)
+	ctx := context.Background()
+	owner := net.Client
+	var root encoding.Hash
+	root[0] = 2
+	reg, err := c.RegisterBlob(ctx, owner, chain.RegisterBlobArgs{
+		BlobID: encoding.ComputeBlobID(encoding.RS2, 100, root), RootHash: root, Size: 100, EncodingType: encoding.RS2, Epochs: 1,
+	})
+	must(t, err)
+	sb, err := c.ShareBlob(ctx, owner, reg.Blob.ID, 5)
+	must(t, err)
+	for range 2 + ExpiredRetention {
+		nextEpochLocal(t, c, clk, net)
+	}
+	got, err := c.SharedBlob(ctx, sb.ID)
+	if err != nil || got.Funds != 5 || got.Blob.ID != reg.Blob.ID {
+		t.Fatalf("shared blob after its blob's retention: %+v, %v", got, err)
+	}
+	if _, err := c.ExtendSharedBlob(ctx, owner, sb.ID, 1); !errors.Is(err, chain.ErrBlobExpired) {
+		t.Fatalf("extending an expired shared blob: %v", err)
+	}
+	if _, err := c.FundSharedBlob(ctx, owner, sb.ID, 1); err != nil {
+		t.Fatalf("funding an expired shared blob: %v", err)
+	}
+	must(t, c.Close())
+	c2, _ := openTest(t, genesisOf(net), dir)
+	if got, err := c2.SharedBlob(ctx, sb.ID); err != nil || got.Funds != 6 || got.Blob.ID != reg.Blob.ID {
+		t.Fatalf("shared blob after a restart: %+v, %v", got, err)
+	}
+}

@@ -138,6 +138,11 @@ type state struct {
 
 	minted, burned uint64
 
+	// shared maps a shared blob's ID to the blob object it wraps. The
+	// wrapped blob's Owner is the shared blob's ID as an address, which no
+	// key signs for; the shared blob's funds are that address's balance.
+	shared map[chain.ObjectID]chain.ObjectID
+
 	// Per-transaction scratch, not state.
 	txDigest chain.Digest
 	txIndex  uint64 // objects created by the current transaction
@@ -166,6 +171,7 @@ func newState(p params) *state {
 		recent:      map[chain.Digest]uint64{},
 		recentBySec: map[uint64][]chain.Digest{},
 		faucetBy:    map[chain.Address]uint64{},
+		shared:      map[chain.ObjectID]chain.ObjectID{},
 	}
 }
 

@@ -448,6 +448,7 @@ func (c *codec) state(s *state) {
 	table(c, &s.faucetBy, cmp32, func(a *chain.Address, v *uint64) { c.raw(a[:]); c.u64(v) })
 	c.u64(&s.minted)
 	c.u64(&s.burned)
+	table(c, &s.shared, cmp32, func(id, blob *chain.ObjectID) { c.id(id); c.id(blob) })
 }
 
 // root returns the state root: Blake2b-256 of the canonical serialization.
@@ -503,6 +504,11 @@ func decodeState(p params, b []byte) (*state, error) {
 	for id := range s.storage {
 		if s.storage[id] == nil {
 			return nil, fmt.Errorf("%w: state: storage %s is nil", chain.ErrCorrupt, id)
+		}
+	}
+	for id, blob := range s.shared {
+		if b := s.blobs[blob]; b == nil || !s.wrapped(b) {
+			return nil, fmt.Errorf("%w: state: shared blob %s does not wrap blob object %s", chain.ErrCorrupt, id, blob)
 		}
 	}
 	return s, nil

@@ -182,3 +182,18 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+func (t *transactor) ShareBlob(ctx context.Context, s chain.Signer, blob chain.ObjectID, funds uint64) (chain.SharedBlob, error) {
+	res, err := t.do(ctx, s, Call{ShareBlob: &ShareBlobCall{Blob: blob, Funds: funds}})
+	return deref(res.Shared), err
+}
+
+func (t *transactor) FundSharedBlob(ctx context.Context, s chain.Signer, shared chain.ObjectID, amount uint64) (chain.SharedBlob, error) {
+	res, err := t.do(ctx, s, Call{FundSharedBlob: &FundSharedBlobCall{Shared: shared, Amount: amount}})
+	return deref(res.Shared), err
+}
+
+func (t *transactor) ExtendSharedBlob(ctx context.Context, s chain.Signer, shared chain.ObjectID, epochs uint32) (chain.ExtendSharedBlobResult, error) {
+	res, err := t.do(ctx, s, Call{ExtendSharedBlob: &ExtendSharedBlobCall{Shared: shared, Epochs: epochs}})
+	return chain.ExtendSharedBlobResult{Shared: deref(res.Shared), Cost: res.Cost, Receipt: res.Receipt}, err
+}

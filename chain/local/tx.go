@@ -49,6 +49,10 @@ type Call struct {
 	SetBlobAttribute         *SetBlobAttributeCall         `json:"setBlobAttribute,omitempty"`
 	RemoveBlobAttributePairs *RemoveBlobAttributePairsCall `json:"removeBlobAttributePairs,omitempty"`
 	RemoveBlobAttribute      *RemoveBlobAttributeCall      `json:"removeBlobAttribute,omitempty"`
+	// Shared blobs.
+	ShareBlob        *ShareBlobCall        `json:"shareBlob,omitempty"`
+	FundSharedBlob   *FundSharedBlobCall   `json:"fundSharedBlob,omitempty"`
+	ExtendSharedBlob *ExtendSharedBlobCall `json:"extendSharedBlob,omitempty"`
 }
 
 // IsBcsEnum marks Call as a BCS enum.
@@ -62,6 +66,7 @@ func (c *Call) set() []bool {
 		c.RegisterBlob != nil, c.CertifyBlob != nil, c.DeleteBlob != nil, c.ExtendBlob != nil,
 		c.InvalidateBlob != nil, c.SubmitAttestation != nil, c.EpochSyncDone != nil, c.CollectCommission != nil,
 		c.SetBlobAttribute != nil, c.RemoveBlobAttributePairs != nil, c.RemoveBlobAttribute != nil,
+		c.ShareBlob != nil, c.FundSharedBlob != nil, c.ExtendSharedBlob != nil,
 	}
 }
 
@@ -179,6 +184,23 @@ type (
 	// RemoveBlobAttributeCall removes Blob's attribute.
 	RemoveBlobAttributeCall struct {
 		Blob chain.ObjectID `json:"blob"`
+	}
+	// ShareBlobCall wraps Blob into a new shared blob funded with Funds
+	// from the sender.
+	ShareBlobCall struct {
+		Blob  chain.ObjectID `json:"blob"`
+		Funds uint64         `json:"funds"`
+	}
+	// FundSharedBlobCall adds Amount from the sender to Shared's funds.
+	FundSharedBlobCall struct {
+		Shared chain.ObjectID `json:"shared"`
+		Amount uint64         `json:"amount"`
+	}
+	// ExtendSharedBlobCall extends the blob Shared wraps by Epochs, paid
+	// from Shared's funds.
+	ExtendSharedBlobCall struct {
+		Shared chain.ObjectID `json:"shared"`
+		Epochs uint32         `json:"epochs"`
 	}
 	CollectCommissionCall struct {
 		Node chain.NodeID `json:"node"`

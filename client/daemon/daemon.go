@@ -6,7 +6,7 @@
 //	PUT  /v1/blobs?epochs=&permanent=&deletable=&send_object_to=&force=&share=&encoding_type=&reuse_resources=&quilt_version=  (publisher)
 //	PUT  /v1/quilts (multipart; publisher)
 //	GET  /v1/blobs/{blob_id}?strict_consistency_check=&skip_consistency_check=   (aggregator; Range, ETag; streamed)
-//	GET  /v1/blobs/by-object-id/{object_id}                                     (aggregator; attribute headers)
+//	GET  /v1/blobs/by-object-id/{object_id}                                     (aggregator; attribute headers; a shared blob's ID too)
 //	GET  /v1/blobs/{blob_id}/byte-range?start=&length=                          (aggregator)
 //	GET  /v1alpha/blobs/{blob_id}/stream                                        (aggregator)
 //	GET  /v1alpha/blobs/concat?ids=   POST /v1alpha/blobs/concat {"ids"}        (aggregator)

@@ -317,7 +317,9 @@ func TestStoreBadInput(t *testing.T) {
 	}{
 		{"unknown parameter", "?epochs=1&colour=blue", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
 		{"permanent and deletable", "?permanent=true&deletable=true", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonConflictingOptions},
-		{"shared blob", "?share=true", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
+		{"shared deletable blob", "?share=true", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonConflictingOptions},
+		{"shared and sent", "?share=true&permanent=true&send_object_to=0x" + strings.Repeat("1", 64), bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
+		{"share not a boolean", "?share=yes&permanent=true", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
 		{"other encoding", "?encoding_type=RedStuffRaptorQ", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery},
 		{"zero epochs", "?epochs=0", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidEpochs},
 		{"epochs not a number", "?epochs=two", bytes.NewReader(small), 400, "INVALID_ARGUMENT", daemon.ReasonInvalidEpochs},
@@ -675,7 +677,7 @@ func TestJWT(t *testing.T) {
 	// A refused token is not spent, nor one sent with a bad query or an
 	// oversized body; a valid one stores once.
 	tok := token(valid("size"))
-	r, body = put("?share=true", tok, "authorized")
+	r, body = put("?share=yes", tok, "authorized")
 	checkError(t, r, body, 400, "INVALID_ARGUMENT", daemon.ReasonInvalidQuery)
 	r, body = put("", tok, strings.Repeat("x", 64<<10+1))
 	checkError(t, r, body, 413, "SIZE_EXCEEDED", daemon.ReasonBlobTooLarge)

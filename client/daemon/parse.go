@@ -28,6 +28,7 @@ type storeQuery struct {
 	Deletable bool
 	Force     bool
 	Owner     chain.Address
+	Share     bool
 }
 
 // parseStoreQuery parses the query of PUT /v1/blobs with Walrus's
@@ -39,10 +40,13 @@ type storeQuery struct {
 //     false: deletable=false alone changes nothing, since blobs are
 //     deletable by default) gives defaultDeletable (true unless the
 //     operator changed it), as Walrus's BlobPersistence::from_deletable_and_permanent.
-//   - send_object_to sends the blob object to an address; share=true would
-//     make it a shared blob, which this network does not have: refused.
-//     share=false is the default. Both send_object_to and share is an
-//     error, as Walrus's exclusive SendOrShare.
+//   - send_object_to sends the blob object to an address; share=true wraps
+//     a newly created blob object into a shared blob once certified (the
+//     result's newlyCreated.sharedBlobObject names it), which needs a
+//     permanent blob: share=true on a deletable one (the default unless
+//     permanent=true) is INVALID_BLOB_PERSISTENCE. share=false is the
+//     default. Both send_object_to and share is an error, as Walrus's
+//     exclusive SendOrShare.
 //   - encoding_type: RS2, the only one (Walrus's names).
 //   - reuse_resources: accepted; the client always buys fresh storage, which
 //     is what Walrus does when it finds nothing to reuse.
@@ -109,9 +113,6 @@ func parseStoreQuery(raw string, defaultEpochs uint32, defaultDeletable bool) (s
 			}
 		}
 	}
-	if share {
-		return bad("share=true asks for a shared blob, which this network does not have; use send_object_to")
-	}
 	switch {
 	case permanent && deletable:
 		return storeQuery{}, newError(http.StatusBadRequest, ReasonConflictingOptions, "the blob cannot be defined as both deletable and permanent")
@@ -120,6 +121,10 @@ func parseStoreQuery(raw string, defaultEpochs uint32, defaultDeletable bool) (s
 	case deletable:
 		q.Deletable = true
 	}
+	if share && q.Deletable {
+		return storeQuery{}, newError(http.StatusBadRequest, ReasonConflictingOptions, "deletable blobs cannot be shared: share=true needs permanent=true")
+	}
+	q.Share = share
 	return q, nil
 }
 
@@ -204,7 +209,7 @@ func parseBool(s string) (bool, bool) {
 
 // options returns the client options of q.
 func (q storeQuery) options() client.StoreOptions {
-	return client.StoreOptions{Epochs: q.Epochs, Deletable: q.Deletable, Force: q.Force, Owner: q.Owner}
+	return client.StoreOptions{Epochs: q.Epochs, Deletable: q.Deletable, Force: q.Force, Owner: q.Owner, Share: q.Share}
 }
 
 // maxRangeHeaderLen bounds a Range header the daemon parses.

@@ -102,6 +102,12 @@ func TestParseStoreQueryDefaults(t *testing.T) {
 	if q, err := parseStoreQuery("send_object_to=0x"+fmt.Sprintf("%064x", 5), 1, true); err != nil || q.Owner[31] != 5 {
 		t.Errorf("send_object_to: %+v, %v", q, err)
 	}
+	if q, err := parseStoreQuery("share=true&permanent=true", 1, true); err != nil || !q.Share || q.Deletable || !q.options().Share {
+		t.Errorf("share=true&permanent=true: %+v, %v", q, err)
+	}
+	if q, err := parseStoreQuery("share=true", 1, false); err != nil || !q.Share {
+		t.Errorf("share=true under a permanent default: %+v, %v", q, err)
+	}
 	if q, _ := parseStoreQuery("", 3, false); q.Deletable || q.Epochs != 3 {
 		t.Errorf("configured defaults not applied: %+v", q)
 	}
@@ -111,7 +117,8 @@ func TestParseStoreQueryDefaults(t *testing.T) {
 	addr := "0x" + fmt.Sprintf("%064x", 5)
 	for raw, reason := range map[string]string{
 		"permanent=true&deletable=true":           ReasonConflictingOptions,
-		"share=true":                              ReasonInvalidQuery,
+		"share=true":                              ReasonConflictingOptions,
+		"share=true&deletable=true":               ReasonConflictingOptions,
 		"share=true&send_object_to=" + addr:       ReasonInvalidQuery,
 		"send_object_to=" + addr + "&share=false": ReasonInvalidQuery,
 		"share=false&share=true":                  ReasonInvalidQuery,

@@ -599,6 +599,12 @@ func (d *Daemon) withAttributeHeaders(h func(http.ResponseWriter, *http.Request)
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
 		attr, err := d.c.BlobAttribute(ctx, oid)
+		if errors.Is(err, chain.ErrNotFound) {
+			// A shared blob: the attribute of the blob it wraps.
+			if sb, serr := d.c.SharedBlob(ctx, oid); serr == nil {
+				attr, err = d.c.BlobAttribute(ctx, sb.Blob.ID)
+			}
+		}
 		cancel()
 		if err != nil || attr == nil || len(attr.Pairs) == 0 {
 			if err != nil && !errors.Is(err, chain.ErrNotFound) && !errors.Is(err, chain.ErrAttributesUnsupported) {

@@ -166,7 +166,7 @@ func (d *Daemon) handleConcat(w http.ResponseWriter, r *http.Request) {
 					writeError(w, newError(http.StatusBadRequest, ReasonInvalidBlobID, fmt.Sprintf("%q is neither a blob ID nor an object ID", truncate(s, 80))))
 					return
 				}
-				obj, err := d.c.BlobObject(ctx, oid)
+				obj, err := d.c.ResolveBlobObject(ctx, oid)
 				if err != nil {
 					writeError(w, classify(err))
 					return
@@ -209,7 +209,8 @@ func parseBlobIDParam(w http.ResponseWriter, s string) (encoding.BlobID, bool) {
 	return id, true
 }
 
-// handleReadByObject serves GET /v1/blobs/by-object-id/{object_id}.
+// handleReadByObject serves GET /v1/blobs/by-object-id/{object_id}: the ID
+// of a blob object or of a shared blob (the blob it wraps), as Walrus's.
 func (d *Daemon) handleReadByObject(w http.ResponseWriter, r *http.Request) {
 	oid, err := chain.ParseObjectID(r.PathValue("object_id"))
 	if err != nil {
@@ -218,7 +219,7 @@ func (d *Daemon) handleReadByObject(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
 	defer cancel()
-	obj, err := d.c.BlobObject(ctx, oid)
+	obj, err := d.c.ResolveBlobObject(ctx, oid)
 	if err != nil {
 		writeError(w, classify(err))
 		return

@@ -309,12 +309,14 @@ func TestStoreCommandFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"store", file, "--share"}, "--share needs --permanent"},
-		{[]string{"store", file, "--share", "--permanent"}, "shared blobs are not supported"},
+		{[]string{"store", file, "--share", "--permanent", "--send-object-to", "0x" + strings.Repeat("1", 64)}, "mutually exclusive"},
 		{[]string{"store", file, "--epochs", "1", "--end-epoch", "5"}, "at most one of"},
 		{[]string{"store", file, "--end-epoch", "0", "--epochs", "x"}, "or max"},
 		{[]string{"store", file, "--epochs", "1000"}, "epochs ahead"},
 		{[]string{"store", "-", "-"}, "once per command"},
-		{[]string{"extend", "--blob-obj-id", "0x" + strings.Repeat("0", 64), "--epochs-extended", "1", "--shared"}, "shared blobs are not supported"},
+		{[]string{"extend", "--blob-obj-id", "0x" + strings.Repeat("0", 64), "--epochs-extended", "1", "--shared"}, "not found: shared blob"},
+		{[]string{"share", "--blob-obj-id", "0x" + strings.Repeat("0", 64)}, "not found"},
+		{[]string{"fund-shared-blob", "--shared-blob-obj-id", "0x" + strings.Repeat("0", 64), "--amount", "0"}, "at least 1 FROST"},
 		{[]string{"read", id.String(), "--strict-consistency-check", "--skip-consistency-check"}, "mutually exclusive"},
 	} {
 		if _, errOut, code := e.run(t, tc.args...); code == 0 || !strings.Contains(errOut, tc.want) {

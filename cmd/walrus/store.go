@@ -35,10 +35,6 @@ type dryRunOutput struct {
 	EncodingType  string          `json:"encodingType"`
 }
 
-// errSharedBlobs is returned for --share and extend --shared: the chain
-// has no shared blob objects (Walrus's shared_blob module).
-var errSharedBlobs = errors.New("shared blobs are not supported by this network's chain")
-
 // stdinPath is the FILE that means standard input.
 const stdinPath = "-"
 
@@ -70,16 +66,16 @@ current epoch (walrus info shows its length).`,
 			if err := lifetime.check(); err != nil {
 				return err
 			}
-			if share {
-				if !permanent {
-					return errors.New("deletable blobs cannot be shared: --share needs --permanent")
-				}
-				return fmt.Errorf("--share: %w", errSharedBlobs)
+			if share && !permanent {
+				return errors.New("deletable blobs cannot be shared: --share needs --permanent")
+			}
+			if share && sendTo != "" {
+				return errors.New("--share and --send-object-to are mutually exclusive")
 			}
 			if n := slices.Index(args, stdinPath); n >= 0 && slices.Index(args[n+1:], stdinPath) >= 0 {
 				return errors.New(`standard input ("-") can be stored once per command`)
 			}
-			opts := client.StoreOptions{Deletable: !permanent, Force: force, DryRun: dryRun}
+			opts := client.StoreOptions{Deletable: !permanent, Force: force, DryRun: dryRun, Share: share}
 			if sendTo != "" {
 				a, err := chain.ParseAddress(sendTo)
 				if err != nil {
@@ -215,8 +211,12 @@ func printStoreResult(w io.Writer, path string, res *client.StoreResult) {
 		if n.BlobObject.Deletable {
 			kind = "Deletable"
 		}
-		fmt.Fprintf(w, "Success: %s blob stored successfully.\nPath: %s\nBlob ID: %s\nSui object ID: %s\nUnencoded size: %s\nEncoded size (including replicated metadata): %s\nCost (excluding gas): %s WAL (storage was purchased, and a new blob object was registered)\nExpiry epoch (exclusive): %d\nEncoding type: %s\n",
+		shared := ""
+		if n.SharedBlobObject != nil {
+			shared = "\nShared blob object ID: " + n.SharedBlobObject.String()
+		}
+		fmt.Fprintf(w, "Success: %s blob stored successfully.\nPath: %s\nBlob ID: %s\nSui object ID: %s\nUnencoded size: %s\nEncoded size (including replicated metadata): %s\nCost (excluding gas): %s WAL (storage was purchased, and a new blob object was registered)\nExpiry epoch (exclusive): %d%s\nEncoding type: %s\n",
 			kind, path, n.BlobObject.BlobID, n.BlobObject.ID, humanBytes(n.BlobObject.Size), humanBytes(n.BlobObject.Storage.Size),
-			formatWAL(n.Cost), n.BlobObject.Storage.EndEpoch, n.BlobObject.EncodingType)
+			formatWAL(n.Cost), n.BlobObject.Storage.EndEpoch, shared, n.BlobObject.EncodingType)
 	}
 }
