@@ -187,6 +187,8 @@ func TestClientCommandErrors(t *testing.T) {
 	}{
 		{[]string{"store", file, "--permanent", "--deletable"}, "mutually exclusive"},
 		{[]string{"store", file, "--epochs", "0"}, "at least 1"},
+		{[]string{"store-quilt", "--paths", file, "--epochs", "0"}, "at least 1"},
+		{[]string{"store-quilt", "--paths", file, "--epochs", "2", "--end-epoch", "5"}, "at most one"},
 		{[]string{"store", filepath.Join(e.dir, "missing")}, "no such file"},
 		{[]string{"store", e.dir}, "not a regular file"},
 		{[]string{"store", file, "--send-object-to", "0x12"}, "--send-object-to"},

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -50,7 +51,7 @@ func newStoreQuiltCmd() *cobra.Command {
 	var (
 		cf                   clientFlags
 		paths, blobArgs      []string
-		epochs               uint32
+		lifetime             epochArg
 		permanent, deletable bool
 		force, dryRun        bool
 		sendTo               string
@@ -76,10 +77,11 @@ file's name). Store options are those of store.`,
 				return errors.New("either --paths or --blobs must be given")
 			case permanent && deletable:
 				return errors.New("--permanent and --deletable are mutually exclusive")
-			case epochs == 0:
-				return errors.New("--epochs must be at least 1")
 			}
-			opts := client.StoreOptions{Epochs: epochs, Deletable: !permanent, Force: force, DryRun: dryRun}
+			if err := lifetime.check(); err != nil {
+				return err
+			}
+			opts := client.StoreOptions{Deletable: !permanent, Force: force, DryRun: dryRun}
 			if sendTo != "" {
 				a, err := chain.ParseAddress(sendTo)
 				if err != nil {
@@ -95,6 +97,9 @@ file's name). Store options are those of store.`,
 			defer closeFn()
 			st, err := c.SystemState(ctx)
 			if err != nil {
+				return err
+			}
+			if opts.Epochs, err = lifetime.epochsAhead(&st, time.Now()); err != nil {
 				return err
 			}
 			p, err := st.Params()
@@ -135,7 +140,7 @@ file's name). Store options are those of store.`,
 	f := cmd.Flags()
 	f.StringArrayVar(&paths, "paths", nil, "files or directories to put into the quilt (file names are the identifiers)")
 	f.StringArrayVar(&blobArgs, "blobs", nil, `files as JSON: {"path":"…","identifier":"…","tags":{"k":"v"}}`)
-	f.Uint32Var(&epochs, "epochs", 1, "number of epochs to store the quilt for, from the current one")
+	lifetime.register(f)
 	f.BoolVar(&permanent, "permanent", false, "store a permanent blob (cannot be deleted before it expires)")
 	f.BoolVar(&deletable, "deletable", false, "store a deletable blob (the default)")
 	f.BoolVar(&force, "force", false, "store even if the quilt is already certified for long enough")
