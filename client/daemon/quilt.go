@@ -431,19 +431,6 @@ func classifyQuilt(err error) *apiError {
 	return classify(err)
 }
 
-// acquireQuiltRead takes a read slot (acquireRead), answering 429 when
-// there is none.
-func (d *Daemon) acquireQuiltRead(w http.ResponseWriter, r *http.Request) (func(), bool) {
-	d.metrics.inflight.WithLabelValues("read").Inc()
-	release, aerr := d.acquireRead(r)
-	if aerr != nil {
-		d.metrics.inflight.WithLabelValues("read").Dec()
-		writeError(w, aerr)
-		return nil, false
-	}
-	return func() { release(); d.metrics.inflight.WithLabelValues("read").Dec() }, true
-}
-
 // handleReadQuiltPatch serves GET /v1/blobs/by-quilt-patch-id/{quilt_patch_id}.
 func (d *Daemon) handleReadQuiltPatch(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("quilt_patch_id")
@@ -455,19 +442,14 @@ func (d *Daemon) handleReadQuiltPatch(w http.ResponseWriter, r *http.Request) {
 	if d.notModified(w, r, id.String()) {
 		return
 	}
-	release, ok := d.acquireQuiltRead(w, r)
-	if !ok {
-		return
-	}
-	defer release()
-	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
-	defer cancel()
-	b, err := d.c.ReadQuiltPatch(ctx, id, client.ReadOptions{})
-	if err != nil {
-		d.quiltReadError(w, err, "quilt_patch_id", id.String())
-		return
-	}
-	d.servePatch(w, r, b, id.String())
+	d.read(w, r, func(ctx context.Context) {
+		b, err := d.c.ReadQuiltPatch(ctx, id, client.ReadOptions{})
+		if err != nil {
+			d.quiltReadError(w, err, "quilt_patch_id", id.String())
+			return
+		}
+		d.servePatch(w, r, b, id.String())
+	})
 }
 
 // handleReadQuiltBlob serves GET /v1/blobs/by-quilt-id/{quilt_id}/{identifier}.
@@ -478,19 +460,14 @@ func (d *Daemon) handleReadQuiltBlob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ident := r.PathValue("identifier")
-	release, ok := d.acquireQuiltRead(w, r)
-	if !ok {
-		return
-	}
-	defer release()
-	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
-	defer cancel()
-	b, pid, err := d.c.ReadQuiltBlob(ctx, qid, ident, client.ReadOptions{})
-	if err != nil {
-		d.quiltReadError(w, err, "quilt_id", qid.String())
-		return
-	}
-	d.servePatch(w, r, b, quilt.QuiltPatchID{QuiltID: qid, Patch: pid}.String())
+	d.read(w, r, func(ctx context.Context) {
+		b, pid, err := d.c.ReadQuiltBlob(ctx, qid, ident, client.ReadOptions{})
+		if err != nil {
+			d.quiltReadError(w, err, "quilt_id", qid.String())
+			return
+		}
+		d.servePatch(w, r, b, quilt.QuiltPatchID{QuiltID: qid, Patch: pid}.String())
+	})
 }
 
 // handleListQuiltPatches serves GET /v1/quilts/{quilt_id}/patches.
@@ -500,19 +477,14 @@ func (d *Daemon) handleListQuiltPatches(w http.ResponseWriter, r *http.Request) 
 		writeError(w, aerr)
 		return
 	}
-	release, ok := d.acquireQuiltRead(w, r)
-	if !ok {
-		return
-	}
-	defer release()
-	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.ReadTimeout)
-	defer cancel()
-	ix, err := d.c.QuiltIndex(ctx, qid, client.ReadOptions{})
-	if err != nil {
-		d.quiltReadError(w, err, "quilt_id", qid.String())
-		return
-	}
-	writeJSON(w, http.StatusOK, client.PatchItems(qid, ix))
+	d.read(w, r, func(ctx context.Context) {
+		ix, err := d.c.QuiltIndex(ctx, qid, client.ReadOptions{})
+		if err != nil {
+			d.quiltReadError(w, err, "quilt_id", qid.String())
+			return
+		}
+		writeJSON(w, http.StatusOK, client.PatchItems(qid, ix))
+	})
 }
 
 func quiltIDParam(r *http.Request) (encoding.BlobID, *apiError) {
@@ -569,7 +541,7 @@ func (d *Daemon) servePatch(w http.ResponseWriter, r *http.Request, b quilt.Blob
 	h.Set("Content-Length", strconv.Itoa(len(b.Data)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		n, _ := w.Write(b.Data)
+		n, _ := d.pace(w).Write(b.Data)
 		d.metrics.bytes.WithLabelValues("read").Add(float64(n))
 	}
 }
