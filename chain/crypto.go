@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	cryptorand "crypto/rand"
 	"encoding/base64"
@@ -282,4 +283,22 @@ func VerifyProofOfPossession(pk BLSPublicKey, epoch uint32, operator Address, po
 // keyCache holds a committee's parsed public keys.
 type keyCache struct {
 	pts atomic.Pointer[[]*bls12381.G1]
+}
+
+// VerifySignedMessage checks a node's signed answer: that the message it
+// signed is want, and that sig is pk's BLS signature on it. A different
+// message, a signature of the wrong size or one that does not verify is
+// ErrBadSignature (with what was wrong).
+func VerifySignedMessage(pk BLSPublicKey, got, sig, want []byte) (BLSSignature, error) {
+	if !bytes.Equal(got, want) {
+		return BLSSignature{}, fmt.Errorf("%w: the node signed another message (%d bytes)", ErrBadSignature, len(got))
+	}
+	if len(sig) != BLSSignatureSize {
+		return BLSSignature{}, fmt.Errorf("%w: signature of %d bytes", ErrBadSignature, len(sig))
+	}
+	s := BLSSignature(sig)
+	if err := pk.Verify(want, s); err != nil {
+		return BLSSignature{}, err
+	}
+	return s, nil
 }

@@ -289,3 +289,30 @@ func encodeKey(flag byte, raw []byte) string {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func TestVerifySignedMessage(t *testing.T) {
+	k, other := testBLSKey(t, 1), testBLSKey(t, 2)
+	want := []byte("the message a node must sign")
+	sig := k.Sign(want)
+	for _, tc := range []struct {
+		name     string
+		got, sig []byte
+		pk       BLSPublicKey
+		ok       bool
+	}{
+		{"signed", want, sig[:], k.PublicKey(), true},
+		{"another message", []byte("something else"), sig[:], k.PublicKey(), false},
+		{"short signature", want, sig[:10], k.PublicKey(), false},
+		{"another key", want, sig[:], other.PublicKey(), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := VerifySignedMessage(tc.pk, tc.got, tc.sig, want)
+			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrBadSignature)) {
+				t.Fatalf("err = %v, want ok=%t or ErrBadSignature", err, tc.ok)
+			}
+			if tc.ok && s != sig {
+				t.Errorf("signature %x, want %x", s, sig)
+			}
+		})
+	}
+}

@@ -468,15 +468,9 @@ func (c *Client) storeOnNode(ctx context.Context, v *view, i int, enc *encoding.
 // verifyConfirmation checks a node's confirmation: it signs msg, with the
 // node's key pk. The error matches errBadConfirmation.
 func verifyConfirmation(pk chain.BLSPublicKey, conf p2p.Confirmation, msg []byte) (chain.BLSSignature, error) {
-	if !bytes.Equal(conf.Message, msg) {
-		return chain.BLSSignature{}, fmt.Errorf("%w: the node signed another message (%d bytes)", errBadConfirmation, len(conf.Message))
-	}
-	if len(conf.Signature) != chain.BLSSignatureSize {
-		return chain.BLSSignature{}, fmt.Errorf("%w: signature of %d bytes", errBadConfirmation, len(conf.Signature))
-	}
-	sig := chain.BLSSignature(conf.Signature)
-	if err := pk.Verify(msg, sig); err != nil {
-		return chain.BLSSignature{}, fmt.Errorf("%w: %v", errBadConfirmation, err)
+	sig, err := chain.VerifySignedMessage(pk, conf.Message, conf.Signature, msg)
+	if err != nil {
+		return chain.BLSSignature{}, fmt.Errorf("%w: %w", errBadConfirmation, err)
 	}
 	return sig, nil
 }

@@ -249,15 +249,9 @@ var errBadAttestation = errors.New("node: invalid attestation")
 // verifyAttestation checks a member's attestation: it signs msg with the
 // member's key pk.
 func verifyAttestation(pk chain.BLSPublicKey, a p2p.Attestation, msg []byte) (chain.BLSSignature, error) {
-	if string(a.Message) != string(msg) {
-		return chain.BLSSignature{}, fmt.Errorf("%w: the member signed another message (%d bytes)", errBadAttestation, len(a.Message))
-	}
-	if len(a.Signature) != chain.BLSSignatureSize {
-		return chain.BLSSignature{}, fmt.Errorf("%w: signature of %d bytes", errBadAttestation, len(a.Signature))
-	}
-	sig := chain.BLSSignature(a.Signature)
-	if err := pk.Verify(msg, sig); err != nil {
-		return chain.BLSSignature{}, fmt.Errorf("%w: %v", errBadAttestation, err)
+	sig, err := chain.VerifySignedMessage(pk, a.Message, a.Signature, msg)
+	if err != nil {
+		return chain.BLSSignature{}, fmt.Errorf("%w: %w", errBadAttestation, err)
 	}
 	return sig, nil
 }
