@@ -164,6 +164,9 @@ type view struct {
 	codec     *encoding.Codec
 	peers     []peer.ID // peers[i] is member i's peer ID ("" if it does not parse)
 	fetched   time.Time
+
+	warmOnce sync.Once
+	warmed   <-chan struct{} // closed when codec's tables are built (view.warm)
 }
 
 // New returns a Client. ctx bounds the start only (creating the host and

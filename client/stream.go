@@ -40,6 +40,13 @@ const (
 	// request per node, large ones one request per row, so rows arrive in
 	// order and the window is spent on the rows next to be written.
 	readBatchBytes = 1 << 20
+	// warmBlobSize is the size from which opening a blob builds the
+	// codec's Reed-Solomon tables at once, in the background: about 150 ms
+	// of one core, once per process, that verifying the rows of a blob this
+	// large needs anyway (a smaller one verifies with encoding's table-free
+	// encoder). Started with the metadata, it runs while the first rows are
+	// fetched instead of after they arrive.
+	warmBlobSize = 4 << 20
 )
 
 // ErrRangeNotSatisfiable is returned by Blob.StreamRange for a range that
@@ -61,25 +68,37 @@ type Blob struct {
 
 	progress func(Progress)
 	fetched  atomic.Int64
+	// warm is closed once the codec's Reed-Solomon tables are built, for
+	// a blob of warmBlobSize bytes or more (nil for a smaller one).
+	warm <-chan struct{}
 }
 
 // Open checks blob id's status on chain (unless opts.SkipChainCheck) and
 // fetches its metadata from the first node whose answer verifies against
-// the blob ID. It fetches no sliver: Size and Metadata need none, so an
-// HTTP HEAD costs a metadata request. Errors are those of Read.
-// opts.Strict does not apply to a Blob's streams (see StreamRange).
+// the blob ID; the two run at once, and the chain's answer decides when it
+// refuses the blob. It fetches no sliver: Size and Metadata need none, so an
+// HTTP HEAD costs a metadata request. A blob of warmBlobSize bytes or more
+// starts building the codec's Reed-Solomon tables in the background
+// (encoding.Codec.Warm, once per process), while its first rows are on the
+// way. Errors are those of Read. opts.Strict does not apply to a Blob's
+// streams (see StreamRange).
 func (c *Client) Open(ctx context.Context, id encoding.BlobID, opts ReadOptions) (*Blob, error) {
 	v, err := c.currentView(ctx, false)
 	if err != nil {
 		return nil, err
 	}
+	var chainErr chan error
 	if !opts.SkipChainCheck {
-		if err := c.checkReadable(ctx, id); err != nil {
-			return nil, err
-		}
+		chainErr = make(chan error, 1)
+		go func() { chainErr <- c.checkReadable(ctx, id) }()
 	}
 	lied := newLiars()
 	md, err := c.metadata(ctx, v, id, lied)
+	if chainErr != nil {
+		if cerr := <-chainErr; cerr != nil {
+			return nil, cerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +110,41 @@ func (c *Client) Open(ctx context.Context, id encoding.BlobID, opts ReadOptions)
 	if md.UnencodedLength > v.codec.MaxBlobSize() {
 		return nil, fmt.Errorf("%w: blob %s is %d bytes, this client reads at most %d", ErrBlobTooLarge, id, md.UnencodedLength, v.codec.MaxBlobSize())
 	}
-	return &Blob{c: c, v: v, id: id, md: md, lied: lied, s: s, rowLen: params.Cols * s,
-		size: int64(md.UnencodedLength), progress: opts.Progress}, nil
+	b := &Blob{c: c, v: v, id: id, md: md, lied: lied, s: s, rowLen: params.Cols * s,
+		size: int64(md.UnencodedLength), progress: opts.Progress}
+	if md.UnencodedLength >= warmBlobSize {
+		b.warm = v.warm()
+	}
+	return b, nil
+}
+
+// Warm starts building the Reed-Solomon tables of the network's codec in
+// the background (encoding.Codec.Warm: about 150 ms of one core and 74 MB,
+// once per process), which reading or storing a blob of warmBlobSize bytes
+// or more needs and otherwise starts only once it knows the blob's size. A
+// short-lived process that expects such a blob (walrus read) calls it
+// first, so that the tables are built while it looks the blob up.
+func (c *Client) Warm(ctx context.Context) error {
+	v, err := c.currentView(ctx, false)
+	if err != nil {
+		return err
+	}
+	v.warm()
+	return nil
+}
+
+// warm starts building v's codec tables, once, and returns a channel
+// closed when they are built.
+func (v *view) warm() <-chan struct{} {
+	v.warmOnce.Do(func() {
+		done := make(chan struct{})
+		v.warmed = done
+		go func() {
+			v.codec.Warm()
+			close(done)
+		}()
+	})
+	return v.warmed
 }
 
 // ID returns the blob's ID.
@@ -167,14 +219,17 @@ type fetchTask struct {
 	started time.Time
 	allow   time.Duration // before it is hedged, given what was in flight
 	hedged  bool
-	running bool
+	running bool // asked, not answered
 }
 
 // streamEvent is what a fetch or a recovery goroutine reports.
 type streamEvent struct {
 	task *fetchTask // nil for a recovery
-	rows []int
-	data [][]byte // data[k] is row rows[k], verified; nil if it failed
+	// arrived reports that task's answer arrived (err is the request's),
+	// before its rows are verified (a second event follows with them).
+	arrived bool
+	rows    []int
+	data    [][]byte // data[k] is row rows[k], verified; nil if it failed
 	// errs[k] is why row rows[k] failed (fetches); err fails a recovery.
 	errs []error
 	err  error
@@ -186,6 +241,7 @@ type streamer struct {
 	rows []rowSlot
 
 	held     int64 // bytes of reserved rows
+	arrived  int   // rows whose fetch answered
 	failed   map[int]error
 	slow     map[int]bool // members with a hedged request
 	recQueue []int
@@ -239,7 +295,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 	defer cancel()
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }() // cancel first: a silent node's request ends now
-	events := make(chan streamEvent, len(tasks)+1)
+	events := make(chan streamEvent, 2*len(tasks)+1)
 	send := func(ev streamEvent) {
 		select {
 		case events <- ev:
@@ -282,6 +338,17 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 		go func() {
 			defer wg.Done()
 			out, err := c.p2p.GetSlivers(sctx, p, b.id, encoding.Primary, idx, size)
+			send(streamEvent{task: t, arrived: true, err: err})
+			// Verify with the codec's tables: while they are built
+			// (once per process), encoding's table-free encoder would
+			// take the cores from them and from the fetches.
+			if b.warm != nil {
+				select {
+				case <-b.warm:
+				case <-sctx.Done():
+					return
+				}
+			}
 			ev := streamEvent{task: t, rows: t.rows, data: make([][]byte, len(t.rows)), errs: make([]error, len(t.rows)), err: err}
 			for k, sr := range out {
 				if k >= len(t.rows) {
@@ -357,11 +424,14 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 			t := tasks[next]
 			cost := int64(len(t.rows)) * rowLen
 			// Slow start: two rows' worth at first, doubling with each
-			// row written, so the first rows get the links and cores
-			// to themselves and the first byte leaves early.
-			// (Not below 2·readBatchBytes: a small blob is asked of all
-			// its nodes at once.)
-			limit := min(window, max(2*readBatchBytes, rowLen<<min(cursor-st.r0+1, 30)))
+			// row that arrives, so the first rows get the links and
+			// cores to themselves and the first byte leaves early, and
+			// rows are fetched while earlier ones are verified (or wait
+			// for the codec's tables, the first large read of a
+			// process). (Not below 2·readBatchBytes: a small blob is
+			// asked of all its nodes at once.)
+			grown := max(cursor-st.r0, st.arrived)
+			limit := min(window, max(2*readBatchBytes, rowLen<<min(grown+1, 30)))
 			if st.held+cost > limit && t.rows[0] > cursor {
 				break
 			}
@@ -419,6 +489,17 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 		case <-ctx.Done():
 			return written, ctx.Err()
 		}
+		if ev.arrived {
+			// Answered: no longer hedged, and timed without the wait
+			// for the codec's tables.
+			t := ev.task
+			t.running = false
+			if ev.err == nil {
+				slowest = max(slowest, time.Since(t.started))
+			}
+			st.arrived += len(t.rows)
+			continue
+		}
 		if ev.task == nil {
 			recovering = false
 			if ev.err != nil {
@@ -463,11 +544,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 			continue
 		}
 		t := ev.task
-		t.running = false
 		inflight--
-		if ev.err == nil {
-			slowest = max(slowest, time.Since(t.started))
-		}
 		var bad error
 		for k, r := range ev.rows {
 			st.slot(r).fetching = false

@@ -100,6 +100,27 @@ func TestStreamWindow(t *testing.T) {
 	}
 }
 
+// TestStreamLargeBlob: a blob of warmBlobSize bytes or more (its rows wait
+// for the codec's tables before they are verified) streams whole and in
+// order, within a window of one row.
+func TestStreamLargeBlob(t *testing.T) {
+	nw := nettest.New(t, nettest.Options{Nodes: 4, Shards: 20})
+	c := nettest.Client(t, nw, func(cfg *client.Config) { cfg.ReadWindow = 1 })
+	nettest.Must(t, c.Warm(t.Context()), "warm")
+	blob := nettest.Blob(4<<20, 10)
+	res, err := c.Store(t.Context(), blob, client.StoreOptions{Epochs: 2})
+	nettest.Must(t, err, "store")
+	nettest.Must(t, nw.WaitHeld(t.Context(), res.BlobID()), "waiting for the nodes")
+	var w orderedWriter
+	n, err := c.Read(t.Context(), res.BlobID(), &w, client.ReadOptions{})
+	if err != nil || n != int64(len(blob)) || !bytes.Equal(w.buf.Bytes(), blob) {
+		t.Fatalf("read: %d, %v (equal %v)", n, err, bytes.Equal(w.buf.Bytes(), blob))
+	}
+	if w.writes < 8 {
+		t.Errorf("%d writes, want one per row (8)", w.writes)
+	}
+}
+
 type orderedWriter struct {
 	buf    bytes.Buffer
 	writes int

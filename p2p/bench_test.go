@@ -11,7 +11,7 @@ import (
 )
 
 // benchHandler serves slivers from memory and takes them without keeping
-// them, so that the benchmarks measure the transport: framing, Noise, yamux
+// them, so that the benchmarks measure the transport: framing, TLS, yamux
 // or QUIC, loopback.
 type benchHandler struct {
 	slivers []encoding.Sliver

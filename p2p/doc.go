@@ -6,8 +6,8 @@
 // # Host
 //
 // NewHost starts a libp2p host with the node's Ed25519 network key
-// (LoadOrCreateKey keeps it in a 0600 file), TCP and QUIC listeners, Noise
-// (and TLS) security, yamux, and explicit connection-manager and
+// (LoadOrCreateKey keeps it in a 0600 file), TCP and QUIC listeners, TLS 1.3
+// (and Noise) security, yamux, and explicit connection-manager and
 // resource-manager limits (Limits; libp2p's defaults throttle a storage
 // node). Host.AddPeer records a committee member's peer ID and multiaddrs.
 // NewServer serves a Handler (the node's side of every protocol) on a host;

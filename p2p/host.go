@@ -258,8 +258,8 @@ type Host struct {
 }
 
 // NewHost starts a libp2p host: the key's identity, TCP and QUIC transports
-// listening on cfg.ListenAddrs, Noise (preferred) and TLS security on TCP,
-// yamux, the connection manager and resource manager configured from cfg, no
+// listening on cfg.ListenAddrs, TLS 1.3 (preferred) and Noise security on
+// TCP, yamux, the connection manager and resource manager configured from cfg, no
 // relay, no NAT port mapping. ctx bounds the start only; Close stops the
 // host. cfg is copied, its defaults filled in, then validated.
 func NewHost(ctx context.Context, cfg HostConfig) (*Host, error) {
@@ -284,8 +284,13 @@ func NewHost(ctx context.Context, cfg HostConfig) (*Host, error) {
 		libp2p.Identity(cfg.Key.priv),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(quic.NewTransport),
-		libp2p.Security(noise.ID, noise.New),
+		// The dialer proposes these in this order (multistream-select);
+		// the listener takes the first it speaks. TLS 1.3 first: its
+		// AES-GCM (AES-NI) moves slivers several times faster than
+		// Noise's ChaCha20-Poly1305 (BenchmarkGetSlivers, TCP: 200 →
+		// 800 MB/s on 2 cores). Noise stays for peers that offer only it.
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
+		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ConnectionManager(cm),
 		libp2p.ResourceManager(rm),

@@ -7,10 +7,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 func TestHostConfigValidate(t *testing.T) {
@@ -140,6 +146,48 @@ func TestHostStreamScopeHoldsASliverFrame(t *testing.T) {
 	defer s.Close()
 	if err := <-got; err != nil {
 		t.Fatalf("reserving %d bytes in a stream scope: %v", MaxShardSyncFrameSize, err)
+	}
+}
+
+// Over TCP two hosts secure their connection with TLS 1.3 (AES-GCM where
+// the CPU has it; several times Noise's ChaCha20-Poly1305 on a sliver
+// transfer, BenchmarkGetSlivers), and a peer that offers only Noise still
+// connects, with Noise.
+func TestHostSecurityOverTCP(t *testing.T) {
+	security := func(a *Host, b peer.ID) protocol.ID {
+		t.Helper()
+		if err := a.Connect(t.Context(), b); err != nil {
+			t.Fatal(err)
+		}
+		conns := a.Libp2p().Network().ConnsToPeer(b)
+		if len(conns) == 0 {
+			t.Fatal("no connection")
+		}
+		return conns[0].ConnState().Security
+	}
+	a, b := newTestHost(t), newTestHost(t)
+	introduce(t, a, b, "/tcp/")
+	if got := security(a, b.ID()); got != libp2ptls.ID {
+		t.Errorf("host to host: security %q, want %q", got, libp2ptls.ID)
+	}
+
+	old, err := libp2p.New(libp2p.Transport(tcp.NewTCPTransport), libp2p.Security(noise.ID, noise.New),
+		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	var addrs []string
+	for _, m := range old.Addrs() {
+		if _, err := m.ValueForProtocol(ma.P_TCP); err == nil {
+			addrs = append(addrs, m.String())
+		}
+	}
+	if err := a.AddPeer(old.ID(), addrs); err != nil {
+		t.Fatal(err)
+	}
+	if got := security(a, old.ID()); got != noise.ID {
+		t.Errorf("to a Noise-only peer: security %q, want %q", got, noise.ID)
 	}
 }
 

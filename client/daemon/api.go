@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -23,15 +24,17 @@ var openAPI []byte
 // are self-contained (inline style, no script, nothing fetched).
 const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// apiPage is the HTML page of the OpenAPI document, rendered once.
-var apiPage = mustRenderAPIPage(openAPI)
+// apiPage is the HTML page of the OpenAPI document, rendered once, when
+// first asked for, not at every start of the walrus binary (it took 4 ms
+// of each CLI command). TestOpenAPIInStep renders it.
+var apiPage = sync.OnceValue(func() []byte { return mustRenderAPIPage(openAPI) })
 
 // handleAPI serves GET /v1/api: the API as a page for a browser (a
 // request that accepts text/html, as Walrus's Redoc page), else the
 // OpenAPI YAML document.
 func (d *Daemon) handleAPI(w http.ResponseWriter, r *http.Request) {
 	if strings.Contains(r.Header.Get("Accept"), "text/html") {
-		writePage(w, apiPage)
+		writePage(w, apiPage())
 		return
 	}
 	d.handleAPIYAML(w, r)

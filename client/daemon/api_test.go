@@ -44,8 +44,8 @@ func TestOpenAPIInStep(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(string(apiPage), "<code>/v1/blobs/{blob_id}</code>") || strings.Contains(string(apiPage), "<script") {
-		t.Errorf("API page:\n%s", apiPage)
+	if page := apiPage(); !strings.Contains(string(page), "<code>/v1/blobs/{blob_id}</code>") || strings.Contains(string(page), "<script") {
+		t.Errorf("API page:\n%s", page)
 	}
 }
 

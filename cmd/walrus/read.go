@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -66,7 +67,7 @@ blobs whose writer you trust.`,
 			if out != "" {
 				// To a file: streamed (verified rows as they arrive, in
 				// constant memory) into a temporary file renamed at the end.
-				size, err = streamFileAtomic(out, func(w io.Writer) (int64, error) { return c.Read(ctx, id, w, opts) })
+				size, err = readToFile(ctx, c, id, opts, out)
 			} else {
 				blob, err = c.ReadBlob(ctx, id, opts)
 				size = int64(len(blob))
@@ -98,14 +99,38 @@ blobs whose writer you trust.`,
 	return cmd
 }
 
-// streamFileAtomic writes what write writes to path through a temporary
-// file and a rename, so that a failed read never leaves half a blob behind.
-func streamFileAtomic(path string, write func(io.Writer) (int64, error)) (int64, error) {
+// readToFile reads blob id into the file at path through
+// streamFileAtomic: streamed, or with opts.Strict read whole and checked
+// first.
+func readToFile(ctx context.Context, c *client.Client, id encoding.BlobID, opts client.ReadOptions, path string) (int64, error) {
+	if opts.Strict {
+		blob, err := c.ReadBlob(ctx, id, opts)
+		if err != nil {
+			return 0, err
+		}
+		return streamFileAtomic(path, int64(len(blob)), func(w io.Writer) (int64, error) {
+			n, err := w.Write(blob)
+			return int64(n), err
+		})
+	}
+	b, err := c.Open(ctx, id, opts)
+	if err != nil {
+		return 0, err
+	}
+	return streamFileAtomic(path, b.Size(), func(w io.Writer) (int64, error) { return b.Stream(ctx, w) })
+}
+
+// streamFileAtomic writes what write writes (size bytes) to path through a
+// temporary file and a rename, so that a failed read never leaves half a
+// blob behind. The temporary file's blocks are allocated first
+// (preallocate).
+func streamFileAtomic(path string, size int64, write func(io.Writer) (int64, error)) (int64, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".walrus-read-*")
 	if err != nil {
 		return 0, err
 	}
 	defer os.Remove(tmp.Name())
+	preallocate(tmp, size)
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	n, err := write(bw)
 	if err == nil {
