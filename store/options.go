@@ -141,6 +141,16 @@ func (o *Options) Validate() error {
 // LSM, in a blob file: slivers of all but the smallest blobs.
 const valueSeparationMinSize = 4 << 10
 
+// maxBlobReferenceDepth is how many blob files that overlap in the key space
+// one sstable may reference before a compaction rewrites the values it
+// moves into new blob files. Every flush writes one blob file, and the
+// slivers of each blob span every shard's keys, so each flush's blob file
+// overlaps all others: at Pebble's usual 10, a compaction out of L0 would
+// rewrite all its slivers every few flushes, writing each sliver about once
+// more than the WAL and the flush. Point reads (all the node does but shard
+// sync) open one blob file per value whatever the depth.
+const maxBlobReferenceDepth = 100
+
 // formatMajorVersion is the Pebble format new stores are created with, pinned
 // so that a Pebble upgrade does not silently ratchet the files of existing
 // stores (Pebble only ever moves a database forward).
@@ -179,7 +189,7 @@ func (o *Options) pebbleOptions(log *slog.Logger) *pebble.Options {
 		return pebble.ValueSeparationPolicy{
 			Enabled:               !o.KeepValuesInTables,
 			MinimumSize:           valueSeparationMinSize,
-			MaxBlobReferenceDepth: 10,
+			MaxBlobReferenceDepth: maxBlobReferenceDepth,
 			RewriteMinimumAge:     5 * time.Minute,
 			// Blob files with a fifth of their values deleted (expired
 			// blobs) are rewritten to give the space back.
