@@ -13,7 +13,8 @@ import (
 // over loopback libp2p: a one-node committee holds every shard, so a put
 // carries all 2n slivers of a blob in one request (each verified against the
 // metadata, then written in one synced Pebble batch) and a get reads them all
-// back. MB/s counts sliver bytes.
+// back. MB/s counts sliver bytes; cpu-ms/op is the whole process's CPU time
+// (client and node, and the node's Pebble flushes as they happen).
 func BenchmarkNodeSlivers(b *testing.B) {
 	const blobs = 8
 	for _, shape := range []struct{ n, size int }{{10, 1 << 20}, {100, 16 << 20}} {
@@ -30,9 +31,11 @@ func BenchmarkNodeSlivers(b *testing.B) {
 			}
 			b.Run("put", func(b *testing.B) {
 				b.SetBytes(total)
+				cpu0 := cpuTime()
 				for i := range b.N {
 					e.send(encs[i%blobs], 0)
 				}
+				b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 			})
 			for _, enc := range encs {
 				e.send(enc, 0)
@@ -43,6 +46,8 @@ func BenchmarkNodeSlivers(b *testing.B) {
 			}
 			b.Run("get", func(b *testing.B) {
 				b.SetBytes(total)
+				cpu0 := cpuTime()
+				defer func() { b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op") }()
 				for i := range b.N {
 					enc := encs[i%blobs]
 					for _, axis := range []encoding.Axis{encoding.Primary, encoding.Secondary} {

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -208,9 +207,11 @@ func blobRecord(ctx context.Context, st *store.Store, id encoding.BlobID) (store
 
 // stageFlushBytes is how much a sliver/put request of a registered blob
 // stages before it writes its complete pairs to the store, ahead of its
-// end: an honest request, which sends each pair's two slivers one after the
-// other, then holds at most this and one pair in memory, however many
-// slivers it carries.
+// end. The write runs while the request's next slivers arrive and are
+// verified, one write at a time: an honest request, which sends each pair's
+// two slivers one after the other, then holds at most twice this and one
+// pair in memory (staged, and being written), however many slivers it
+// carries.
 const stageFlushBytes = 4 << 20
 
 // intake takes metadata and slivers from clients: it verifies them, writes
@@ -320,7 +321,9 @@ func (in *intake) openSink(ctx context.Context, id encoding.BlobID, count int) (
 // sink takes the slivers of one sliver/put request: each is checked and
 // verified as it arrives, and held only once its bytes are reserved; Commit
 // stores the complete pairs in one batch (a large request of a registered
-// blob writes its complete pairs as it goes, every stageFlushBytes).
+// blob writes its complete pairs as it goes, every stageFlushBytes, each
+// write overlapping the arrival of the slivers after it; Commit waits for
+// them all).
 type sink struct {
 	in     *intake
 	id     encoding.BlobID
@@ -330,6 +333,24 @@ type sink struct {
 	seen   map[sliverKey]bool
 	staged []held
 	bytes  int64 // reserved for staged
+
+	// writing is closed when the write started by the last flush has
+	// ended (nil: none started since the last wait); its slivers stay
+	// reserved until then. writeErr is the first error of such a write,
+	// set before writing is closed.
+	writing  chan struct{}
+	writeErr error
+}
+
+// wait waits for the write in flight, if any, and reports whether there
+// was one (its slivers' reservations are released by now).
+func (s *sink) wait() bool {
+	if s.writing == nil {
+		return false
+	}
+	<-s.writing
+	s.writing = nil
+	return true
 }
 
 // PutSliver implements p2p.SliverSink.
@@ -355,22 +376,34 @@ func (s *sink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 		s.flush(ctx)
 	}
 	err := s.in.mem.reserve(s.owner, size)
-	if err != nil && s.flush(ctx) {
-		err = s.in.mem.reserve(s.owner, size)
+	if err != nil {
+		// What this request holds may be what fills the budget: write what
+		// can be written, wait for it, and try again.
+		freed := s.wait()
+		if s.flush(ctx) {
+			s.wait()
+			freed = true
+		}
+		if freed {
+			err = s.in.mem.reserve(s.owner, size)
+		}
 	}
 	if err != nil {
 		return err
 	}
-	sl.Data = bytes.Clone(sl.Data)
+	// sl.Data is the sink's (p2p.SliverSink): it is kept, not copied, and
+	// now reserved in the budget.
 	s.staged = append(s.staged, held{Sliver: sl, owner: s.owner})
 	s.bytes += size
 	return nil
 }
 
-// flush writes the complete pairs staged so far, if the blob is registered,
-// and reports whether that freed anything. Halves stay staged: their other
-// half may come next.
+// flush starts writing the complete pairs staged so far, if the blob is
+// registered, once the write before has ended, and reports whether it
+// started one (which frees their memory when it ends: wait). Halves stay
+// staged: their other half may come next.
 func (s *sink) flush(ctx context.Context) bool {
+	s.wait()
 	if registered, err := s.in.registration(ctx, s.id); err != nil || !registered {
 		return false
 	}
@@ -378,28 +411,47 @@ func (s *sink) flush(ctx context.Context) bool {
 	if len(pairs) == 0 {
 		return false
 	}
-	err := s.in.writePairs(ctx, s.id, s.md, pairs)
-	s.in.release(complete)
 	s.staged, s.bytes = rest, 0
 	for i := range rest {
 		s.bytes += rest[i].size()
 	}
-	if err != nil {
-		s.in.log.Warn("storing sliver pairs failed", "blob_id", s.id, "err", err)
-	}
+	// The write is the request's: Commit and Abort wait for it, so it ends
+	// before the request does, whether or not the request's context ends
+	// first (the slivers are verified; keeping them loses nothing).
+	wctx := context.WithoutCancel(ctx)
+	done := make(chan struct{})
+	s.writing = done
+	go func() {
+		defer close(done)
+		err := s.in.writePairs(wctx, s.id, s.md, pairs)
+		s.in.release(complete)
+		if err != nil {
+			s.in.log.Warn("storing sliver pairs failed", "blob_id", s.id, "err", err)
+			if s.writeErr == nil {
+				s.writeErr = err
+			}
+		}
+	}()
 	return true
 }
 
-// Commit implements p2p.SliverSink.
+// Commit implements p2p.SliverSink. It returns once every pair it wrote is
+// synced; an earlier write's error fails the request.
 func (s *sink) Commit(ctx context.Context) error {
+	s.wait()
 	staged := s.staged
 	s.staged, s.bytes = nil, 0
-	return s.in.take(ctx, s.id, s.md, staged, s.owner)
+	err := s.in.take(ctx, s.id, s.md, staged, s.owner)
+	if s.writeErr != nil {
+		return s.writeErr
+	}
+	return err
 }
 
 // Abort implements p2p.SliverSink: the slivers that arrived are verified,
 // so they are kept as a commit would.
 func (s *sink) Abort() {
+	s.wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	staged := s.staged

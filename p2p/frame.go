@@ -104,6 +104,33 @@ func (f *frameReader) next(max int, reuse bool) ([]byte, error) {
 	return b, nil
 }
 
+// nextOwned reads one frame of at most max bytes into a buffer of its own,
+// which the caller may keep (nothing reuses it). The frame's reservation in
+// the scope is held until the next call or release: the caller reserves
+// what it keeps in its own account first, so the bytes are accounted for
+// from before their allocation until they are dropped.
+func (f *frameReader) nextOwned(max int) ([]byte, error) {
+	f.release()
+	n, err := readFrameLen(f.r, max)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: stream ended before a frame", ErrTruncated)
+		}
+		return nil, err
+	}
+	if err := f.reserve(n); err != nil {
+		return nil, err
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(f.r, b); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: stream ended inside a frame of %d bytes", ErrTruncated, n)
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
 func (f *frameReader) reserve(n int) error {
 	if f.scope == nil || n == 0 {
 		return nil
@@ -115,7 +142,8 @@ func (f *frameReader) reserve(n int) error {
 	return nil
 }
 
-// release returns the reservation of the reused buffer, and drops it.
+// release returns the reservation of the current buffer (the reused one, or
+// nextOwned's), and drops the reused one.
 func (f *frameReader) release() {
 	if f.scope != nil && f.held > 0 {
 		f.scope.ReleaseMemory(f.held)

@@ -61,8 +61,11 @@ type SliverHandler interface {
 type SliverSink interface {
 	// PutSliver takes one sliver. An error rejects this sliver only: it is
 	// reported to the requester by axis and index, and the request goes on.
-	// The sliver's Data is only valid during the call; implementations must
-	// copy what they keep (so the Server can reuse its buffer).
+	// The sliver's Data is the sink's: the Server allocates it for this
+	// sliver alone and neither reuses nor modifies it, so a sink keeps it
+	// without copying. The Server holds the frame's reservation in the
+	// stream's memory scope during the call only: a sink that keeps Data
+	// accounts for it itself (before the call returns).
 	PutSliver(ctx context.Context, s encoding.Sliver) error
 	// Commit ends a request whose slivers all arrived. An error fails the
 	// whole request (the requester then treats every sliver as not stored).

@@ -561,7 +561,10 @@ func (s *Server) serveSliverPut(ctx context.Context, st *serverStream) error {
 
 	var rejected bcsVec[sliverFailure]
 	for i := range count {
-		b, err := st.frames.next(MaxSliverFrameSize, true)
+		// Each sliver gets a buffer of its own, which the sink keeps
+		// instead of copying; the frame's reservation in the stream's scope
+		// is held until the sink has returned (and reserved what it kept).
+		b, err := st.frames.nextOwned(MaxSliverFrameSize)
 		var sl encoding.Sliver
 		if err == nil {
 			sl, err = decodeSliverPutFrame(b)
@@ -573,6 +576,7 @@ func (s *Server) serveSliverPut(ctx context.Context, st *serverStream) error {
 			return err
 		}
 		_, err = call(st.log, func() (unit, error) { return unit{}, sink.PutSliver(ctx, sl) })
+		st.frames.release()
 		if err != nil {
 			if ctx.Err() != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable/block"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -140,6 +141,16 @@ func (o *Options) Validate() error {
 // LSM, in a blob file: slivers of all but the smallest blobs.
 const valueSeparationMinSize = 4 << 10
 
+// maxBlobReferenceDepth is how many blob files that overlap in the key space
+// one sstable may reference before a compaction rewrites the values it
+// moves into new blob files. Every flush writes one blob file, and the
+// slivers of each blob span every shard's keys, so each flush's blob file
+// overlaps all others: at Pebble's usual 10, a compaction out of L0 would
+// rewrite all its slivers every few flushes, writing each sliver about once
+// more than the WAL and the flush. Point reads (all the node does but shard
+// sync) open one blob file per value whatever the depth.
+const maxBlobReferenceDepth = 100
+
 // formatMajorVersion is the Pebble format new stores are created with, pinned
 // so that a Pebble upgrade does not silently ratchet the files of existing
 // stores (Pebble only ever moves a database forward).
@@ -178,7 +189,7 @@ func (o *Options) pebbleOptions(log *slog.Logger) *pebble.Options {
 		return pebble.ValueSeparationPolicy{
 			Enabled:               !o.KeepValuesInTables,
 			MinimumSize:           valueSeparationMinSize,
-			MaxBlobReferenceDepth: 10,
+			MaxBlobReferenceDepth: maxBlobReferenceDepth,
 			RewriteMinimumAge:     5 * time.Minute,
 			// Blob files with a fifth of their values deleted (expired
 			// blobs) are rewritten to give the space back.
@@ -193,12 +204,29 @@ func (o *Options) pebbleOptions(log *slog.Logger) *pebble.Options {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		po.Levels[i].BlockSize = 32 << 10
 	}
-	// Snappy (Pebble's fastest) costs little on incompressible slivers, since
-	// Pebble stores a block uncompressed when compression does not pay, and
-	// saves space on blobs of text.
-	po.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionFastest })
+	po.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return compressionSettings })
 	return po
 }
+
+// compressionProfile is the compression of every level: Pebble's fastest
+// (MinLZ on amd64), adaptively. A file's writer compresses a sample of its
+// blocks (the first, then one in ten) both ways, and while the samples show
+// that compression does not pay (it saves less than a tenth), it stores the
+// others as they are. Most slivers are parity or compressed payloads, which
+// never pay for a compression attempt (a sliver is a block of its own in a
+// blob file, and trying one costs an allocation and a pass over it); slivers
+// of blobs of text still compress. Reading does not depend on it: each block
+// records its own compression.
+var compressionProfile = &block.CompressionProfile{
+	Name:                           "WalrusAdaptiveFastest",
+	DataBlocks:                     block.FastestCompression.DataBlocks,
+	ValueBlocks:                    block.FastestCompression.ValueBlocks,
+	OtherBlocks:                    block.NoCompression.OtherBlocks,
+	MinReductionPercent:            12,
+	AdaptiveReductionCutoffPercent: 10,
+}
+
+var compressionSettings = pebble.UniformDBCompressionSettings(compressionProfile)
 
 // pebbleLogger adapts slog to Pebble's Logger.
 type pebbleLogger struct{ l *slog.Logger }

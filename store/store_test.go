@@ -1138,3 +1138,37 @@ func TestPutPairsLargerThanMemTable(t *testing.T) {
 		}
 	}
 }
+
+// TestSliverCompression checks the adaptive compression of blob files:
+// slivers of text (here, repeated bytes) are stored compressed, random ones as
+// they are.
+func TestSliverCompression(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		random     bool
+		maxPercent uint64 // of the values' size on disk
+	}{{"text", false, 50}, {"random", true, 101}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := openTest(t, Options{DisableSync: true})
+			const sz = 16384
+			primary, secondary := benchPairData(sz)
+			if !tc.random {
+				primary, secondary = bytes.Repeat([]byte("walrus "), len(primary)/7+1)[:len(primary)],
+					bytes.Repeat([]byte("blob "), len(secondary)/5+1)[:len(secondary)]
+			}
+			for i := range uint64(4) {
+				id, sp := benchBlob(i, 4, primary, secondary, sz)
+				if err := s.PutPairs(bg, id, sp); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.db.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			m := s.db.Metrics().BlobFiles
+			if m.ValueSize == 0 || m.LiveSize*100 > m.ValueSize*tc.maxPercent {
+				t.Errorf("blob files of %d bytes hold %d bytes of values, want at most %d%%", m.LiveSize, m.ValueSize, tc.maxPercent)
+			}
+		})
+	}
+}
