@@ -138,6 +138,9 @@ func (c *Client) Store(ctx context.Context, blob []byte, opts StoreOptions) (*St
 	if max := v.codec.MaxBlobSize(); uint64(len(blob)) > max {
 		return nil, &encoding.TooLargeError{Size: uint64(len(blob)), Max: max, N: v.state.NShards}
 	}
+	if !opts.DryRun {
+		c.dialCommittee(ctx, v)
+	}
 	report(opts.Progress, "encode", 0, 1)
 	t0 := time.Now()
 	enc, err := v.codec.Encode(blob)
@@ -147,6 +150,30 @@ func (c *Client) Store(ctx context.Context, blob []byte, opts StoreOptions) (*St
 	c.log.Debug("blob encoded", "blob_id", enc.BlobID, "size", len(blob), "duration", time.Since(t0))
 	report(opts.Progress, "encode", 1, 1)
 	return c.storeEncoded(ctx, v, enc, opts)
+}
+
+// dialCommittee connects to the members of v's committee in the
+// background, at most Config.MaxConcurrentNodes at once, so that a store's
+// connections are set up while its blob is encoded rather than by its
+// first requests. Failures are left to those requests.
+func (c *Client) dialCommittee(ctx context.Context, v *view) {
+	sem := make(chan struct{}, c.cfg.MaxConcurrentNodes)
+	for _, p := range v.peers {
+		if p == "" {
+			continue
+		}
+		go func() {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				return
+			}
+			dctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+			defer cancel()
+			_ = c.host.Connect(dctx, p)
+		}()
+	}
 }
 
 // StoreEncoded stores a blob the caller has encoded (with an
