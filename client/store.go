@@ -91,7 +91,12 @@ func (c *Client) ReadBlobFrom(ctx context.Context, r io.Reader, sizeHint int64) 
 	limit := v.codec.MaxBlobSize()
 	var buf bytes.Buffer
 	if sizeHint > 0 && uint64(sizeHint) <= limit {
-		buf.Grow(int(sizeHint))
+		v.codec.WarmFor(uint64(sizeHint)) // while the blob is read
+		// ReadFrom grows a buffer with less than MinRead bytes free before
+		// each read, the last one (which sees EOF) too: without the extra
+		// MinRead, a blob of exactly sizeHint bytes is copied into a buffer
+		// of twice its size at its end.
+		buf.Grow(int(sizeHint) + bytes.MinRead)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
@@ -133,13 +138,42 @@ func (c *Client) Store(ctx context.Context, blob []byte, opts StoreOptions) (*St
 	if max := v.codec.MaxBlobSize(); uint64(len(blob)) > max {
 		return nil, &encoding.TooLargeError{Size: uint64(len(blob)), Max: max, N: v.state.NShards}
 	}
+	if !opts.DryRun {
+		c.dialCommittee(ctx, v)
+	}
 	report(opts.Progress, "encode", 0, 1)
+	t0 := time.Now()
 	enc, err := v.codec.Encode(blob)
 	if err != nil {
 		return nil, err
 	}
+	c.log.Debug("blob encoded", "blob_id", enc.BlobID, "size", len(blob), "duration", time.Since(t0))
 	report(opts.Progress, "encode", 1, 1)
 	return c.storeEncoded(ctx, v, enc, opts)
+}
+
+// dialCommittee connects to the members of v's committee in the
+// background, at most Config.MaxConcurrentNodes at once, so that a store's
+// connections are set up while its blob is encoded rather than by its
+// first requests. Failures are left to those requests.
+func (c *Client) dialCommittee(ctx context.Context, v *view) {
+	sem := make(chan struct{}, c.cfg.MaxConcurrentNodes)
+	for _, p := range v.peers {
+		if p == "" {
+			continue
+		}
+		go func() {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				return
+			}
+			dctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+			defer cancel()
+			_ = c.host.Connect(dctx, p)
+		}()
+	}
 }
 
 // StoreEncoded stores a blob the caller has encoded (with an
@@ -200,6 +234,7 @@ func (c *Client) storeEncoded(ctx context.Context, v *view, enc *encoding.Encode
 	}
 
 	report(opts.Progress, "register", 0, 1)
+	tReg := time.Now()
 	reg, err := c.chain.RegisterBlob(ctx, c.signer, chain.RegisterBlobArgs{
 		BlobID: enc.BlobID, RootHash: enc.Metadata.Root(), Size: blobLen, EncodingType: encoding.RS2,
 		Epochs: opts.Epochs, Deletable: opts.Deletable, Owner: opts.Owner,
@@ -209,18 +244,22 @@ func (c *Client) storeEncoded(ctx context.Context, v *view, enc *encoding.Encode
 	}
 	report(opts.Progress, "register", 1, 1)
 	obj := reg.Blob
-	log.Debug("blob registered", "object_id", obj.ID, "cost", reg.Cost)
+	log.Debug("blob registered", "object_id", obj.ID, "cost", reg.Cost, "duration", time.Since(tReg))
 
 	var cres chain.CertifyBlobResult
 	lied := newLiars() // nodes caught signing what does not verify: not asked again by this store
 	for attempt := 0; ; attempt++ {
 		var cert *chain.Certificate
+		tSend := time.Now()
 		cert, v, err = c.certificate(ctx, v, enc, obj, opts.Progress, lied)
 		if err != nil {
 			return nil, err
 		}
+		log.Debug("certificate collected", "duration", time.Since(tSend))
 		report(opts.Progress, "certify", 0, 1)
+		tCert := time.Now()
 		cres, err = c.chain.CertifyBlob(ctx, c.signer, obj.ID, cert)
+		log.Debug("certify sent", "duration", time.Since(tCert), "error", err)
 		if err == nil {
 			break
 		}
@@ -426,6 +465,10 @@ func (c *Client) storeOnNode(ctx context.Context, v *view, i int, enc *encoding.
 	if p == "" {
 		return chain.BLSSignature{}, errBadPeerID
 	}
+	t0 := time.Now()
+	defer func() {
+		c.log.Debug("stored on node", "blob_id", enc.BlobID, "member", i, "duration", time.Since(t0))
+	}()
 	err := retry(ctx, func() error { return c.p2p.PutMetadata(ctx, p, enc.BlobID, enc.Metadata) })
 	if err != nil {
 		c.markFailed(p)
@@ -447,6 +490,7 @@ func (c *Client) storeOnNode(ctx context.Context, v *view, i int, enc *encoding.
 			return chain.BLSSignature{}, fmt.Errorf("storing slivers: %w", err)
 		}
 	}
+	c.log.Debug("slivers sent", "blob_id", enc.BlobID, "member", i, "duration", time.Since(t0))
 	var conf p2p.Confirmation
 	err = retry(ctx, func() (err error) {
 		conf, err = c.p2p.GetConfirmation(ctx, p, req)

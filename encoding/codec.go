@@ -182,8 +182,7 @@ func (c *Codec) expand(blob []byte, s int) (*expansion, error) {
 		rowRoots:  make([]Hash, n),
 		colRoots:  make([]Hash, n),
 	}
-	e := int64(s / 2)
-	small := c.smallRS(e * (c.col.cost(2)*int64(p.Cols) + c.row.cost(2)*int64(n)))
+	small := c.smallRS(c.expandCost(s))
 	// The first klauspost code of a process builds its tables (leopard.go):
 	// build them on the side while the workers do what needs no code.
 	warming := !small && !klauspostReady.Load()
@@ -221,6 +220,25 @@ func (c *Codec) expand(blob []byte, s int) (*expansion, error) {
 		return nil, err
 	}
 	return x, nil
+}
+
+// expandCost is the work (leoCost) of expand's codes for symbol size s.
+func (c *Codec) expandCost(s int) int64 {
+	p := c.p
+	return int64(s/2) * (c.col.cost(2)*int64(p.Cols) + c.row.cost(2)*int64(p.N))
+}
+
+// WarmFor starts building the Reed-Solomon tables (see Warm) on a goroutine
+// of its own if encoding a blob of size bytes would build them, and returns
+// at once. A caller that learns the size before it has the bytes (reading a
+// file) overlaps the build, about 150 ms of one core, with the read instead
+// of the encode.
+func (c *Codec) WarmFor(size uint64) {
+	s, err := c.checkSize(size)
+	if err != nil || c.rs != rsAuto || klauspostReady.Load() || c.expandCost(s) <= smallLeft.Load() {
+		return
+	}
+	go c.warmRS()
 }
 
 // Warm builds the Reed-Solomon tables of the codec's codes now (about 150 ms
@@ -280,6 +298,30 @@ func (c *Codec) stripe(shards, s, total int) int {
 func (c *Codec) expandColumns(rows []Sliver, width, s int, small bool) error {
 	p := c.p
 	w := c.stripe(c.col.span, s, width)
+	if w == 1 {
+		// One column per unit (large symbols): the code runs on the rows'
+		// own memory.
+		run := c.colRun(small)
+		return c.parallel(width, func(ws *workerScratch, j int) error {
+			zeroUnit := true
+			for r := range p.Rows {
+				if !allZero(rows[r].Symbol(j)) {
+					zeroUnit = false
+					break
+				}
+			}
+			if zeroUnit {
+				return nil
+			}
+			syms := lists(&ws.syms, p.N)
+			for r := range syms {
+				syms[r] = rows[r].Symbol(j)
+			}
+			err := ws.encodeSplit(syms, p.Rows, s, run)
+			clear(syms)
+			return err
+		})
+	}
 	units := (width + w - 1) / w
 	return c.parallel(units, func(ws *workerScratch, u int) error {
 		a, b := u*w, min((u+1)*w, width)
@@ -386,6 +428,9 @@ func (c *Codec) expandRows(x *expansion, s int, small bool) error {
 func (c *Codec) expandRowUnit(x *expansion, s int, small bool, ws *workerScratch, i0, i1 int, leaves []Hash) error {
 	p := c.p
 	nn := p.N
+	if i1-i0 == 1 {
+		return c.expandOneRow(x, s, small, ws, i0, leaves)
+	}
 	l := newLayout(s, i1-i0)
 	sh := ws.shards(nn, l.size())
 	for j := range p.Cols {
@@ -430,6 +475,52 @@ func (c *Codec) expandRowUnit(x *expansion, s int, small bool, ws *workerScratch
 	return nil
 }
 
+// expandOneRow is expandRowUnit for the one row i (large symbols): the row
+// code runs on the row's and the secondary slivers' own memory
+// (encodeSplit).
+func (c *Codec) expandOneRow(x *expansion, s int, small bool, ws *workerScratch, i int, leaves []Hash) error {
+	p := c.p
+	nn := p.N
+	syms := lists(&ws.syms, nn)
+	defer clear(syms)
+	for j := range p.Cols {
+		syms[j] = x.primary[i].Symbol(j)
+	}
+	// Parity symbols of rows past the secondary slivers are only hashed.
+	var spare []byte
+	if i >= p.Rows {
+		spare = ws.bytes((nn - p.Cols) * s)
+	}
+	for j := p.Cols; j < nn; j++ {
+		if i < p.Rows {
+			syms[j] = x.secondary[j].Symbol(i)
+		} else {
+			syms[j], spare = spare[:s:s], spare[s:]
+		}
+	}
+	if err := ws.encodeSplit(syms, p.Cols, s, c.rowRun(small)); err != nil {
+		return err
+	}
+	lh := ws.leafHasher(s)
+	if i < p.Rows && x.srcLeaves != nil {
+		copy(leaves, x.srcLeaves[i*p.Cols:(i+1)*p.Cols])
+	} else {
+		for j := range p.Cols {
+			lh.add(&leaves[j], syms[j])
+		}
+	}
+	if i < p.Rows {
+		for j := range p.Cols {
+			copy(x.secondary[j].Symbol(i), syms[j])
+		}
+	}
+	for j := p.Cols; j < nn; j++ {
+		lh.add(&leaves[j], syms[j])
+	}
+	lh.flush()
+	return nil
+}
+
 // rowUnit returns the rows per unit of expandRows, g = 2^hs, or g ≥ n (one
 // unit) with hs the tree depth.
 func (c *Codec) rowUnit(s int) (g, hs int) {
@@ -444,10 +535,17 @@ func (c *Codec) rowUnit(s int) (g, hs int) {
 
 // workerScratch is one worker's reusable memory.
 type workerScratch struct {
-	buf    []byte
-	sh     [][]byte
-	b      []byte
-	h      []Hash
+	buf []byte
+	sh  [][]byte
+	b   []byte
+	h   []Hash
+	// syms, hdr, xbuf and xsh are encodeSplit's: the symbols of one
+	// position, the shards over their full chunks, and the codes' extra
+	// shards (column code: its zero and scratch shards).
+	syms   [][]byte
+	hdr    [][]byte
+	xbuf   []byte
+	xsh    [][]byte
 	hasher leafHasher
 	nodes  nodeHasher
 	leo    leoScratch
@@ -476,6 +574,84 @@ func (w *workerScratch) shards(count, size int) [][]byte {
 		sh[i] = w.buf[i*size : (i+1)*size : (i+1)*size]
 	}
 	return sh
+}
+
+// lists returns a list of count slice headers held in *l, reused.
+func lists(l *[][]byte, count int) [][]byte {
+	if cap(*l) < count {
+		*l = make([][]byte, count)
+	}
+	return (*l)[:count]
+}
+
+// extraShards returns count shards of size bytes each, distinct from those
+// of shards. Their content is unspecified.
+func (w *workerScratch) extraShards(count, size int) [][]byte {
+	if cap(w.xbuf) < count*size {
+		w.xbuf = make([]byte, count*size)
+	}
+	sh := lists(&w.xsh, count)
+	for i := range sh {
+		sh[i] = w.xbuf[i*size : (i+1)*size : (i+1)*size]
+	}
+	return sh
+}
+
+// symbolRun runs one code over shards sh (data, then parity) of size bytes
+// each: see encodeSplit.
+type symbolRun func(ws *workerScratch, sh [][]byte, size int) error
+
+// rowRun is the row code as a symbolRun.
+func (c *Codec) rowRun(small bool) symbolRun {
+	return func(ws *workerScratch, sh [][]byte, _ int) error { return c.row.encode(sh, ws.rs(small)) }
+}
+
+// colRun is the column code as a symbolRun.
+func (c *Codec) colRun(small bool) symbolRun {
+	return func(ws *workerScratch, sh [][]byte, size int) error {
+		p := c.p
+		x := ws.extraShards(1+c.col.scratchShards(), size)
+		clear(x[0])
+		return c.col.encode(sh[:p.Rows], sh[p.Rows:p.N], x[0], x[1:], ws.rs(small))
+	}
+}
+
+// encodeSplit runs a code over one symbol position: syms[:src] are its
+// source symbols, syms[src:] receive the parity symbols; all are s bytes
+// and distinct. Both codes act on each element position on its own, so the
+// symbols' full 64-byte chunks, already in the codes' chunk layout, are
+// coded in place, shards aliasing the symbols (no copy in or out); only the
+// tail elements of a symbol whose size is not a multiple of 64 are packed
+// (pack.go) into shards of one chunk and coded in a second, small run.
+// Results are those of the packed layout of one symbol, byte for byte.
+func (ws *workerScratch) encodeSplit(syms [][]byte, src, s int, run symbolRun) error {
+	full := s / 64 * 64
+	if full > 0 {
+		hdr := lists(&ws.hdr, len(syms))
+		for k, v := range syms {
+			hdr[k] = v[:full:full]
+		}
+		err := run(ws, hdr, full)
+		clear(hdr) // hold no symbol past the call
+		if err != nil {
+			return err
+		}
+	}
+	if s == full {
+		return nil
+	}
+	l := newLayout(s-full, 1)
+	sh := ws.shards(len(syms), l.size())
+	for k := range src {
+		l.put(sh[k], 0, syms[k][full:])
+	}
+	if err := run(ws, sh, l.size()); err != nil {
+		return err
+	}
+	for k := src; k < len(syms); k++ {
+		l.get(sh[k], 0, syms[k][full:])
+	}
+	return nil
 }
 
 func (w *workerScratch) bytes(n int) []byte {

@@ -359,30 +359,26 @@ func putScratch(ws *workerScratch) {
 func (c *Codec) expandSliver(ws *workerScratch, sl *Sliver) ([]byte, error) {
 	p := c.p
 	s := int(sl.SymbolSize)
-	l := newLayout(s, 1)
-	sh := ws.shards(p.N+1+c.col.scratchShards(), l.size())
 	src := p.Cols
 	if sl.Axis == Secondary {
 		src = p.Rows
 	}
-	for k := range src {
-		l.put(sh[k], 0, sl.Symbol(k))
-	}
-	var err error
-	e := int64(s / 2)
-	if sl.Axis == Primary {
-		err = c.row.encode(sh[:p.N], ws.rs(c.smallRS(e*c.row.cost(2))))
-	} else {
-		zero := sh[p.N]
-		clear(zero)
-		err = c.col.encode(sh[:p.Rows], sh[p.Rows:p.N], zero, sh[p.N+1:], ws.rs(c.smallRS(e*c.col.cost(2))))
-	}
-	if err != nil {
-		return nil, err
-	}
 	parity := ws.bytes((p.N - src) * s)
+	syms := lists(&ws.syms, p.N)
+	defer clear(syms)
+	for k := range src {
+		syms[k] = sl.Symbol(k)
+	}
 	for k := src; k < p.N; k++ {
-		l.get(sh[k], 0, parity[(k-src)*s:(k-src+1)*s])
+		syms[k] = parity[(k-src)*s : (k-src+1)*s : (k-src+1)*s]
+	}
+	e := int64(s / 2)
+	run := c.rowRun(c.smallRS(e * c.row.cost(2)))
+	if sl.Axis == Secondary {
+		run = c.colRun(c.smallRS(e * c.col.cost(2)))
+	}
+	if err := ws.encodeSplit(syms, src, s, run); err != nil {
+		return nil, err
 	}
 	return parity, nil
 }

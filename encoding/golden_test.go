@@ -212,3 +212,43 @@ func TestMaxBlobSize(t *testing.T) {
 		t.Fatalf("Encode(max+1) error = %v, want ErrBlobTooLarge", err)
 	}
 }
+
+// TestGoldenVectorsBothLayouts encodes the vectors once with one symbol per
+// work unit, where the codes run on the slivers' own memory (encodeSplit),
+// and once with many symbols per unit, packed (pack.go): whichever the
+// machine's core count picks, both paths must give the oracle's bytes.
+func TestGoldenVectorsBothLayouts(t *testing.T) {
+	for _, v := range loadVectors(t) {
+		if v.N*v.N*v.SymbolSize > 100*100*1024 || len(v.PrimaryBCS) == 0 && v.N > 100 {
+			continue
+		}
+		for _, split := range []bool{true, false} {
+			t.Run(fmt.Sprintf("split=%v/%s", split, v.name), func(t *testing.T) {
+				t.Parallel()
+				c, err := New(v.N)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.rs = rsKlauspost
+				if split {
+					c.scratchBytes = 1
+				} else {
+					c.scratchBytes, c.workers = 1<<40, 1
+				}
+				enc, err := c.Encode(oracleBlob(v.Size, v.Seed))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if enc.BlobID.String() != v.BlobID {
+					t.Fatalf("blob ID %s, oracle %s", enc.BlobID, v.BlobID)
+				}
+				for i, h := range v.PrimaryBCS {
+					pair := enc.Pair(i)
+					if !bytes.Equal(pair.Primary.MarshalBCS(), mustHex(t, h)) || !bytes.Equal(pair.Secondary.MarshalBCS(), mustHex(t, v.SecondaryBCS[i])) {
+						t.Fatalf("pair %d differs from the oracle's", i)
+					}
+				}
+			})
+		}
+	}
+}
