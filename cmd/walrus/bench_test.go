@@ -209,4 +209,3 @@ func benchFreeAddr(b *testing.B) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
-
