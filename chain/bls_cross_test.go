@@ -137,3 +137,44 @@ func FuzzBLSVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestHashCache checks that cached hashes are the hashes, that the cache
+// holds at most hashCacheEntries messages, and that concurrent callers of
+// one message get one answer.
+func TestHashCache(t *testing.T) {
+	var c hashCache
+	for i := range 3 * hashCacheEntries {
+		msg := []byte{byte(i), byte(i >> 8), 7}
+		for range 2 {
+			got, err := c.get(msg)
+			want, werr := hashToG2(msg)
+			if err != nil || werr != nil || !got.Equal(&want) {
+				t.Fatalf("message %d: cached hash differs (%v, %v)", i, err, werr)
+			}
+		}
+		if len(c.m) > hashCacheEntries || len(c.ring) > hashCacheEntries {
+			t.Fatalf("the cache holds %d messages (ring %d), more than %d", len(c.m), len(c.ring), hashCacheEntries)
+		}
+	}
+	long := bytes.Repeat([]byte{1}, hashCacheMaxMessage+1)
+	if _, err := c.get(long); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.m[string(long)]; ok {
+		t.Fatal("a message over hashCacheMaxMessage was cached")
+	}
+	msg := []byte("concurrent")
+	res := make(chan [BLSSignatureSize]byte, 8)
+	for range 8 {
+		go func() {
+			h, _ := c.get(msg)
+			res <- h.Bytes()
+		}()
+	}
+	first := <-res
+	for range 7 {
+		if <-res != first {
+			t.Fatal("concurrent callers got different hashes")
+		}
+	}
+}
