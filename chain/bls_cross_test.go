@@ -46,6 +46,16 @@ func TestBLSMatchesCircl(t *testing.T) {
 		raw = append(raw, bytes.Clone(s[:]))
 	}
 	for i, k := range keys {
+		for j := range 4 {
+			m := append(bytes.Clone(msg), byte(j))
+			if got, want := k.Sign(m), bls.Sign(k.k, m); !bytes.Equal(got[:], want) {
+				t.Fatalf("key %d, message %d: Sign differs from circl's bls.Sign", i, j)
+			}
+		}
+		long := bytes.Repeat([]byte{byte(i)}, hashCacheMaxMessage+10)
+		if got, want := k.Sign(long), bls.Sign(k.k, long); !bytes.Equal(got[:], want) {
+			t.Fatalf("key %d, long message: Sign differs from circl's bls.Sign", i)
+		}
 		pk, sig := k.PublicKey(), sigs[i]
 		if !oursVerify(pk[:], msg, sig[:]) || !circlVerify(pk[:], msg, sig[:]) {
 			t.Fatalf("key %d: a valid signature does not verify", i)
