@@ -26,6 +26,20 @@ test:
 	$(GO) test -race -timeout 15m $(PKGS)
 
 ## bench: benchmarks (numbers for issue notes); BENCH=regexp to narrow.
+## For the devnet's shape (4 nodes, n = 100, the embedded chain on disk):
+##   BenchmarkCLI (cmd/walrus): real processes, as `make run` users see them:
+##     `walrus devnet`, `walrus store` / `walrus read --out`, and PUT / GET
+##     through a `walrus daemon`: store and read MB/s of 1 MiB and 64 MiB blobs.
+##   BenchmarkLocalNetwork (network/devnet): the same shapes through the client
+##     library and HTTP in one process; p50 / p99 of 1 KiB stores and reads;
+##     of the largest blob: time to the first byte of a GET, time and sliver
+##     bytes of a 1 MB range read, peak heap during a GET and a PUT.
+##   BenchmarkEncode/n=1000/size=64MiB and .../size=1KiB (encoding): encode
+##     time at n = 1000.
+## WALRUS_BENCH_LARGE=1 adds 140 MB blobs to both network benchmarks (the
+## TTFB, range and peak figures are then of 140 MB). Just those, e.g.:
+##   WALRUS_BENCH_LARGE=1 make bench BENCH='CLI|LocalNetwork' PKGS='./cmd/walrus ./network/devnet'
+##   make bench BENCH='Encode/n=1000' PKGS=./encoding
 BENCH ?= .
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) $(PKGS)

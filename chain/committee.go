@@ -3,7 +3,7 @@ package chain
 import (
 	"fmt"
 
-	"github.com/cloudflare/circl/ecc/bls12381"
+	gbls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 )
 
 // Committee is the set of storage nodes of an epoch and the shards each
@@ -156,11 +156,11 @@ func idLess(a, b ObjectID) bool {
 }
 
 // points returns the members' parsed public keys, parsing them once.
-func (c *Committee) points() ([]*bls12381.G1, error) {
+func (c *Committee) points() ([]*gbls.G1Affine, error) {
 	if p := c.keys.pts.Load(); p != nil {
 		return *p, nil
 	}
-	pts := make([]*bls12381.G1, len(c.Members))
+	pts := make([]*gbls.G1Affine, len(c.Members))
 	for i := range c.Members {
 		p, err := c.Members[i].PublicKey.point()
 		if err != nil {

@@ -42,7 +42,7 @@ var (
 
 // walrusBinary builds the binary once per test run, with the race detector
 // when the tests have it (so that the build reuses their compiled packages).
-func walrusBinary(t *testing.T) string {
+func walrusBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "walrus-e2e-bin")
