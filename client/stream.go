@@ -118,21 +118,6 @@ func (c *Client) Open(ctx context.Context, id encoding.BlobID, opts ReadOptions)
 	return b, nil
 }
 
-// Warm starts building the Reed-Solomon tables of the network's codec in
-// the background (encoding.Codec.Warm: about 150 ms of one core and 74 MB,
-// once per process), which reading or storing a blob of warmBlobSize bytes
-// or more needs and otherwise starts only once it knows the blob's size. A
-// short-lived process that expects such a blob (walrus read) calls it
-// first, so that the tables are built while it looks the blob up.
-func (c *Client) Warm(ctx context.Context) error {
-	v, err := c.currentView(ctx, false)
-	if err != nil {
-		return err
-	}
-	v.warm()
-	return nil
-}
-
 // warm starts building v's codec tables, once, and returns a channel
 // closed when they are built.
 func (v *view) warm() <-chan struct{} {
