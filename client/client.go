@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -146,6 +147,9 @@ type Client struct {
 	ownHost bool
 	p2p     *p2p.Client
 	log     *slog.Logger
+	// verifying holds a token per sliver verification of a streamed
+	// read in progress (verifySliver): GOMAXPROCS of them.
+	verifying chan struct{}
 
 	mu   sync.Mutex // guards view and health
 	view *view
@@ -178,7 +182,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, chain: cfg.Chain, signer: cfg.Signer, host: cfg.Host, log: cfg.Logger,
-		health: make(map[peer.ID]time.Time), now: time.Now}
+		verifying: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		health:    make(map[peer.ID]time.Time), now: time.Now}
 	if c.host == nil {
 		key, err := p2p.GenerateKey()
 		if err != nil {

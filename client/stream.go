@@ -118,21 +118,6 @@ func (c *Client) Open(ctx context.Context, id encoding.BlobID, opts ReadOptions)
 	return b, nil
 }
 
-// Warm starts building the Reed-Solomon tables of the network's codec in
-// the background (encoding.Codec.Warm: about 150 ms of one core and 74 MB,
-// once per process), which reading or storing a blob of warmBlobSize bytes
-// or more needs and otherwise starts only once it knows the blob's size. A
-// short-lived process that expects such a blob (walrus read) calls it
-// first, so that the tables are built while it looks the blob up.
-func (c *Client) Warm(ctx context.Context) error {
-	v, err := c.currentView(ctx, false)
-	if err != nil {
-		return err
-	}
-	v.warm()
-	return nil
-}
-
 // warm starts building v's codec tables, once, and returns a channel
 // closed when they are built.
 func (v *view) warm() <-chan struct{} {
@@ -361,7 +346,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 				sl := sr.Sliver
 				sl.Axis = encoding.Primary
 				b.fetched.Add(int64(len(sl.Data)))
-				if err := b.v.codec.VerifySliver(b.md, &sl); err != nil {
+				if err := c.verifySliver(sctx, b.v, b.md, &sl); err != nil {
 					ev.errs[k] = fmt.Errorf("%w: primary sliver %d: %w", errUnverified, sl.Index, err)
 					continue
 				}
@@ -578,6 +563,20 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 		}
 	}
 	return written, nil
+}
+
+// verifySliver verifies sl against md, at most GOMAXPROCS at once in the
+// client: verifying is CPU-bound, so more at once only holds more scratch
+// memory (a row's n symbols each; a burst of rows that waited for the
+// codec's tables took 100 MB for a 64 MiB blob).
+func (c *Client) verifySliver(ctx context.Context, v *view, md *encoding.Metadata, sl *encoding.Sliver) error {
+	select {
+	case c.verifying <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-c.verifying }()
+	return v.codec.VerifySliver(md, sl)
 }
 
 // decodeAll reads the whole blob the way a strict read does (rows verified

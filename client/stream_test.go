@@ -106,7 +106,6 @@ func TestStreamWindow(t *testing.T) {
 func TestStreamLargeBlob(t *testing.T) {
 	nw := nettest.New(t, nettest.Options{Nodes: 4, Shards: 20})
 	c := nettest.Client(t, nw, func(cfg *client.Config) { cfg.ReadWindow = 1 })
-	nettest.Must(t, c.Warm(t.Context()), "warm")
 	blob := nettest.Blob(4<<20, 10)
 	res, err := c.Store(t.Context(), blob, client.StoreOptions{Epochs: 2})
 	nettest.Must(t, err, "store")

@@ -18,6 +18,13 @@ import (
 
 func init() { register(newReadCmd) }
 
+// cliReadWindow is the read window (client.Config.ReadWindow) of walrus
+// read, twice the client's default: a process makes one read, and a
+// 64 MiB blob's rows are then all on their way while the process builds
+// its codec tables (client.Blob.StreamRange; a daemon serving many reads
+// keeps the default).
+const cliReadWindow = 64 << 20
+
 // readOutput is `walrus read --json`.
 type readOutput struct {
 	Out    string          `json:"out,omitempty"`
@@ -51,7 +58,7 @@ blobs whose writer you trust.`,
 				return errors.New("--strict-consistency-check and --skip-consistency-check are mutually exclusive")
 			}
 			ctx := cmd.Context()
-			c, closeFn, err := cf.open(ctx, false, cliLogger(cmd))
+			c, closeFn, err := cf.open(ctx, false, cliLogger(cmd), func(cfg *client.Config) { cfg.ReadWindow = cliReadWindow })
 			if err != nil {
 				return err
 			}
