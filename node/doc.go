@@ -8,7 +8,10 @@
 // Metadata is accepted when it hashes to its blob ID; slivers when they
 // belong to a shard the node holds in the current committee and verify
 // against the metadata. Complete pairs are written in one synced batch (a
-// large request writes its complete pairs as it goes). Data for a blob whose
+// large request writes its complete pairs as it goes, each write running
+// while the next slivers arrive and are verified; the request is answered
+// once all its writes are synced). A sliver is kept in the buffer its frame
+// was read into, not copied. Data for a blob whose
 // registration the node has not seen yet waits in an in-memory buffer for at
 // most Config.BufferTTL; the registration event moves it to the store.
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/network/faults"
 	"github.com/walrus-go/walrus/network/nettest"
+	"github.com/walrus-go/walrus/node"
 	"github.com/walrus-go/walrus/p2p"
 	"github.com/walrus-go/walrus/store"
 )
@@ -389,5 +390,22 @@ func TestGarbageCollection(t *testing.T) {
 	}
 	if got := readAll(t, c, keep.BlobID()); !bytes.Equal(got, nettest.Blob(2000, 3)) {
 		t.Fatal("the kept blob does not read back")
+	}
+}
+
+// TestLargeRequest: a sliver/put of a registered blob far larger than the
+// intake's staging writes its pairs as it goes, overlapped with the slivers
+// that follow, within a per-peer share smaller than two stagings (so that
+// a sliver waits for the write in flight to free its memory): every sliver
+// is stored, the node confirms, and nothing stays reserved.
+func TestLargeRequest(t *testing.T) {
+	e := newEnv(t, nettest.Options{Nodes: 1, Shards: 100, NodeConfig: func(i int, c *node.Config) {
+		c.MaxBufferedBytes = 16 << 20
+		c.MaxBufferedBytesPerPeer = 6 << 20
+	}})
+	enc, _ := e.storeBlob(randomBytes(6<<20, 63), 2, false) // 2n slivers of 27 MiB in one request
+	e.readBack(enc)
+	if b := e.nw.Nodes[0].Running().Status(e.ctx).BufferedB; b != 0 {
+		t.Fatalf("%d bytes still buffered", b)
 	}
 }

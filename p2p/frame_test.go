@@ -144,3 +144,38 @@ func TestFrameReader(t *testing.T) {
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// TestNextOwned checks that nextOwned gives each frame a buffer of its own,
+// which later frames do not overwrite, and holds its reservation until the
+// next call or release.
+func TestNextOwned(t *testing.T) {
+	var in bytes.Buffer
+	writeFrame(&in, bytes.Repeat([]byte{1}, 100))
+	writeFrame(&in, bytes.Repeat([]byte{2}, 50))
+	sc := &countingScope{}
+	fr := newFrameReader(&in, sc)
+	a, err := fr.nextOwned(1000)
+	if err != nil || len(a) != 100 || sc.reserved != 100 {
+		t.Fatalf("first frame: %d bytes, %v, %d reserved", len(a), err, sc.reserved)
+	}
+	b, err := fr.nextOwned(1000)
+	if err != nil || len(b) != 50 || sc.reserved != 50 {
+		t.Fatalf("second frame: %d bytes, %v, %d reserved", len(b), err, sc.reserved)
+	}
+	if !bytes.Equal(a, bytes.Repeat([]byte{1}, 100)) {
+		t.Fatal("the second frame overwrote the first's buffer")
+	}
+	fr.release()
+	if sc.reserved != 0 {
+		t.Fatalf("%d bytes reserved after release", sc.reserved)
+	}
+	if _, err := fr.nextOwned(1000); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("past the end: %v, want ErrTruncated", err)
+	}
+	sc.limit = 10
+	in.Reset()
+	writeFrame(&in, make([]byte, 11))
+	if _, err := newFrameReader(&in, sc).nextOwned(1000); !errors.Is(err, ErrBusy) {
+		t.Fatalf("over the scope's limit: %v, want ErrBusy", err)
+	}
+}

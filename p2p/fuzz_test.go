@@ -26,8 +26,18 @@ func FuzzReadFrame(f *testing.F) {
 		sc := &countingScope{}
 		fr := newFrameReader(bytes.NewReader(in), sc)
 		var again bytes.Buffer
+		mode := len(in) % 3 // next reusing its buffer, next, nextOwned
 		for {
-			p, err := fr.next(max, len(in)%2 == 0)
+			var p []byte
+			var err error
+			if mode == 2 {
+				p, err = fr.nextOwned(max)
+			} else {
+				p, err = fr.next(max, mode == 0)
+			}
+			if err == nil && mode == 2 && sc.reserved != len(p) {
+				t.Fatalf("nextOwned holds %d bytes reserved for a frame of %d", sc.reserved, len(p))
+			}
 			if err != nil {
 				if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrFrameTooLarge) {
 					t.Fatalf("untyped error %v", err)
