@@ -19,6 +19,9 @@ package encoding
 //
 // so full chunks move with one copy per symbol, and small symbols (a 2-byte
 // symbol is one element) share chunks instead of each filling one of their own.
+// A run of one symbol (large symbols, and every sliver VerifySliver expands)
+// is not copied at all: encodeSplit codes its full chunks where they lie and
+// packs only its tail.
 
 // layout is the packing of a run of count symbols of size s.
 type layout struct {
