@@ -50,7 +50,8 @@ func sliverPuts(nw *network.Network) []int64 {
 
 func TestStoreAndRead(t *testing.T) {
 	nw := nettest.New(t, nettest.Options{})
-	c := nettest.Client(t, nw)
+	// Each node must get its slivers: the store waits for all of them.
+	c := nettest.Client(t, nw, func(c *client.Config) { c.GracePeriod = time.Minute })
 	ctx := t.Context()
 	codec, _ := encoding.New(10)
 	for i, size := range []int{0, 1, 1000, 100_000} {

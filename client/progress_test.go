@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/walrus-go/walrus/client"
 	"github.com/walrus-go/walrus/network/nettest"
@@ -14,7 +15,10 @@ import (
 // per node), never backwards, and ends at its total.
 func TestStoreProgress(t *testing.T) {
 	nw := nettest.New(t, nettest.Options{})
-	c := nettest.Client(t, nw)
+	// Every node's bytes are counted: the store waits for all of them
+	// (nettest's grace period of 20 ms may end before the last node's
+	// slivers are all written on a loaded machine).
+	c := nettest.Client(t, nw, func(c *client.Config) { c.GracePeriod = time.Minute })
 	var mu sync.Mutex
 	var stages []string
 	var sends []client.Progress
