@@ -43,7 +43,17 @@ type follower struct {
 // the cursor advance commit together, so a restart resumes exactly after
 // the last applied event.
 func (f *follower) run(ctx context.Context) error {
+	// A disk that fails reads for a while (store.ErrIO) is not lost state:
+	// the follower waits for it, as for the chain, instead of failing the
+	// node (TestScrubDiskReadErrors fails reads right after a restart).
 	raw, err := f.store.EventCursor(ctx)
+	for errors.Is(err, store.ErrIO) {
+		f.log.Warn("reading the stored event cursor failed; retrying", "err", err)
+		if sleepCtx(ctx, DefaultChainRetryBackoff) != nil {
+			return nil
+		}
+		raw, err = f.store.EventCursor(ctx)
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
