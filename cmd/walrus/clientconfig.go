@@ -212,9 +212,37 @@ func (f *clientFlags) open(ctx context.Context, needWallet bool, log *slog.Logge
 }
 
 // cliLogger is the logger of client commands: warnings and errors to
-// stderr.
+// stderr, or down to the level RUST_LOG names, as Walrus's CLI reads it
+// (RUST_LOG=debug shows a store's step timings).
 func cliLogger(cmd *cobra.Command) *slog.Logger {
-	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: rustLogLevel(os.Getenv("RUST_LOG"))}))
+}
+
+// rustLogLevel is the most verbose level named in a RUST_LOG value
+// ("debug", "walrus=info,libp2p=warn", …; trace counts as debug), or warn
+// when it names none.
+func rustLogLevel(v string) slog.Level {
+	level, found := slog.LevelWarn, false
+	for _, d := range strings.Split(v, ",") {
+		if i := strings.LastIndexByte(d, '='); i >= 0 {
+			d = d[i+1:]
+		}
+		var l slog.Level
+		switch strings.ToLower(strings.TrimSpace(d)) {
+		case "trace", "debug":
+			l = slog.LevelDebug
+		case "info":
+			l = slog.LevelInfo
+		case "error":
+			l = slog.LevelError
+		default:
+			continue
+		}
+		if !found || l < level {
+			level, found = l, true
+		}
+	}
+	return level
 }
 
 // printJSON prints v as indented JSON.

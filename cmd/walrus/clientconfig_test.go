@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,5 +218,25 @@ func TestClientCommandErrors(t *testing.T) {
 	os.WriteFile(bad, []byte("contexts:\n  x:\n    chain_url: http://a:1\n    wallett: w\n"), 0o600)
 	if _, errOut, code := runCLI(t, "list-blobs", "--config", bad); code == 0 || !strings.Contains(errOut, "wallett") {
 		t.Errorf("bad config: %d %q", code, errOut)
+	}
+}
+
+func TestRustLogLevel(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want slog.Level
+	}{
+		{"", slog.LevelWarn},
+		{"debug", slog.LevelDebug},
+		{"TRACE", slog.LevelDebug},
+		{"info", slog.LevelInfo},
+		{"error", slog.LevelError},
+		{"walrus=info,libp2p=warn", slog.LevelInfo},
+		{"libp2p=error,walrus_sdk=debug", slog.LevelDebug},
+		{"nonsense", slog.LevelWarn},
+	} {
+		if got := rustLogLevel(tc.v); got != tc.want {
+			t.Errorf("rustLogLevel(%q) = %v, want %v", tc.v, got, tc.want)
+		}
 	}
 }
