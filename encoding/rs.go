@@ -45,6 +45,7 @@ func newLeopard(k, m int) *leopard { return &leopard{k: k, m: m} }
 // klauspost returns klauspost's encoder for the code.
 func (l *leopard) klauspost() (reedsolomon.Encoder, error) {
 	l.once.Do(func() {
+		klauspostLeanInit()
 		l.enc, l.err = reedsolomon.New(l.k, l.m, reedsolomon.WithLeopardGF16(true))
 		if l.err != nil {
 			l.err = fmt.Errorf("encoding: Leopard code (%d, %d): %w", l.k, l.m, l.err)
