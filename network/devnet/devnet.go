@@ -185,20 +185,36 @@ func Start(ctx context.Context, cfg Config) (_ *Devnet, err error) {
 			}
 			d.MetricsURL = "http://" + mln.Addr().String() + "/metrics"
 		}
+		if err := d.writeClientConfig(); err != nil {
+			ln.Close()
+			if mln != nil {
+				mln.Close()
+			}
+			return nil, err
+		}
 		nw.Go("daemon", func(ctx context.Context) error { return dm.Run(ctx, ln, mln) })
 		if err := waitHTTP(ctx, d.DaemonURL+"/status"); err != nil {
 			return nil, err
 		}
 	}
-	if err := client.WriteConfig(d.ClientConfigPath, &client.ConfigFile{
-		DefaultContext: "devnet",
-		Contexts: map[string]client.ClientContext{"devnet": {
-			Config: backend.Config{ChainURL: d.ChainURL}, Wallet: nw.WalletPath, DaemonURL: d.DaemonURL,
-		}},
-	}); err != nil {
-		return nil, err
+	if st.DaemonAddr == "off" {
+		if err := d.writeClientConfig(); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
+}
+
+// writeClientConfig writes the client config naming this network. It is
+// written before the daemon answers, so that whoever waits for the daemon's
+// /status finds it (network/devnet/testdata/sidebyside.sh did not).
+func (d *Devnet) writeClientConfig() error {
+	return client.WriteConfig(d.ClientConfigPath, &client.ConfigFile{
+		DefaultContext: "devnet",
+		Contexts: map[string]client.ClientContext{"devnet": {
+			Config: backend.Config{ChainURL: d.ChainURL}, Wallet: d.Network.WalletPath, DaemonURL: d.DaemonURL,
+		}},
+	})
 }
 
 func stakes(n int) []uint64 {

@@ -47,8 +47,8 @@ CHAIN=127.0.0.1:$(port)
 DAEMON=127.0.0.1:$(port)
 "$T/walrus" devnet --dir "$T/devnet" --chain-addr "$CHAIN" --daemon-addr "$DAEMON" --log-level warn >"$T/devnet.out" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 300); do
-	curl -sf "http://$DAEMON/status" >/dev/null 2>&1 && break
+for _ in $(seq 300); do # the daemon answers before client.yaml is written
+	curl -sf "http://$DAEMON/status" >/dev/null 2>&1 && [ -s "$T/devnet/client.yaml" ] && break
 	sleep 0.2
 done
 export WALRUS_CONFIG="$T/devnet/client.yaml"
