@@ -24,6 +24,16 @@ const (
 	// DefaultGracePeriod is how long a store keeps collecting confirmations
 	// after it has a quorum, so that slow nodes get their slivers and sign.
 	DefaultGracePeriod = 200 * time.Millisecond
+	// DefaultGraceFactor is the share of the time a store took to reach a
+	// quorum that it adds to the grace period, as Walrus's
+	// sliver_write_extra_time (a base plus a factor of the time to quorum):
+	// a large blob's last node, a little behind the others, then gets all
+	// its slivers instead of being cut off in the middle and recovering
+	// them from its peers, at far greater cost, afterwards.
+	DefaultGraceFactor = 0.5
+	// MaxGraceFactor bounds Config.GraceFactor: a store ends at most this
+	// many times its time to quorum after the quorum (plus GracePeriod).
+	MaxGraceFactor = 4
 	// DefaultViewTTL is how long the client trusts its cached system state
 	// and committee before reading them again. An epoch that ends earlier,
 	// or a node that answers with another epoch, refreshes them at once.
@@ -55,6 +65,9 @@ type Config struct {
 	// GracePeriod is how long a store waits for more confirmations once it
 	// has a quorum. Default DefaultGracePeriod; negative means none.
 	GracePeriod time.Duration
+	// GraceFactor is the share of the time to quorum added to GracePeriod.
+	// Default DefaultGraceFactor; negative means none.
+	GraceFactor float64
 	// MetadataFanout is how many nodes a read asks for metadata at once.
 	// Default DefaultMetadataFanout.
 	MetadataFanout int
@@ -91,6 +104,12 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.GracePeriod < 0 {
 		c.GracePeriod = 0
+	}
+	if c.GraceFactor == 0 {
+		c.GraceFactor = DefaultGraceFactor
+	}
+	if c.GraceFactor < 0 {
+		c.GraceFactor = 0
 	}
 	if c.MetadataFanout == 0 {
 		c.MetadataFanout = DefaultMetadataFanout
@@ -129,6 +148,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ReadWindow < 0 || c.HedgeDelay < 0 {
 		errs = append(errs, fmt.Errorf("%w: ReadWindow and HedgeDelay must not be negative", ErrInvalidOptions))
+	}
+	if !(c.GraceFactor >= 0 && c.GraceFactor <= MaxGraceFactor) {
+		errs = append(errs, fmt.Errorf("%w: GraceFactor (%v) must be in [0, %v]", ErrInvalidOptions, c.GraceFactor, float64(MaxGraceFactor)))
 	}
 	if c.RequestTimeout < 0 || c.TransferTimeout < 0 {
 		errs = append(errs, fmt.Errorf("%w: RequestTimeout and TransferTimeout must not be negative", ErrInvalidOptions))
@@ -333,3 +355,13 @@ var errBadPeerID = errors.New("client: member has an unusable peer ID or address
 
 // Signer returns the wallet, or nil.
 func (c *Client) Signer() chain.Signer { return c.signer }
+
+// graceAfter is how long a store goes on collecting confirmations once it
+// has a quorum that took toQuorum: GracePeriod plus GraceFactor of toQuorum,
+// or nothing when GracePeriod is none (a negative Config.GracePeriod).
+func (c *Config) graceAfter(toQuorum time.Duration) time.Duration {
+	if c.GracePeriod <= 0 {
+		return 0
+	}
+	return c.GracePeriod + time.Duration(c.GraceFactor*float64(toQuorum))
+}

@@ -116,7 +116,8 @@ func (c *Client) ReadBlobFrom(ctx context.Context, r io.Reader, sizeHint int64) 
 // every shard the node holds, to all nodes in parallel (at most
 // Config.MaxConcurrentNodes at once); collects the nodes' signed
 // confirmations, verifying each against the member's BLS key, until the
-// signers hold n − f shards, and then for Config.GracePeriod more; and
+// signers hold n − f shards, and then for Config.GracePeriod plus
+// Config.GraceFactor of the time that took more; and
 // certifies the blob with the aggregate certificate.
 //
 // If the epoch changes during the store (nodes refuse the confirmation, or
@@ -410,6 +411,7 @@ func (c *Client) distribute(ctx context.Context, v *view, enc *encoding.EncodedB
 	sigs := make(map[int]chain.BLSSignature)
 	errs := make(map[int]error)
 	weight, need := 0, com.QuorumShards()
+	began := time.Now()
 	var grace <-chan time.Time
 	for pending := len(com.Members); pending > 0; {
 		select {
@@ -422,11 +424,12 @@ func (c *Client) distribute(ctx context.Context, v *view, enc *encoding.EncodedB
 			sigs[r.member] = r.sig
 			weight += len(com.Members[r.member].Shards)
 			if weight >= need && grace == nil {
-				if c.cfg.GracePeriod <= 0 {
+				extra := c.cfg.graceAfter(time.Since(began))
+				if extra <= 0 {
 					pending = 0
 					continue
 				}
-				t := time.NewTimer(c.cfg.GracePeriod)
+				t := time.NewTimer(extra)
 				defer t.Stop()
 				grace = t.C
 			}
