@@ -211,10 +211,23 @@ func (f *clientFlags) open(ctx context.Context, needWallet bool, log *slog.Logge
 	return c, func() { c.Close(); closeChain() }, nil
 }
 
+// logLevelEnv names the environment variable that sets the level of a
+// client command's log on stderr (debug, info, warn or error; default
+// warn): at debug the client logs the timings of a store's and a read's
+// steps.
+const logLevelEnv = "WALRUS_LOG_LEVEL"
+
 // cliLogger is the logger of client commands: warnings and errors to
-// stderr.
+// stderr, or what $WALRUS_LOG_LEVEL asks for.
 func cliLogger(cmd *cobra.Command) *slog.Logger {
-	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := slog.LevelWarn
+	if v := os.Getenv(logLevelEnv); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "walrus: $%s %q: want debug, info, warn or error\n", logLevelEnv, v)
+			level = slog.LevelWarn
+		}
+	}
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 }
 
 // printJSON prints v as indented JSON.
