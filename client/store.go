@@ -89,14 +89,18 @@ func (c *Client) ReadBlobFrom(ctx context.Context, r io.Reader, sizeHint int64) 
 		return nil, err
 	}
 	limit := v.codec.MaxBlobSize()
-	var buf bytes.Buffer
+	buf := new(bytes.Buffer)
 	if sizeHint > 0 && uint64(sizeHint) <= limit {
 		v.codec.WarmFor(uint64(sizeHint)) // while the blob is read
 		// ReadFrom grows a buffer with less than MinRead bytes free before
 		// each read, the last one (which sees EOF) too: without the extra
 		// MinRead, a blob of exactly sizeHint bytes is copied into a buffer
-		// of twice its size at its end.
-		buf.Grow(int(sizeHint) + bytes.MinRead)
+		// of twice its size at its end. The buffer is made, not grown:
+		// Buffer.Grow zeroes its new bytes in one piece that cannot be
+		// preempted (tens of megabytes, while the garbage collector waits
+		// to scan this goroutine, signalling it again and again), where a
+		// fresh large allocation needs no zeroing or zeroes in chunks.
+		buf = bytes.NewBuffer(make([]byte, 0, int(sizeHint)+bytes.MinRead))
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r, int64(limit)+1))
 	if err != nil {

@@ -211,11 +211,25 @@ func (f *clientFlags) open(ctx context.Context, needWallet bool, log *slog.Logge
 	return c, func() { c.Close(); closeChain() }, nil
 }
 
+// logLevelEnv names the environment variable that sets the level of a
+// client command's log on stderr (debug, info, warn or error; default
+// warn): at debug the client logs the timings of a store's and a read's
+// steps.
+const logLevelEnv = "WALRUS_LOG_LEVEL"
+
 // cliLogger is the logger of client commands: warnings and errors to
-// stderr, or down to the level RUST_LOG names, as Walrus's CLI reads it
-// (RUST_LOG=debug shows a store's step timings).
+// stderr, or what $WALRUS_LOG_LEVEL asks for, or else the most verbose
+// level RUST_LOG names, as Walrus's CLI reads it (debug shows the timings of
+// a store's steps).
 func cliLogger(cmd *cobra.Command) *slog.Logger {
-	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: rustLogLevel(os.Getenv("RUST_LOG"))}))
+	level := rustLogLevel(os.Getenv("RUST_LOG"))
+	if v := os.Getenv(logLevelEnv); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "walrus: $%s %q: want debug, info, warn or error\n", logLevelEnv, v)
+			level = slog.LevelWarn
+		}
+	}
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 }
 
 // rustLogLevel is the most verbose level named in a RUST_LOG value

@@ -6,7 +6,10 @@
 //
 // The environment variable WALRUS_CPUPROFILE, set to a path, makes any
 // command write a CPU profile of the whole process there (go tool pprof):
-// for measuring a CLI command as its user runs it.
+// for measuring a CLI command as its user runs it. WALRUS_LOG_LEVEL (debug,
+// info, warn, error; default warn) sets the level of a client command's log
+// on stderr (or RUST_LOG, as Walrus reads it): at debug the client logs the
+// timings of a store's steps.
 package main
 
 import (
