@@ -81,42 +81,36 @@ func TestStreamRange(t *testing.T) {
 	}
 }
 
-// TestStreamWindow: with a read window of one row, a read asks for one row
-// at a time and still returns the whole blob in order.
+// TestStreamWindow: a read with a window of one row fetches one row at a
+// time and still returns the whole blob, in order; so does a blob of
+// warmBlobSize bytes or more, whose rows wait for the codec's tables before
+// they are verified.
 func TestStreamWindow(t *testing.T) {
-	nw := nettest.New(t, nettest.Options{Nodes: 4, Shards: 10})
-	c := nettest.Client(t, nw, func(cfg *client.Config) { cfg.ReadWindow = 1 })
-	blob := nettest.Blob(1500_000, 9) // rows of 375 kB: one per request
-	res, err := c.Store(t.Context(), blob, client.StoreOptions{Epochs: 2})
-	nettest.Must(t, err, "store")
-	nettest.Must(t, nw.WaitHeld(t.Context(), res.BlobID()), "waiting for the nodes")
-	var w orderedWriter
-	n, err := c.Read(t.Context(), res.BlobID(), &w, client.ReadOptions{})
-	if err != nil || n != int64(len(blob)) || !bytes.Equal(w.buf.Bytes(), blob) {
-		t.Fatalf("read: %d, %v (equal %v)", n, err, bytes.Equal(w.buf.Bytes(), blob))
-	}
-	if w.writes < 4 {
-		t.Errorf("%d writes, want one per row (4)", w.writes)
-	}
-}
-
-// TestStreamLargeBlob: a blob of warmBlobSize bytes or more (its rows wait
-// for the codec's tables before they are verified) streams whole and in
-// order, within a window of one row.
-func TestStreamLargeBlob(t *testing.T) {
-	nw := nettest.New(t, nettest.Options{Nodes: 4, Shards: 20})
-	c := nettest.Client(t, nw, func(cfg *client.Config) { cfg.ReadWindow = 1 })
-	blob := nettest.Blob(4<<20, 10)
-	res, err := c.Store(t.Context(), blob, client.StoreOptions{Epochs: 2})
-	nettest.Must(t, err, "store")
-	nettest.Must(t, nw.WaitHeld(t.Context(), res.BlobID()), "waiting for the nodes")
-	var w orderedWriter
-	n, err := c.Read(t.Context(), res.BlobID(), &w, client.ReadOptions{})
-	if err != nil || n != int64(len(blob)) || !bytes.Equal(w.buf.Bytes(), blob) {
-		t.Fatalf("read: %d, %v (equal %v)", n, err, bytes.Equal(w.buf.Bytes(), blob))
-	}
-	if w.writes < 8 {
-		t.Errorf("%d writes, want one per row (8)", w.writes)
+	for _, tc := range []struct {
+		name   string
+		shards int
+		size   int
+		rows   int // one write per row
+	}{
+		{"rows of 375 kB", 10, 1500_000, 4},
+		{"large blob", 20, 4 << 20, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nw := nettest.New(t, nettest.Options{Nodes: 4, Shards: tc.shards})
+			c := nettest.Client(t, nw, func(cfg *client.Config) { cfg.ReadWindow = 1 })
+			blob := nettest.Blob(tc.size, 9)
+			res, err := c.Store(t.Context(), blob, client.StoreOptions{Epochs: 2})
+			nettest.Must(t, err, "store")
+			nettest.Must(t, nw.WaitHeld(t.Context(), res.BlobID()), "waiting for the nodes")
+			var w orderedWriter
+			n, err := c.Read(t.Context(), res.BlobID(), &w, client.ReadOptions{})
+			if err != nil || n != int64(len(blob)) || !bytes.Equal(w.buf.Bytes(), blob) {
+				t.Fatalf("read: %d, %v (equal %v)", n, err, bytes.Equal(w.buf.Bytes(), blob))
+			}
+			if w.writes < tc.rows {
+				t.Errorf("%d writes, want one per row (%d)", w.writes, tc.rows)
+			}
+		})
 	}
 }
 
