@@ -98,7 +98,8 @@ func (iv *invalidator) wait() {
 	// A report that saw ctx live has added to wg by the time it lets go
 	// of the lock.
 	iv.mu.Lock()
-	iv.mu.Unlock() //nolint:staticcheck // an empty critical section, on purpose
+	//lint:ignore SA2001 an empty critical section, on purpose (see above)
+	iv.mu.Unlock()
 	iv.wg.Wait()
 }
 

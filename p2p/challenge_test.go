@@ -17,16 +17,15 @@ import (
 // (package proofs) over the slivers of real encoded blobs.
 type challengeNode struct {
 	*memHandler
-	n       int
-	epoch   uint32
-	index   *proofs.EpochIndex
-	node    [32]byte
-	held    map[uint16]bool
-	codec   *encoding.Codec
-	blobs   map[encoding.BlobID]*encoding.EncodedBlob
-	mds     map[encoding.BlobID]*encoding.Metadata
-	lie     func(shard uint16, resp []byte) []byte // if set, changes the answer
-	notHeld error
+	n     int
+	epoch uint32
+	index *proofs.EpochIndex
+	node  [32]byte
+	held  map[uint16]bool
+	codec *encoding.Codec
+	blobs map[encoding.BlobID]*encoding.EncodedBlob
+	mds   map[encoding.BlobID]*encoding.Metadata
+	lie   func(shard uint16, resp []byte) []byte // if set, changes the answer
 }
 
 func (c *challengeNode) Metadata(_ context.Context, id encoding.BlobID) (*encoding.Metadata, error) {

@@ -440,11 +440,7 @@ func (g *Genesis) BCS() []byte {
 		v.TimeMs = uint64(g.Time.UnixMilli())
 	}
 	for _, n := range g.Nodes {
-		v.Nodes = append(v.Nodes, genesisNodeBCS{
-			Operator: n.Operator, Name: n.Name, PeerID: n.PeerID, Addresses: n.Addresses, PublicKey: n.PublicKey,
-			ProofOfPossession: n.ProofOfPossession, NetworkKeySignature: n.NetworkKeySignature, Commission: n.Commission,
-			Stake: n.Stake, StoragePriceVote: n.StoragePriceVote, WritePriceVote: n.WritePriceVote, Capacity: n.Capacity,
-		})
+		v.Nodes = append(v.Nodes, genesisNodeBCS(n))
 	}
 	var buf bytes.Buffer
 	if err := bcs.NewEncoder(&buf).Encode(&v); err != nil {

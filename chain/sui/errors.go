@@ -165,6 +165,8 @@ var aborts = map[abortKey]abortInfo{
 
 // AbortSentinel returns the chain sentinel a Move abort of module with code
 // maps to, and the abort constant's name ("" if unknown).
+//
+//lint:ignore ST1008 the sentinel is the result, its name a detail beside it
 func AbortSentinel(module string, code uint64) (error, string) {
 	if a, ok := aborts[abortKey{module, code}]; ok {
 		return a.err, a.name

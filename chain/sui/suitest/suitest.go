@@ -801,10 +801,12 @@ func (s *Server) execute(ctx context.Context, ps []json.RawMessage) (any, error)
 		return nil, err
 	}
 	if len(sigs) != 1 {
+		//lint:ignore ST1005 Sui\'s own message, as its RPC returns it
 		return nil, errors.New("Invalid user signature: one signature expected")
 	}
 	sig, err := base64.StdEncoding.DecodeString(sigs[0])
 	if err != nil || len(sig) != 1+64+32 || sig[0] != 0 {
+		//lint:ignore ST1005 Sui\'s own message, as its RPC returns it
 		return nil, errors.New("Invalid user signature: not an Ed25519 signature")
 	}
 	pub := ed25519.PublicKey(sig[65:])
@@ -812,6 +814,7 @@ func (s *Server) execute(ctx context.Context, ps []json.RawMessage) (any, error)
 	h.Write([]byte{0, 0, 0})
 	h.Write(txb)
 	if chain.AddressOf(pub) != tx.Sender || !ed25519.Verify(pub, h.Sum(nil), sig[1:65]) {
+		//lint:ignore ST1005 Sui\'s own message, as its RPC returns it
 		return nil, errors.New("Invalid user signature: Signature is not valid")
 	}
 	s.mu.Lock()
