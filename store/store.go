@@ -272,21 +272,35 @@ func setValue(b *pebble.Batch, key, payload []byte) error {
 
 // commit commits b with the store's write options.
 func (s *Store) commit(b *pebble.Batch, what []byte) error {
+	// Pebble takes a large batch's buffer over at commit (a flushable of its
+	// own, see Options.mayBeLargeBatch) and leaves b empty: read its keys first.
+	var written *batchKeys
+	if s.opts.mayBeLargeBatch(b.Len(), b.Count()) {
+		written = readBatchKeys(b)
+	}
 	if err := b.Commit(s.wo); err != nil {
 		return s.translate("commit", what, err)
 	}
-	s.forgetWritten(b)
+	if s.bad.n.Load() == 0 {
+		return nil
+	}
+	if written == nil {
+		written = readBatchKeys(b)
+	}
+	s.bad.forget(written.has)
 	return nil
 }
 
-// forgetWritten drops from s.bad the keys a committed batch wrote or deleted:
-// their new version shadows the corrupt block.
-func (s *Store) forgetWritten(b *pebble.Batch) {
-	if s.bad.n.Load() == 0 {
-		return
-	}
-	points := map[string]bool{}
-	var spans [][2][]byte
+// batchKeys are the keys a batch writes or deletes: its point keys and its
+// range deletions. Its slices point into the batch's buffer.
+type batchKeys struct {
+	points map[string]bool
+	spans  [][2][]byte
+}
+
+// readBatchKeys returns the keys b writes or deletes.
+func readBatchKeys(b *pebble.Batch) *batchKeys {
+	w := &batchKeys{points: map[string]bool{}}
 	r := b.Reader()
 	for {
 		kind, k, v, ok, err := r.Next()
@@ -294,22 +308,26 @@ func (s *Store) forgetWritten(b *pebble.Batch) {
 			break
 		}
 		if kind == pebble.InternalKeyKindRangeDelete {
-			spans = append(spans, [2][]byte{k, v})
+			w.spans = append(w.spans, [2][]byte{k, v})
 		} else {
-			points[string(k)] = true
+			w.points[string(k)] = true
 		}
 	}
-	s.bad.forget(func(key []byte) bool {
-		if points[string(key)] {
+	return w
+}
+
+// has reports whether key is among w: a committed batch's new version of key
+// shadows the corrupt block an earlier read found it in (s.bad).
+func (w *batchKeys) has(key []byte) bool {
+	if w.points[string(key)] {
+		return true
+	}
+	for _, sp := range w.spans {
+		if bytes.Compare(key, sp[0]) >= 0 && bytes.Compare(key, sp[1]) < 0 {
 			return true
 		}
-		for _, sp := range spans {
-			if bytes.Compare(key, sp[0]) >= 0 && bytes.Compare(key, sp[1]) < 0 {
-				return true
-			}
-		}
-		return false
-	})
+	}
+	return false
 }
 
 // PutMetadata stores the metadata of blob id, replacing any earlier copy. It
