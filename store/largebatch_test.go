@@ -91,3 +91,49 @@ func TestLargeBatchForgetsCorruptKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestPairBatchReuse checks the reuse of pair batches' buffers (pairBufs):
+// pairs written one after another through reused buffers all read back, from
+// the memtable and after a flush, and so does a pair of a batch Pebble kept as
+// a flushable of its own (whose buffer is not reused) while later batches
+// are written. The store must configure no WAL failover, under which Pebble
+// may read a batch after Apply returns.
+func TestPairBatchReuse(t *testing.T) {
+	if po := (&Options{}).pebbleOptions(testLogger(t)); po.WALFailover != nil {
+		t.Fatal("WAL failover is configured: the pair batches' buffers may not be reused")
+	}
+	for _, mem := range []uint64{DefaultMemTableSize, MinMemTableSize} {
+		t.Run(fmt.Sprintf("memtable=%d", mem), func(t *testing.T) {
+			s, _ := openTest(t, Options{MemTableSize: mem, DisableSync: true})
+			var encs []*encoding.EncodedBlob
+			for i := range 6 {
+				size := 20 << 10
+				if i%2 == 0 {
+					size = 1800000 // pairs of about 0.8 MiB: large batches for the small memtable
+				}
+				enc := encodeBlob(t, 10, size, uint64(i))
+				if err := s.PutPairs(bg, enc.BlobID, shardPairs(enc, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)[:1+i%3]); err != nil {
+					t.Fatal(err)
+				}
+				encs = append(encs, enc)
+			}
+			check := func(when string) {
+				for i, enc := range encs {
+					for _, sp := range shardPairs(enc, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)[:1+i%3] {
+						for _, want := range []encoding.Sliver{sp.Pair.Primary, sp.Pair.Secondary} {
+							got, err := s.Sliver(bg, sp.Shard, enc.BlobID, want.Axis)
+							if err != nil || !sliverEqual(got, want) {
+								t.Errorf("%s: blob %d shard %d %s: %v, or not the sliver written", when, i, sp.Shard, want.Axis, err)
+							}
+						}
+					}
+				}
+			}
+			check("before flush")
+			if err := s.db.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			check("after flush")
+		})
+	}
+}

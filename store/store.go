@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/batchrepr"
 
 	"github.com/walrus-go/walrus/encoding"
 )
@@ -278,7 +279,7 @@ func (s *Store) commit(b *pebble.Batch, what []byte) error {
 	if s.opts.mayBeLargeBatch(b.Len(), b.Count()) {
 		written = readBatchKeys(b)
 	}
-	if err := b.Commit(s.wo); err != nil {
+	if err := s.db.Apply(b, s.wo); err != nil {
 		return s.translate("commit", what, err)
 	}
 	if s.bad.n.Load() == 0 {
@@ -486,12 +487,55 @@ func (s *Store) writePairs(ctx context.Context, size int, what []byte, fill func
 	defer s.exit()
 	s.pairMu.RLock()
 	defer s.pairMu.RUnlock()
-	b := s.db.NewBatchWithSize(size)
-	defer b.Close()
-	if err := fill(b); err != nil {
-		return err
+	b, buf := newPairBatch(s.db, size)
+	err := fill(b)
+	if err == nil {
+		err = s.commit(b, what)
 	}
-	return s.commit(b, what)
+	kept := b.Len() <= batchrepr.HeaderLen // Pebble keeps a large batch, and empties b
+	repr := b.Repr()
+	_ = b.Close() // only fails for a batch of db's pool whose commit is in flight
+	if buf != nil && err == nil && !kept {
+		// The memtable and the WAL have copied the batch: its buffer is
+		// free again (DB.Apply). This holds while the store configures no
+		// WAL failover (pebbleOptions), under which Pebble's WAL writer may
+		// still read a batch after Apply returns.
+		*buf = repr
+		pairBufs.Put(buf)
+	}
+	return err
+}
+
+// maxPooledBatch bounds the batches of pair writes whose buffers are reused
+// (pairBufs): the node writes a request's pairs every few MiB
+// (node.stageFlushBytes); larger batches get a buffer of their own.
+const maxPooledBatch = 16 << 20
+
+// pairBufs holds buffers of committed pair batches (*[]byte) for the next
+// ones: a fresh buffer of some MiB per batch costs a page fault per 4 KiB as
+// its sliver bytes are copied in.
+var pairBufs sync.Pool
+
+// newPairBatch returns an empty batch of room for size bytes, and the pooled
+// buffer it uses (nil if none).
+func newPairBatch(db *pebble.DB, size int) (*pebble.Batch, *[]byte) {
+	if size > maxPooledBatch {
+		return db.NewBatchWithSize(size), nil
+	}
+	buf, _ := pairBufs.Get().(*[]byte)
+	if buf == nil || cap(*buf) < size {
+		b := make([]byte, batchrepr.HeaderLen, max(size, 1<<20))
+		buf = &b
+	}
+	repr := (*buf)[:batchrepr.HeaderLen]
+	clear(repr)
+	// A batch of its own, not one of db's pool: Pebble would keep a small
+	// buffer in its pool for other batches.
+	b := new(pebble.Batch)
+	if err := b.SetRepr(repr); err != nil {
+		panic("store: empty batch repr: " + err.Error()) // an empty header is valid
+	}
+	return b, buf
 }
 
 // setPair adds a pair of blob id on shard, with its two markers, to b.
