@@ -506,10 +506,14 @@ func (s *Store) writePairs(ctx context.Context, size int, what []byte, fill func
 	return err
 }
 
-// maxPooledBatch bounds the batches of pair writes whose buffers are reused
-// (pairBufs): the node writes a request's pairs every few MiB
-// (node.stageFlushBytes); larger batches get a buffer of their own.
-const maxPooledBatch = 16 << 20
+// minPooledBatch and maxPooledBatch bound the batches of pair writes whose
+// buffers are reused (pairBufs): the node writes a request's pairs every few
+// MiB (node.stageFlushBytes). Smaller batches come from Pebble's own pool,
+// which keeps buffers of up to 1 MiB; larger ones get a buffer of their own.
+const (
+	minPooledBatch = 1 << 20
+	maxPooledBatch = 16 << 20
+)
 
 // pairBufs holds buffers of committed pair batches (*[]byte) for the next
 // ones: a fresh buffer of some MiB per batch costs a page fault per 4 KiB as
@@ -519,12 +523,12 @@ var pairBufs sync.Pool
 // newPairBatch returns an empty batch of room for size bytes, and the pooled
 // buffer it uses (nil if none).
 func newPairBatch(db *pebble.DB, size int) (*pebble.Batch, *[]byte) {
-	if size > maxPooledBatch {
+	if size < minPooledBatch || size > maxPooledBatch {
 		return db.NewBatchWithSize(size), nil
 	}
 	buf, _ := pairBufs.Get().(*[]byte)
 	if buf == nil || cap(*buf) < size {
-		b := make([]byte, batchrepr.HeaderLen, max(size, 1<<20))
+		b := make([]byte, batchrepr.HeaderLen, size)
 		buf = &b
 	}
 	repr := (*buf)[:batchrepr.HeaderLen]
