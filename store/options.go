@@ -137,6 +137,20 @@ func (o *Options) Validate() error {
 	return nil
 }
 
+// mayBeLargeBatch reports whether Pebble may commit a batch of size bytes
+// and count entries as a flushable of its own: one whose memtable footprint
+// (its entries, each with a skiplist node) reaches Pebble's
+// largeBatchThreshold, (MemTableSize − an empty memtable's size)/2. Such a
+// batch is not copied into the memtable; Pebble keeps its buffer until it is
+// flushed, and empties the Batch at commit. The estimate errs on the large
+// side: maxNodeOverhead bounds a node with its full tower (Pebble's is about
+// 180 bytes) and an entry's sequence number, emptyMemTableBytes the empty
+// memtable (3 skiplists' head and tail nodes, about 1 KiB).
+func (o *Options) mayBeLargeBatch(size int, count uint32) bool {
+	const maxNodeOverhead, emptyMemTableBytes = 256, 16 << 10
+	return uint64(size)+uint64(count)*maxNodeOverhead >= (o.MemTableSize-emptyMemTableBytes)/2
+}
+
 // valueSeparationMinSize is the smallest value Pebble stores apart from the
 // LSM, in a blob file: slivers of all but the smallest blobs.
 const valueSeparationMinSize = 4 << 10

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/batchrepr"
 
 	"github.com/walrus-go/walrus/encoding"
 )
@@ -272,21 +273,35 @@ func setValue(b *pebble.Batch, key, payload []byte) error {
 
 // commit commits b with the store's write options.
 func (s *Store) commit(b *pebble.Batch, what []byte) error {
-	if err := b.Commit(s.wo); err != nil {
+	// Pebble takes a large batch's buffer over at commit (a flushable of its
+	// own, see Options.mayBeLargeBatch) and leaves b empty: read its keys first.
+	var written *batchKeys
+	if s.opts.mayBeLargeBatch(b.Len(), b.Count()) {
+		written = readBatchKeys(b)
+	}
+	if err := s.db.Apply(b, s.wo); err != nil {
 		return s.translate("commit", what, err)
 	}
-	s.forgetWritten(b)
+	if s.bad.n.Load() == 0 {
+		return nil
+	}
+	if written == nil {
+		written = readBatchKeys(b)
+	}
+	s.bad.forget(written.has)
 	return nil
 }
 
-// forgetWritten drops from s.bad the keys a committed batch wrote or deleted:
-// their new version shadows the corrupt block.
-func (s *Store) forgetWritten(b *pebble.Batch) {
-	if s.bad.n.Load() == 0 {
-		return
-	}
-	points := map[string]bool{}
-	var spans [][2][]byte
+// batchKeys are the keys a batch writes or deletes: its point keys and its
+// range deletions. Its slices point into the batch's buffer.
+type batchKeys struct {
+	points map[string]bool
+	spans  [][2][]byte
+}
+
+// readBatchKeys returns the keys b writes or deletes.
+func readBatchKeys(b *pebble.Batch) *batchKeys {
+	w := &batchKeys{points: map[string]bool{}}
 	r := b.Reader()
 	for {
 		kind, k, v, ok, err := r.Next()
@@ -294,22 +309,26 @@ func (s *Store) forgetWritten(b *pebble.Batch) {
 			break
 		}
 		if kind == pebble.InternalKeyKindRangeDelete {
-			spans = append(spans, [2][]byte{k, v})
+			w.spans = append(w.spans, [2][]byte{k, v})
 		} else {
-			points[string(k)] = true
+			w.points[string(k)] = true
 		}
 	}
-	s.bad.forget(func(key []byte) bool {
-		if points[string(key)] {
+	return w
+}
+
+// has reports whether key is among w: a committed batch's new version of key
+// shadows the corrupt block an earlier read found it in (s.bad).
+func (w *batchKeys) has(key []byte) bool {
+	if w.points[string(key)] {
+		return true
+	}
+	for _, sp := range w.spans {
+		if bytes.Compare(key, sp[0]) >= 0 && bytes.Compare(key, sp[1]) < 0 {
 			return true
 		}
-		for _, sp := range spans {
-			if bytes.Compare(key, sp[0]) >= 0 && bytes.Compare(key, sp[1]) < 0 {
-				return true
-			}
-		}
-		return false
-	})
+	}
+	return false
 }
 
 // PutMetadata stores the metadata of blob id, replacing any earlier copy. It
@@ -468,12 +487,59 @@ func (s *Store) writePairs(ctx context.Context, size int, what []byte, fill func
 	defer s.exit()
 	s.pairMu.RLock()
 	defer s.pairMu.RUnlock()
-	b := s.db.NewBatchWithSize(size)
-	defer b.Close()
-	if err := fill(b); err != nil {
-		return err
+	b, buf := newPairBatch(s.db, size)
+	err := fill(b)
+	if err == nil {
+		err = s.commit(b, what)
 	}
-	return s.commit(b, what)
+	kept := b.Len() <= batchrepr.HeaderLen // Pebble keeps a large batch, and empties b
+	repr := b.Repr()
+	_ = b.Close() // only fails for a batch of db's pool whose commit is in flight
+	if buf != nil && err == nil && !kept {
+		// The memtable and the WAL have copied the batch: its buffer is
+		// free again (DB.Apply). This holds while the store configures no
+		// WAL failover (pebbleOptions), under which Pebble's WAL writer may
+		// still read a batch after Apply returns.
+		*buf = repr
+		pairBufs.Put(buf)
+	}
+	return err
+}
+
+// minPooledBatch and maxPooledBatch bound the batches of pair writes whose
+// buffers are reused (pairBufs): the node writes a request's pairs every few
+// MiB (node.stageFlushBytes). Smaller batches come from Pebble's own pool,
+// which keeps buffers of up to 1 MiB; larger ones get a buffer of their own.
+const (
+	minPooledBatch = 1 << 20
+	maxPooledBatch = 16 << 20
+)
+
+// pairBufs holds buffers of committed pair batches (*[]byte) for the next
+// ones: a fresh buffer of some MiB per batch costs a page fault per 4 KiB as
+// its sliver bytes are copied in.
+var pairBufs sync.Pool
+
+// newPairBatch returns an empty batch of room for size bytes, and the pooled
+// buffer it uses (nil if none).
+func newPairBatch(db *pebble.DB, size int) (*pebble.Batch, *[]byte) {
+	if size < minPooledBatch || size > maxPooledBatch {
+		return db.NewBatchWithSize(size), nil
+	}
+	buf, _ := pairBufs.Get().(*[]byte)
+	if buf == nil || cap(*buf) < size {
+		b := make([]byte, batchrepr.HeaderLen, size)
+		buf = &b
+	}
+	repr := (*buf)[:batchrepr.HeaderLen]
+	clear(repr)
+	// A batch of its own, not one of db's pool: Pebble would keep a small
+	// buffer in its pool for other batches.
+	b := new(pebble.Batch)
+	if err := b.SetRepr(repr); err != nil {
+		panic("store: empty batch repr: " + err.Error()) // an empty header is valid
+	}
+	return b, buf
 }
 
 // setPair adds a pair of blob id on shard, with its two markers, to b.
