@@ -439,11 +439,11 @@ func (sc *scrubber) scrubPair(ctx context.Context, shard uint16, id encoding.Blo
 	}
 	sc.log.Error("stored sliver pair failed its check; dropping it for recovery", "blob_id", id, "shard", shard, "err", bad)
 	sc.metrics.badSlivers.Inc()
-	sc.update(func(st *ScrubStatus) { st.BadSlivers++ })
 	if err := sc.store.DeletePair(ctx, shard, id); err != nil {
+		sc.update(func(st *ScrubStatus) { st.BadSlivers++ })
 		return err
 	}
-	sc.dropped(ctx, []store.PairRef{{Shard: shard, BlobID: id}})
+	sc.dropped(ctx, []store.PairRef{{Shard: shard, BlobID: id}}, 1)
 	return nil
 }
 
@@ -520,7 +520,7 @@ func (sc *scrubber) excised(ctx context.Context, res store.Excised, took time.Du
 			sc.fetchMetadata(ctx, id)
 		}
 	}
-	sc.dropped(ctx, res.Pairs)
+	sc.dropped(ctx, res.Pairs, 0)
 	if len(res.Lost) > 0 {
 		sc.log.Error("an excised table lost node state; the scan for missing pairs runs again", "lost", res.Lost)
 		sc.recov.scan(ctx)
@@ -556,8 +556,10 @@ func (n *Node) repairAtStart(ctx context.Context) ([]store.Excised, error) {
 	return out, nil
 }
 
-// dropped follows dropped pairs to their rebuild and asks recovery for them.
-func (sc *scrubber) dropped(ctx context.Context, pairs []store.PairRef) {
+// dropped follows dropped pairs to their rebuild and asks recovery for them;
+// bad of them were dropped for a bad sliver. The status counts them and the
+// drops in one step, so that no reader sees a bad sliver not yet dropped.
+func (sc *scrubber) dropped(ctx context.Context, pairs []store.PairRef, bad uint64) {
 	if len(pairs) == 0 {
 		return
 	}
@@ -566,6 +568,7 @@ func (sc *scrubber) dropped(ctx context.Context, pairs []store.PairRef) {
 	ids := map[encoding.BlobID]bool{}
 	sc.mu.Lock()
 	sc.st.PairsDropped += uint64(len(pairs))
+	sc.st.BadSlivers += bad
 	for _, p := range pairs {
 		if len(sc.pending) < scrubPendingMax {
 			sc.pending[p] = pendingPair{dropped: now, asked: now}
