@@ -221,7 +221,15 @@ func (nw *procNetwork) stop(name string, sig os.Signal) error {
 	}
 }
 
+// tail is the last n bytes of a process's log, or, when the race detector
+// reported in it, everything from its first report on (up to maxRaceLog
+// bytes): a report's head names the racing accesses.
 func tail(b []byte, n int) string {
+	const maxRaceLog = 128 << 10
+	if i := bytes.Index(b, []byte("WARNING: DATA RACE")); i >= 0 {
+		b = b[i:]
+		n = maxRaceLog
+	}
 	if len(b) > n {
 		b = b[len(b)-n:]
 	}
