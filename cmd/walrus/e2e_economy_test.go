@@ -9,7 +9,6 @@ import (
 
 	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/chain/local"
-	"github.com/walrus-go/walrus/node"
 )
 
 // TestE2EEconomy runs the stake move of TestE2EShardSync (stake leaves node
@@ -45,24 +44,8 @@ func TestE2EEconomy(t *testing.T) {
 
 	// A's operator withdraws once its withdrawal epoch has come.
 	held := shardsOf(t, before)
-	a := -1
-	for i, sh := range held {
-		if a < 0 || len(sh) > len(held[a]) || (len(sh) == len(held[a]) && i < a) {
-			a = i
-		}
-	}
-	cfgA, err := node.LoadConfig(nw.nodeCfgs[a])
-	if err != nil {
-		t.Fatal(err)
-	}
-	opA, err := chain.LoadAccountKey(cfgA.AccountKeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	staked, err := c.StakedWAL(ctx, opA.Address())
-	if err != nil || len(staked) != 1 {
-		t.Fatalf("node %d's operator's stake: %v, %v", a, staked, err)
-	}
+	a, _ := mostAndFewest(held)
+	opA, staked := nw.operatorStake(c, a)
 	nw.waitCommittee(c, 60*time.Second, "node A's withdrawal epoch", func(com *chain.Committee) bool {
 		return com.Epoch >= staked[0].WithdrawEpoch
 	})

@@ -704,6 +704,40 @@ func nodeIndex(t *testing.T, m chain.Member) int {
 	return i
 }
 
+// mostAndFewest returns the node holding the most shards and the one holding
+// the fewest (ties go to the lower index).
+func mostAndFewest(held map[int][]uint16) (most, fewest int) {
+	most, fewest = -1, -1
+	for i, sh := range held {
+		if most < 0 || len(sh) > len(held[most]) || (len(sh) == len(held[most]) && i < most) {
+			most = i
+		}
+		if fewest < 0 || len(sh) < len(held[fewest]) || (len(sh) == len(held[fewest]) && i < fewest) {
+			fewest = i
+		}
+	}
+	return most, fewest
+}
+
+// operatorStake returns node i's operator key and its one stake.
+func (nw *procNetwork) operatorStake(c *local.Client, i int) (*chain.AccountKey, []chain.StakedWAL) {
+	t := nw.t
+	t.Helper()
+	cfg, err := node.LoadConfig(nw.nodeCfgs[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := chain.LoadAccountKey(cfg.AccountKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staked, err := c.StakedWAL(t.Context(), op.Address())
+	if err != nil || len(staked) != 1 {
+		t.Fatalf("node %d's operator's stake: %v, %v", i, staked, err)
+	}
+	return op, staked
+}
+
 // shardsOf returns the shards each node process holds in com.
 func shardsOf(t *testing.T, com *chain.Committee) map[int][]uint16 {
 	out := map[int][]uint16{}
@@ -852,30 +886,11 @@ func shardSyncE2E(t *testing.T, nw *procNetwork, blobs [][]byte, extra int) {
 		t.Fatal(err)
 	}
 	held := shardsOf(t, before)
-	a, b := -1, -1
-	for i, sh := range held {
-		if a < 0 || len(sh) > len(held[a]) || (len(sh) == len(held[a]) && i < a) {
-			a = i
-		}
-		if b < 0 || len(sh) < len(held[b]) || (len(sh) == len(held[b]) && i < b) {
-			b = i
-		}
-	}
+	a, b := mostAndFewest(held)
 	// Node A's operator withdraws its stake; the wallet stakes as much with
 	// node B: B = 2000 WAL, two others 1000, A none — D'Hondt gives B six
 	// of the ten shards.
-	cfgA, err := node.LoadConfig(nw.nodeCfgs[a])
-	if err != nil {
-		t.Fatal(err)
-	}
-	opA, err := chain.LoadAccountKey(cfgA.AccountKeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	staked, err := c.StakedWAL(ctx, opA.Address())
-	if err != nil || len(staked) != 1 {
-		t.Fatalf("node %d's operator's stake: %v, %v", a, staked, err)
-	}
+	opA, staked := nw.operatorStake(c, a)
 	if _, err := c.RequestWithdrawal(ctx, opA, staked[0].ID); err != nil {
 		t.Fatal(err)
 	}
