@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -30,12 +31,29 @@ func TestGraceAfter(t *testing.T) {
 	}
 }
 
+// TestGraceFactorBounds: Validate names a GraceFactor outside [0,
+// MaxGraceFactor] (the config has no Chain either, so the test looks for
+// GraceFactor's own complaint).
 func TestGraceFactorBounds(t *testing.T) {
-	for _, f := range []float64{MaxGraceFactor + 0.1, math.NaN(), math.Inf(1)} {
-		cfg := Config{Chain: Chain(nil), GraceFactor: f}
+	for _, tc := range []struct {
+		factor float64
+		bad    bool
+	}{
+		{0.5, false},
+		{MaxGraceFactor, false},
+		{-1, false}, // none, after EnsureDefaults
+		{MaxGraceFactor + 0.1, true},
+		{math.NaN(), true},
+		{math.Inf(1), true},
+	} {
+		cfg := Config{GraceFactor: tc.factor}
 		cfg.EnsureDefaults()
-		if err := cfg.Validate(); !errors.Is(err, ErrInvalidOptions) {
-			t.Errorf("GraceFactor %v: Validate() = %v, want ErrInvalidOptions", f, err)
+		err := cfg.Validate()
+		if !errors.Is(err, ErrInvalidOptions) {
+			t.Fatalf("Validate() = %v, want ErrInvalidOptions (no Chain)", err)
+		}
+		if got := strings.Contains(err.Error(), "GraceFactor"); got != tc.bad {
+			t.Errorf("GraceFactor %v: Validate() = %v; complains of GraceFactor: %v, want %v", tc.factor, err, got, tc.bad)
 		}
 	}
 }
