@@ -59,7 +59,8 @@ func TestMayBeLargeBatch(t *testing.T) {
 // skip the memtable (Pebble empties the Batch at commit) still drops its keys
 // from the keys known to be corrupt, and that they read back.
 func TestLargeBatchForgetsCorruptKeys(t *testing.T) {
-	s, _ := openTest(t, Options{MemTableSize: MinMemTableSize, DisableSync: true})
+	// Slivers inline: a batch of references is never large.
+	s, _ := openTest(t, Options{MemTableSize: MinMemTableSize, DisableSync: true, MinLoggedSliver: MaxMinLoggedSliver})
 	enc := encodeBlob(t, 10, 1800000, 1) // pairs of about 0.8 MiB
 	pairs := shardPairs(enc, 3)
 	key := sliverKey(3, encoding.Primary, enc.BlobID)
@@ -68,7 +69,7 @@ func TestLargeBatchForgetsCorruptKeys(t *testing.T) {
 	if _, err := s.Sliver(bg, 3, enc.BlobID, encoding.Primary); err == nil {
 		t.Fatal("Sliver of a key remembered corrupt succeeded")
 	}
-	if size := pairBatchSize(&pairs[0]); !s.opts.mayBeLargeBatch(size, 4) {
+	if size := s.pairBatchSize(&pairs[0]); !s.opts.mayBeLargeBatch(size, 4) {
 		t.Fatalf("a pair of %d bytes is not a large batch for a memtable of %d", size, MinMemTableSize)
 	}
 	if err := s.PutPairs(bg, enc.BlobID, pairs); err != nil {
@@ -104,7 +105,7 @@ func TestPairBatchReuse(t *testing.T) {
 	}
 	for _, mem := range []uint64{DefaultMemTableSize, MinMemTableSize} {
 		t.Run(fmt.Sprintf("memtable=%d", mem), func(t *testing.T) {
-			s, _ := openTest(t, Options{MemTableSize: mem, DisableSync: true})
+			s, _ := openTest(t, Options{MemTableSize: mem, DisableSync: true, MinLoggedSliver: MaxMinLoggedSliver})
 			var encs []*encoding.EncodedBlob
 			for i := range 6 {
 				size := 20 << 10

@@ -45,6 +45,24 @@ const (
 	MaxMaxBatchSize = 2 << 30
 	// MinMaxBatchSize is the smallest MaxBatchSize Validate accepts.
 	MinMaxBatchSize = 1 << 20
+
+	// DefaultMinLoggedSliver is the default Options.MinLoggedSliver: the
+	// slivers of blobs of about a MiB and more go to the sliver log (vlog.go),
+	// those of smaller blobs stay in Pebble, where a small write costs one
+	// WAL sync rather than two syncs.
+	DefaultMinLoggedSliver = 32 << 10
+	// MinMinLoggedSliver and MaxMinLoggedSliver bound Options.MinLoggedSliver.
+	MinMinLoggedSliver = 1
+	MaxMinLoggedSliver = 1 << 30
+
+	// DefaultSliverSegmentSize is the default Options.SliverSegmentSize:
+	// garbage collection reclaims space a segment at a time.
+	DefaultSliverSegmentSize = 256 << 20
+	// MinSliverSegmentSize and MaxSliverSegmentSize bound
+	// Options.SliverSegmentSize (a reference's offset is 64 bits; a segment
+	// of a few GiB keeps a collection's rewrite short).
+	MinSliverSegmentSize = 1 << 10
+	MaxSliverSegmentSize = 4 << 30
 )
 
 // Options configure a Store. The zero value is valid: Open fills in defaults.
@@ -88,6 +106,19 @@ type Options struct {
 	// values out of compactions; tests of damage to tables set it to put
 	// slivers where the damage is.
 	KeepValuesInTables bool
+
+	// MinLoggedSliver is the size of sliver data, in bytes, from which a
+	// sliver is written to the sliver log rather than into Pebble
+	// (vlog.go). The default is DefaultMinLoggedSliver; it must lie in
+	// [MinMinLoggedSliver, MaxMinLoggedSliver]. KeepValuesInTables keeps
+	// every sliver in Pebble.
+	MinLoggedSliver int
+
+	// SliverSegmentSize is the size at which the sliver log's active
+	// segment is sealed and a new one begun. The default is
+	// DefaultSliverSegmentSize; it must lie in [MinSliverSegmentSize,
+	// MaxSliverSegmentSize].
+	SliverSegmentSize int64
 }
 
 // EnsureDefaults sets every zero field to its default.
@@ -106,6 +137,12 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.MaxBatchSize == 0 {
 		o.MaxBatchSize = DefaultMaxBatchSize
+	}
+	if o.MinLoggedSliver == 0 {
+		o.MinLoggedSliver = DefaultMinLoggedSliver
+	}
+	if o.SliverSegmentSize == 0 {
+		o.SliverSegmentSize = DefaultSliverSegmentSize
 	}
 	if o.FS == nil {
 		o.FS = vfs.Default
@@ -130,6 +167,12 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxBatchSize < MinMaxBatchSize || o.MaxBatchSize > MaxMaxBatchSize {
 		errs = append(errs, fmt.Errorf("MaxBatchSize (%d) must be in [%d, %d]", o.MaxBatchSize, MinMaxBatchSize, MaxMaxBatchSize))
+	}
+	if o.MinLoggedSliver < MinMinLoggedSliver || o.MinLoggedSliver > MaxMinLoggedSliver {
+		errs = append(errs, fmt.Errorf("MinLoggedSliver (%d) must be in [%d, %d]", o.MinLoggedSliver, MinMinLoggedSliver, MaxMinLoggedSliver))
+	}
+	if o.SliverSegmentSize < MinSliverSegmentSize || o.SliverSegmentSize > MaxSliverSegmentSize {
+		errs = append(errs, fmt.Errorf("SliverSegmentSize (%d) must be in [%d, %d]", o.SliverSegmentSize, MinSliverSegmentSize, MaxSliverSegmentSize))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: options: %w", ErrInvalid, errors.Join(errs...))

@@ -125,7 +125,7 @@ func (s *Store) PutSyncedPairs(ctx context.Context, shard uint16, pairs []Synced
 			return fmt.Errorf("%w: blob %s given twice", ErrInvalid, sp.BlobID)
 		}
 		seen[sp.BlobID] = true
-		size += pairBatchSize(&ShardPair{Shard: shard, Pair: sp.Pair})
+		size += s.pairBatchSize(&ShardPair{Shard: shard, Pair: sp.Pair})
 		if sp.Metadata != nil {
 			b := sp.Metadata.MarshalBCS()
 			if _, err := encoding.UnmarshalMetadata(b); err != nil {
@@ -142,10 +142,10 @@ func (s *Store) PutSyncedPairs(ctx context.Context, shard uint16, pairs []Synced
 		return fmt.Errorf("%w: %d synced pairs of shard %d need %d bytes, MaxBatchSize is %d", ErrTooLarge, len(pairs), shard, size, s.opts.MaxBatchSize)
 	}
 	k := syncCursorKey(shard)
-	return s.writePairs(ctx, size, k, func(b *pebble.Batch) error {
+	return s.writePairs(ctx, size, k, func(b *pebble.Batch, w *logWriter) error {
 		for i := range pairs {
 			sp := &pairs[i]
-			if err := s.setPair(b, shard, sp.BlobID, &sp.Pair); err != nil {
+			if err := s.setPair(b, w, shard, sp.BlobID, &sp.Pair); err != nil {
 				return err
 			}
 			if mds[i] != nil {

@@ -118,7 +118,7 @@ func TestPutSyncedPairsRejects(t *testing.T) {
 		})
 	}
 	t.Run("too large", func(t *testing.T) {
-		s, _ := openTest(t, Options{DisableSync: true, MaxBatchSize: MinMaxBatchSize})
+		s, _ := openTest(t, Options{DisableSync: true, MaxBatchSize: MinMaxBatchSize, MinLoggedSliver: MaxMinLoggedSliver})
 		var big []SyncedPair
 		for i := range 2 {
 			enc := encodeBlob(t, 10, 1_500_000, 80+uint64(i)) // pairs of about 590 KB

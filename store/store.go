@@ -92,6 +92,11 @@ type Store struct {
 	// tables heard of and not yet excised (excise.go).
 	po     *pebble.Options
 	damage *damageSet
+
+	// vlog holds the large slivers (vlog.go); gc runs CollectSlivers in
+	// the background after deletions (vlog_gc.go).
+	vlog *sliverLog
+	gc   *collector
 }
 
 // Open opens the store in dir, creating it if dir holds no database. It copies
@@ -130,6 +135,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if s.vlog, err = openSliverLog(opts.FS, dir, opts.SliverSegmentSize, !opts.DisableSync); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.gc = startCollector(s)
 	log.Debug("store opened", "dir", dir, "schema_version", SchemaVersion, "sync", !opts.DisableSync)
 	return s, nil
 }
@@ -137,12 +147,14 @@ func Open(dir string, opts Options) (*Store, error) {
 // Close closes the store after the calls in flight have returned. Later calls,
 // a second Close included, return ErrClosed.
 func (s *Store) Close() error {
+	s.gc.stop() // before closeMu: a collection in progress holds it
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
 	s.closed = true
+	defer s.vlog.close()
 	if err := s.db.Close(); err != nil {
 		return s.translate("close", nil, err)
 	}
@@ -428,10 +440,23 @@ func checkPair(id encoding.BlobID, sp ShardPair) error {
 // byte and two varint lengths.
 const batchOpOverhead = 1 + 2*5
 
-// pairBatchSize bounds the batch bytes of one pair with its markers.
-func pairBatchSize(sp *ShardPair) int {
-	return 2*(batchOpOverhead+sliverKeyLen+checksumLen) + sp.Pair.Primary.BCSSize() + sp.Pair.Secondary.BCSSize() +
+// pairBatchSize bounds the batch bytes of one pair with its markers: a
+// logged sliver takes its reference's bytes, an inline one its own.
+func (s *Store) pairBatchSize(sp *ShardPair) int {
+	return 2*(batchOpOverhead+sliverKeyLen+checksumLen) + s.sliverBatchSize(&sp.Pair.Primary) + s.sliverBatchSize(&sp.Pair.Secondary) +
 		2*(batchOpOverhead+shardPairKeyLen+checksumLen)
+}
+
+// logged reports whether sl goes to the sliver log.
+func (s *Store) logged(sl *encoding.Sliver) bool {
+	return !s.opts.KeepValuesInTables && len(sl.Data) >= s.opts.MinLoggedSliver
+}
+
+func (s *Store) sliverBatchSize(sl *encoding.Sliver) int {
+	if s.logged(sl) {
+		return refPayloadLen
+	}
+	return sl.BCSSize()
 }
 
 // PutPair stores one sliver pair of blob id on shard: see PutPairs.
@@ -462,14 +487,14 @@ func (s *Store) PutPairs(ctx context.Context, id encoding.BlobID, pairs []ShardP
 			return fmt.Errorf("%w: blob %s: shard %d given twice", ErrInvalid, id, sp.Shard)
 		}
 		seen[sp.Shard] = true
-		size += pairBatchSize(sp)
+		size += s.pairBatchSize(sp)
 	}
 	if size > s.opts.MaxBatchSize {
 		return fmt.Errorf("%w: %d pairs of blob %s need %d bytes, MaxBatchSize is %d", ErrTooLarge, len(pairs), id, size, s.opts.MaxBatchSize)
 	}
-	return s.writePairs(ctx, size, sliverKey(pairs[0].Shard, encoding.Primary, id), func(b *pebble.Batch) error {
+	return s.writePairs(ctx, size, sliverKey(pairs[0].Shard, encoding.Primary, id), func(b *pebble.Batch, w *logWriter) error {
 		for i := range pairs {
-			if err := s.setPair(b, pairs[i].Shard, id, &pairs[i].Pair); err != nil {
+			if err := s.setPair(b, w, pairs[i].Shard, id, &pairs[i].Pair); err != nil {
 				return err
 			}
 		}
@@ -478,17 +503,23 @@ func (s *Store) PutPairs(ctx context.Context, id encoding.BlobID, pairs []ShardP
 }
 
 // writePairs commits, in one batch of about size bytes, what fill adds: pair
-// writes, which wait while a shard is being deleted (pairMu). what names the
-// batch in errors.
-func (s *Store) writePairs(ctx context.Context, size int, what []byte, fill func(b *pebble.Batch) error) error {
+// writes, which wait while a shard is being deleted (pairMu). fill writes the
+// large slivers to w, which is synced before the batch of their references
+// commits. what names the batch in errors.
+func (s *Store) writePairs(ctx context.Context, size int, what []byte, fill func(b *pebble.Batch, w *logWriter) error) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
 	defer s.exit()
 	s.pairMu.RLock()
 	defer s.pairMu.RUnlock()
+	w := &logWriter{l: s.vlog}
+	defer w.done()
 	b, buf := newPairBatch(s.db, size)
-	err := fill(b)
+	err := fill(b, w)
+	if err == nil {
+		err = w.sync()
+	}
 	if err == nil {
 		err = s.commit(b, what)
 	}
@@ -542,10 +573,23 @@ func newPairBatch(db *pebble.DB, size int) (*pebble.Batch, *[]byte) {
 	return b, buf
 }
 
-// setPair adds a pair of blob id on shard, with its two markers, to b.
-func (s *Store) setPair(b *pebble.Batch, shard uint16, id encoding.BlobID, p *encoding.SliverPair) error {
-	setSliver(b, sliverKey(shard, encoding.Primary, id), &p.Primary)
-	setSliver(b, sliverKey(shard, encoding.Secondary, id), &p.Secondary)
+// setPair adds a pair of blob id on shard, with its two markers, to b; its
+// large slivers go to w.
+func (s *Store) setPair(b *pebble.Batch, w *logWriter, shard uint16, id encoding.BlobID, p *encoding.SliverPair) error {
+	for _, sl := range []*encoding.Sliver{&p.Primary, &p.Secondary} {
+		key := sliverKey(shard, sl.Axis, id)
+		if !s.logged(sl) {
+			setSliver(b, key, sl)
+			continue
+		}
+		ref, err := w.write(sl)
+		if err != nil {
+			return err
+		}
+		if err := setValue(b, key, ref.appendPayload(make([]byte, 0, refPayloadLen))); err != nil {
+			return s.translate("batch", key, err)
+		}
+	}
 	for _, k := range [][]byte{shardPairKey(shard, id), blobShardKey(id, shard)} {
 		if err := setValue(b, k, nil); err != nil {
 			return s.translate("batch", k, err)
@@ -590,11 +634,7 @@ func (s *Store) Sliver(ctx context.Context, shard uint16, id encoding.BlobID, ax
 	if err != nil {
 		return encoding.Sliver{}, err
 	}
-	sl, err := encoding.UnmarshalSliver(axis, p)
-	if err != nil {
-		return encoding.Sliver{}, s.corrupt(key, err)
-	}
-	return sl, nil
+	return s.openSliver(axis, key, p, false)
 }
 
 // DeletePair deletes the sliver pair of blob id on shard with its markers, in
@@ -609,6 +649,7 @@ func (s *Store) DeletePair(ctx context.Context, shard uint16, id encoding.BlobID
 	b := s.db.NewBatch()
 	defer b.Close()
 	deletePair(b, shard, id)
+	defer s.gc.kick()
 	return s.commit(b, shardPairKey(shard, id))
 }
 
@@ -746,18 +787,26 @@ func (s *Store) ShardSlivers(ctx context.Context, shard uint16, axis encoding.Ax
 	bytes := 0
 	p := sliverAxisPrefix(shard, axis)
 	err = s.scan(ctx, s.db, page.lowerBound(p), prefixEnd(p), func(key, payload []byte) (bool, error) {
-		if len(out) > 0 && bytes+len(payload) > page.MaxBytes {
+		size := len(payload)
+		if isRef(payload) {
+			ref, err := parseRef(payload)
+			if err != nil {
+				return false, s.corrupt(key, err)
+			}
+			size = int(ref.n)
+		}
+		if len(out) > 0 && bytes+size > page.MaxBytes {
 			return false, nil
 		}
 		ki, err := parseKey(key)
 		if err != nil {
 			return false, s.corrupt(key, err)
 		}
-		sl, err := encoding.UnmarshalSliver(axis, append([]byte(nil), payload...))
+		sl, err := s.openSliver(axis, key, payload, true)
 		if err != nil {
-			return false, s.corrupt(key, err)
+			return false, err
 		}
-		bytes += len(payload)
+		bytes += size
 		out = append(out, BlobSliver{BlobID: ki.blobID, Sliver: sl})
 		return len(out) < page.Limit, nil
 	})
@@ -794,6 +843,7 @@ func (s *Store) DeleteShard(ctx context.Context, shard uint16) error {
 		}
 		deleted += n
 	}
+	s.gc.kick()
 	s.log.Debug("shard deleted", "shard", shard, "pairs", deleted)
 	return nil
 }
@@ -904,6 +954,10 @@ func (s *Store) Compact(ctx context.Context) error {
 	if err := s.db.Compact(ctx, []byte{0x00}, []byte{0xff}, true /* parallelize */); err != nil {
 		return s.translate("compact", nil, err)
 	}
+	s.vlog.seal() // so that the active segment's garbage goes too
+	if _, err := s.collectSlivers(ctx); err != nil {
+		return err
+	}
 	s.log.Debug("compaction done", "disk_bytes", s.db.Metrics().DiskSpaceUsage())
 	return nil
 }
@@ -914,5 +968,5 @@ func (s *Store) DiskUsage() (uint64, error) {
 		return 0, err
 	}
 	defer s.exit()
-	return s.db.Metrics().DiskSpaceUsage(), nil
+	return s.db.Metrics().DiskSpaceUsage() + s.vlog.diskBytes(), nil
 }

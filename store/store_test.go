@@ -369,7 +369,8 @@ func TestPutPairsRejects(t *testing.T) {
 }
 
 func TestPutPairsTooLarge(t *testing.T) {
-	s, _ := openTest(t, Options{DisableSync: true, MaxBatchSize: MinMaxBatchSize})
+	// Inline slivers: a logged sliver takes only its reference's bytes of a batch.
+	s, _ := openTest(t, Options{DisableSync: true, MaxBatchSize: MinMaxBatchSize, MinLoggedSliver: MaxMinLoggedSliver})
 	enc := encodeBlob(t, 10, 800_000, 7) // pairs of 200 + 114 KiB
 	if err := s.PutPairs(bg, enc.BlobID, shardPairs(enc, 0, 1, 2)); err != nil {
 		t.Fatalf("three pairs under the limit: %v", err)
@@ -985,7 +986,10 @@ func TestCompactReclaimsSpace(t *testing.T) {
 	// Live table and blob-file bytes (slivers live in blob files: value
 	// separation): DiskUsage also counts obsolete files, which Pebble
 	// deletes in the background.
-	live := func() uint64 { m := s.db.Metrics(); return m.Table.Local.LiveSize + m.BlobFiles.LiveSize }
+	live := func() uint64 {
+		m := s.db.Metrics()
+		return m.Table.Local.LiveSize + m.BlobFiles.LiveSize + s.vlog.diskBytes()
+	}
 	full := live()
 	if du, err := s.DiskUsage(); err != nil || du < full {
 		t.Errorf("DiskUsage = %d, %v; live tables alone take %d", du, err, full)
@@ -1149,7 +1153,9 @@ func TestSliverCompression(t *testing.T) {
 		maxPercent uint64 // of the values' size on disk
 	}{{"text", false, 50}, {"random", true, 101}} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _ := openTest(t, Options{DisableSync: true})
+			// Blob files hold the slivers kept in Pebble; the sliver log
+			// stores its slivers as they are.
+			s, _ := openTest(t, Options{DisableSync: true, MinLoggedSliver: MaxMinLoggedSliver})
 			const sz = 16384
 			primary, secondary := benchPairData(sz)
 			if !tc.random {

@@ -48,6 +48,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		tx.done = true
 		if tx.pairLocked {
 			s.pairMu.Unlock()
+			s.gc.kick() // a DeleteBlob: its slivers' bytes may be garbage now
 		}
 		_ = tx.b.Close()
 	}()

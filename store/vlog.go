@@ -1,0 +1,377 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/walrus-go/walrus/encoding"
+)
+
+// Sliver log.
+//
+// This layout is part of the on-disk format. A sliver of at least
+// Options.MinLoggedSliver data bytes is written once, to a segment file of the
+// store's sliver log, and Pebble holds a reference to it under the sliver's
+// key; smaller slivers stay in Pebble whole. Pebble would write a large sliver
+// twice (its WAL, then the blob file its memtable flushes to) and copy it into
+// its memtable besides; the log writes it once, with one fdatasync, before the
+// batch of references commits (synced too). A crash between the two leaves
+// unreferenced bytes in a segment, which garbage collection reclaims; a
+// reference never names bytes that did not reach the disk.
+//
+//	directory:  <store dir>/slivers/
+//	segment:    <id, 8 decimal digits>.slv, id ≥ 1
+//	contents:   segmentHeader (16 bytes) ‖ sliver data ‖ sliver data ‖ …
+//
+// A sliver's data is its symbols, nothing else; the reference (the payload
+// under the sliver's key, in the value envelope of value.go) says where:
+//
+//	0x00 ‖ segment u32 ‖ offset u64 ‖ length u32 ‖ CRC-32C(data) u32 ‖
+//	symbol size u16 ‖ sliver index u16          (all little-endian, 25 bytes)
+//
+// An inline sliver's payload is its BCS form, which starts with the ULEB128
+// length of its data: never 0x00, since a stored sliver has data. So the first
+// byte tells the two apart, and stores written before the log read unchanged.
+//
+// Segments are written by appending: new writes go to the active segment,
+// which is sealed when it reaches Options.SliverSegmentSize and replaced by a
+// new one (and on every Open, so that a crash's torn tail is never appended
+// to). Deletions only drop references; CollectSlivers (run in the background
+// after deletions, and by Compact) counts the live bytes of every sealed
+// segment from the references, removes the segments that hold none, and moves
+// the live slivers of those that are mostly garbage to the active segment
+// before removing them.
+const (
+	sliverLogDir  = "slivers"
+	segmentSuffix = ".slv"
+	segmentHeader = "walrus slivers1\n"
+
+	// refPayloadLen is the length of a sliver reference's payload.
+	refPayloadLen = 1 + 4 + 8 + 4 + 4 + 2 + 2
+	// refMarker is the first byte of a reference's payload.
+	refMarker = 0x00
+
+	// maxSegments bounds the segment files a store opens: one per
+	// SliverSegmentSize of sliver data (256 GiB at the smallest segments),
+	// since every segment stays open for reads.
+	maxSegments = 1 << 16
+)
+
+// sliverRef is a decoded reference to a logged sliver.
+type sliverRef struct {
+	seg        uint32
+	off        uint64
+	n          uint32
+	crc        uint32
+	symbolSize uint16
+	index      uint16
+}
+
+func (r *sliverRef) appendPayload(b []byte) []byte {
+	b = append(b, refMarker)
+	b = binary.LittleEndian.AppendUint32(b, r.seg)
+	b = binary.LittleEndian.AppendUint64(b, r.off)
+	b = binary.LittleEndian.AppendUint32(b, r.n)
+	b = binary.LittleEndian.AppendUint32(b, r.crc)
+	b = binary.LittleEndian.AppendUint16(b, r.symbolSize)
+	return binary.LittleEndian.AppendUint16(b, r.index)
+}
+
+// isRef reports whether a sliver payload is a reference.
+func isRef(payload []byte) bool { return len(payload) > 0 && payload[0] == refMarker }
+
+// parseRef decodes a reference payload.
+func parseRef(p []byte) (sliverRef, error) {
+	if len(p) != refPayloadLen || p[0] != refMarker {
+		return sliverRef{}, fmt.Errorf("sliver reference of %d bytes, want %d", len(p), refPayloadLen)
+	}
+	r := sliverRef{
+		seg:        binary.LittleEndian.Uint32(p[1:]),
+		off:        binary.LittleEndian.Uint64(p[5:]),
+		n:          binary.LittleEndian.Uint32(p[13:]),
+		crc:        binary.LittleEndian.Uint32(p[17:]),
+		symbolSize: binary.LittleEndian.Uint16(p[21:]),
+		index:      binary.LittleEndian.Uint16(p[23:]),
+	}
+	if r.seg == 0 || r.off < uint64(len(segmentHeader)) || r.n == 0 || r.symbolSize == 0 || r.symbolSize%2 != 0 || r.n%uint32(r.symbolSize) != 0 {
+		return sliverRef{}, fmt.Errorf("bad sliver reference (segment %d, offset %d, %d bytes, symbol size %d)", r.seg, r.off, r.n, r.symbolSize)
+	}
+	return r, nil
+}
+
+// errSegmentGone is why a reference cannot be read: its segment is not (or no
+// longer) in the log.
+var errSegmentGone = errors.New("sliver log segment not found")
+
+// segment is one file of the sliver log.
+type segment struct {
+	id uint32
+	f  vfs.File
+	// refs counts the segment's users: the log's map holds one, each read
+	// in progress another. The file closes when the count drops to 0.
+	refs atomic.Int32
+	// size is the end of the bytes reserved in the file (guarded by
+	// sliverLog.mu); inflight counts the writes reserved and not yet
+	// finished (committed or failed), which garbage collection waits for.
+	size     int64
+	inflight int
+}
+
+func (sg *segment) release() {
+	if sg.refs.Add(-1) == 0 {
+		_ = sg.f.Close()
+	}
+}
+
+// sliverLog is the store's set of segments.
+type sliverLog struct {
+	fs      vfs.FS
+	dir     string
+	sync    bool
+	segSize int64
+
+	mu     sync.Mutex
+	segs   map[uint32]*segment
+	active *segment // nil until the first write after Open
+	nextID uint32
+}
+
+func segmentName(id uint32) string { return fmt.Sprintf("%08d%s", id, segmentSuffix) }
+
+// openSliverLog opens (creating) the sliver log in dir: every segment there,
+// for reads. Writes go to a new segment.
+func openSliverLog(fs vfs.FS, storeDir string, segSize int64, sync bool) (*sliverLog, error) {
+	l := &sliverLog{fs: fs, dir: fs.PathJoin(storeDir, sliverLogDir), sync: sync, segSize: segSize, segs: map[uint32]*segment{}, nextID: 1}
+	if err := fs.MkdirAll(l.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
+	}
+	names, err := fs.List(l.dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		num, ok := strings.CutSuffix(name, segmentSuffix)
+		if !ok {
+			continue // a temporary or foreign file
+		}
+		id, err := strconv.ParseUint(num, 10, 32)
+		if err != nil || id == 0 || segmentName(uint32(id)) != name {
+			continue
+		}
+		if len(l.segs) >= maxSegments {
+			l.close()
+			return nil, fmt.Errorf("%w: sliver log holds more than %d segments", ErrIO, maxSegments)
+		}
+		path := fs.PathJoin(l.dir, name)
+		f, err := fs.Open(path)
+		if err != nil {
+			l.close()
+			return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
+		}
+		var hdr [len(segmentHeader)]byte
+		if _, err := f.ReadAt(hdr[:], 0); err != nil || string(hdr[:]) != segmentHeader {
+			// A segment without its header is one whose creation a crash
+			// cut short (the header is synced before any reference to it):
+			// nothing refers to it.
+			_ = f.Close()
+			continue
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			_ = f.Close()
+			l.close()
+			return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
+		}
+		sg := &segment{id: uint32(id), f: f, size: fi.Size()}
+		sg.refs.Store(1)
+		l.segs[sg.id] = sg
+		l.nextID = max(l.nextID, sg.id+1)
+	}
+	return l, nil
+}
+
+// close releases every segment (reads in progress keep theirs open).
+func (l *sliverLog) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, sg := range l.segs {
+		delete(l.segs, id)
+		sg.release()
+	}
+	l.active = nil
+}
+
+// acquire returns segment id for reading; the caller releases it.
+func (l *sliverLog) acquire(id uint32) (*segment, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	sg := l.segs[id]
+	if sg == nil {
+		return nil, false
+	}
+	sg.refs.Add(1)
+	return sg, true
+}
+
+// read reads the data ref names, checked against its CRC, into a new slice.
+func (l *sliverLog) read(ref sliverRef) ([]byte, error) {
+	sg, ok := l.acquire(ref.seg)
+	if !ok {
+		return nil, fmt.Errorf("%w: segment %d", errSegmentGone, ref.seg)
+	}
+	defer sg.release()
+	buf := make([]byte, ref.n)
+	if _, err := sg.f.ReadAt(buf, int64(ref.off)); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: segment %d ends before offset %d + %d", errChecksum, ref.seg, ref.off, ref.n)
+		}
+		return nil, fmt.Errorf("%w: read segment %d: %v", ErrIO, ref.seg, err)
+	}
+	if got := crc32.Checksum(buf, castagnoli); got != ref.crc {
+		return nil, fmt.Errorf("%w: segment %d offset %d: stored %08x, computed %08x", errChecksum, ref.seg, ref.off, ref.crc, got)
+	}
+	return buf, nil
+}
+
+// createSegment creates, with its header synced, a new segment; l.mu held.
+func (l *sliverLog) createSegment() (*segment, error) {
+	if len(l.segs) >= maxSegments {
+		return nil, fmt.Errorf("%w: sliver log holds %d segments, the most it may", ErrIO, maxSegments)
+	}
+	id := l.nextID
+	path := l.fs.PathJoin(l.dir, segmentName(id))
+	f, err := l.fs.OpenReadWrite(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
+	}
+	_, err = f.WriteAt([]byte(segmentHeader), 0)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = l.syncDir()
+	}
+	if err != nil {
+		_ = f.Close()
+		_ = l.fs.Remove(path)
+		return nil, fmt.Errorf("%w: sliver log: create segment %d: %v", ErrIO, id, err)
+	}
+	l.nextID++
+	sg := &segment{id: id, f: f, size: int64(len(segmentHeader))}
+	sg.refs.Store(1)
+	l.segs[id] = sg
+	return sg, nil
+}
+
+func (l *sliverLog) syncDir() error {
+	d, err := l.fs.OpenDir(l.dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
+}
+
+// reserve reserves n bytes in the active segment, sealing it first if they
+// would take it past segSize (a segment holds at least one write).
+func (l *sliverLog) reserve(n int) (*segment, int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.active == nil || (l.active.size+int64(n) > l.segSize && l.active.size > int64(len(segmentHeader))) {
+		sg, err := l.createSegment()
+		if err != nil {
+			return nil, 0, err
+		}
+		l.active = sg
+	}
+	sg := l.active
+	off := sg.size
+	sg.size += int64(n)
+	sg.inflight++
+	sg.refs.Add(1)
+	return sg, off, nil
+}
+
+// seal seals the active segment: the next write begins a new one.
+func (l *sliverLog) seal() {
+	l.mu.Lock()
+	l.active = nil
+	l.mu.Unlock()
+}
+
+// finish ends a write reserve began.
+func (l *sliverLog) finish(sg *segment) {
+	l.mu.Lock()
+	sg.inflight--
+	l.mu.Unlock()
+	sg.release()
+}
+
+// diskBytes is the size of the segments.
+func (l *sliverLog) diskBytes() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n uint64
+	for _, sg := range l.segs {
+		n += uint64(sg.size)
+	}
+	return n
+}
+
+// logWriter writes the logged slivers of one batch: each to its reserved
+// place, then sync syncs the segments they went to.
+type logWriter struct {
+	l    *sliverLog
+	segs []*segment
+}
+
+// write writes data to the log and returns its reference.
+func (w *logWriter) write(sl *encoding.Sliver) (sliverRef, error) {
+	sg, off, err := w.l.reserve(len(sl.Data))
+	if err != nil {
+		return sliverRef{}, err
+	}
+	if !slices.Contains(w.segs, sg) {
+		w.segs = append(w.segs, sg)
+	} else {
+		w.l.finish(sg) // one reservation per segment is enough to hold it
+	}
+	if _, err := sg.f.WriteAt(sl.Data, off); err != nil {
+		return sliverRef{}, fmt.Errorf("%w: sliver log: write segment %d: %v", ErrIO, sg.id, err)
+	}
+	return sliverRef{
+		seg: sg.id, off: uint64(off), n: uint32(len(sl.Data)),
+		crc: crc32.Checksum(sl.Data, castagnoli), symbolSize: sl.SymbolSize, index: sl.Index,
+	}, nil
+}
+
+// sync makes the written slivers durable.
+func (w *logWriter) sync() error {
+	if !w.l.sync {
+		return nil
+	}
+	for _, sg := range w.segs {
+		if err := sg.f.SyncData(); err != nil {
+			return fmt.Errorf("%w: sliver log: sync segment %d: %v", ErrIO, sg.id, err)
+		}
+	}
+	return nil
+}
+
+// done ends the batch's writes: after its commit, or its failure.
+func (w *logWriter) done() {
+	for _, sg := range w.segs {
+		w.l.finish(sg)
+	}
+	w.segs = w.segs[:0]
+}

@@ -1,0 +1,388 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/walrus-go/walrus/encoding"
+)
+
+// Garbage collection of the sliver log (vlog.go).
+const (
+	// sliverGCDelay is how long after a deletion the background collection
+	// starts: deletions come in runs (a shard moved away, an epoch's
+	// expiries), collected in one pass.
+	sliverGCDelay = 2 * time.Second
+	// maxGCMoveBytes bounds the sliver bytes one collection moves out of
+	// sparse segments; the next collection goes on.
+	maxGCMoveBytes = 1 << 30
+	// gcChunkBytes bounds the sliver bytes moved per batch, during which
+	// pair writes wait.
+	gcChunkBytes = 64 << 20
+	// maxRefRetries is how often a read follows a sliver that collection
+	// moved while the read was under way.
+	maxRefRetries = 2
+)
+
+// SliverGC is what one collection of the sliver log did.
+type SliverGC struct {
+	// Segments is the number of sealed segments examined; Removed of those
+	// deleted, FreedBytes their size.
+	Segments, Removed int
+	FreedBytes        uint64
+	// Moved slivers, of MovedBytes, went from sparse segments to the active
+	// one.
+	Moved      int
+	MovedBytes uint64
+}
+
+// CollectSlivers reclaims the space of deleted slivers in the sliver log: it
+// counts each sealed segment's live bytes from the references in the
+// database, removes the segments without any, and moves the live slivers of
+// segments that are more than half garbage (up to maxGCMoveBytes per call)
+// to the active segment, then removes those too. Segments with writes in
+// flight are left for the next call. The store runs it in the background
+// after deletions; Compact runs it too.
+func (s *Store) CollectSlivers(ctx context.Context) (SliverGC, error) {
+	if err := s.enter(ctx); err != nil {
+		return SliverGC{}, err
+	}
+	defer s.exit()
+	return s.collectSlivers(ctx)
+}
+
+type segUse struct {
+	seg  *segment
+	size int64
+	live uint64
+}
+
+func (s *Store) collectSlivers(ctx context.Context) (SliverGC, error) {
+	s.gc.mu.Lock()
+	defer s.gc.mu.Unlock()
+	var res SliverGC
+	l := s.vlog
+	cands := map[uint32]*segUse{}
+	l.mu.Lock()
+	for id, sg := range l.segs {
+		if sg != l.active && sg.inflight == 0 {
+			cands[id] = &segUse{seg: sg, size: sg.size}
+		}
+	}
+	l.mu.Unlock()
+	if len(cands) == 0 {
+		return res, nil
+	}
+	res.Segments = len(cands)
+	// A sealed segment without writes in flight gains no references: the
+	// iterator, a view of the database as of now, sees all it will have.
+	err := s.eachRef(ctx, func(_, _ []byte, ref sliverRef) bool {
+		if u := cands[ref.seg]; u != nil {
+			u.live += uint64(ref.n)
+		}
+		return true
+	})
+	if err != nil {
+		return res, err
+	}
+	sparse := map[uint32]*segUse{}
+	var budget uint64
+	for _, id := range slices.Sorted(maps.Keys(cands)) {
+		u := cands[id]
+		data := uint64(u.size) - uint64(len(segmentHeader))
+		switch {
+		case u.live == 0:
+			s.removeSegment(u.seg)
+			res.Removed++
+			res.FreedBytes += uint64(u.size)
+		case 2*u.live < data && budget+u.live <= maxGCMoveBytes:
+			sparse[id] = u
+			budget += u.live
+		}
+	}
+	if len(sparse) == 0 {
+		return res, nil
+	}
+	type move struct {
+		key, payload []byte
+		ref          sliverRef
+	}
+	var moves []move
+	err = s.eachRef(ctx, func(key, payload []byte, ref sliverRef) bool {
+		if sparse[ref.seg] != nil {
+			moves = append(moves, move{slices.Clone(key), slices.Clone(payload), ref})
+		}
+		return true
+	})
+	if err != nil {
+		return res, err
+	}
+	keep := map[uint32]bool{} // segments a sliver could not be moved out of
+	for len(moves) > 0 {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("store: %w", err)
+		}
+		n, size := 0, uint64(0)
+		for n < len(moves) && (n == 0 || size+uint64(moves[n].ref.n) <= gcChunkBytes) {
+			size += uint64(moves[n].ref.n)
+			n++
+		}
+		chunk := moves[:n]
+		moves = moves[n:]
+		moved, movedBytes, err := s.moveSlivers(func(yield func(key, payload []byte, ref sliverRef) bool) {
+			for _, m := range chunk {
+				if !yield(m.key, m.payload, m.ref) {
+					return
+				}
+			}
+		}, keep)
+		res.Moved += moved
+		res.MovedBytes += movedBytes
+		if err != nil {
+			return res, err
+		}
+	}
+	for id, u := range sparse {
+		if !keep[id] {
+			s.removeSegment(u.seg)
+			res.Removed++
+			res.FreedBytes += uint64(u.size)
+		}
+	}
+	s.log.Debug("sliver log collected", "segments", res.Segments, "removed", res.Removed, "freed_bytes", res.FreedBytes, "moved", res.Moved)
+	return res, nil
+}
+
+// moveSlivers copies the slivers of refs that still stand in the database to
+// the active segment and commits their new references in one batch, with
+// pair writes held back. A sliver that cannot be read (corrupt) stays where
+// it is, and its segment is marked in keep.
+func (s *Store) moveSlivers(refs func(func(key, payload []byte, ref sliverRef) bool), keep map[uint32]bool) (int, uint64, error) {
+	s.pairMu.Lock()
+	defer s.pairMu.Unlock()
+	w := &logWriter{l: s.vlog}
+	defer w.done()
+	b := s.db.NewBatch()
+	defer b.Close()
+	moved, movedBytes := 0, uint64(0)
+	var err error
+	refs(func(key, payload []byte, ref sliverRef) bool {
+		var cur []byte
+		cur, err = s.get(s.db, key)
+		if errors.Is(err, ErrNotFound) || (err == nil && !bytes.Equal(cur, payload)) {
+			err = nil // deleted or rewritten since the scan
+			return true
+		}
+		if err != nil {
+			keep[ref.seg] = true
+			err = nil
+			return true
+		}
+		data, rerr := s.vlog.read(ref)
+		if rerr != nil {
+			// Rot: the reference stays, so that a read reports it and the
+			// node repairs the pair, which writes it anew.
+			keep[ref.seg] = true
+			return true
+		}
+		var nref sliverRef
+		nref, err = w.write(&encoding.Sliver{Data: data, SymbolSize: ref.symbolSize, Index: ref.index})
+		if err != nil {
+			return false
+		}
+		if err = setValue(b, key, nref.appendPayload(make([]byte, 0, refPayloadLen))); err != nil {
+			err = s.translate("batch", key, err)
+			return false
+		}
+		moved++
+		movedBytes += uint64(ref.n)
+		return true
+	})
+	if err == nil {
+		err = w.sync()
+	}
+	if err == nil && !b.Empty() {
+		err = s.commit(b, prefix(tagSliver))
+	}
+	if err != nil {
+		for seg := range s.segsOf(refs) {
+			keep[seg] = true
+		}
+		return 0, 0, err
+	}
+	return moved, movedBytes, nil
+}
+
+func (s *Store) segsOf(refs func(func(key, payload []byte, ref sliverRef) bool)) map[uint32]bool {
+	out := map[uint32]bool{}
+	refs(func(_, _ []byte, ref sliverRef) bool { out[ref.seg] = true; return true })
+	return out
+}
+
+// eachRef calls fn with each sliver reference in the database (key and
+// payload valid during the call only), until fn returns false. Values whose
+// envelope fails are skipped: their slivers are unreadable anyway, and the
+// node rewrites them.
+func (s *Store) eachRef(ctx context.Context, fn func(key, payload []byte, ref sliverRef) bool) (err error) {
+	lo := prefix(tagSliver)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		return s.translate("scan", lo, err)
+	}
+	defer func() {
+		if cerr := it.Close(); cerr != nil && err == nil {
+			err = s.translate("scan", lo, cerr)
+		}
+	}()
+	n := 0
+	for valid := it.First(); valid; valid = it.Next() {
+		if n++; n%ctxCheckInterval == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return s.translate("scan", it.Key(), err)
+		}
+		p, err := openValue(it.Key(), v)
+		if err != nil || !isRef(p) {
+			continue
+		}
+		ref, err := parseRef(p)
+		if err != nil {
+			continue
+		}
+		if !fn(it.Key(), p, ref) {
+			return nil
+		}
+	}
+	if err := it.Error(); err != nil {
+		return s.translate("scan", lo, err)
+	}
+	return nil
+}
+
+// removeSegment takes sg out of the log and deletes its file; reads in
+// progress finish on their open file.
+func (s *Store) removeSegment(sg *segment) {
+	l := s.vlog
+	l.mu.Lock()
+	if l.segs[sg.id] != sg {
+		l.mu.Unlock()
+		return
+	}
+	delete(l.segs, sg.id)
+	l.mu.Unlock()
+	if err := l.fs.Remove(l.fs.PathJoin(l.dir, segmentName(sg.id))); err != nil {
+		s.log.Warn("sliver log: remove segment", "segment", sg.id, "err", err.Error())
+	}
+	sg.release()
+}
+
+// openSliver decodes the sliver payload p read under key: an inline sliver
+// (copied when alias says p is the database's memory) or a logged one, read
+// from the log and checked. A reference whose segment a collection removed
+// meanwhile is looked up again: the sliver moved, or was deleted.
+func (s *Store) openSliver(axis encoding.Axis, key, p []byte, alias bool) (encoding.Sliver, error) {
+	for attempt := 0; ; attempt++ {
+		if !isRef(p) {
+			if alias {
+				p = slices.Clone(p)
+			}
+			sl, err := encoding.UnmarshalSliver(axis, p)
+			if err != nil {
+				return encoding.Sliver{}, s.corrupt(key, err)
+			}
+			return sl, nil
+		}
+		ref, err := parseRef(p)
+		if err != nil {
+			return encoding.Sliver{}, s.corrupt(key, err)
+		}
+		data, err := s.vlog.read(ref)
+		if err == nil {
+			return encoding.Sliver{Axis: axis, Data: data, SymbolSize: ref.symbolSize, Index: ref.index}, nil
+		}
+		if errors.Is(err, ErrIO) {
+			return encoding.Sliver{}, fmt.Errorf("%s: %w", describeKey(key), err)
+		}
+		if !errors.Is(err, errSegmentGone) || attempt == maxRefRetries {
+			return encoding.Sliver{}, s.corrupt(key, err)
+		}
+		cur, gerr := s.get(s.db, key)
+		if gerr != nil {
+			return encoding.Sliver{}, gerr // ErrNotFound: deleted meanwhile
+		}
+		if bytes.Equal(cur, p) {
+			return encoding.Sliver{}, s.corrupt(key, err) // the segment is lost
+		}
+		p, alias = cur, false
+	}
+}
+
+// collector runs CollectSlivers in the background, sliverGCDelay after a
+// deletion kicks it (and once after Open, for what a crash left).
+type collector struct {
+	mu    sync.Mutex // one collection at a time
+	kickc chan struct{}
+	stopc chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+func startCollector(s *Store) *collector {
+	c := &collector{kickc: make(chan struct{}, 1), stopc: make(chan struct{}), done: make(chan struct{})}
+	c.kick()
+	go c.loop(s)
+	return c
+}
+
+func (c *collector) kick() {
+	select {
+	case c.kickc <- struct{}{}:
+	default:
+	}
+}
+
+func (c *collector) stop() {
+	c.once.Do(func() { close(c.stopc) })
+	<-c.done
+}
+
+func (c *collector) loop(s *Store) {
+	defer close(c.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-c.stopc
+		cancel()
+	}()
+	t := time.NewTimer(0)
+	<-t.C
+	for {
+		select {
+		case <-c.stopc:
+			return
+		case <-c.kickc:
+		}
+		t.Reset(sliverGCDelay)
+		select {
+		case <-c.stopc:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if _, err := s.CollectSlivers(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrClosed) {
+			s.log.Warn("sliver log collection failed", "err", err.Error())
+		}
+	}
+}
