@@ -33,7 +33,8 @@ func scrubStatus(nw *network.Network, i int) *node.ScrubStatus {
 }
 
 // flipInFiles xors 0x20 into a byte of needle wherever it appears in the
-// sstables of dir, and reports how many files it changed.
+// sstables, blob files and sliver log segments of dir, and reports how many
+// files it changed.
 func flipInFiles(t *testing.T, dir string, needle []byte) int {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.sst"))
@@ -46,6 +47,12 @@ func flipInFiles(t *testing.T, dir string, needle []byte) int {
 		t.Fatal(err)
 	}
 	files = append(files, blobFiles...)
+	// Slivers of 32 KiB and more live in the store's sliver log.
+	segments, err := filepath.Glob(filepath.Join(dir, "slivers", "*.slv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, segments...)
 	n := 0
 	for _, p := range files {
 		b, err := os.ReadFile(p)
