@@ -45,6 +45,12 @@
 // survives a process crash (and, on a disk that honours fsync, a power loss).
 // A sliver pair is written with its bookkeeping in one batch, so after a crash
 // the store holds the whole pair (both slivers and both markers) or none of it.
+// Large slivers (Options.MinLoggedSliver) are written once, to the sliver
+// log's segment files, and synced (fdatasync) before the batch that refers to
+// them commits: Pebble would have written them twice, to its WAL and again to
+// a blob file when the memtable flushes, and copied them into the memtable
+// besides. CollectSlivers reclaims the space of deleted slivers, in the
+// background after deletions (vlog.go, vlog_gc.go).
 // Concurrent synced writers share WAL syncs: Pebble's commit pipeline groups
 // the batches that arrive while a sync is in flight into the next one, so the
 // store adds no group-commit layer of its own. BenchmarkPutPairs measures it:
@@ -54,7 +60,8 @@
 // # Integrity
 //
 // Every value carries a CRC-32C over its key and payload, verified on every
-// read; Pebble's own block checksums cover the files underneath. Either kind of
+// read, and a logged sliver's reference a CRC-32C over its data, verified on
+// every read too; Pebble's own block checksums cover the files underneath. Either kind of
 // mismatch is reported as ErrCorrupt, naming the key, and the value is never
 // returned.
 //

@@ -25,7 +25,7 @@ import (
 //
 //	key                                      len  value payload
 //	01 01 ‖ blob ID                           34  metadata, BCS (encoding.Metadata)
-//	01 02 ‖ shard u16 ‖ axis u8 ‖ blob ID     37  sliver, BCS (encoding.Sliver)
+//	01 02 ‖ shard u16 ‖ axis u8 ‖ blob ID     37  sliver, BCS (encoding.Sliver), or a reference into the sliver log (vlog.go)
 //	01 03 ‖ shard u16 ‖ blob ID               36  pair marker by shard: empty
 //	01 04 ‖ blob ID ‖ shard u16               36  pair marker by blob: empty
 //	01 05 ‖ blob ID                           34  blob record (record.go)
@@ -57,6 +57,10 @@ import (
 //     its objects' records as one key range. Table 0x0a was added to version 1
 //     without a migration: a database written before it has no such keys,
 //     and its blob records list their object IDs instead (BlobRecord.ObjectIDs).
+//   - Slivers of Options.MinLoggedSliver bytes and more are written once, to
+//     the sliver log, and their key holds a 25-byte reference (vlog.go): its
+//     first byte, 0x00, is never the first of a BCS sliver, so the form was
+//     added to version 1 without a migration, as table 0x0a was.
 //   - A shard being synced at an epoch change keeps how far the sync got: the
 //     last blob ID whose pair it has, and the epoch the sync is for. It is
 //     written in the same batch as the pairs it covers (PutSyncedPairs), so a
