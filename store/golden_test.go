@@ -6,10 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/encoding/bcs/bcstest"
@@ -285,4 +288,105 @@ func dissectRecord(d *bcstest.Dump) {
 			}
 		})
 	})
+}
+
+// TestSliverLogGolden pins the sliver log's on-disk format (vlog.go): the
+// golden database written with every sliver logged, as annotated hex in
+// testdata/sliver-log-v1.txt: each sliver key's reference, and the segment
+// file. The golden bytes, loaded into a fresh store (references into Pebble,
+// the segment into its log), read as what was written. Rewrite with
+//
+//	go test ./store -run TestSliverLogGolden -update
+//
+// only with a new SchemaVersion, and review the diff.
+func TestSliverLogGolden(t *testing.T) {
+	g := newGoldenDB(t)
+	s, dir := openTest(t, Options{DisableSync: true, MinLoggedSliver: 1})
+	g.write(t, s)
+
+	var text strings.Builder
+	var all []byte
+	type kv struct{ k, v []byte }
+	var refs []kv
+	lo := prefix(tagSliver)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		refs = append(refs, kv{bytes.Clone(it.Key()), bytes.Clone(it.Value())})
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 2 {
+		t.Fatalf("%d sliver keys, want 2", len(refs))
+	}
+	for _, e := range refs {
+		d := bcstest.NewDump(e.v)
+		d.Comment("%s", describeKey(e.k))
+		sum := d.Fixed("checksum u32 LE", checksumLen)
+		d.Note("CRC-32C of key ‖ payload: %#08x", binary.LittleEndian.Uint32(sum))
+		d.Comment("payload: sliver reference (vlog.go)")
+		d.Indent(func() {
+			d.U8("marker (never the first byte of a BCS sliver)")
+			d.U32("segment")
+			d.U64("offset")
+			d.U32("length")
+			crc := d.Fixed("CRC-32C of the data u32 LE", 4)
+			d.Note("%#08x", binary.LittleEndian.Uint32(crc))
+			d.U16("symbol size")
+			d.U16("sliver index")
+		})
+		out, err := d.Text()
+		if err != nil {
+			t.Fatal(err)
+		}
+		text.WriteString("\n" + out)
+		all = append(all, e.v...)
+	}
+	segPath := filepath.Join(dir, sliverLogDir, segmentName(1))
+	seg, err := os.ReadFile(segPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := bcstest.NewDump(seg)
+	d.Comment("segment file %s/%s", sliverLogDir, segmentName(1))
+	d.Fixed(fmt.Sprintf("header %q", segmentHeader), len(segmentHeader))
+	want := shardPairs(g.enc, g.shard)[0].Pair
+	d.Fixed("primary sliver's data", len(want.Primary.Data))
+	d.Fixed("secondary sliver's data", len(want.Secondary.Data))
+	out, err := d.Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text.WriteString("\n" + out)
+	all = append(all, seg...)
+	golden := bcstest.Check(t, filepath.Join("testdata", "sliver-log-v1.txt"), text.String(), *update)
+	if !bytes.Equal(golden, all) {
+		t.Fatalf("the golden file's bytes are not the store's")
+	}
+
+	// The golden bytes in a fresh store read as the slivers written.
+	fdir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(fdir, sliverLogDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fdir, sliverLogDir, segmentName(1)), golden[len(golden)-len(seg):], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := Open(fdir, Options{Logger: testLogger(t), DisableSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	for _, e := range refs {
+		rawSet(t, fresh, e.k, golden[:len(e.v)])
+		golden = golden[len(e.v):]
+	}
+	for _, w := range []encoding.Sliver{want.Primary, want.Secondary} {
+		if sl, err := fresh.Sliver(bg, g.shard, g.enc.BlobID, w.Axis); err != nil || !sliverEqual(sl, w) {
+			t.Errorf("%s sliver from the golden bytes = %+v, %v", w.Axis, sl, err)
+		}
+	}
 }
