@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -962,11 +964,38 @@ func (s *Store) Compact(ctx context.Context) error {
 	return nil
 }
 
-// DiskUsage returns the bytes the store's files take on disk.
+// DiskUsage returns the bytes the store's files take on disk: the sizes of
+// the files in its directory, the sliver log's included. It reads the
+// directory rather than Pebble's metrics, which take Pebble's locks (a node
+// calls it for every status request).
 func (s *Store) DiskUsage() (uint64, error) {
 	if err := s.enter(context.Background()); err != nil {
 		return 0, err
 	}
 	defer s.exit()
-	return s.db.Metrics().DiskSpaceUsage() + s.vlog.diskBytes(), nil
+	var n uint64
+	err := filepath.WalkDir(s.dir, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // a file Pebble deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		n += uint64(fi.Size())
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%w: disk usage of %s: %v", ErrIO, s.dir, err)
+	}
+	return n, nil
 }
