@@ -169,6 +169,10 @@ func openSliverLog(fs vfs.FS, storeDir string, segSize int64, sync bool) (*slive
 		if err != nil || id == 0 || segmentName(uint32(id)) != name {
 			continue
 		}
+		// Past every segment file, readable or not: a new segment must not
+		// reopen one whose header is damaged and overwrite the slivers that
+		// references still name.
+		l.nextID = max(l.nextID, uint32(id)+1)
 		if len(l.segs) >= maxSegments {
 			l.close()
 			return nil, fmt.Errorf("%w: sliver log holds more than %d segments", ErrIO, maxSegments)
@@ -196,7 +200,6 @@ func openSliverLog(fs vfs.FS, storeDir string, segSize int64, sync bool) (*slive
 		sg := &segment{id: uint32(id), f: f, size: fi.Size()}
 		sg.refs.Store(1)
 		l.segs[sg.id] = sg
-		l.nextID = max(l.nextID, sg.id+1)
 	}
 	return l, nil
 }
