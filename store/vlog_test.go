@@ -1273,3 +1273,69 @@ func TestOptionsValidateSliverLog(t *testing.T) {
 		})
 	}
 }
+
+// TestCrashAtomicityVlog is TestCrashAtomicity with every sliver logged, in
+// segments of crashVlogSegment bytes, and collections running without pause
+// in the child: after each kill, every pair is whole or absent (verifyCrash),
+// every sliver is a reference to a segment that is there, and a collection
+// then leaves every pair readable.
+func TestCrashAtomicityVlog(t *testing.T) {
+	if os.Getenv(crashDirEnv) != "" {
+		t.Skip("in the child")
+	}
+	crashAtomicity(t, 2, []string{crashVlogEnv + "=1"}, func(t *testing.T, dir string, _ crashLog) {
+		s, err := Open(dir, crashOptions(t))
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		defer s.Close()
+		stopCollector(s)
+		refs := 0
+		p := prefix(tagSliver)
+		err = s.scan(bg, s.db, p, prefixEnd(p), func(key, payload []byte) (bool, error) {
+			if !isRef(payload) {
+				t.Errorf("%s is inline; the child logs every sliver", describeKey(key))
+				return true, nil
+			}
+			ref, err := parseRef(payload)
+			if err != nil {
+				return false, err
+			}
+			if _, ok := s.vlog.acquire(ref.seg); !ok {
+				t.Errorf("%s refers to segment %d, which is not in the log", describeKey(key), ref.seg)
+			} else {
+				s.vlog.segs[ref.seg].release()
+			}
+			refs++
+			return true, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if refs == 0 {
+			t.Fatal("no logged sliver in the store")
+		}
+		s.vlog.seal()
+		res, err := s.CollectSlivers(bg)
+		if err != nil {
+			t.Fatalf("CollectSlivers after the kill: %v", err)
+		}
+		ops := map[uint64]bool{}
+		p = prefix(tagShardPair)
+		err = s.scan(bg, s.db, p, prefixEnd(p), func(key, _ []byte) (bool, error) {
+			ki, err := parseKey(key)
+			if err != nil {
+				return false, err
+			}
+			ops[binary.BigEndian.Uint64(ki.blobID[:8])] = true
+			return true, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range ops {
+			checkCrashOp(t, s, k)
+		}
+		t.Logf("%d references to the log; the collection after the kill: %+v; %d ops read back", refs, res, len(ops))
+	})
+}
