@@ -215,25 +215,32 @@ func (l *sliverLog) close() {
 	l.active = nil
 }
 
-// acquire returns segment id for reading; the caller releases it.
-func (l *sliverLog) acquire(id uint32) (*segment, bool) {
+// acquire returns segment id for reading, and the end of the bytes reserved
+// in it; the caller releases it.
+func (l *sliverLog) acquire(id uint32) (*segment, int64, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	sg := l.segs[id]
 	if sg == nil {
-		return nil, false
+		return nil, 0, false
 	}
 	sg.refs.Add(1)
-	return sg, true
+	return sg, sg.size, true
 }
 
 // read reads the data ref names, checked against its CRC, into a new slice.
 func (l *sliverLog) read(ref sliverRef) ([]byte, error) {
-	sg, ok := l.acquire(ref.seg)
+	sg, size, ok := l.acquire(ref.seg)
 	if !ok {
 		return nil, fmt.Errorf("%w: segment %d", errSegmentGone, ref.seg)
 	}
 	defer sg.release()
+	// A reference past the segment's end (a bug's, or a truncated file's)
+	// is corrupt: not an offset for ReadAt to refuse as an I/O error, nor a
+	// length to allocate.
+	if ref.off > uint64(size) || uint64(ref.n) > uint64(size)-ref.off {
+		return nil, fmt.Errorf("segment %d of %d bytes ends before offset %d + %d", ref.seg, size, ref.off, ref.n)
+	}
 	buf := make([]byte, ref.n)
 	if _, err := sg.f.ReadAt(buf, int64(ref.off)); err != nil {
 		if errors.Is(err, io.EOF) {

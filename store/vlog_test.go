@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -1301,10 +1302,13 @@ func TestCrashAtomicityVlog(t *testing.T) {
 			if err != nil {
 				return false, err
 			}
-			if _, ok := s.vlog.acquire(ref.seg); !ok {
+			if sg, size, ok := s.vlog.acquire(ref.seg); !ok {
 				t.Errorf("%s refers to segment %d, which is not in the log", describeKey(key), ref.seg)
 			} else {
-				s.vlog.segs[ref.seg].release()
+				if ref.off+uint64(ref.n) > uint64(size) {
+					t.Errorf("%s refers to [%d, %d) of segment %d of %d bytes", describeKey(key), ref.off, ref.off+uint64(ref.n), ref.seg, size)
+				}
+				sg.release()
 			}
 			refs++
 			return true, nil
@@ -1338,4 +1342,62 @@ func TestCrashAtomicityVlog(t *testing.T) {
 		}
 		t.Logf("%d references to the log; the collection after the kill: %+v; %d ops read back", refs, res, len(ops))
 	})
+}
+
+// TestSliverBadReference stores references that pass their envelope but
+// name bytes no segment holds, as a bug could write them, and checks that
+// reading one is ErrCorrupt naming the key, and allocates no more than the
+// segment could hold.
+func TestSliverBadReference(t *testing.T) {
+	s, _ := openTest(t, Options{DisableSync: true, MinLoggedSliver: MinMinLoggedSliver})
+	stopCollector(s)
+	id, pairs := vlogPairs(500, 64, 0)
+	if err := s.PutPairs(bg, id, pairs); err != nil {
+		t.Fatal(err)
+	}
+	key := sliverKey(0, encoding.Primary, id)
+	good := refOf(t, s, key)
+	segEnd := uint64(len(segmentHeader)) + uint64(len(pairs[0].Pair.Primary.Data)+len(pairs[0].Pair.Secondary.Data))
+	tests := []struct {
+		name string
+		mod  func(r *sliverRef)
+	}{
+		{"no such segment", func(r *sliverRef) { r.seg = 999 }},
+		{"past the end", func(r *sliverRef) { r.off = segEnd }},
+		{"across the end", func(r *sliverRef) { r.off = segEnd - 2 }},
+		{"offset of 2^63", func(r *sliverRef) { r.off = 1 << 63 }},
+		{"largest offset", func(r *sliverRef) { r.off = ^uint64(0) }},
+		{"offset and length wrap", func(r *sliverRef) { r.off, r.n = 1<<63-2, 4 }},
+		{"huge length", func(r *sliverRef) { r.n = 1<<31 - 2; r.symbolSize = 2 }},
+		{"wrong checksum", func(r *sliverRef) { r.crc ^= 1 }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := good
+			tc.mod(&r)
+			reseal(t, s, key, r.appendPayload(nil))
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := s.Sliver(bg, 0, id, encoding.Primary)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrIO) || !strings.Contains(err.Error(), describeKey(key)) {
+				t.Errorf("Sliver of reference %+v = %v, want ErrCorrupt naming the key", r, err)
+			}
+			if a := after.TotalAlloc - before.TotalAlloc; a > 1<<20 {
+				t.Errorf("reading reference %+v allocated %d bytes", r, a)
+			}
+			if _, err := s.ShardSlivers(bg, 0, encoding.Primary, Page{}); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("ShardSlivers over reference %+v = %v, want ErrCorrupt", r, err)
+			}
+		})
+	}
+	// A collection keeps such a reference, and the segment.
+	s.vlog.seal()
+	if _, err := s.CollectSlivers(bg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Sliver(bg, 0, id, encoding.Secondary)
+	if err != nil || !sliverEqual(got, pairs[0].Pair.Secondary) {
+		t.Errorf("the pair's other sliver: %v", err)
+	}
 }
