@@ -1401,3 +1401,48 @@ func TestSliverBadReference(t *testing.T) {
 		t.Errorf("the pair's other sliver: %v", err)
 	}
 }
+
+// TestPlanCollection checks which segments a collection removes outright
+// and which it empties, by their live bytes, within the move limit.
+func TestPlanCollection(t *testing.T) {
+	const h = len(segmentHeader)
+	seg := func(size int64, live uint64) segUse { return segUse{size: int64(h) + size, live: live} }
+	tests := []struct {
+		name       string
+		segs       map[uint32]segUse
+		limit      uint64
+		dead, move []uint32
+	}{
+		{"dead, sparse and dense", map[uint32]segUse{1: seg(1000, 0), 2: seg(1000, 499), 3: seg(1000, 500), 4: seg(1000, 1000)},
+			maxGCMoveBytes, []uint32{1}, []uint32{2}},
+		{"header only", map[uint32]segUse{5: seg(0, 0)}, maxGCMoveBytes, []uint32{5}, nil},
+		{"limit reached", map[uint32]segUse{1: seg(1000, 400), 2: seg(1000, 400), 3: seg(1000, 200), 4: seg(1000, 100)},
+			1000, nil, []uint32{1, 2, 3}},
+		{"skips one over the rest of the limit", map[uint32]segUse{1: seg(1000, 400), 2: seg(1000, 400), 3: seg(1000, 300)},
+			1000, nil, []uint32{1, 2}},
+		// A segment with more live bytes than the limit (a 4 GiB segment
+		// with 1.5 GiB live, against maxGCMoveBytes) is moved alone.
+		{"first over the limit", map[uint32]segUse{7: seg(4000, 1500), 8: seg(4000, 100)},
+			1000, nil, []uint32{7}},
+		{"real sizes", map[uint32]segUse{1: seg(MaxSliverSegmentSize, 3<<29), 2: seg(MaxSliverSegmentSize, 0)},
+			maxGCMoveBytes, []uint32{2}, []uint32{1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cands := map[uint32]*segUse{}
+			for id, u := range tc.segs {
+				u.seg = &segment{id: id}
+				cands[id] = &u
+			}
+			dead, sparse := planCollection(cands, tc.limit)
+			var gotDead []uint32
+			for _, u := range dead {
+				gotDead = append(gotDead, u.seg.id)
+			}
+			gotMove := slices.Sorted(maps.Keys(sparse))
+			if !slices.Equal(gotDead, tc.dead) || !slices.Equal(gotMove, tc.move) {
+				t.Errorf("planCollection = dead %v, move %v; want %v, %v", gotDead, gotMove, tc.dead, tc.move)
+			}
+		})
+	}
+}
