@@ -155,6 +155,13 @@ func openSliverLog(fs vfs.FS, storeDir string, segSize int64, sync bool) (*slive
 	if err := fs.MkdirAll(l.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
 	}
+	if sync {
+		// The directory's own entry, new or not, is durable before a
+		// reference names a segment in it.
+		if err := syncDir(fs, storeDir); err != nil {
+			return nil, fmt.Errorf("%w: sliver log: sync %s: %v", ErrIO, storeDir, err)
+		}
+	}
 	names, err := fs.List(l.dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
@@ -284,8 +291,10 @@ func (l *sliverLog) createSegment() (*segment, error) {
 	return sg, nil
 }
 
-func (l *sliverLog) syncDir() error {
-	d, err := l.fs.OpenDir(l.dir)
+func (l *sliverLog) syncDir() error { return syncDir(l.fs, l.dir) }
+
+func syncDir(fs vfs.FS, dir string) error {
+	d, err := fs.OpenDir(dir)
 	if err != nil {
 		return err
 	}

@@ -1446,3 +1446,54 @@ func TestPlanCollection(t *testing.T) {
 		})
 	}
 }
+
+// opLog is an errorfs injector that fails nothing and records the
+// operations on the paths under dir, in order.
+type opLog struct {
+	dir string
+	mu  sync.Mutex
+	ops []errorfs.Op
+}
+
+func (l *opLog) String() string { return "op log" }
+
+func (l *opLog) MaybeError(op errorfs.Op) error {
+	if strings.HasPrefix(op.Path, l.dir) {
+		l.mu.Lock()
+		l.ops = append(l.ops, op)
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+// TestSliverLogDirSynced checks, on the real file system wrapped to record
+// its operations, that a new store makes its slivers directory durable in
+// the store's directory (a sync of the store's directory after the mkdir)
+// before the first reference to a segment in it commits: the segment files'
+// own entries are synced in slivers/, which is no use if slivers/ itself is
+// lost.
+func TestSliverLogDirSynced(t *testing.T) {
+	dir := t.TempDir()
+	log := &opLog{dir: dir}
+	opts := Options{FS: errorfs.Wrap(vfs.Default, log), MinLoggedSliver: MinMinLoggedSliver}
+	s := vlogOpen(t, dir, opts)
+	stopCollector(s)
+	id, pairs := vlogPairs(700, 64, 0)
+	if err := s.PutPairs(bg, id, pairs); err != nil {
+		t.Fatal(err)
+	}
+	log.mu.Lock()
+	ops := slices.Clone(log.ops)
+	log.mu.Unlock()
+	slv := filepath.Join(dir, sliverLogDir)
+	mkdir := slices.IndexFunc(ops, func(op errorfs.Op) bool { return op.Kind == errorfs.OpMkdirAll && op.Path == slv })
+	if mkdir < 0 {
+		t.Fatalf("no MkdirAll of %s among %d operations", slv, len(ops))
+	}
+	synced := slices.ContainsFunc(ops[mkdir:], func(op errorfs.Op) bool {
+		return op.Kind == errorfs.OpFileSync && filepath.Clean(op.Path) == filepath.Clean(dir)
+	})
+	if !synced {
+		t.Errorf("the store's directory was not synced after %s was created", slv)
+	}
+}
