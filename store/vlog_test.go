@@ -592,6 +592,7 @@ func TestCollectSliversInflight(t *testing.T) {
 // slivers and removing segments. A reader may find a pair deleted, never an
 // error otherwise, nor other bytes than those written.
 func TestSliverLogConcurrent(t *testing.T) {
+	t.Parallel()  // with TestSliverLogBackgroundCollection, which waits
 	const sz = 64 // pairs of 4,288 + 2,176 bytes, about 10 to a segment
 	const shard = 0
 	const initial, maxK = 60, 100_000
@@ -1496,4 +1497,113 @@ func TestSliverLogDirSynced(t *testing.T) {
 	if !synced {
 		t.Errorf("the store's directory was not synced after %s was created", slv)
 	}
+}
+
+// TestSliverLogMaxSegments checks that the log creates no segment past
+// maxSegments, and creates them again once under it.
+func TestSliverLogMaxSegments(t *testing.T) {
+	l, err := openSliverLog(vfs.Default, t.TempDir(), MinSliverSegmentSize, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	sg, _, err := l.reserve(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.finish(sg)
+	// Stand-ins for segments 2 to maxSegments, taken out before close.
+	l.mu.Lock()
+	for id := uint32(2); id <= maxSegments; id++ {
+		l.segs[id] = &segment{id: id}
+	}
+	l.nextID = maxSegments + 1
+	l.mu.Unlock()
+	l.seal()
+	if _, _, err := l.reserve(10); !errors.Is(err, ErrIO) || !strings.Contains(err.Error(), fmt.Sprint(maxSegments)) {
+		t.Errorf("reserve with %d segments = %v, want ErrIO naming the limit", maxSegments, err)
+	}
+	l.mu.Lock()
+	for id := uint32(2); id <= maxSegments; id++ {
+		delete(l.segs, id)
+	}
+	l.mu.Unlock()
+	sg, _, err = l.reserve(10)
+	if err != nil {
+		t.Fatalf("reserve under the limit again: %v", err)
+	}
+	if sg.id != maxSegments+1 {
+		t.Errorf("new segment %d, want %d", sg.id, maxSegments+1)
+	}
+	l.finish(sg)
+}
+
+// TestSliverLogBackgroundCollection checks that the background collection
+// removes a sealed segment without live slivers sliverGCDelay after a
+// deletion kicked it (the first after Open's own kick, then one that only a
+// deletion's kick can start), and that Compact collects the active
+// segment's garbage too. It runs in parallel: it mostly waits.
+func TestSliverLogBackgroundCollection(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// Segments of 8 KiB: each pair (4,288 + 2,176 bytes) fills one.
+	s := vlogOpen(t, dir, Options{DisableSync: true, MinLoggedSliver: MinMinLoggedSliver, SliverSegmentSize: 8 << 10})
+	var ids []encoding.BlobID
+	var pairs [][]ShardPair
+	for k := range uint64(3) {
+		id, ps := vlogPairs(800+k, 64, 0)
+		if err := s.PutPairs(bg, id, ps); err != nil {
+			t.Fatal(err)
+		}
+		ids, pairs = append(ids, id), append(pairs, ps)
+	}
+	first := refOf(t, s, sliverKey(0, encoding.Primary, ids[0])).seg
+	last := refOf(t, s, sliverKey(0, encoding.Primary, ids[2])).seg
+	if first == last {
+		t.Fatalf("blobs 0 and 2 in one segment (%d)", first)
+	}
+	second := refOf(t, s, sliverKey(0, encoding.Primary, ids[1])).seg
+	if second == first || second == last {
+		t.Fatalf("blob 1 in segment %d, with another", second)
+	}
+	waitGone := func(seg uint32) {
+		t.Helper()
+		const patience = sliverGCDelay + 3*time.Second
+		deadline := time.Now().Add(patience)
+		for {
+			if _, ok := segFiles(t, dir)[seg]; !ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("segment %d, without live slivers, still on disk %v after the deletion", seg, patience)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if err := s.DeletePair(bg, 0, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(first)
+	checkPairs(t, s, ids[1], pairs[1])
+	checkPairs(t, s, ids[2], pairs[2])
+	if err := s.DeletePair(bg, 0, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	waitGone(second)
+	if d := time.Since(start); d < sliverGCDelay/2 {
+		t.Errorf("segment %d collected %v after the deletion; the collection waits %v", second, d, sliverGCDelay)
+	}
+	checkPairs(t, s, ids[2], pairs[2])
+	// The last pair's segment is the active one: Compact seals it first.
+	if err := s.DeletePair(bg, 0, ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(bg); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := segFiles(t, dir)[last]; ok {
+		t.Errorf("segment %d, active and without live slivers, survived Compact", last)
+	}
+	checkGone(t, s, ids[2], 0)
 }
