@@ -1403,9 +1403,9 @@ func TestSliverBadReference(t *testing.T) {
 	}
 }
 
-// TestPlanCollection checks which segments a collection removes outright
+// TestSliverGCPlan checks which segments a collection removes outright
 // and which it empties, by their live bytes, within the move limit.
-func TestPlanCollection(t *testing.T) {
+func TestSliverGCPlan(t *testing.T) {
 	const h = len(segmentHeader)
 	seg := func(size int64, live uint64) segUse { return segUse{size: int64(h) + size, live: live} }
 	tests := []struct {
@@ -1606,4 +1606,44 @@ func TestSliverLogBackgroundCollection(t *testing.T) {
 		t.Errorf("segment %d, active and without live slivers, survived Compact", last)
 	}
 	checkGone(t, s, ids[2], 0)
+}
+
+// TestSliverLogSyncedPairs checks that a shard sync's batch logs its large
+// slivers too, and that a failing sliver log stores none of the batch: no
+// pair, no cursor.
+func TestSliverLogSyncedPairs(t *testing.T) {
+	dir := t.TempDir()
+	fault := &sliverFault{dir: filepath.Join(dir, sliverLogDir), kinds: []errorfs.OpKind{errorfs.OpFileWriteAt}, skip: 2}
+	s := vlogOpen(t, dir, Options{FS: errorfs.Wrap(vfs.Default, fault), MinLoggedSliver: MinMinLoggedSliver})
+	stopCollector(s)
+	const shard = 9
+	var synced []SyncedPair
+	for k := range uint64(3) {
+		id, ps := vlogPairs(900+k, 128, shard)
+		synced = append(synced, SyncedPair{BlobID: id, Pair: ps[0].Pair})
+	}
+	cur := SyncCursor{Epoch: 3, After: synced[2].BlobID}
+	fault.on.Store(true)
+	err := s.PutSyncedPairs(bg, shard, synced, cur)
+	fault.on.Store(false)
+	if !errors.Is(err, ErrIO) {
+		t.Fatalf("PutSyncedPairs with the third sliver write failing = %v, want ErrIO", err)
+	}
+	if c, err := s.SyncCursor(bg, shard); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SyncCursor after a failed PutSyncedPairs = %+v, %v; want ErrNotFound", c, err)
+	}
+	for _, sp := range synced {
+		checkGone(t, s, sp.BlobID, shard)
+	}
+	if err := s.PutSyncedPairs(bg, shard, synced, cur); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.SyncCursor(bg, shard); err != nil || c != cur {
+		t.Errorf("SyncCursor = %+v, %v; want %+v", c, err, cur)
+	}
+	for _, sp := range synced {
+		refOf(t, s, sliverKey(shard, encoding.Primary, sp.BlobID))
+		refOf(t, s, sliverKey(shard, encoding.Secondary, sp.BlobID))
+		checkPairs(t, s, sp.BlobID, []ShardPair{{Shard: shard, Pair: sp.Pair}})
+	}
 }
