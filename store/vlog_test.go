@@ -1647,3 +1647,72 @@ func TestSliverLogSyncedPairs(t *testing.T) {
 		checkPairs(t, s, sp.BlobID, []ShardPair{{Shard: shard, Pair: sp.Pair}})
 	}
 }
+
+// TestSliverLogReadFaults fails the reads of segment files: Sliver and
+// ShardSlivers report ErrIO naming the key (a disk's fault, not a sliver to
+// repair), a collection moves nothing it cannot read and loses nothing, and
+// reads succeed once the fault is gone.
+func TestSliverLogReadFaults(t *testing.T) {
+	dir := t.TempDir()
+	fault := &sliverFault{dir: filepath.Join(dir, sliverLogDir), kinds: []errorfs.OpKind{errorfs.OpFileReadAt}}
+	s := vlogOpen(t, dir, Options{FS: errorfs.Wrap(vfs.Default, fault), DisableSync: true, MinLoggedSliver: MinMinLoggedSliver})
+	stopCollector(s)
+	var ids []encoding.BlobID
+	var pairs [][]ShardPair
+	for k := range uint64(4) {
+		id, ps := vlogPairs(1000+k, 64, 0)
+		if err := s.PutPairs(bg, id, ps); err != nil {
+			t.Fatal(err)
+		}
+		ids, pairs = append(ids, id), append(pairs, ps)
+	}
+	s.vlog.seal()
+	for _, k := range []int{1, 2, 3} { // a sparse segment
+		if err := s.DeletePair(bg, 0, ids[k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := rawPayload(t, s, sliverKey(0, encoding.Primary, ids[0]))
+	fault.on.Store(true)
+	key := describeKey(sliverKey(0, encoding.Primary, ids[0]))
+	if _, err := s.Sliver(bg, 0, ids[0], encoding.Primary); !errors.Is(err, ErrIO) || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), key) {
+		t.Errorf("Sliver with failing reads = %v, want ErrIO naming %s", err, key)
+	}
+	if _, err := s.ShardSlivers(bg, 0, encoding.Primary, Page{}); !errors.Is(err, ErrIO) || errors.Is(err, ErrCorrupt) {
+		t.Errorf("ShardSlivers with failing reads = %v, want ErrIO", err)
+	}
+	res, err := s.CollectSlivers(bg)
+	fault.on.Store(false)
+	if err != nil || res.Moved != 0 || res.Removed != 0 {
+		t.Errorf("CollectSlivers with failing reads = %+v, %v; want nothing moved or removed", res, err)
+	}
+	if after := rawPayload(t, s, sliverKey(0, encoding.Primary, ids[0])); !bytes.Equal(before, after) {
+		t.Errorf("a collection that could not read a sliver changed its reference")
+	}
+	checkPairs(t, s, ids[0], pairs[0])
+	res, err = s.CollectSlivers(bg)
+	if err != nil || res.Moved != 2 || res.Removed != 1 {
+		t.Errorf("CollectSlivers once reads work = %+v, %v; want 2 slivers moved and the segment removed", res, err)
+	}
+	checkPairs(t, s, ids[0], pairs[0])
+}
+
+// TestSliverLogKeepValuesInTables checks that KeepValuesInTables keeps every
+// sliver in Pebble, whatever MinLoggedSliver says.
+func TestSliverLogKeepValuesInTables(t *testing.T) {
+	dir := t.TempDir()
+	s := vlogOpen(t, dir, Options{DisableSync: true, KeepValuesInTables: true, MinLoggedSliver: MinMinLoggedSliver})
+	id, pairs := vlogPairs(1100, 512, 0)
+	if err := s.PutPairs(bg, id, pairs); err != nil {
+		t.Fatal(err)
+	}
+	for _, axis := range []encoding.Axis{encoding.Primary, encoding.Secondary} {
+		if isRef(rawPayload(t, s, sliverKey(0, axis, id))) {
+			t.Errorf("%s sliver logged under KeepValuesInTables", axis)
+		}
+	}
+	checkPairs(t, s, id, pairs)
+	if files := segFiles(t, dir); len(files) != 0 {
+		t.Errorf("segment files %v under KeepValuesInTables", files)
+	}
+}
