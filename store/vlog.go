@@ -125,6 +125,34 @@ type segment struct {
 	// finished (committed or failed), which garbage collection waits for.
 	size     int64
 	inflight int
+	// syncMu serializes the segment's syncs; syncFailed, set under it,
+	// says one failed.
+	syncMu     sync.Mutex
+	syncFailed bool
+}
+
+// errSyncFailed is why a batch cannot trust its writes to a segment: a sync
+// of the segment failed since.
+var errSyncFailed = errors.New("an earlier sync of the segment failed")
+
+// syncData syncs the segment's data. After a failed sync the kernel may have
+// dropped the file's dirty pages, those of other batches too, and reports
+// the error once per open file: to one caller. So a failure is remembered,
+// and every later sync of the segment fails as well (the batches that wrote
+// to it before the failure and had not synced may have lost their bytes),
+// with syncs serialized so that none slips between the failure and its
+// record.
+func (sg *segment) syncData() error {
+	sg.syncMu.Lock()
+	defer sg.syncMu.Unlock()
+	if sg.syncFailed {
+		return errSyncFailed
+	}
+	if err := sg.f.SyncData(); err != nil {
+		sg.syncFailed = true
+		return err
+	}
+	return nil
 }
 
 func (sg *segment) release() {
@@ -380,11 +408,22 @@ func (w *logWriter) sync() error {
 		return nil
 	}
 	for _, sg := range w.segs {
-		if err := sg.f.SyncData(); err != nil {
+		if err := sg.syncData(); err != nil {
+			w.l.retire(sg)
 			return fmt.Errorf("%w: sliver log: sync segment %d: %v", ErrIO, sg.id, err)
 		}
 	}
 	return nil
+}
+
+// retire seals sg if it is the active segment: after a failed sync it takes
+// no new writes.
+func (l *sliverLog) retire(sg *segment) {
+	l.mu.Lock()
+	if l.active == sg {
+		l.active = nil
+	}
+	l.mu.Unlock()
 }
 
 // done ends the batch's writes: after its commit, or its failure.

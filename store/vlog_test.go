@@ -1020,6 +1020,7 @@ type sliverFault struct {
 	dir   string
 	kinds []errorfs.OpKind
 	skip  int32
+	max   int32 // the most operations failed; 0: no limit
 	on    atomic.Bool
 	seen  atomic.Int32
 	hits  atomic.Int32
@@ -1034,7 +1035,9 @@ func (f *sliverFault) MaybeError(op errorfs.Op) error {
 	if f.seen.Add(1) <= f.skip {
 		return nil
 	}
-	f.hits.Add(1)
+	if h := f.hits.Add(1); f.max > 0 && h > f.max {
+		return nil
+	}
 	return errorfs.ErrInjected
 }
 
@@ -1715,4 +1718,54 @@ func TestSliverLogKeepValuesInTables(t *testing.T) {
 	if files := segFiles(t, dir); len(files) != 0 {
 		t.Errorf("segment files %v under KeepValuesInTables", files)
 	}
+}
+
+// TestSliverLogSyncFailureSticky checks that once a sync of a segment fails,
+// a batch that wrote to the segment before it fails too, though its own sync
+// would succeed (the kernel reports a writeback error once, and may have
+// dropped that batch's pages with the failing one's), and that new writes go
+// to another segment.
+func TestSliverLogSyncFailureSticky(t *testing.T) {
+	dir := t.TempDir()
+	fault := &sliverFault{dir: filepath.Join(dir, sliverLogDir), kinds: []errorfs.OpKind{errorfs.OpFileSyncData}, max: 1}
+	s := vlogOpen(t, dir, Options{FS: errorfs.Wrap(vfs.Default, fault), MinLoggedSliver: MinMinLoggedSliver})
+	stopCollector(s)
+	_, pairs := vlogPairs(1200, 64, 0)
+	// Two batches write to the active segment; the first one's sync fails.
+	w1, w2 := &logWriter{l: s.vlog}, &logWriter{l: s.vlog}
+	r1, err := w1.write(&pairs[0].Pair.Primary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := w2.write(&pairs[0].Pair.Secondary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.seg != r2.seg {
+		t.Fatalf("the batches wrote to segments %d and %d, want one", r1.seg, r2.seg)
+	}
+	fault.on.Store(true)
+	err1 := w1.sync()
+	err2 := w2.sync()
+	fault.on.Store(false)
+	w1.done()
+	w2.done()
+	if !errors.Is(err1, ErrIO) {
+		t.Errorf("the failing sync = %v, want ErrIO", err1)
+	}
+	if fault.hits.Load() < 1 {
+		t.Fatal("the fault was never hit")
+	}
+	if !errors.Is(err2, ErrIO) {
+		t.Errorf("a sync after another batch's failed sync of the same segment = %v, want ErrIO", err2)
+	}
+	// The segment takes no more writes; new pairs go in.
+	id, ps := vlogPairs(1201, 64, 0)
+	if err := s.PutPairs(bg, id, ps); err != nil {
+		t.Fatalf("PutPairs after the failed sync: %v", err)
+	}
+	if seg := refOf(t, s, sliverKey(0, encoding.Primary, id)).seg; seg == r1.seg {
+		t.Errorf("a new pair went to segment %d, whose sync failed", seg)
+	}
+	checkPairs(t, s, id, ps)
 }
