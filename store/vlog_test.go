@@ -1046,6 +1046,7 @@ func (f *sliverFault) MaybeError(op errorfs.Op) error {
 // marker, no reference to bytes that may not be on disk. Writes succeed again
 // once the fault is gone.
 func TestSliverLogWriteFaults(t *testing.T) {
+	t.Parallel() // with TestSliverLogBackgroundCollection, which waits
 	tests := []struct {
 		name  string
 		kinds []errorfs.OpKind
@@ -1285,6 +1286,7 @@ func TestOptionsValidateSliverLog(t *testing.T) {
 // every sliver is a reference to a segment that is there, and a collection
 // then leaves every pair readable.
 func TestCrashAtomicityVlog(t *testing.T) {
+	t.Parallel() // with TestSliverLogBackgroundCollection, which waits
 	if os.Getenv(crashDirEnv) != "" {
 		t.Skip("in the child")
 	}
