@@ -28,6 +28,11 @@ const (
 	crashDirEnv   = "WALRUS_STORE_CRASH_DIR"   // the store's directory; set only in the child
 	crashBaseEnv  = "WALRUS_STORE_CRASH_BASE"  // the first op number of this child
 	crashItersEnv = "WALRUS_STORE_CRASH_ITERS" // iterations of TestCrashAtomicity (default 3)
+	// crashVlogEnv, set in a child, logs every sliver in segments of
+	// crashVlogSegment bytes and runs sliver log collections without pause
+	// (TestCrashAtomicityVlog).
+	crashVlogEnv     = "WALRUS_STORE_CRASH_VLOG"
+	crashVlogSegment = 1 << 20
 
 	crashN = 100 // shards of the generated pairs: rows 34, cols 67
 
@@ -83,7 +88,11 @@ func crashOp(k uint64) (encoding.BlobID, []ShardPair) {
 // small memtables, so that the children flush (and get killed flushing) and the
 // WAL replayed on reopen stays short.
 func crashOptions(t testing.TB) Options {
-	return Options{Logger: testLogger(t), MemTableSize: 4 << 20}
+	o := Options{Logger: testLogger(t), MemTableSize: 4 << 20}
+	if os.Getenv(crashVlogEnv) != "" {
+		o.MinLoggedSliver, o.SliverSegmentSize = MinMinLoggedSliver, crashVlogSegment
+	}
+	return o
 }
 
 var crashOps sync.Map // op number → crashOpResult, in the parent
@@ -169,6 +178,19 @@ func TestCrashChild(t *testing.T) {
 			}
 		})
 	}
+	if os.Getenv(crashVlogEnv) != "" {
+		// Collections, each after a seal, so that kills land in their
+		// moves and segment removals too.
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				s.vlog.seal()
+				if _, err := s.CollectSlivers(ctx); err != nil && ctx.Err() == nil {
+					fail(err)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
 	wg.Go(func() {
 		for k := base + crashTxOffset; ctx.Err() == nil; k++ {
 			err := s.Update(ctx, func(tx *Tx) error {
@@ -201,6 +223,13 @@ func TestCrashAtomicity(t *testing.T) {
 	if testing.Short() {
 		iters = 2
 	}
+	crashAtomicity(t, iters, nil, nil)
+}
+
+// crashAtomicity runs iters children (iters from crashItersEnv if set) with
+// env added to their environment, killing each, and checks the store after
+// each kill, by verifyCrash and then check if not nil.
+func crashAtomicity(t *testing.T, iters int, env []string, check func(t *testing.T, dir string, all crashLog)) {
 	if v := os.Getenv(crashItersEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -218,7 +247,7 @@ func TestCrashAtomicity(t *testing.T) {
 		// WAL sync or a transaction more often than not.
 		minAcks := 4 + rng.IntN(21)
 		delay := time.Duration(rng.IntN(3000)) * time.Microsecond
-		log := runCrashChild(t, dir, base, minAcks, delay)
+		log := runCrashChild(t, dir, base, minAcks, delay, env...)
 		for k := range log.acked {
 			all.acked[k] = true
 		}
@@ -229,6 +258,9 @@ func TestCrashAtomicity(t *testing.T) {
 			all.deleted[k] = true
 		}
 		verifyCrash(t, dir, base, all, log.txs)
+		if check != nil && !t.Failed() {
+			check(t, dir, all)
+		}
 		t.Logf("iteration %d: killed after %d acks (+%v): %d ops acked, %d deletes, %d transactions",
 			it, minAcks, delay, len(log.acked), len(log.deleted), len(log.txs))
 		if t.Failed() {
@@ -237,12 +269,14 @@ func TestCrashAtomicity(t *testing.T) {
 	}
 }
 
-// runCrashChild runs a child writing from op base, kills it once it has
-// acknowledged minAcks ops and delay has passed, and returns what it printed.
-func runCrashChild(t *testing.T, dir string, base uint64, minAcks int, delay time.Duration) crashLog {
+// runCrashChild runs a child writing from op base, with env added to its
+// environment, kills it once it has acknowledged minAcks ops and delay has
+// passed, and returns what it printed.
+func runCrashChild(t *testing.T, dir string, base uint64, minAcks int, delay time.Duration, env ...string) crashLog {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashBaseEnv+"="+strconv.FormatUint(base, 10))
+	cmd.Env = append(cmd.Env, env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()

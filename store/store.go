@@ -805,6 +805,11 @@ func (s *Store) ShardSlivers(ctx context.Context, shard uint16, axis encoding.Ax
 			return false, s.corrupt(key, err)
 		}
 		sl, err := s.openSliver(axis, key, payload, true)
+		if errors.Is(err, ErrNotFound) {
+			// Deleted since the scan began, and its segment collected: the
+			// page goes on without it.
+			return true, nil
+		}
 		if err != nil {
 			return false, err
 		}

@@ -125,6 +125,34 @@ type segment struct {
 	// finished (committed or failed), which garbage collection waits for.
 	size     int64
 	inflight int
+	// syncMu serializes the segment's syncs; syncFailed, set under it,
+	// says one failed.
+	syncMu     sync.Mutex
+	syncFailed bool
+}
+
+// errSyncFailed is why a batch cannot trust its writes to a segment: a sync
+// of the segment failed since.
+var errSyncFailed = errors.New("an earlier sync of the segment failed")
+
+// syncData syncs the segment's data. After a failed sync the kernel may have
+// dropped the file's dirty pages, those of other batches too, and reports
+// the error once per open file: to one caller. So a failure is remembered,
+// and every later sync of the segment fails as well (the batches that wrote
+// to it before the failure and had not synced may have lost their bytes),
+// with syncs serialized so that none slips between the failure and its
+// record.
+func (sg *segment) syncData() error {
+	sg.syncMu.Lock()
+	defer sg.syncMu.Unlock()
+	if sg.syncFailed {
+		return errSyncFailed
+	}
+	if err := sg.f.SyncData(); err != nil {
+		sg.syncFailed = true
+		return err
+	}
+	return nil
 }
 
 func (sg *segment) release() {
@@ -155,6 +183,13 @@ func openSliverLog(fs vfs.FS, storeDir string, segSize int64, sync bool) (*slive
 	if err := fs.MkdirAll(l.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
 	}
+	if sync {
+		// The directory's own entry, new or not, is durable before a
+		// reference names a segment in it.
+		if err := syncDir(fs, storeDir); err != nil {
+			return nil, fmt.Errorf("%w: sliver log: sync %s: %v", ErrIO, storeDir, err)
+		}
+	}
 	names, err := fs.List(l.dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
@@ -169,6 +204,10 @@ func openSliverLog(fs vfs.FS, storeDir string, segSize int64, sync bool) (*slive
 		if err != nil || id == 0 || segmentName(uint32(id)) != name {
 			continue
 		}
+		// Past every segment file, readable or not: a new segment must not
+		// reopen one whose header is damaged and overwrite the slivers that
+		// references still name.
+		l.nextID = max(l.nextID, uint32(id)+1)
 		if len(l.segs) >= maxSegments {
 			l.close()
 			return nil, fmt.Errorf("%w: sliver log holds more than %d segments", ErrIO, maxSegments)
@@ -196,7 +235,6 @@ func openSliverLog(fs vfs.FS, storeDir string, segSize int64, sync bool) (*slive
 		sg := &segment{id: uint32(id), f: f, size: fi.Size()}
 		sg.refs.Store(1)
 		l.segs[sg.id] = sg
-		l.nextID = max(l.nextID, sg.id+1)
 	}
 	return l, nil
 }
@@ -212,25 +250,32 @@ func (l *sliverLog) close() {
 	l.active = nil
 }
 
-// acquire returns segment id for reading; the caller releases it.
-func (l *sliverLog) acquire(id uint32) (*segment, bool) {
+// acquire returns segment id for reading, and the end of the bytes reserved
+// in it; the caller releases it.
+func (l *sliverLog) acquire(id uint32) (*segment, int64, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	sg := l.segs[id]
 	if sg == nil {
-		return nil, false
+		return nil, 0, false
 	}
 	sg.refs.Add(1)
-	return sg, true
+	return sg, sg.size, true
 }
 
 // read reads the data ref names, checked against its CRC, into a new slice.
 func (l *sliverLog) read(ref sliverRef) ([]byte, error) {
-	sg, ok := l.acquire(ref.seg)
+	sg, size, ok := l.acquire(ref.seg)
 	if !ok {
 		return nil, fmt.Errorf("%w: segment %d", errSegmentGone, ref.seg)
 	}
 	defer sg.release()
+	// A reference past the segment's end (a bug's, or a truncated file's)
+	// is corrupt: not an offset for ReadAt to refuse as an I/O error, nor a
+	// length to allocate.
+	if ref.off > uint64(size) || uint64(ref.n) > uint64(size)-ref.off {
+		return nil, fmt.Errorf("segment %d of %d bytes ends before offset %d + %d", ref.seg, size, ref.off, ref.n)
+	}
 	buf := make([]byte, ref.n)
 	if _, err := sg.f.ReadAt(buf, int64(ref.off)); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -274,8 +319,10 @@ func (l *sliverLog) createSegment() (*segment, error) {
 	return sg, nil
 }
 
-func (l *sliverLog) syncDir() error {
-	d, err := l.fs.OpenDir(l.dir)
+func (l *sliverLog) syncDir() error { return syncDir(l.fs, l.dir) }
+
+func syncDir(fs vfs.FS, dir string) error {
+	d, err := fs.OpenDir(dir)
 	if err != nil {
 		return err
 	}
@@ -361,11 +408,22 @@ func (w *logWriter) sync() error {
 		return nil
 	}
 	for _, sg := range w.segs {
-		if err := sg.f.SyncData(); err != nil {
+		if err := sg.syncData(); err != nil {
+			w.l.retire(sg)
 			return fmt.Errorf("%w: sliver log: sync segment %d: %v", ErrIO, sg.id, err)
 		}
 	}
 	return nil
+}
+
+// retire seals sg if it is the active segment: after a failed sync it takes
+// no new writes.
+func (l *sliverLog) retire(sg *segment) {
+	l.mu.Lock()
+	if l.active == sg {
+		l.active = nil
+	}
+	l.mu.Unlock()
 }
 
 // done ends the batch's writes: after its commit, or its failure.

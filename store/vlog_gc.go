@@ -22,7 +22,8 @@ const (
 	// expiries), collected in one pass.
 	sliverGCDelay = 2 * time.Second
 	// maxGCMoveBytes bounds the sliver bytes one collection moves out of
-	// sparse segments; the next collection goes on.
+	// sparse segments (but for a first segment that alone holds more); the
+	// next collection goes on.
 	maxGCMoveBytes = 1 << 30
 	// gcChunkBytes bounds the sliver bytes moved per batch, during which
 	// pair writes wait.
@@ -93,20 +94,11 @@ func (s *Store) collectSlivers(ctx context.Context) (SliverGC, error) {
 	if err != nil {
 		return res, err
 	}
-	sparse := map[uint32]*segUse{}
-	var budget uint64
-	for _, id := range slices.Sorted(maps.Keys(cands)) {
-		u := cands[id]
-		data := uint64(u.size) - uint64(len(segmentHeader))
-		switch {
-		case u.live == 0:
-			s.removeSegment(u.seg)
-			res.Removed++
-			res.FreedBytes += uint64(u.size)
-		case 2*u.live < data && budget+u.live <= maxGCMoveBytes:
-			sparse[id] = u
-			budget += u.live
-		}
+	dead, sparse := planCollection(cands, maxGCMoveBytes)
+	for _, u := range dead {
+		s.removeSegment(u.seg)
+		res.Removed++
+		res.FreedBytes += uint64(u.size)
 	}
 	if len(sparse) == 0 {
 		return res, nil
@@ -159,6 +151,28 @@ func (s *Store) collectSlivers(ctx context.Context) (SliverGC, error) {
 	}
 	s.log.Debug("sliver log collected", "segments", res.Segments, "removed", res.Removed, "freed_bytes", res.FreedBytes, "moved", res.Moved)
 	return res, nil
+}
+
+// planCollection sorts the segments of cands, their live bytes counted, into
+// those without any (dead, in id order) and those more than half garbage
+// whose live slivers one collection moves: in id order, as many as fit in
+// moveLimit bytes together, and the first of them whatever its size, so that
+// a segment with more live bytes than the limit is not left out for good.
+func planCollection(cands map[uint32]*segUse, moveLimit uint64) (dead []*segUse, sparse map[uint32]*segUse) {
+	sparse = map[uint32]*segUse{}
+	var budget uint64
+	for _, id := range slices.Sorted(maps.Keys(cands)) {
+		u := cands[id]
+		data := uint64(u.size) - uint64(len(segmentHeader))
+		switch {
+		case u.live == 0:
+			dead = append(dead, u)
+		case 2*u.live < data && (len(sparse) == 0 || budget+u.live <= moveLimit):
+			sparse[id] = u
+			budget += u.live
+		}
+	}
+	return dead, sparse
 }
 
 // moveSlivers copies the slivers of refs that still stand in the database to
