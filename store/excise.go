@@ -175,6 +175,7 @@ func (s *Store) Excise(ctx context.Context, d Damage) (res Excised, err error) {
 	defer s.txMu.Unlock()
 	s.pairMu.Lock()
 	defer s.pairMu.Unlock()
+	defer s.gc.kick() // the pairs dropped may leave logged slivers behind
 	s.damage.mu.Lock()
 	s.damage.repairing[d.File] = true
 	s.damage.mu.Unlock()

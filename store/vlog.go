@@ -44,10 +44,12 @@ import (
 // byte tells the two apart, and stores written before the log read unchanged.
 //
 // Segments are written by appending: new writes go to the active segment,
-// which is sealed when it reaches Options.SliverSegmentSize and replaced by a
-// new one (and on every Open, so that a crash's torn tail is never appended
-// to). Deletions only drop references; CollectSlivers (run in the background
-// after deletions, and by Compact) counts the live bytes of every sealed
+// which is sealed when it reaches Options.SliverSegmentSize (or by Compact, or
+// a failed sync) and replaced by a new one. Open makes the last segment active
+// again, if its header reads and it has room: writes go on after whatever a
+// crash left at its end, bytes no reference names. Deletions only drop
+// references; CollectSlivers (run in the background after deletions and every
+// sliverGCInterval, and by Compact) counts the live bytes of every sealed
 // segment from the references, removes the segments that hold none, and moves
 // the live slivers of those that are mostly garbage to the active segment
 // before removing them.
@@ -235,6 +237,21 @@ func openSliverLog(fs vfs.FS, storeDir string, segSize int64, sync bool) (*slive
 		sg := &segment{id: uint32(id), f: f, size: fi.Size()}
 		sg.refs.Store(1)
 		l.segs[sg.id] = sg
+	}
+	// Writes go on in the last segment, after whatever a crash left at its
+	// end (bytes no reference names, as references commit only after their
+	// data is synced): a new segment per Open would leave many small ones,
+	// each an open file for good, since collection only merges sparse ones.
+	if last := l.segs[l.nextID-1]; last != nil && last.size < l.segSize {
+		path := fs.PathJoin(l.dir, segmentName(last.id))
+		f, err := fs.OpenReadWrite(path, vfs.WriteCategoryUnspecified)
+		if err != nil {
+			l.close()
+			return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
+		}
+		_ = last.f.Close()
+		last.f = f
+		l.active = last
 	}
 	return l, nil
 }

@@ -21,6 +21,10 @@ const (
 	// starts: deletions come in runs (a shard moved away, an epoch's
 	// expiries), collected in one pass.
 	sliverGCDelay = 2 * time.Second
+	// sliverGCInterval is how often the background collection runs without
+	// a deletion's kick: for the garbage that pairs written again (repairs)
+	// and excisions leave, which nothing kicks it for.
+	sliverGCInterval = 10 * time.Minute
 	// maxGCMoveBytes bounds the sliver bytes one collection moves out of
 	// sparse segments (but for a first segment that alone holds more); the
 	// next collection goes on.
@@ -343,8 +347,9 @@ func (s *Store) openSliver(axis encoding.Axis, key, p []byte, alias bool) (encod
 	}
 }
 
-// collector runs CollectSlivers in the background, sliverGCDelay after a
-// deletion kicks it (and once after Open, for what a crash left).
+// collector runs CollectSlivers in the background: sliverGCDelay after a
+// deletion (or an excision) kicks it, once after Open for what a crash left,
+// and every sliverGCInterval.
 type collector struct {
 	mu    sync.Mutex // one collection at a time
 	kickc chan struct{}
@@ -382,11 +387,14 @@ func (c *collector) loop(s *Store) {
 	}()
 	t := time.NewTimer(0)
 	<-t.C
+	tick := time.NewTicker(sliverGCInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-c.stopc:
 			return
 		case <-c.kickc:
+		case <-tick.C:
 		}
 		t.Reset(sliverGCDelay)
 		select {

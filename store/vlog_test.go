@@ -1771,3 +1771,102 @@ func TestSliverLogSyncFailureSticky(t *testing.T) {
 	}
 	checkPairs(t, s, id, ps)
 }
+
+// TestSliverLogReopenAppends checks that writes after Open go on in the last
+// segment, after what a crash left at its end (here, bytes no reference
+// names), rather than beginning a new segment per Open; and that a full last
+// segment, or one with a damaged header, is not written to.
+func TestSliverLogReopenAppends(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{DisableSync: true}
+	var ids []encoding.BlobID
+	var pairs [][]ShardPair
+	put := func(s *Store, k uint64) {
+		t.Helper()
+		id, sp := vlogPairs(k, 1024, 3, 4)
+		if err := s.PutPairs(bg, id, sp); err != nil {
+			t.Fatal(err)
+		}
+		ids, pairs = append(ids, id), append(pairs, sp)
+	}
+	checkAll := func(s *Store) {
+		t.Helper()
+		for i := range ids {
+			checkPairs(t, s, ids[i], pairs[i])
+		}
+	}
+	s := vlogOpen(t, dir, opts)
+	put(s, 1)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A torn write's tail: bytes past every reference.
+	f, err := os.OpenFile(segPath(dir, 1), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(bytes.Repeat([]byte{0xa5}, 3000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := segFiles(t, dir)[1]
+	for round := uint64(2); round <= 4; round++ {
+		s = vlogOpen(t, dir, opts)
+		put(s, round)
+		checkAll(s)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := segFiles(t, dir)
+	if len(files) != 1 || files[1] <= before {
+		t.Fatalf("segments %v after three reopens, want segment 1 alone, grown past %d bytes", files, before)
+	}
+	s = vlogOpen(t, dir, opts)
+	checkAll(s)
+	if ref := refOf(t, s, sliverKey(3, encoding.Primary, ids[1])); ref.seg != 1 || ref.off < uint64(before) {
+		t.Errorf("the first write after the torn tail went to segment %d offset %d, want segment 1 from %d", ref.seg, ref.off, before)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A last segment at its size is full: the next write begins another.
+	full := segFiles(t, dir)[1]
+	small := Options{DisableSync: true, SliverSegmentSize: MinSliverSegmentSize}
+	s = vlogOpen(t, dir, small)
+	put(s, 5)
+	checkAll(s)
+	if ref := refOf(t, s, sliverKey(3, encoding.Primary, ids[4])); ref.seg == 1 {
+		t.Errorf("a write went to segment 1, of %d bytes, past SliverSegmentSize %d", full, MinSliverSegmentSize)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files = segFiles(t, dir)
+	if files[1] != full {
+		t.Errorf("segment 1 grew from %d to %d bytes", full, files[1])
+	}
+	// A damaged header in the last segment: never written to again (and
+	// its slivers are corrupt).
+	last := uint32(0)
+	for id := range files {
+		last = max(last, id)
+	}
+	flipFileByte(t, segPath(dir, last), 0, 0x01)
+	lastSize := files[last]
+	s = vlogOpen(t, dir, opts)
+	put(s, 6)
+	if ref := refOf(t, s, sliverKey(3, encoding.Primary, ids[len(ids)-1])); ref.seg != last+1 {
+		t.Errorf("a write after segment %d's header was damaged went to segment %d, want %d", last, ref.seg, last+1)
+	}
+	checkPairs(t, s, ids[len(ids)-1], pairs[len(pairs)-1])
+	for i := range ids[:4] {
+		checkPairs(t, s, ids[i], pairs[i])
+	}
+	if got := segFiles(t, dir)[last]; got != lastSize {
+		t.Errorf("the segment with a damaged header grew from %d to %d bytes", lastSize, got)
+	}
+}
