@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,9 @@ import (
 //	directory:  <store dir>/slivers/
 //	segment:    <id, 8 decimal digits>.slv, id ≥ 1
 //	contents:   segmentHeader (16 bytes) ‖ sliver data ‖ sliver data ‖ …
+//	HIGHEST:    "walrus slivers highest=<id in decimal>\n", the highest id
+//	            ever created (written, synced and renamed into place before
+//	            the segment is created), so that no id is used twice
 //
 // A sliver's data is its symbols, nothing else; the reference (the payload
 // under the sliver's key, in the value envelope of value.go) says where:
@@ -57,6 +61,11 @@ const (
 	sliverLogDir  = "slivers"
 	segmentSuffix = ".slv"
 	segmentHeader = "walrus slivers1\n"
+	// highestFile records the highest segment ID created
+	// ("walrus slivers highest=<id>\n"), so that IDs are never reused.
+	highestFile        = "HIGHEST"
+	highestPrefix      = "walrus slivers highest="
+	maxHighestFileSize = 64
 
 	// refPayloadLen is the length of a sliver reference's payload.
 	refPayloadLen = 1 + 4 + 8 + 4 + 4 + 2 + 2
@@ -197,6 +206,9 @@ func openSliverLog(fs vfs.FS, storeDir string, segSize int64, sync bool) (*slive
 		return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
 	}
 	slices.Sort(names)
+	if hw := readHighest(fs, l.dir); hw >= l.nextID && hw < math.MaxUint32 {
+		l.nextID = hw + 1
+	}
 	for _, name := range names {
 		num, ok := strings.CutSuffix(name, segmentSuffix)
 		if !ok {
@@ -312,6 +324,9 @@ func (l *sliverLog) createSegment() (*segment, error) {
 		return nil, fmt.Errorf("%w: sliver log holds %d segments, the most it may", ErrIO, maxSegments)
 	}
 	id := l.nextID
+	if err := l.writeHighest(id); err != nil {
+		return nil, fmt.Errorf("%w: sliver log: create segment %d: %v", ErrIO, id, err)
+	}
 	path := l.fs.PathJoin(l.dir, segmentName(id))
 	f, err := l.fs.OpenReadWrite(path, vfs.WriteCategoryUnspecified)
 	if err != nil {
@@ -337,6 +352,48 @@ func (l *sliverLog) createSegment() (*segment, error) {
 }
 
 func (l *sliverLog) syncDir() error { return syncDir(l.fs, l.dir) }
+
+// writeHighest records id as the highest segment ID ever created, in
+// highestFile (synced; the directory sync that makes the segment's entry
+// durable makes the rename durable too): Open never hands out an ID again,
+// even when the file of the highest segment is gone and references to it
+// remain, which would otherwise name bytes of a new segment.
+func (l *sliverLog) writeHighest(id uint32) error {
+	tmp := l.fs.PathJoin(l.dir, highestFile+".tmp")
+	f, err := l.fs.Create(tmp, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write([]byte(highestPrefix + strconv.FormatUint(uint64(id), 10) + "\n"))
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		return err
+	}
+	return l.fs.Rename(tmp, l.fs.PathJoin(l.dir, highestFile))
+}
+
+// readHighest returns the ID highestFile records, or 0 if there is none or
+// it does not parse (the segment files' own IDs still bound nextID).
+func readHighest(fs vfs.FS, dir string) uint32 {
+	f, err := fs.Open(fs.PathJoin(dir, highestFile))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxHighestFileSize+1))
+	if err != nil || len(b) > maxHighestFileSize {
+		return 0
+	}
+	num, ok := strings.CutPrefix(string(b), highestPrefix)
+	if !ok {
+		return 0
+	}
+	num, ok = strings.CutSuffix(num, "\n")
+	v, err := strconv.ParseUint(num, 10, 32)
+	if !ok || err != nil {
+		return 0
+	}
+	return uint32(v)
+}
 
 func syncDir(fs vfs.FS, dir string) error {
 	d, err := fs.OpenDir(dir)

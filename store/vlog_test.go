@@ -1870,3 +1870,71 @@ func TestSliverLogReopenAppends(t *testing.T) {
 		t.Errorf("the segment with a damaged header grew from %d to %d bytes", lastSize, got)
 	}
 }
+
+// TestSliverLogIDsNotReused checks that a segment ID is never handed out
+// twice: when the highest segment's file is lost (its references remain, and
+// read as corrupt), the next segment gets a new ID, so that the stale
+// references cannot name its bytes; and that a damaged HIGHEST file falls
+// back to the segment files' IDs.
+func TestSliverLogIDsNotReused(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{DisableSync: true, SliverSegmentSize: MinSliverSegmentSize}
+	s := vlogOpen(t, dir, opts)
+	stopCollector(s)
+	id1, p1 := vlogPairs(1, 1024, 5)
+	id2, p2 := vlogPairs(2, 1024, 5)
+	for _, w := range []struct {
+		id encoding.BlobID
+		p  []ShardPair
+	}{{id1, p1}, {id2, p2}} {
+		if err := s.PutPairs(bg, w.id, w.p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lost := refOf(t, s, sliverKey(5, encoding.Secondary, id2)).seg
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readHighest(vfs.Default, filepath.Join(dir, sliverLogDir)); got != lost {
+		t.Fatalf("HIGHEST records %d, want the last segment created, %d", got, lost)
+	}
+	if err := os.Remove(segPath(dir, lost)); err != nil {
+		t.Fatal(err)
+	}
+	s = vlogOpen(t, dir, opts)
+	stopCollector(s)
+	id3, p3 := vlogPairs(3, 1024, 5)
+	if err := s.PutPairs(bg, id3, p3); err != nil {
+		t.Fatal(err)
+	}
+	for _, axis := range []encoding.Axis{encoding.Primary, encoding.Secondary} {
+		if seg := refOf(t, s, sliverKey(5, axis, id3)).seg; seg <= lost {
+			t.Errorf("a new %s sliver went to segment %d, not past the lost segment %d", axis, seg, lost)
+		}
+	}
+	wantCorrupt(t, s, 5, id2, encoding.Secondary, false)
+	checkPairs(t, s, id1, p1)
+	checkPairs(t, s, id3, p3)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A HIGHEST that does not parse: the files' IDs still bound new ones.
+	if err := os.WriteFile(filepath.Join(dir, sliverLogDir, highestFile), []byte("rotten"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files := segFiles(t, dir)
+	top := uint32(0)
+	for id := range files {
+		top = max(top, id)
+	}
+	s = vlogOpen(t, dir, Options{DisableSync: true, SliverSegmentSize: MinSliverSegmentSize})
+	id4, p4 := vlogPairs(4, 1024, 5)
+	if err := s.PutPairs(bg, id4, p4); err != nil {
+		t.Fatal(err)
+	}
+	if seg := refOf(t, s, sliverKey(5, encoding.Primary, id4)).seg; seg <= top {
+		t.Errorf("with HIGHEST damaged, a new sliver went to segment %d, not past the files' highest %d", seg, top)
+	}
+	checkPairs(t, s, id4, p4)
+}
