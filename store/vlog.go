@@ -1,12 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,10 +74,13 @@ const (
 	// refMarker is the first byte of a reference's payload.
 	refMarker = 0x00
 
-	// maxSegments bounds the segment files a store opens: one per
-	// SliverSegmentSize of sliver data (256 GiB at the smallest segments),
-	// since every segment stays open for reads.
+	// maxSegments bounds the segments of a store: one per SliverSegmentSize
+	// of sliver data (16 TiB at the default size), each in memory.
 	maxSegments = 1 << 16
+	// maxOpenSegments bounds the segment files the store keeps open: past
+	// it, the least recently read sealed ones are closed, and opened again
+	// when a read needs them (Pebble's MaxOpenFiles is another 1000).
+	maxOpenSegments = 256
 )
 
 // sliverRef is a decoded reference to a logged sliver.
@@ -127,7 +132,12 @@ var errSegmentGone = errors.New("sliver log segment not found")
 // segment is one file of the sliver log.
 type segment struct {
 	id uint32
-	f  vfs.File
+	// f is the open file, or nil for a sealed segment no one uses, closed
+	// to keep the open files under maxOpenSegments (sliverLog.mu guards
+	// the change; a user holding a reference sees a stable f).
+	f vfs.File
+	// lastUse orders the segments for closing (sliverLog.mu).
+	lastUse uint64
 	// refs counts the segment's users: the log's map holds one, each read
 	// in progress another. The file closes when the count drops to 0.
 	refs atomic.Int32
@@ -167,7 +177,7 @@ func (sg *segment) syncData() error {
 }
 
 func (sg *segment) release() {
-	if sg.refs.Add(-1) == 0 {
+	if sg.refs.Add(-1) == 0 && sg.f != nil {
 		_ = sg.f.Close()
 	}
 }
@@ -183,6 +193,9 @@ type sliverLog struct {
 	segs   map[uint32]*segment
 	active *segment // nil until the first write after Open
 	nextID uint32
+	// open counts the segments whose file is open; clock orders their uses.
+	open  int
+	clock uint64
 }
 
 func segmentName(id uint32) string { return fmt.Sprintf("%08d%s", id, segmentSuffix) }
@@ -246,7 +259,9 @@ func openSliverLog(fs vfs.FS, storeDir string, segSize int64, sync bool) (*slive
 			l.close()
 			return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
 		}
-		sg := &segment{id: uint32(id), f: f, size: fi.Size()}
+		// Closed until a read needs it.
+		_ = f.Close()
+		sg := &segment{id: uint32(id), size: fi.Size()}
 		sg.refs.Store(1)
 		l.segs[sg.id] = sg
 	}
@@ -261,8 +276,8 @@ func openSliverLog(fs vfs.FS, storeDir string, segSize int64, sync bool) (*slive
 			l.close()
 			return nil, fmt.Errorf("%w: sliver log: %v", ErrIO, err)
 		}
-		_ = last.f.Close()
 		last.f = f
+		l.open++
 		l.active = last
 	}
 	return l, nil
@@ -277,26 +292,65 @@ func (l *sliverLog) close() {
 		sg.release()
 	}
 	l.active = nil
+	l.open = 0
 }
 
-// acquire returns segment id for reading, and the end of the bytes reserved
-// in it; the caller releases it.
-func (l *sliverLog) acquire(id uint32) (*segment, int64, bool) {
+// acquire returns segment id for reading, its file open, and the end of the
+// bytes reserved in it; the caller releases it. A segment whose file is
+// gone is errSegmentGone too.
+func (l *sliverLog) acquire(id uint32) (*segment, int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	sg := l.segs[id]
 	if sg == nil {
-		return nil, 0, false
+		return nil, 0, fmt.Errorf("%w: segment %d", errSegmentGone, id)
 	}
+	if sg.f == nil {
+		f, err := l.fs.Open(l.fs.PathJoin(l.dir, segmentName(id)))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, 0, fmt.Errorf("%w: segment %d: %v", errSegmentGone, id, err)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: sliver log: open segment %d: %v", ErrIO, id, err)
+		}
+		sg.f = f
+		l.open++
+	}
+	l.clock++
+	sg.lastUse = l.clock
 	sg.refs.Add(1)
-	return sg, sg.size, true
+	if l.open > maxOpenSegments {
+		l.closeIdle()
+	}
+	return sg, sg.size, nil
+}
+
+// closeIdle closes the files of the least recently used segments that no one
+// uses (sealed, no reads, no writes in flight), down to 3/4 of
+// maxOpenSegments; l.mu held.
+func (l *sliverLog) closeIdle() {
+	var idle []*segment
+	for _, sg := range l.segs {
+		if sg.f != nil && sg != l.active && sg.inflight == 0 && sg.refs.Load() == 1 {
+			idle = append(idle, sg)
+		}
+	}
+	slices.SortFunc(idle, func(a, b *segment) int { return cmp.Compare(a.lastUse, b.lastUse) })
+	for _, sg := range idle {
+		if l.open <= maxOpenSegments*3/4 {
+			return
+		}
+		_ = sg.f.Close()
+		sg.f = nil
+		l.open--
+	}
 }
 
 // read reads the data ref names, checked against its CRC, into a new slice.
 func (l *sliverLog) read(ref sliverRef) ([]byte, error) {
-	sg, size, ok := l.acquire(ref.seg)
-	if !ok {
-		return nil, fmt.Errorf("%w: segment %d", errSegmentGone, ref.seg)
+	sg, size, err := l.acquire(ref.seg)
+	if err != nil {
+		return nil, err
 	}
 	defer sg.release()
 	// A reference past the segment's end (a bug's, or a truncated file's)
@@ -345,6 +399,7 @@ func (l *sliverLog) createSegment() (*segment, error) {
 		return nil, fmt.Errorf("%w: sliver log: create segment %d: %v", ErrIO, id, err)
 	}
 	l.nextID++
+	l.open++
 	sg := &segment{id: id, f: f, size: int64(len(segmentHeader))}
 	sg.refs.Store(1)
 	l.segs[id] = sg

@@ -299,6 +299,9 @@ func (s *Store) removeSegment(sg *segment) {
 		return
 	}
 	delete(l.segs, sg.id)
+	if sg.f != nil {
+		l.open-- // closed by the last release
+	}
 	l.mu.Unlock()
 	if err := l.fs.Remove(l.fs.PathJoin(l.dir, segmentName(sg.id))); err != nil {
 		s.log.Warn("sliver log: remove segment", "segment", sg.id, "err", err.Error())

@@ -1308,7 +1308,7 @@ func TestCrashAtomicityVlog(t *testing.T) {
 			if err != nil {
 				return false, err
 			}
-			if sg, size, ok := s.vlog.acquire(ref.seg); !ok {
+			if sg, size, err := s.vlog.acquire(ref.seg); err != nil {
 				t.Errorf("%s refers to segment %d, which is not in the log", describeKey(key), ref.seg)
 			} else {
 				if ref.off+uint64(ref.n) > uint64(size) {
@@ -1937,4 +1937,91 @@ func TestSliverLogIDsNotReused(t *testing.T) {
 		t.Errorf("with HIGHEST damaged, a new sliver went to segment %d, not past the files' highest %d", seg, top)
 	}
 	checkPairs(t, s, id4, p4)
+}
+
+// openSegmentFiles counts the process's open files in the sliver log of dir
+// (from /proc/self/fd), or -1 where /proc is not there.
+func openSegmentFiles(t *testing.T, dir string) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	logDir := filepath.Join(dir, sliverLogDir) + string(filepath.Separator)
+	n := 0
+	for _, e := range ents {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		if err == nil && strings.HasPrefix(target, logDir) && strings.HasSuffix(target, segmentSuffix) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSliverLogOpenFilesBounded checks that a store with more segments than
+// maxOpenSegments keeps at most that many segment files open, while readers
+// in parallel read every sliver of every segment back, byte-identical.
+func TestSliverLogOpenFilesBounded(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{DisableSync: true, MinLoggedSliver: MinMinLoggedSliver, SliverSegmentSize: MinSliverSegmentSize}
+	s := vlogOpen(t, dir, opts)
+	stopCollector(s)
+	const blobs = maxOpenSegments/2 + 40 // two segments each: past the bound
+	ids := make([]encoding.BlobID, blobs)
+	pairs := make([][]ShardPair, blobs)
+	for k := range blobs {
+		ids[k], pairs[k] = vlogPairs(uint64(5000+k), 64, 7)
+		if err := s.PutPairs(bg, ids[k], pairs[k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(segFiles(t, dir)); got < 2*blobs {
+		t.Fatalf("%d segments, want %d or more", got, 2*blobs)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = vlogOpen(t, dir, opts)
+	stopCollector(s)
+	if n := openSegmentFiles(t, dir); n > 1 {
+		t.Errorf("%d segment files open after Open, want at most the active one", n)
+	}
+	var wg sync.WaitGroup
+	for r := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range blobs {
+				k := (i*5 + r*31) % blobs // 5 is prime to blobs: every blob
+				checkPairs(t, s, ids[k], pairs[k])
+			}
+		}()
+	}
+	wg.Wait()
+	s.vlog.mu.Lock()
+	open := s.vlog.open
+	s.vlog.mu.Unlock()
+	if open > maxOpenSegments {
+		t.Errorf("the log counts %d open segments, more than maxOpenSegments (%d)", open, maxOpenSegments)
+	}
+	if n := openSegmentFiles(t, dir); n > maxOpenSegments || (n >= 0 && n != open) {
+		t.Errorf("%d segment files open, the log counts %d; want at most %d", n, open, maxOpenSegments)
+	}
+	// A collection after deletions closes and removes segments it never opened.
+	for k := range blobs / 2 {
+		if err := s.DeletePair(bg, 7, ids[k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.vlog.seal()
+	res, err := s.CollectSlivers(bg)
+	if err != nil || res.Removed < blobs {
+		t.Fatalf("CollectSlivers = %+v, %v; want %d or more segments removed", res, err, blobs)
+	}
+	for k := blobs / 2; k < blobs; k++ {
+		checkPairs(t, s, ids[k], pairs[k])
+	}
+	if n := openSegmentFiles(t, dir); n > maxOpenSegments {
+		t.Errorf("%d segment files open after the collection", n)
+	}
 }
