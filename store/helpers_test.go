@@ -30,19 +30,7 @@ func (w tbWriter) Write(p []byte) (int, error) {
 func openTest(t testing.TB, opts Options) (*Store, string) {
 	t.Helper()
 	dir := t.TempDir()
-	if opts.Logger == nil {
-		opts.Logger = testLogger(t)
-	}
-	s, err := Open(dir, opts)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil && err != ErrClosed {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return s, dir
+	return vlogOpen(t, dir, opts), dir
 }
 
 func newTestStore(t testing.TB) *Store {

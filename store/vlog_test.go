@@ -60,7 +60,7 @@ func vlogPairs(k uint64, sz int, shards ...uint16) (encoding.BlobID, []ShardPair
 
 // vlogOpen opens a store in dir with opts (a test logger added), closed at
 // the end of the test.
-func vlogOpen(t *testing.T, dir string, opts Options) *Store {
+func vlogOpen(t testing.TB, dir string, opts Options) *Store {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
