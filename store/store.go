@@ -239,8 +239,20 @@ func (s *Store) has(r pebble.Reader, key []byte) (bool, error) {
 
 // scan calls fn for each key in [lower, upper) of r with its checked payload,
 // in key order, until fn returns false or an error. key and payload are only
-// valid during the call. ctx is checked every ctxCheckInterval entries.
-func (s *Store) scan(ctx context.Context, r pebble.Reader, lower, upper []byte, fn func(key, payload []byte) (bool, error)) (err error) {
+// valid during the call. ctx is checked every ctxCheckInterval entries. A
+// value whose envelope fails ends the scan with ErrCorrupt.
+func (s *Store) scan(ctx context.Context, r pebble.Reader, lower, upper []byte, fn func(key, payload []byte) (bool, error)) error {
+	return s.scanRaw(ctx, r, lower, upper, func(key, v []byte) (bool, error) {
+		p, err := openValue(key, v)
+		if err != nil {
+			return false, s.corrupt(key, err)
+		}
+		return fn(key, p)
+	})
+}
+
+// scanRaw is scan with each value as stored, its envelope unchecked.
+func (s *Store) scanRaw(ctx context.Context, r pebble.Reader, lower, upper []byte, fn func(key, v []byte) (bool, error)) (err error) {
 	if bytes.Compare(lower, upper) >= 0 {
 		return nil // an empty range (a page cursor past the end)
 	}
@@ -265,11 +277,7 @@ func (s *Store) scan(ctx context.Context, r pebble.Reader, lower, upper []byte, 
 		if err != nil {
 			return s.translate("scan", key, err)
 		}
-		p, err := openValue(key, v)
-		if err != nil {
-			return s.corrupt(key, err)
-		}
-		more, err := fn(key, p)
+		more, err := fn(key, v)
 		if err != nil || !more {
 			return err
 		}
@@ -588,9 +596,7 @@ func (s *Store) setPair(b *pebble.Batch, w *logWriter, shard uint16, id encoding
 		if err != nil {
 			return err
 		}
-		if err := setValue(b, key, ref.appendPayload(make([]byte, 0, refPayloadLen))); err != nil {
-			return s.translate("batch", key, err)
-		}
+		setRef(b, key, &ref)
 	}
 	for _, k := range [][]byte{shardPairKey(shard, id), blobShardKey(id, shard)} {
 		if err := setValue(b, k, nil); err != nil {
@@ -607,6 +613,19 @@ func setSliver(b *pebble.Batch, key []byte, sl *encoding.Sliver) {
 	payload := sl.AppendBCS(op.Value[checksumLen:checksumLen:len(op.Value)])
 	if len(payload) != len(op.Value)-checksumLen || &payload[0] != &op.Value[checksumLen] {
 		panic("store: sliver BCSSize does not match AppendBCS")
+	}
+	putChecksum(op.Value, key, payload)
+	_ = op.Finish() // only fails for batches of an indexed kind, which this is not
+}
+
+// setRef adds a logged sliver's reference to b, encoding it straight into the
+// batch's buffer.
+func setRef(b *pebble.Batch, key []byte, ref *sliverRef) {
+	op := b.SetDeferred(len(key), checksumLen+refPayloadLen)
+	copy(op.Key, key)
+	payload := ref.appendPayload(op.Value[checksumLen:checksumLen:len(op.Value)])
+	if len(payload) != refPayloadLen || &payload[0] != &op.Value[checksumLen] {
+		panic("store: reference payload is not refPayloadLen bytes")
 	}
 	putChecksum(op.Value, key, payload)
 	_ = op.Finish() // only fails for batches of an indexed kind, which this is not

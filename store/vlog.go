@@ -493,17 +493,6 @@ func (l *sliverLog) finish(sg *segment) {
 	sg.release()
 }
 
-// diskBytes is the size of the segments.
-func (l *sliverLog) diskBytes() uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var n uint64
-	for _, sg := range l.segs {
-		n += uint64(sg.size)
-	}
-	return n
-}
-
 // logWriter writes the logged slivers of one batch: each to its reserved
 // place, then sync syncs the segments they went to.
 type logWriter struct {

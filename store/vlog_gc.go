@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/walrus-go/walrus/encoding"
 )
 
@@ -107,14 +105,10 @@ func (s *Store) collectSlivers(ctx context.Context) (SliverGC, error) {
 	if len(sparse) == 0 {
 		return res, nil
 	}
-	type move struct {
-		key, payload []byte
-		ref          sliverRef
-	}
-	var moves []move
+	var moves []sliverMove
 	err = s.eachRef(ctx, func(key, payload []byte, ref sliverRef) bool {
 		if sparse[ref.seg] != nil {
-			moves = append(moves, move{slices.Clone(key), slices.Clone(payload), ref})
+			moves = append(moves, sliverMove{slices.Clone(key), slices.Clone(payload), ref})
 		}
 		return true
 	})
@@ -133,13 +127,7 @@ func (s *Store) collectSlivers(ctx context.Context) (SliverGC, error) {
 		}
 		chunk := moves[:n]
 		moves = moves[n:]
-		moved, movedBytes, err := s.moveSlivers(func(yield func(key, payload []byte, ref sliverRef) bool) {
-			for _, m := range chunk {
-				if !yield(m.key, m.payload, m.ref) {
-					return
-				}
-			}
-		}, keep)
+		moved, movedBytes, err := s.moveSlivers(chunk, keep)
 		res.Moved += moved
 		res.MovedBytes += movedBytes
 		if err != nil {
@@ -179,11 +167,19 @@ func planCollection(cands map[uint32]*segUse, moveLimit uint64) (dead []*segUse,
 	return dead, sparse
 }
 
-// moveSlivers copies the slivers of refs that still stand in the database to
-// the active segment and commits their new references in one batch, with
-// pair writes held back. A sliver that cannot be read (corrupt) stays where
-// it is, and its segment is marked in keep.
-func (s *Store) moveSlivers(refs func(func(key, payload []byte, ref sliverRef) bool), keep map[uint32]bool) (int, uint64, error) {
+// sliverMove is a logged sliver a collection moves: its key, and the
+// reference payload (and ref) the scan found under it.
+type sliverMove struct {
+	key, payload []byte
+	ref          sliverRef
+}
+
+// moveSlivers copies the slivers of moves whose references still stand in the
+// database to the active segment and commits their new references in one
+// batch, with pair writes held back. A sliver that cannot be read (corrupt)
+// stays where it is, and its segment is marked in keep; so are the segments
+// of all of moves when the batch fails.
+func (s *Store) moveSlivers(moves []sliverMove, keep map[uint32]bool) (int, uint64, error) {
 	s.pairMu.Lock()
 	defer s.pairMu.Unlock()
 	w := &logWriter{l: s.vlog}
@@ -191,102 +187,65 @@ func (s *Store) moveSlivers(refs func(func(key, payload []byte, ref sliverRef) b
 	b := s.db.NewBatch()
 	defer b.Close()
 	moved, movedBytes := 0, uint64(0)
-	var err error
-	refs(func(key, payload []byte, ref sliverRef) bool {
-		var cur []byte
-		cur, err = s.get(s.db, key)
-		if errors.Is(err, ErrNotFound) || (err == nil && !bytes.Equal(cur, payload)) {
-			err = nil // deleted or rewritten since the scan
-			return true
+	err := func() error {
+		for _, m := range moves {
+			cur, err := s.get(s.db, m.key)
+			if errors.Is(err, ErrNotFound) || (err == nil && !bytes.Equal(cur, m.payload)) {
+				continue // deleted or rewritten since the scan
+			}
+			if err != nil {
+				keep[m.ref.seg] = true // the reference unreadable: left as it is
+				continue
+			}
+			data, err := s.vlog.read(m.ref)
+			if err != nil {
+				// Rot: the reference stays, so that a read reports it and
+				// the node repairs the pair, which writes it anew.
+				keep[m.ref.seg] = true
+				continue
+			}
+			nref, err := w.write(&encoding.Sliver{Data: data, SymbolSize: m.ref.symbolSize, Index: m.ref.index})
+			if err != nil {
+				return err
+			}
+			setRef(b, m.key, &nref)
+			moved++
+			movedBytes += uint64(m.ref.n)
 		}
-		if err != nil {
-			keep[ref.seg] = true
-			err = nil
-			return true
+		if err := w.sync(); err != nil {
+			return err
 		}
-		data, rerr := s.vlog.read(ref)
-		if rerr != nil {
-			// Rot: the reference stays, so that a read reports it and the
-			// node repairs the pair, which writes it anew.
-			keep[ref.seg] = true
-			return true
+		if b.Empty() {
+			return nil
 		}
-		var nref sliverRef
-		nref, err = w.write(&encoding.Sliver{Data: data, SymbolSize: ref.symbolSize, Index: ref.index})
-		if err != nil {
-			return false
-		}
-		if err = setValue(b, key, nref.appendPayload(make([]byte, 0, refPayloadLen))); err != nil {
-			err = s.translate("batch", key, err)
-			return false
-		}
-		moved++
-		movedBytes += uint64(ref.n)
-		return true
-	})
-	if err == nil {
-		err = w.sync()
-	}
-	if err == nil && !b.Empty() {
-		err = s.commit(b, prefix(tagSliver))
-	}
+		return s.commit(b, prefix(tagSliver))
+	}()
 	if err != nil {
-		for seg := range s.segsOf(refs) {
-			keep[seg] = true
+		for _, m := range moves {
+			keep[m.ref.seg] = true
 		}
 		return 0, 0, err
 	}
 	return moved, movedBytes, nil
 }
 
-func (s *Store) segsOf(refs func(func(key, payload []byte, ref sliverRef) bool)) map[uint32]bool {
-	out := map[uint32]bool{}
-	refs(func(_, _ []byte, ref sliverRef) bool { out[ref.seg] = true; return true })
-	return out
-}
-
 // eachRef calls fn with each sliver reference in the database (key and
 // payload valid during the call only), until fn returns false. Values whose
 // envelope fails are skipped: their slivers are unreadable anyway, and the
 // node rewrites them.
-func (s *Store) eachRef(ctx context.Context, fn func(key, payload []byte, ref sliverRef) bool) (err error) {
+func (s *Store) eachRef(ctx context.Context, fn func(key, payload []byte, ref sliverRef) bool) error {
 	lo := prefix(tagSliver)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
-	if err != nil {
-		return s.translate("scan", lo, err)
-	}
-	defer func() {
-		if cerr := it.Close(); cerr != nil && err == nil {
-			err = s.translate("scan", lo, cerr)
-		}
-	}()
-	n := 0
-	for valid := it.First(); valid; valid = it.Next() {
-		if n++; n%ctxCheckInterval == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("store: %w", err)
-			}
-		}
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return s.translate("scan", it.Key(), err)
-		}
-		p, err := openValue(it.Key(), v)
+	return s.scanRaw(ctx, s.db, lo, prefixEnd(lo), func(key, v []byte) (bool, error) {
+		p, err := openValue(key, v)
 		if err != nil || !isRef(p) {
-			continue
+			return true, nil
 		}
 		ref, err := parseRef(p)
 		if err != nil {
-			continue
+			return true, nil
 		}
-		if !fn(it.Key(), p, ref) {
-			return nil
-		}
-	}
-	if err := it.Error(); err != nil {
-		return s.translate("scan", lo, err)
-	}
-	return nil
+		return fn(key, p, ref), nil
+	})
 }
 
 // removeSegment takes sg out of the log and deletes its file; reads in

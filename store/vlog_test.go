@@ -2025,3 +2025,14 @@ func TestSliverLogOpenFilesBounded(t *testing.T) {
 		t.Errorf("%d segment files open after the collection", n)
 	}
 }
+
+// diskBytes is the size of the log's segments, as it counts them.
+func (l *sliverLog) diskBytes() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n uint64
+	for _, sg := range l.segs {
+		n += uint64(sg.size)
+	}
+	return n
+}
