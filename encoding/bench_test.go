@@ -110,8 +110,8 @@ func BenchmarkEncodeRawRS(b *testing.B) {
 				wc := c.stripe(c.col.span, s, p.Cols)
 				err := c.parallel((p.Cols+wc-1)/wc, func(ws *workerScratch, u int) error {
 					sz := newLayout(s, min(wc, p.Cols-u*wc)).size()
-					shd := ws.shards(c.col.span+1, sz)
-					return c.col.encode(shd[:p.Rows], shd[p.Rows:p.N], shd[c.col.span], shd[p.N:c.col.span], nil)
+					shd := ws.shards(c.col.span, sz)
+					return c.col.encode(shd[:p.Rows], shd[p.Rows:p.N], shd[p.N:c.col.span], nil)
 				})
 				if err != nil {
 					b.Fatal(err)

@@ -253,9 +253,7 @@ func (c *Codec) Warm() { c.warmRS() }
 // where the codes are used.
 func (c *Codec) warmRS() {
 	_, _ = c.row.enc.klauspost()
-	for _, l := range c.col.levels {
-		_, _ = l.klauspost()
-	}
+	_, _ = klauspostKernels(c.col.first)
 }
 
 // touchPart writes a zero to every page of part i of count of fresh (zero)
@@ -336,14 +334,12 @@ func (c *Codec) expandColumns(rows []Sliver, width, s int, small bool) error {
 			return nil
 		}
 		l := newLayout(s, b-a)
-		sh := ws.shards(c.col.span+1, l.size())
-		zero := sh[c.col.span]
-		clear(zero)
+		sh := ws.shards(c.col.span, l.size())
 		for r := range p.Rows {
 			l.putAll(sh[r], rows[r].Data[a*s:b*s])
 		}
 		data, parity := sh[:p.Rows], sh[p.Rows:p.N]
-		if err := c.col.encode(data, parity, zero, sh[p.N:c.col.span], ws.rs(small)); err != nil {
+		if err := c.col.encode(data, parity, sh[p.N:c.col.span], ws.rs(small)); err != nil {
 			return err
 		}
 		for r := p.Rows; r < p.N; r++ {
@@ -610,9 +606,8 @@ func (c *Codec) rowRun(small bool) symbolRun {
 func (c *Codec) colRun(small bool) symbolRun {
 	return func(ws *workerScratch, sh [][]byte, size int) error {
 		p := c.p
-		x := ws.extraShards(1+c.col.scratchShards(), size)
-		clear(x[0])
-		return c.col.encode(sh[:p.Rows], sh[p.Rows:p.N], x[0], x[1:], ws.rs(small))
+		x := ws.extraShards(c.col.scratchShards(), size)
+		return c.col.encode(sh[:p.Rows], sh[p.Rows:p.N], x, ws.rs(small))
 	}
 }
 

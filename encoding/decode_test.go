@@ -271,7 +271,7 @@ func TestColumnPoints(t *testing.T) {
 		for i := range scratch {
 			scratch[i] = make([]byte, size)
 		}
-		if err := col.encode(data, parity, make([]byte, size), scratch, nil); err != nil {
+		if err := col.encode(data, parity, scratch, nil); err != nil {
 			t.Fatal(err)
 		}
 		all := append(append([][]byte{}, data...), parity...)

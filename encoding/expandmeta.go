@@ -179,15 +179,13 @@ func (c *Codec) expandMetaColumns(m *metaSource, leaves []Hash, colRoots []Hash,
 			}
 		} else {
 			l := newLayout(s, b-a)
-			sh := ws.shards(c.col.span+1, l.size())
-			zero := sh[c.col.span]
-			clear(zero)
+			sh := ws.shards(c.col.span, l.size())
 			for r := range rows {
 				for j := a; j < b; j++ {
 					l.put(sh[r], j-a, m.sym(r, j))
 				}
 			}
-			if err := c.col.encode(sh[:rows], sh[rows:n], zero, sh[n:c.col.span], ws.rs(small)); err != nil {
+			if err := c.col.encode(sh[:rows], sh[rows:n], sh[n:c.col.span], ws.rs(small)); err != nil {
 				return err
 			}
 			// Each parity symbol needs its own memory until the flush.

@@ -18,9 +18,7 @@ func TestLeopardMatchesKlauspost(t *testing.T) {
 		p, _ := NewParams(n)
 		shapes = append(shapes, [2]int{p.Cols, p.F})
 		col, _ := newColCode(p)
-		for _, l := range col.levels {
-			shapes = append(shapes, [2]int{l.k, l.m})
-		}
+		shapes = append(shapes, [2]int{col.first.k, col.first.m})
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	var scratch leoScratch
@@ -83,5 +81,99 @@ func TestSmallRSBudget(t *testing.T) {
 	klauspostReady.Store(true)
 	if smallRS(1) {
 		t.Fatal("the pure-Go encoder was chosen after klauspost's tables were built")
+	}
+}
+
+// doubling is the column code by its definition (the top of rs.go): the
+// rows data symbols and K−rows zeros, encoded (M, M) while the known values
+// fall short of K+2f, with klauspost's Encode. It returns the parity
+// positions rows..n−1.
+func doubling(t *testing.T, c *colCode, data [][]byte) [][]byte {
+	t.Helper()
+	size := len(data[0])
+	known := append([][]byte{}, data...)
+	for len(known) < c.k {
+		known = append(known, make([]byte, size))
+	}
+	for len(known) < c.k+c.n-c.rows {
+		m := len(known)
+		enc, err := reedsolomon.New(m, m, reedsolomon.WithLeopardGF16(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh := append([][]byte{}, known...)
+		for range m {
+			sh = append(sh, make([]byte, size))
+		}
+		if err := enc.Encode(sh); err != nil {
+			t.Fatal(err)
+		}
+		known = append(known, sh[m:]...)
+	}
+	parity := make([][]byte, c.n-c.rows)
+	for r := c.rows; r < c.n; r++ {
+		parity[r-c.rows] = known[c.knownIndex(r)]
+	}
+	return parity
+}
+
+// TestColCodeMatchesDoubling checks colCode.encode, on both kernels, against
+// the doubling it shortcuts, for shapes with and without values past 2K and
+// for shards longer than klauspost's chunk.
+func TestColCodeMatchesDoubling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	tops := 0
+	for _, n := range []int{4, 7, 10, 13, 19, 25, 40, 100, 127, 301, 1000} {
+		p, err := NewParams(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := newColCode(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.top > 0 {
+			tops++
+		}
+		sizes := []int{64, 192}
+		if n == 100 {
+			sizes = append(sizes, klauspostChunk+128)
+		}
+		for _, size := range sizes {
+			data := make([][]byte, p.Rows)
+			for i := range data {
+				data[i] = make([]byte, size)
+				for j := range data[i] {
+					data[i][j] = byte(rng.Uint32())
+				}
+			}
+			want := doubling(t, c, data)
+			for _, small := range []*leoScratch{nil, {}} {
+				t.Run(fmt.Sprintf("n=%d/size=%d/pure=%v", n, size, small != nil), func(t *testing.T) {
+					parity := make([][]byte, p.N-p.Rows)
+					for i := range parity {
+						parity[i] = make([]byte, size)
+						for j := range parity[i] { // what it held must not matter
+							parity[i][j] = byte(rng.Uint32())
+						}
+					}
+					scratch := make([][]byte, c.scratchShards())
+					for i := range scratch {
+						scratch[i] = make([]byte, size)
+					}
+					if err := c.encode(data, parity, scratch, small); err != nil {
+						t.Fatal(err)
+					}
+					for i := range want {
+						if !bytes.Equal(parity[i], want[i]) {
+							t.Fatalf("position %d (known %d) differs", p.Rows+i, c.knownIndex(p.Rows+i))
+						}
+					}
+				})
+			}
+		}
+	}
+	if tops == 0 {
+		t.Fatal("no shape has values past 2K")
 	}
 }

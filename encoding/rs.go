@@ -115,29 +115,26 @@ func (c *rowCode) reconstruct(shards [][]byte, all bool) error {
 // colCode is RS(rows → n).
 type colCode struct {
 	rows, n, k int
-	// levels[0] is the (K, K) code of the first doubling: known[K, 2K)
-	// from known[:K]. levels[1], when the column reaches past 2K (2f > K),
-	// is the (2K, K+1) code whose first recovery shards are known[2K, K+2f)
-	// (see encode).
-	levels []*leopard
+	// first is the (K, K) code of the first doubling, known[K, 2K) from
+	// known[:K]; its reconstruction decodes columns (see colPlan).
+	first *leopard
 	// top is how many known values lie past 2K: 2f − K, or 0.
 	top int
 	// span is the number of shards encode touches: the n positions and its
 	// scratch shards.
 	span int
-	// known pools encode's shard lists.
-	known sync.Pool
+	// heads pools encode's shard lists.
+	heads sync.Pool
 }
 
 func newColCode(p Params) (*colCode, error) {
 	k := p.colK()
-	c := &colCode{rows: p.Rows, n: p.N, k: k, levels: []*leopard{newLeopard(k, k)}}
+	c := &colCode{rows: p.Rows, n: p.N, k: k, first: newLeopard(k, k)}
 	if e := p.N - p.Rows - k; e > 0 {
 		c.top = e
-		c.levels = append(c.levels, newLeopard(2*k, k+1))
 	}
 	c.span = c.n + c.scratchShards()
-	c.known.New = func() any { s := make([][]byte, 3*k+1); return &s }
+	c.heads.New = func() any { s := make([][]byte, p.Rows+2*k); return &s }
 	return c, nil
 }
 
@@ -153,51 +150,81 @@ func (c *colCode) knownIndex(r int) int {
 func (c *colCode) point(r int) uint16 { return uint16(c.knownIndex(r) ^ c.k) }
 
 // encode computes the column positions rows..n−1 (parity) from data (rows
-// shards). parity has n−rows shards. zero is a zeroed shard and scratch
-// holds at least scratchShards shards, all of data's length. small as for
-// leopard.encode.
+// shards). parity has n−rows shards and scratch holds at least
+// scratchShards shards, all of data's length. small selects the pure-Go
+// transforms (as for leopard.encode; the scratch itself is not needed).
 //
-// The first doubling, (K, K), gives known[K, 2K). The second would encode
-// (2K, 2K) for the few values past 2K that the column holds (2f − K of
-// 2K); Leopard's (2K, K+1) code has the same points (its M is 2K too: data
-// shard q at point M+q, recovery shard t at point t) and computes only the
-// first K+1 recovery shards, at about 80% of the work (n = 100).
-func (c *colCode) encode(data, parity [][]byte, zero []byte, scratch [][]byte, small *leoScratch) error {
-	k := c.k
-	kp := c.known.Get().(*[][]byte)
-	known := *kp
-	defer func() { clear(known); c.known.Put(kp) }()
-	copy(known, data)
-	for q := c.rows; q < k; q++ {
-		known[q] = zero
+// The column is the polynomial P of degree < K with known[q] = P(q⊕K)
+// (see the top of this file). The first doubling, Leopard's (K, K) code, is
+// an IFFT of the data at the points [K, 2K) (the zeros past rows included)
+// and an FFT at [0, 2f) of its K coefficients: known[K, K+min(K, 2f)). When
+// the column reaches past 2K (2f > K), its last 2f−K values are known[2K+t]
+// = P(3K+t): the same coefficients evaluated at the points [3K, 3K+2f−K),
+// one FFT of K points truncated to 2f−K outputs. (The second doubling would
+// encode all 2K known values with a (2K, K+1) code for those few values,
+// more than twice the work of the first; TestColCodeMatchesDoubling checks
+// the two agree.)
+func (c *colCode) encode(data, parity [][]byte, scratch [][]byte, small *leoScratch) error {
+	var kern leoKernel = pureKernel{}
+	if small == nil {
+		var err error
+		if kern, err = klauspostKernels(c.first); err != nil {
+			return err
+		}
 	}
-	out := known[k : 2*k]
-	copy(out[copy(out, parity):], scratch)
-	if err := c.levels[0].encode(known[:2*k], small); err != nil {
-		return err
+	k, f2 := c.k, c.n-c.rows
+	hp := c.heads.Get().(*[][]byte)
+	h := *hp
+	defer func() { clear(h); c.heads.Put(hp) }()
+	d, w, w2 := h[:c.rows], h[c.rows:c.rows+k], h[c.rows+k:c.rows+2*k]
+	size := len(data[0])
+	step := min(size, kern.chunk())
+	for off := 0; off < size; off += step {
+		end := min(off+step, size)
+		for i := range d {
+			d[i] = data[i][off:end]
+		}
+		// w: the first doubling's outputs, in parity or past the column in
+		// scratch; w2: the top values, then scratch.
+		for i := range w {
+			if i < f2 {
+				w[i] = parity[i][off:end]
+			} else {
+				w[i] = scratch[i-f2][off:end]
+			}
+		}
+		kern.ifft(d, c.rows, w, k, k)
+		if c.top > 0 {
+			for i := range w2 {
+				if i < c.top {
+					w2[i] = parity[k+i][off:end]
+				} else {
+					w2[i] = scratch[i-c.top][off:end]
+				}
+				copy(w2[i], w[i])
+			}
+			kern.fft(w2, c.top, k, 3*k)
+		}
+		kern.fft(w, min(k, f2), k, 0)
 	}
-	if c.top == 0 {
-		return nil
-	}
-	out = known[2*k : 3*k+1]
-	copy(out[copy(out, parity[k:]):], scratch)
-	return c.levels[1].encode(known[:3*k+1], small)
+	return nil
 }
 
-// cost is leoCost of one encode over shards of size bytes.
+// cost is leoCost of one encode over shards of size bytes: the (K, K) code,
+// and the truncated FFT of the top values as a third pass.
 func (c *colCode) cost(size int) int64 {
-	var total int64
-	for _, l := range c.levels {
-		total += leoCost(l.k, l.m, size)
+	total := leoCost(c.k, c.k, size)
+	if c.top > 0 {
+		total += total / 2
 	}
 	return total
 }
 
-// scratchShards is how many scratch shards encode needs: the first
-// doubling's outputs past the column, or the (K, K+1) code's past it.
+// scratchShards is how many scratch shards encode needs: for the top
+// values' FFT past the column's, or the first doubling's outputs past it.
 func (c *colCode) scratchShards() int {
 	if c.top > 0 {
-		return c.k + 1 - c.top
+		return c.k - c.top
 	}
 	return c.k - (c.n - c.rows)
 }
@@ -357,7 +384,7 @@ func (pl *colPlan) reconstruct(shards, out [][]byte, zero []byte) error {
 			block[r] = out[r]
 		}
 	}
-	enc, err := c.levels[0].klauspost()
+	enc, err := c.first.klauspost()
 	if err != nil {
 		return err
 	}
