@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -35,6 +37,10 @@ import (
 //	directory:  <store dir>/slivers/
 //	segment:    <id, 8 decimal digits>.slv, id ≥ 1
 //	contents:   segmentHeader (16 bytes) ‖ sliver data ‖ sliver data ‖ …
+//	            (a sliver written with direct I/O, of directMinSliver bytes
+//	            or more, starts at a multiple of directAlign and is followed
+//	            by zeros to the next; references name offsets, so readers
+//	            need not know)
 //	HIGHEST:    "walrus slivers highest=<id in decimal>\n", the highest id
 //	            ever created (written, synced and renamed into place before
 //	            the segment is created), so that no id is used twice
@@ -81,6 +87,20 @@ const (
 	// it, the least recently read sealed ones are closed, and opened again
 	// when a read needs them (Pebble's MaxOpenFiles is another 1000).
 	maxOpenSegments = 256
+
+	// Slivers of at least directMinSliver bytes are written with direct
+	// I/O (O_DIRECT) where the file system allows it: at directAlign-aligned
+	// offsets, padded with zeros to a multiple of directAlign, through an
+	// aligned buffer of directChunk bytes. A buffered write copies every
+	// byte into the page cache and writes it back later; on the machine this
+	// was measured on (a VM's ext4) that was 0.67 s of kernel CPU per 256
+	// MiB, against 0.03 s direct (dd bs=2M, buffered vs oflag=direct), and
+	// the bytes of a write-once blob need not take page cache from reads.
+	// Smaller slivers stay buffered and packed, where padding would cost up
+	// to an eighth of their space.
+	directAlign     = 4096
+	directMinSliver = 256 << 10
+	directChunk     = 1 << 20
 )
 
 // sliverRef is a decoded reference to a logged sliver.
@@ -150,6 +170,12 @@ type segment struct {
 	// says one failed.
 	syncMu     sync.Mutex
 	syncFailed bool
+	// direct is a second handle on the file with O_DIRECT set, for writes
+	// of large slivers while the segment is active (sliverLog.mu guards
+	// it; a writer holding a reservation sees a stable one); directTried
+	// says it was opened or could not be.
+	direct      vfs.File
+	directTried bool
 }
 
 // errSyncFailed is why a batch cannot trust its writes to a segment: a sync
@@ -177,8 +203,13 @@ func (sg *segment) syncData() error {
 }
 
 func (sg *segment) release() {
-	if sg.refs.Add(-1) == 0 && sg.f != nil {
-		_ = sg.f.Close()
+	if sg.refs.Add(-1) == 0 {
+		if sg.f != nil {
+			_ = sg.f.Close()
+		}
+		if sg.direct != nil {
+			_ = sg.direct.Close()
+		}
 	}
 }
 
@@ -196,6 +227,37 @@ type sliverLog struct {
 	// open counts the segments whose file is open; clock orders their uses.
 	open  int
 	clock uint64
+	// noDirect is set once the file system refused direct I/O.
+	noDirect bool
+}
+
+// directBufs pools the aligned buffers of writeDirect.
+var directBufs = sync.Pool{New: func() any {
+	b := make([]byte, directChunk+directAlign)
+	a := int(alignUp(int64(addr(b)))) - int(addr(b))
+	b = b[a : a+directChunk : a+directChunk]
+	return &b
+}}
+
+func addr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+// writeDirect writes data at off (aligned) through f, a direct handle: in
+// aligned chunks of an aligned buffer, the last padded with zeros.
+func writeDirect(f vfs.File, data []byte, off int64) error {
+	bp := directBufs.Get().(*[]byte)
+	defer directBufs.Put(bp)
+	buf := *bp
+	for len(data) > 0 {
+		n := copy(buf, data)
+		data = data[n:]
+		w := int(alignUp(int64(n)))
+		clear(buf[n:w])
+		if _, err := f.WriteAt(buf[:w], off); err != nil {
+			return err
+		}
+		off += int64(w)
+	}
+	return nil
 }
 
 func segmentName(id uint32) string { return fmt.Sprintf("%08d%s", id, segmentSuffix) }
@@ -459,29 +521,76 @@ func syncDir(fs vfs.FS, dir string) error {
 }
 
 // reserve reserves n bytes in the active segment, sealing it first if they
-// would take it past segSize (a segment holds at least one write).
-func (l *sliverLog) reserve(n int) (*segment, int64, error) {
+// would take it past segSize (a segment holds at least one write). For a
+// write to make with direct I/O it returns the direct handle, and the bytes
+// reserved are aligned (see directMinSliver).
+func (l *sliverLog) reserve(n int) (*segment, int64, vfs.File, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.active == nil || (l.active.size+int64(n) > l.segSize && l.active.size > int64(len(segmentHeader))) {
 		sg, err := l.createSegment()
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
+		old := l.active
 		l.active = sg
+		l.dropDirect(old)
 	}
 	sg := l.active
 	off := sg.size
-	sg.size += int64(n)
+	var direct vfs.File
+	if n >= directMinSliver {
+		if direct = l.directFile(sg); direct != nil {
+			off = alignUp(off)
+			n = int(alignUp(int64(n)))
+		}
+	}
+	sg.size = off + int64(n)
 	sg.inflight++
 	sg.refs.Add(1)
-	return sg, off, nil
+	return sg, off, direct, nil
+}
+
+func alignUp(n int64) int64 { return (n + directAlign - 1) &^ (directAlign - 1) }
+
+// directFile returns the active segment sg's direct handle, opening it on
+// first use; nil where direct I/O is not to be had. l.mu held.
+func (l *sliverLog) directFile(sg *segment) vfs.File {
+	if sg.directTried {
+		return sg.direct
+	}
+	sg.directTried = true
+	if l.noDirect {
+		return nil
+	}
+	f, err := l.fs.OpenReadWrite(l.fs.PathJoin(l.dir, segmentName(sg.id)), vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return nil // the buffered handle is there to write with
+	}
+	if !setDirect(f) {
+		_ = f.Close()
+		l.noDirect = true
+		return nil
+	}
+	sg.direct = f
+	return f
+}
+
+// dropDirect closes sg's direct handle once it is neither active nor
+// written to. l.mu held.
+func (l *sliverLog) dropDirect(sg *segment) {
+	if sg != nil && sg != l.active && sg.inflight == 0 && sg.direct != nil {
+		_ = sg.direct.Close()
+		sg.direct = nil
+	}
 }
 
 // seal seals the active segment: the next write begins a new one.
 func (l *sliverLog) seal() {
 	l.mu.Lock()
+	old := l.active
 	l.active = nil
+	l.dropDirect(old)
 	l.mu.Unlock()
 }
 
@@ -489,6 +598,7 @@ func (l *sliverLog) seal() {
 func (l *sliverLog) finish(sg *segment) {
 	l.mu.Lock()
 	sg.inflight--
+	l.dropDirect(sg)
 	l.mu.Unlock()
 	sg.release()
 }
@@ -502,7 +612,7 @@ type logWriter struct {
 
 // write writes data to the log and returns its reference.
 func (w *logWriter) write(sl *encoding.Sliver) (sliverRef, error) {
-	sg, off, err := w.l.reserve(len(sl.Data))
+	sg, off, direct, err := w.l.reserve(len(sl.Data))
 	if err != nil {
 		return sliverRef{}, err
 	}
@@ -511,7 +621,20 @@ func (w *logWriter) write(sl *encoding.Sliver) (sliverRef, error) {
 	} else {
 		w.l.finish(sg) // one reservation per segment is enough to hold it
 	}
-	if _, err := sg.f.WriteAt(sl.Data, off); err != nil {
+	if direct != nil {
+		err = writeDirect(direct, sl.Data, off)
+		if errors.Is(err, syscall.EINVAL) {
+			// The file system took O_DIRECT but not this write (its
+			// alignment is coarser): buffered from now on.
+			w.l.mu.Lock()
+			w.l.noDirect = true
+			w.l.mu.Unlock()
+			_, err = sg.f.WriteAt(sl.Data, off)
+		}
+	} else {
+		_, err = sg.f.WriteAt(sl.Data, off)
+	}
+	if err != nil {
 		return sliverRef{}, fmt.Errorf("%w: sliver log: write segment %d: %v", ErrIO, sg.id, err)
 	}
 	return sliverRef{
@@ -541,6 +664,7 @@ func (l *sliverLog) retire(sg *segment) {
 	if l.active == sg {
 		l.active = nil
 	}
+	l.dropDirect(sg)
 	l.mu.Unlock()
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -345,7 +346,13 @@ func TestSliverSegmentRotation(t *testing.T) {
 			}
 		}
 		ref := refOf(t, s, sliverKey(5, encoding.Primary, bigID))
-		if ref.off != uint64(len(segmentHeader)) || files[ref.seg] != int64(len(segmentHeader))+int64(ref.n) || perSeg[ref.seg] != 1 {
+		// Right after the header, or at the first aligned offset when
+		// written with direct I/O, padded.
+		end := int64(len(segmentHeader)) + int64(ref.n)
+		if ref.off == directAlign {
+			end = directAlign + alignUp(int64(ref.n))
+		}
+		if (ref.off != uint64(len(segmentHeader)) && ref.off != directAlign) || files[ref.seg] != end || perSeg[ref.seg] != 1 {
 			t.Errorf("the sliver larger than a segment is at offset %d of segment %d (%d bytes, %d slivers); want it alone",
 				ref.off, ref.seg, files[ref.seg], perSeg[ref.seg])
 		}
@@ -559,7 +566,7 @@ func TestCollectSliversInflight(t *testing.T) {
 	seg := refOf(t, s, sliverKey(0, encoding.Primary, id)).seg
 	// A write in flight in the active segment, which is then sealed
 	// (rotation or Compact).
-	sg, _, err := s.vlog.reserve(1000)
+	sg, _, _, err := s.vlog.reserve(1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1056,16 +1063,22 @@ func TestSliverLogWriteFaults(t *testing.T) {
 		// that a pair's primary (34,304 bytes) fills a segment and its
 		// secondary (17,408) begins another.
 		small bool
+		big   bool
 	}{
-		{"write", []errorfs.OpKind{errorfs.OpFileWriteAt}, 0, false, false},
-		{"second write of the batch", []errorfs.OpKind{errorfs.OpFileWriteAt}, 1, false, false},
-		{"sync", []errorfs.OpKind{errorfs.OpFileSyncData}, 0, false, false},
-		{"second sync of the batch", []errorfs.OpKind{errorfs.OpFileSyncData}, 1, true, true},
-		{"create segment", []errorfs.OpKind{errorfs.OpOpen}, 0, true, false},
-		{"write header", []errorfs.OpKind{errorfs.OpFileWriteAt}, 0, true, false},
-		{"sync header", []errorfs.OpKind{errorfs.OpFileSync}, 0, true, false},
-		{"sync directory", []errorfs.OpKind{errorfs.OpOpenDir}, 0, true, false},
-		{"second segment's header", []errorfs.OpKind{errorfs.OpFileSync}, 1, true, true},
+		{"write", []errorfs.OpKind{errorfs.OpFileWriteAt}, 0, false, false, false},
+		{"second write of the batch", []errorfs.OpKind{errorfs.OpFileWriteAt}, 1, false, false, false},
+		{"sync", []errorfs.OpKind{errorfs.OpFileSyncData}, 0, false, false, false},
+		{"second sync of the batch", []errorfs.OpKind{errorfs.OpFileSyncData}, 1, true, true, false},
+		{"create segment", []errorfs.OpKind{errorfs.OpOpen}, 0, true, false, false},
+		{"write header", []errorfs.OpKind{errorfs.OpFileWriteAt}, 0, true, false, false},
+		{"sync header", []errorfs.OpKind{errorfs.OpFileSync}, 0, true, false, false},
+		{"sync directory", []errorfs.OpKind{errorfs.OpOpenDir}, 0, true, false, false},
+		{"second segment's header", []errorfs.OpKind{errorfs.OpFileSync}, 1, true, true, false},
+		// big: primaries of 4096-byte symbols (274,432 bytes), written
+		// with direct I/O.
+		{"direct write", []errorfs.OpKind{errorfs.OpFileWriteAt}, 0, false, false, true},
+		{"second direct write of the batch", []errorfs.OpKind{errorfs.OpFileWriteAt}, 1, false, false, true},
+		{"sync after direct writes", []errorfs.OpKind{errorfs.OpFileSyncData}, 0, false, false, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1088,6 +1101,9 @@ func TestSliverLogWriteFaults(t *testing.T) {
 			// Two pairs of logged primaries (34,304 bytes) and inline
 			// secondaries (17,408), logged too if small.
 			id, pairs := vlogPairs(401, 512, 1, 2)
+			if tc.big {
+				id, pairs = vlogPairs(401, 4096, 1, 2)
+			}
 			filesBefore := segFiles(t, dir)
 			fault.on.Store(true)
 			err := s.PutPairs(bg, id, pairs)
@@ -1136,6 +1152,123 @@ func TestSliverLogWriteFaults(t *testing.T) {
 			checkPairs(t, s, id0, pairs0)
 			checkPairs(t, s, id, pairs)
 		})
+	}
+}
+
+// TestSliverLogDirectWrites checks the slivers written with direct I/O: at
+// aligned offsets, padded with zeros, through a handle with O_DIRECT set that
+// closes once the segment is sealed, beside buffered small slivers in the
+// same segment; and that a direct handle that cannot be opened leaves the
+// writes buffered.
+func TestSliverLogDirectWrites(t *testing.T) {
+	dir := t.TempDir()
+	fault := &sliverFault{dir: filepath.Join(dir, sliverLogDir), kinds: []errorfs.OpKind{errorfs.OpOpen}}
+	opts := Options{FS: errorfs.Wrap(vfs.Default, fault), MinLoggedSliver: 10_000}
+	s := vlogOpen(t, dir, opts)
+	stopCollector(s)
+	// Small (34,304 + 17,408 bytes, buffered), big (274,432 + 139,264:
+	// the primary direct), small again, big again.
+	type blob struct {
+		id    encoding.BlobID
+		pairs []ShardPair
+	}
+	var blobs []blob
+	for k, sz := range []int{512, 4096, 512, 4096} {
+		id, pairs := vlogPairs(uint64(500+k), sz, 1)
+		if err := s.PutPairs(bg, id, pairs); err != nil {
+			t.Fatal(err)
+		}
+		blobs = append(blobs, blob{id, pairs})
+	}
+	s.vlog.mu.Lock()
+	active := s.vlog.active
+	direct := active.direct
+	s.vlog.mu.Unlock()
+	if direct == nil {
+		t.Skip("the file system of the test's directory takes no O_DIRECT")
+	}
+	// The handle has O_DIRECT (octal 040000 on amd64 and arm64) in its flags.
+	info, err := os.ReadFile(fmt.Sprintf("/proc/self/fdinfo/%d", direct.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags uint64
+	for _, line := range strings.Split(string(info), "\n") {
+		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+			flags, _ = strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+		}
+	}
+	if flags&0o40000 == 0 {
+		t.Errorf("the direct handle's flags are %o, without O_DIRECT", flags)
+	}
+	seg, err := os.ReadFile(segPath(dir, active.id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	aligned := 0
+	for _, b := range blobs {
+		checkPairs(t, s, b.id, b.pairs)
+		for _, axis := range []encoding.Axis{encoding.Primary, encoding.Secondary} {
+			ref := refOf(t, s, sliverKey(1, axis, b.id))
+			wantDirect := ref.n >= directMinSliver
+			if isAligned := ref.off%directAlign == 0; wantDirect && !isAligned {
+				t.Errorf("a sliver of %d bytes at offset %d, not aligned", ref.n, ref.off)
+			}
+			if !wantDirect {
+				continue
+			}
+			aligned++
+			end := ref.off + uint64(ref.n)
+			want := b.pairs[0].Pair.Primary.Data
+			if axis == encoding.Secondary {
+				want = b.pairs[0].Pair.Secondary.Data
+			}
+			if !bytes.Equal(seg[ref.off:end], want) {
+				t.Errorf("segment bytes at %d are not the sliver's", ref.off)
+			}
+			pad := seg[end:alignUp(int64(end))]
+			if !bytes.Equal(pad, make([]byte, len(pad))) {
+				t.Errorf("the padding after %d is not zeros", end)
+			}
+		}
+	}
+	if aligned != 2 {
+		t.Errorf("%d slivers written directly, want 2", aligned)
+	}
+	// Sealed, the segment drops its direct handle.
+	s.vlog.seal()
+	s.vlog.mu.Lock()
+	if active.direct != nil {
+		t.Error("a sealed segment keeps its direct handle")
+	}
+	s.vlog.mu.Unlock()
+	// A new segment whose direct handle cannot be opened: the big pair is
+	// written buffered, right after the previous sliver.
+	id, pairs := vlogPairs(510, 512, 1)
+	if err := s.PutPairs(bg, id, pairs); err != nil {
+		t.Fatal(err)
+	}
+	fault.on.Store(true)
+	bigID, big := vlogPairs(511, 4096, 1)
+	err = s.PutPairs(bg, bigID, big)
+	fault.on.Store(false)
+	if err != nil {
+		t.Fatalf("PutPairs without a direct handle: %v", err)
+	}
+	if fault.hits.Load() == 0 {
+		t.Fatal("the open of the direct handle was never failed")
+	}
+	prev := refOf(t, s, sliverKey(1, encoding.Secondary, id))
+	if ref := refOf(t, s, sliverKey(1, encoding.Primary, bigID)); ref.off != prev.off+uint64(prev.n) {
+		t.Errorf("buffered big sliver at %d, want it right after the previous one (%d)", ref.off, prev.off+uint64(prev.n))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = vlogOpen(t, dir, opts)
+	stopCollector(s)
+	for _, b := range append(blobs, blob{id, pairs}, blob{bigID, big}) {
+		checkPairs(t, s, b.id, b.pairs)
 	}
 }
 
@@ -1512,7 +1645,7 @@ func TestSliverLogMaxSegments(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.close()
-	sg, _, err := l.reserve(10)
+	sg, _, _, err := l.reserve(10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1525,7 +1658,7 @@ func TestSliverLogMaxSegments(t *testing.T) {
 	l.nextID = maxSegments + 1
 	l.mu.Unlock()
 	l.seal()
-	if _, _, err := l.reserve(10); !errors.Is(err, ErrIO) || !strings.Contains(err.Error(), fmt.Sprint(maxSegments)) {
+	if _, _, _, err := l.reserve(10); !errors.Is(err, ErrIO) || !strings.Contains(err.Error(), fmt.Sprint(maxSegments)) {
 		t.Errorf("reserve with %d segments = %v, want ErrIO naming the limit", maxSegments, err)
 	}
 	l.mu.Lock()
@@ -1533,7 +1666,7 @@ func TestSliverLogMaxSegments(t *testing.T) {
 		delete(l.segs, id)
 	}
 	l.mu.Unlock()
-	sg, _, err = l.reserve(10)
+	sg, _, _, err = l.reserve(10)
 	if err != nil {
 		t.Fatalf("reserve under the limit again: %v", err)
 	}
