@@ -100,7 +100,7 @@ func (c *Client) ReadBlobFrom(ctx context.Context, r io.Reader, sizeHint int64) 
 		// preempted (tens of megabytes, while the garbage collector waits
 		// to scan this goroutine, signalling it again and again), where a
 		// fresh large allocation needs no zeroing or zeroes in chunks.
-		buf = bytes.NewBuffer(make([]byte, 0, int(sizeHint)+bytes.MinRead))
+		buf = bytes.NewBuffer(encoding.MakeBuffer(int(sizeHint) + bytes.MinRead)[:0])
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r, int64(limit)+1))
 	if err != nil {

@@ -268,10 +268,20 @@ func touchPart(b []byte, i, count int) {
 	}
 }
 
+// MakeBuffer returns a new zeroed buffer of n bytes, for a blob or its
+// slivers: past a few MiB, backed by transparent huge pages where the kernel
+// gives them on request (see adviseHuge), which spares most of the page
+// faults of filling fresh memory.
+func MakeBuffer(n int) []byte {
+	b := make([]byte, n)
+	adviseHuge(b)
+	return b
+}
+
 // makeSlivers returns count slivers of the given number of symbols, cut from
 // one buffer, and the buffer.
 func makeSlivers(axis Axis, count, symbols, s int) ([]byte, []Sliver) {
-	buf := make([]byte, count*symbols*s)
+	buf := MakeBuffer(count * symbols * s)
 	out := make([]Sliver, count)
 	for i := range out {
 		out[i] = Sliver{Axis: axis, Index: uint16(i), SymbolSize: uint16(s), Data: buf[i*symbols*s : (i+1)*symbols*s : (i+1)*symbols*s]}
