@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"testing"
+
+	"github.com/walrus-go/walrus/encoding"
+	"github.com/walrus-go/walrus/encoding/bcs"
 )
 
 func TestReadFrameLen(t *testing.T) {
@@ -177,5 +180,60 @@ func TestNextOwned(t *testing.T) {
 	writeFrame(&in, make([]byte, 11))
 	if _, err := newFrameReader(&in, sc).nextOwned(1000); !errors.Is(err, ErrBusy) {
 		t.Fatalf("over the scope's limit: %v, want ErrBusy", err)
+	}
+}
+
+// TestNextOwnedAligned checks that nextOwnedAligned places a sliver/put
+// frame's data at an aligned address, reads the frame whole, and reserves
+// the buffer's slack too; frames under ownedAlign get a plain buffer.
+func TestNextOwnedAligned(t *testing.T) {
+	for _, dataLen := range []int{100, ownedAlign, 16382, 16384, 2<<20 + 6} {
+		sl := encoding.Sliver{Axis: encoding.Primary, Index: 7, SymbolSize: 2, Data: make([]byte, dataLen)}
+		for i := range sl.Data {
+			sl.Data[i] = byte(i * 7)
+		}
+		payload := sl.AppendBCS([]byte{byte(sl.Axis)})
+		var in bytes.Buffer
+		writeFrame(&in, payload)
+		sc := &countingScope{}
+		fr := newFrameReader(&in, sc)
+		b, err := fr.nextOwnedAligned(MaxSliverFrameSize, sliverPutDataAt)
+		if err != nil || !bytes.Equal(b, payload) {
+			t.Fatalf("data of %d bytes: frame read back %v (%d bytes of %d)", dataLen, err, len(b), len(payload))
+		}
+		got, err := decodeSliverPutFrame(b)
+		if err != nil || !bytes.Equal(got.Data, sl.Data) {
+			t.Fatalf("data of %d bytes: decoded %v", dataLen, err)
+		}
+		aligned := addr(got.Data)%ownedAlign == 0
+		wantRes := len(b)
+		if len(b) >= ownedAlign {
+			wantRes += ownedAlign
+			if !aligned {
+				t.Errorf("data of %d bytes at %#x, not aligned", dataLen, addr(got.Data))
+			}
+		}
+		if sc.reserved != wantRes {
+			t.Errorf("data of %d bytes: %d reserved, want %d", dataLen, sc.reserved, wantRes)
+		}
+		fr.release()
+	}
+}
+
+// TestSliverPutDataAt checks the data offset around the lengths where the
+// ULEB128 prefix grows.
+func TestSliverPutDataAt(t *testing.T) {
+	for _, tc := range []struct{ dataLen, at int }{
+		{0, 2}, {1, 2}, {127, 2}, {128, 3}, {16383, 3}, {16384, 4}, {1<<21 - 1, 4}, {1 << 21, 5},
+	} {
+		n := 1 + len(bcs.AppendLength(nil, tc.dataLen)) + tc.dataLen + 4
+		if got := sliverPutDataAt(n); got != tc.at {
+			t.Errorf("data of %d bytes (frame %d): at %d, want %d", tc.dataLen, n, got, tc.at)
+		}
+	}
+	for n := range 6 {
+		if got := sliverPutDataAt(n); got != -1 {
+			t.Errorf("frame of %d bytes: at %d, want -1", n, got)
+		}
 	}
 }

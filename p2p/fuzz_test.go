@@ -22,21 +22,39 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{0x05, 'a'})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		const max = 1024
+		max := 1024
 		sc := &countingScope{}
 		fr := newFrameReader(bytes.NewReader(in), sc)
 		var again bytes.Buffer
-		mode := len(in) % 3 // next reusing its buffer, next, nextOwned
+		mode := len(in) % 4 // next reusing its buffer, next, nextOwned, nextOwnedAligned
+		if mode == 3 {
+			max = 3 * ownedAlign
+		}
 		for {
 			var p []byte
 			var err error
-			if mode == 2 {
+			switch mode {
+			case 2:
 				p, err = fr.nextOwned(max)
-			} else {
+			case 3:
+				p, err = fr.nextOwnedAligned(max, sliverPutDataAt)
+			default:
 				p, err = fr.next(max, mode == 0)
 			}
 			if err == nil && mode == 2 && sc.reserved != len(p) {
 				t.Fatalf("nextOwned holds %d bytes reserved for a frame of %d", sc.reserved, len(p))
+			}
+			if err == nil && mode == 3 {
+				want := len(p)
+				if at := sliverPutDataAt(len(p)); len(p) >= ownedAlign && at >= 0 {
+					want += ownedAlign
+					if a := addr(p[at:]) % ownedAlign; a != 0 {
+						t.Fatalf("frame of %d bytes: byte %d at %d past an aligned address", len(p), at, a)
+					}
+				}
+				if sc.reserved != want {
+					t.Fatalf("nextOwnedAligned holds %d bytes reserved for a frame of %d, want %d", sc.reserved, len(p), want)
+				}
 			}
 			if err != nil {
 				if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrFrameTooLarge) {

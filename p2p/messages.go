@@ -273,6 +273,18 @@ func encodeSliverPutFrame(s *encoding.Sliver) []byte {
 }
 
 // decodeSliverPutFrame decodes a sliver/put frame. Data aliases b.
+// sliverPutDataAt is where a sliver/put frame of n bytes holds its sliver's
+// data: after the axis byte and the data's ULEB128 length, before its
+// symbol size and index (2 bytes each). -1 if no length fits n.
+func sliverPutDataAt(n int) int {
+	for l := 1; l <= maxVarintLen; l++ {
+		if d := n - 1 - l - 4; d >= 0 && len(bcs.AppendLength(nil, d)) == l {
+			return 1 + l
+		}
+	}
+	return -1
+}
+
 func decodeSliverPutFrame(b []byte) (encoding.Sliver, error) {
 	if len(b) == 0 {
 		return encoding.Sliver{}, fmt.Errorf("%w: empty sliver frame", ErrMalformed)

@@ -562,9 +562,10 @@ func (s *Server) serveSliverPut(ctx context.Context, st *serverStream) error {
 	var rejected bcsVec[sliverFailure]
 	for i := range count {
 		// Each sliver gets a buffer of its own, which the sink keeps
-		// instead of copying; the frame's reservation in the stream's scope
+		// instead of copying (its data aligned for the store's direct
+		// writes); the frame's reservation in the stream's scope
 		// is held until the sink has returned (and reserved what it kept).
-		b, err := st.frames.nextOwned(MaxSliverFrameSize)
+		b, err := st.frames.nextOwnedAligned(MaxSliverFrameSize, sliverPutDataAt)
 		var sl encoding.Sliver
 		if err == nil {
 			sl, err = decodeSliverPutFrame(b)

@@ -241,9 +241,20 @@ var directBufs = sync.Pool{New: func() any {
 
 func addr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
 
-// writeDirect writes data at off (aligned) through f, a direct handle: in
-// aligned chunks of an aligned buffer, the last padded with zeros.
+// writeDirect writes data at off (aligned) through f, a direct handle. Data
+// that starts at an aligned address (a sliver the p2p server read into an
+// aligned buffer) goes from where it is, but for its last partial block;
+// the rest through an aligned buffer, in chunks, the last padded with zeros.
 func writeDirect(f vfs.File, data []byte, off int64) error {
+	if head := len(data) &^ (directAlign - 1); head > 0 && addr(data)%directAlign == 0 {
+		if _, err := f.WriteAt(data[:head], off); err != nil {
+			return err
+		}
+		data, off = data[head:], off+int64(head)
+		if len(data) == 0 {
+			return nil
+		}
+	}
 	bp := directBufs.Get().(*[]byte)
 	defer directBufs.Put(bp)
 	buf := *bp

@@ -1167,14 +1167,27 @@ func TestSliverLogDirectWrites(t *testing.T) {
 	s := vlogOpen(t, dir, opts)
 	stopCollector(s)
 	// Small (34,304 + 17,408 bytes, buffered), big (274,432 + 139,264:
-	// the primary direct), small again, big again.
+	// the primary direct), small again, big again (268,134 bytes, from an
+	// aligned address).
 	type blob struct {
 		id    encoding.BlobID
 		pairs []ShardPair
 	}
 	var blobs []blob
-	for k, sz := range []int{512, 4096, 512, 4096} {
+	for k, sz := range []int{512, 4096, 512, 4002} {
 		id, pairs := vlogPairs(uint64(500+k), sz, 1)
+		if k == 3 {
+			// At an aligned address, as the p2p server reads slivers: the
+			// data goes to disk from there but for its last partial block.
+			d := pairs[0].Pair.Primary.Data
+			buf := make([]byte, len(d)+directAlign)
+			a := int(alignUp(int64(addr(buf)))) - int(addr(buf))
+			pairs[0].Pair.Primary.Data = buf[a : a+len(d)]
+			copy(pairs[0].Pair.Primary.Data, d)
+			if len(d)%directAlign == 0 {
+				t.Fatal("the aligned sliver has no partial last block")
+			}
+		}
 		if err := s.PutPairs(bg, id, pairs); err != nil {
 			t.Fatal(err)
 		}
