@@ -28,6 +28,10 @@ type sliverKey struct {
 type held struct {
 	encoding.Sliver
 	owner peer.ID
+	// sum is store.SliverSum of Data if summed: taken right after the
+	// sliver's verification, while its bytes are in the caches.
+	sum    uint32
+	summed bool
 }
 
 func (h *held) size() int64 { return int64(len(h.Data)) }
@@ -371,6 +375,7 @@ func (s *sink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 		s.in.metrics.rejected.Inc()
 		return fmt.Errorf("%w: %v", p2p.ErrInvalid, err)
 	}
+	sum := store.SliverSum(sl.Data)
 	size := int64(len(sl.Data))
 	if s.bytes+size > stageFlushBytes {
 		s.flush(ctx)
@@ -393,7 +398,7 @@ func (s *sink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 	}
 	// sl.Data is the sink's (p2p.SliverSink): it is kept, not copied, and
 	// now reserved in the budget.
-	s.staged = append(s.staged, held{Sliver: sl, owner: s.owner})
+	s.staged = append(s.staged, held{Sliver: sl, owner: s.owner, sum: sum, summed: true})
 	s.bytes += size
 	return nil
 }
@@ -522,8 +527,12 @@ func (in *intake) pairUp(id encoding.BlobID, hs []held) (pairs []store.ShardPair
 		p := byPair[pair]
 		switch {
 		case p.primary != nil && p.secondary != nil:
-			pairs = append(pairs, store.ShardPair{Shard: uint16(id.ShardForPair(pair, nn)),
-				Pair: encoding.SliverPair{Primary: p.primary.Sliver, Secondary: p.secondary.Sliver}})
+			sp := store.ShardPair{Shard: uint16(id.ShardForPair(pair, nn)),
+				Pair: encoding.SliverPair{Primary: p.primary.Sliver, Secondary: p.secondary.Sliver}}
+			if p.primary.summed && p.secondary.summed {
+				sp.Sums = &[2]uint32{p.primary.sum, p.secondary.sum}
+			}
+			pairs = append(pairs, sp)
 			complete = append(complete, *p.primary, *p.secondary)
 		case p.primary != nil:
 			rest = append(rest, *p.primary)

@@ -145,6 +145,10 @@ func parseRef(p []byte) (sliverRef, error) {
 	return r, nil
 }
 
+// SliverSum is the checksum the store keeps of a logged sliver's data:
+// CRC-32C (Castagnoli).
+func SliverSum(data []byte) uint32 { return crc32.Checksum(data, castagnoli) }
+
 // errSegmentGone is why a reference cannot be read: its segment is not (or no
 // longer) in the log.
 var errSegmentGone = errors.New("sliver log segment not found")
@@ -621,8 +625,9 @@ type logWriter struct {
 	segs []*segment
 }
 
-// write writes data to the log and returns its reference.
-func (w *logWriter) write(sl *encoding.Sliver) (sliverRef, error) {
+// write writes data to the log and returns its reference; sum, if not nil,
+// is SliverSum of its data, computed by the caller.
+func (w *logWriter) write(sl *encoding.Sliver, sum *uint32) (sliverRef, error) {
 	sg, off, direct, err := w.l.reserve(len(sl.Data))
 	if err != nil {
 		return sliverRef{}, err
@@ -648,9 +653,15 @@ func (w *logWriter) write(sl *encoding.Sliver) (sliverRef, error) {
 	if err != nil {
 		return sliverRef{}, fmt.Errorf("%w: sliver log: write segment %d: %v", ErrIO, sg.id, err)
 	}
+	var crc uint32
+	if sum != nil {
+		crc = *sum
+	} else {
+		crc = SliverSum(sl.Data)
+	}
 	return sliverRef{
 		seg: sg.id, off: uint64(off), n: uint32(len(sl.Data)),
-		crc: crc32.Checksum(sl.Data, castagnoli), symbolSize: sl.SymbolSize, index: sl.Index,
+		crc: crc, symbolSize: sl.SymbolSize, index: sl.Index,
 	}, nil
 }
 

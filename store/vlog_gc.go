@@ -204,7 +204,8 @@ func (s *Store) moveSlivers(moves []sliverMove, keep map[uint32]bool) (int, uint
 				keep[m.ref.seg] = true
 				continue
 			}
-			nref, err := w.write(&encoding.Sliver{Data: data, SymbolSize: m.ref.symbolSize, Index: m.ref.index})
+			// read checked data against the reference's CRC: it is the sum.
+			nref, err := w.write(&encoding.Sliver{Data: data, SymbolSize: m.ref.symbolSize, Index: m.ref.index}, &m.ref.crc)
 			if err != nil {
 				return err
 			}

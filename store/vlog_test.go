@@ -1881,11 +1881,11 @@ func TestSliverLogSyncFailureSticky(t *testing.T) {
 	_, pairs := vlogPairs(1200, 64, 0)
 	// Two batches write to the active segment; the first one's sync fails.
 	w1, w2 := &logWriter{l: s.vlog}, &logWriter{l: s.vlog}
-	r1, err := w1.write(&pairs[0].Pair.Primary)
+	r1, err := w1.write(&pairs[0].Pair.Primary, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := w2.write(&pairs[0].Pair.Secondary)
+	r2, err := w2.write(&pairs[0].Pair.Secondary, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -2181,4 +2181,36 @@ func (l *sliverLog) diskBytes() uint64 {
 		n += uint64(sg.size)
 	}
 	return n
+}
+
+// TestPutPairsSums checks that PutPairs keeps the checksums a caller gives
+// (ShardPair.Sums) in the references, that they are the ones it computes
+// itself, and that it trusts them: a wrong one reads back as corrupt.
+func TestPutPairsSums(t *testing.T) {
+	s := vlogOpen(t, t.TempDir(), Options{MinLoggedSliver: 10_000})
+	stopCollector(s)
+	id, pairs := vlogPairs(600, 512, 1, 2)
+	for i := range pairs {
+		p := &pairs[i].Pair
+		pairs[i].Sums = &[2]uint32{SliverSum(p.Primary.Data), SliverSum(p.Secondary.Data)}
+	}
+	pairs[1].Sums[0] ^= 1 // shard 2's primary: a wrong sum
+	if err := s.PutPairs(bg, id, pairs); err != nil {
+		t.Fatal(err)
+	}
+	// Without sums the store computes the same ones.
+	selfID, self := vlogPairs(601, 512, 1)
+	if err := s.PutPairs(bg, selfID, self); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := refOf(t, s, sliverKey(1, encoding.Primary, selfID)).crc, SliverSum(self[0].Pair.Primary.Data); got != want {
+		t.Errorf("the store's own sum %08x, SliverSum %08x", got, want)
+	}
+	if ref := refOf(t, s, sliverKey(1, encoding.Secondary, id)); ref.crc != pairs[0].Sums[1] {
+		t.Errorf("reference keeps %08x, given %08x", ref.crc, pairs[0].Sums[1])
+	}
+	checkPairs(t, s, id, pairs[:1])
+	if _, err := s.Sliver(bg, 2, id, encoding.Primary); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("a sliver stored with a wrong sum reads %v, want ErrCorrupt", err)
+	}
 }
