@@ -430,6 +430,12 @@ func (s *sink) flush(ctx context.Context) bool {
 		defer close(done)
 		err := s.in.writePairs(wctx, s.id, s.md, pairs)
 		s.in.release(complete)
+		// Written or not, nothing refers to these slivers any more (the
+		// store copies what it keeps): their frame buffers serve the next
+		// frames.
+		for i := range complete {
+			p2p.RecycleSliver(complete[i].Data)
+		}
 		if err != nil {
 			s.in.log.Warn("storing sliver pairs failed", "blob_id", s.id, "err", err)
 			if s.writeErr == nil {

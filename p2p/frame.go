@@ -58,6 +58,17 @@ type frameReader struct {
 	scope memoryScope // nil: no accounting
 	held  int         // bytes reserved in scope for the current buffer
 	buf   []byte      // reused by next when reuse is set
+	// lend is nextOwnedAligned's buffer for its last frame (see lendData).
+	lend []byte
+}
+
+// lendData records that data, part of the last frame nextOwnedAligned
+// read, may be handed back with RecycleSliver.
+func (f *frameReader) lendData(data []byte) {
+	if f.lend != nil {
+		lendFrame(f.lend, data)
+		f.lend = nil
+	}
 }
 
 func newFrameReader(r io.Reader, scope memoryScope) *frameReader {
@@ -122,6 +133,7 @@ const ownedAlign = 4096
 // sliver's data from there to disk with direct I/O, without a copy.
 func (f *frameReader) nextOwnedAligned(max int, at func(n int) int) ([]byte, error) {
 	f.release()
+	f.lend = nil
 	n, err := readFrameLen(f.r, max)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -132,12 +144,13 @@ func (f *frameReader) nextOwnedAligned(max int, at func(n int) int) ([]byte, err
 	var b []byte
 	if off := -1; at != nil && n >= ownedAlign {
 		if off = at(n); off >= 0 && off < n {
-			if err := f.reserve(n + ownedAlign); err != nil {
+			if err := f.reserve(frameBufferSize(n + ownedAlign)); err != nil {
 				return nil, err
 			}
-			buf := make([]byte, n+ownedAlign)
+			buf := frameBuffer(n + ownedAlign)
 			shift := (ownedAlign - int((addr(buf)+uintptr(off))%ownedAlign)) % ownedAlign
 			b = buf[shift : shift+n : shift+n]
+			f.lend = buf
 		}
 	}
 	if b == nil {

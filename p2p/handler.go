@@ -63,7 +63,8 @@ type SliverSink interface {
 	// reported to the requester by axis and index, and the request goes on.
 	// The sliver's Data is the sink's: the Server allocates it for this
 	// sliver alone and neither reuses nor modifies it, so a sink keeps it
-	// without copying. The Server holds the frame's reservation in the
+	// without copying (and may hand its buffer back with RecycleSliver
+	// once done with it). The Server holds the frame's reservation in the
 	// stream's memory scope during the call only: a sink that keeps Data
 	// accounts for it itself (before the call returns).
 	PutSliver(ctx context.Context, s encoding.Sliver) error

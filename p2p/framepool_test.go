@@ -1,0 +1,74 @@
+package p2p
+
+import (
+	"runtime"
+	"testing"
+	"time"
+)
+
+func TestPoolClass(t *testing.T) {
+	for _, tc := range []struct{ n, want int }{
+		{1, 1}, {16, 16}, {17, 17}, {31, 31}, {32, 32}, {33, 34}, {minPooledFrame, minPooledFrame},
+		{minPooledFrame + 1, minPooledFrame + minPooledFrame/16}, {2<<20 + 4096, 2<<20 + 2<<20/16},
+	} {
+		if got := poolClass(tc.n); got != tc.want {
+			t.Errorf("poolClass(%d) = %d, want %d", tc.n, got, tc.want)
+		}
+		if got := poolClass(tc.n); got < tc.n || got > tc.n+tc.n/16 {
+			t.Errorf("poolClass(%d) = %d: not within 1/16 above", tc.n, got)
+		}
+	}
+	if got := frameBufferSize(minPooledFrame - 1); got != minPooledFrame-1 {
+		t.Errorf("frameBufferSize below the pooled sizes = %d", got)
+	}
+}
+
+// TestRecycleSliver checks that a buffer handed back serves the next frame
+// of its class, that other data and second calls are ignored, and that a
+// buffer never handed back leaves no entry once collected.
+func TestRecycleSliver(t *testing.T) {
+	const n = 1<<20 + 100
+	buf := frameBuffer(n)
+	if cap(buf) != frameBufferSize(n) {
+		t.Fatalf("frameBuffer(%d) holds %d bytes, want %d", n, cap(buf), frameBufferSize(n))
+	}
+	data := buf[4096 : 4096+n-200]
+	lendFrame(buf, data)
+	RecycleSliver(make([]byte, 10)) // another origin
+	RecycleSliver(data)
+	RecycleSliver(data) // a second call
+	// sync.Pool keeps per-P caches: allow a few tries (the goroutine may
+	// move between Ps).
+	var got []byte
+	for range 100 {
+		if got = frameBuffer(n); addr(got) == addr(buf) {
+			break
+		}
+	}
+	if addr(got) != addr(buf) {
+		t.Error("a recycled buffer did not serve the next frame of its class")
+	}
+	if _, ok := lent.Load(addr(data)); ok {
+		t.Error("a recycled buffer is still lent")
+	}
+	// Lent and dropped: collected, its entry goes.
+	key := func() uintptr {
+		b := make([]byte, frameBufferSize(n)) // not from the pool: collected
+		lendFrame(b, b[100:])
+		return addr(b[100:])
+	}()
+	if _, ok := lent.Load(key); !ok {
+		t.Fatal("a lent buffer has no entry")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		if _, ok := lent.Load(key); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the entry of a buffer dropped without being handed back stays")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
