@@ -52,10 +52,13 @@ func klauspostFFT(work [][]byte, mtrunc, m int, skewLUT []uint16, o unsafe.Point
 //go:linkname klauspostFFTSkew github.com/klauspost/reedsolomon.fftSkew
 var klauspostFFTSkew *[gfModulus]uint16
 
-// klauspostChunk is klauspost's maxWorkSize16: its fused first IFFT layer
-// runs on shards up to that length, and its own Encode cuts shards into such
-// chunks.
-const klauspostChunk = 64 << 10
+// klauspostChunk is the byte range of the shards the column code runs its
+// transforms over at once: at most klauspost's maxWorkSize16 (64 KiB, up to
+// which its fused first IFFT layer runs), and small enough that the rows
+// and 2K work shards of a chunk stay near the core's cache (n = 100: 162
+// shards, 2.6 MB). VerifySliver of a secondary sliver, n = 100, 64 MiB:
+// 1.18 ms at 64 KiB, 1.09-1.10 at 16 KiB, 1.11-1.13 at 8 KiB.
+const klauspostChunk = 16 << 10
 
 // klauspostKernel is klauspost's transforms with the options (CPU features)
 // of one of its GF(2^16) codes.
