@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -99,7 +100,7 @@ func BenchmarkCLI(b *testing.B) {
 		name  string
 		size  int
 		count int
-	}{{"1MiB", 1 << 20, 3}, {"64MiB", 64 << 20, 1}}
+	}{{"1MiB", 1 << 20, 3}, {"64MiB", 64 << 20, 3}}
 	if os.Getenv(benchLargeEnv) == "1" {
 		shapes = append(shapes, struct {
 			name  string
@@ -113,7 +114,9 @@ func BenchmarkCLI(b *testing.B) {
 			for i := range b.N * sh.count {
 				blob := e2eBlob(sh.size, uint64(1000*sh.size+i))
 				in := filepath.Join(dir, "in")
-				if err := os.WriteFile(in, blob, 0o600); err != nil {
+				// Written back before the store is timed: the kernel's
+				// writeback of the input file is not the store's work.
+				if err := writeSynced(in, blob); err != nil {
 					b.Fatal(err)
 				}
 				out, d := walrus(b, "store", in, "--epochs", "1", "--deletable", "--json")
@@ -179,6 +182,16 @@ func BenchmarkCLI(b *testing.B) {
 			b.ReportMetric(float64(read.Microseconds())/1000/n, "read-ms")
 		})
 	}
+}
+
+// writeSynced writes data to the file at path and syncs it.
+func writeSynced(path string, data []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	return errors.Join(err, f.Sync(), f.Close())
 }
 
 func mustRequest(b *testing.B, method, url string, body []byte) *http.Request {
