@@ -32,3 +32,17 @@ func TestKlauspostTablesMatch(t *testing.T) {
 		t.Error("GFNI matrices differ from klauspost's")
 	}
 }
+
+func TestCapL3(t *testing.T) {
+	for _, tc := range []struct{ l2, l3, want int }{
+		{2 << 20, 480 << 20, 4 << 20}, // a VM's view of its host
+		{1 << 20, 32 << 20, 2 << 20},
+		{2 << 20, 32 << 20, 32 << 20}, // 16×: left alone
+		{1 << 20, -1, -1},             // unknown
+		{0, 64 << 20, 64 << 20},       // L2 unknown
+	} {
+		if got := cappedL3(tc.l2, tc.l3); got != tc.want {
+			t.Errorf("L2 %d, L3 %d: L3 capped to %d, want %d", tc.l2, tc.l3, got, tc.want)
+		}
+	}
+}
