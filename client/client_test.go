@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -585,5 +589,63 @@ func TestReadCancelled(t *testing.T) {
 	cancel()
 	if _, err := c.ReadBlob(ctx, res.BlobID(), client.ReadOptions{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled read: %v", err)
+	}
+}
+
+// failingReaderAt reads in order but fails every ReadAt.
+type failingReaderAt struct{ io.Reader }
+
+func (failingReaderAt) ReadAt([]byte, int64) (int, error) { return 0, errors.New("no ReadAt") }
+
+// TestReadBlobFromFile checks ReadBlobFrom's parallel read of a file: whole
+// for a right size hint, and for a file that grew or shrank since, or whose
+// ReadAt fails (then read in order); over the limit, TooLargeError.
+func TestReadBlobFromFile(t *testing.T) {
+	// n = 40: blobs up to 47 MB, above the size read in parts.
+	nw := nettest.New(t, nettest.Options{Shards: 40})
+	c := nettest.Client(t, nw, func(cfg *client.Config) { cfg.MaxBlobSize = 10 << 20 })
+	data := make([]byte, 9<<20+123)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	path := filepath.Join(t.TempDir(), "blob")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := int64(len(data))
+	for _, tc := range []struct {
+		name string
+		r    io.Reader
+		hint int64
+	}{
+		{"exact", f, n},
+		{"grew", f, n - 1<<20},
+		{"shrank", f, n + 1<<20 - 200},
+		{"no hint", f, 0},
+		{"ReadAt fails", failingReaderAt{bytes.NewReader(data)}, n},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.ReadBlobFrom(t.Context(), tc.r, tc.hint)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("ReadBlobFrom: %d bytes, %v; want the file's %d", len(got), err, len(data))
+			}
+		})
+	}
+	big := append(bytes.Clone(data), make([]byte, 2<<20)...)
+	if err := os.WriteFile(path, big, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var tooLarge *encoding.TooLargeError
+	if _, err := c.ReadBlobFrom(t.Context(), f, n); !errors.As(err, &tooLarge) {
+		t.Fatalf("a file grown past the limit: %v, want a TooLargeError", err)
 	}
 }
