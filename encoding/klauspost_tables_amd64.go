@@ -54,7 +54,6 @@ func klauspostLeanInit() {
 		return // klauspost's own initialisation, with its reference tables
 	}
 	klauspostInitOnce.Do(func() {
-		capL3()
 		klauspostInitLUTs()
 		klauspostInitFFTSkew()
 		buildMultiply256LUT()
@@ -72,6 +71,10 @@ func klauspostLeanInit() {
 // (n = 100, 64 MiB); with 4 MiB, 22 KB chunks. A devnet's CPU per 64 MiB CLI
 // store fell by about 20 ms of 730 (st.sh, two alternating runs of 6).
 func capL3() { cpuid.CPU.Cache.L3 = cappedL3(cpuid.CPU.Cache.L2, cpuid.CPU.Cache.L3) }
+
+// At package initialisation, before any goroutine of this package reads
+// cpuid.CPU (klauspost reads it on every encode).
+func init() { capL3() }
 
 // cappedL3 is the L3 size capL3 leaves klauspost to see.
 func cappedL3(l2, l3 int) int {

@@ -28,28 +28,29 @@ func TestPoolClass(t *testing.T) {
 // buffer never handed back leaves no entry once collected.
 func TestRecycleSliver(t *testing.T) {
 	const n = 1<<20 + 100
-	buf := frameBuffer(n)
-	if cap(buf) != frameBufferSize(n) {
-		t.Fatalf("frameBuffer(%d) holds %d bytes, want %d", n, cap(buf), frameBufferSize(n))
-	}
-	data := buf[4096 : 4096+n-200]
-	lendFrame(buf, data)
-	RecycleSliver(make([]byte, 10)) // another origin
-	RecycleSliver(data)
-	RecycleSliver(data) // a second call
-	// sync.Pool keeps per-P caches: allow a few tries (the goroutine may
-	// move between Ps).
-	var got []byte
-	for range 100 {
-		if got = frameBuffer(n); addr(got) == addr(buf) {
+	// sync.Pool keeps per-P caches, and under the race detector drops a
+	// quarter of what it is given: allow a few tries.
+	reused := false
+	for range 50 {
+		buf := frameBuffer(n)
+		if cap(buf) != frameBufferSize(n) {
+			t.Fatalf("frameBuffer(%d) holds %d bytes, want %d", n, cap(buf), frameBufferSize(n))
+		}
+		data := buf[4096 : 4096+n-200]
+		lendFrame(buf, data)
+		RecycleSliver(make([]byte, 10)) // another origin
+		RecycleSliver(data)
+		RecycleSliver(data) // a second call
+		if _, ok := lent.Load(addr(data)); ok {
+			t.Fatal("a recycled buffer is still lent")
+		}
+		if got := frameBuffer(n); addr(got) == addr(buf) {
+			reused = true
 			break
 		}
 	}
-	if addr(got) != addr(buf) {
-		t.Error("a recycled buffer did not serve the next frame of its class")
-	}
-	if _, ok := lent.Load(addr(data)); ok {
-		t.Error("a recycled buffer is still lent")
+	if !reused {
+		t.Error("a recycled buffer never served the next frame of its class")
 	}
 	// Lent and dropped: collected, its entry goes.
 	key := func() uintptr {
