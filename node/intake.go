@@ -28,10 +28,9 @@ type sliverKey struct {
 type held struct {
 	encoding.Sliver
 	owner peer.ID
-	// sum is store.SliverSum of Data if summed: taken right after the
-	// sliver's verification, while its bytes are in the caches.
-	sum    uint32
-	summed bool
+	// sum is store.SliverSum of Data, taken right after the sliver's
+	// verification, while its bytes are in the caches.
+	sum uint32
 }
 
 func (h *held) size() int64 { return int64(len(h.Data)) }
@@ -398,7 +397,7 @@ func (s *sink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 	}
 	// sl.Data is the sink's (p2p.SliverSink): it is kept, not copied, and
 	// now reserved in the budget.
-	s.staged = append(s.staged, held{Sliver: sl, owner: s.owner, sum: sum, summed: true})
+	s.staged = append(s.staged, held{Sliver: sl, owner: s.owner, sum: sum})
 	s.bytes += size
 	return nil
 }
@@ -533,12 +532,9 @@ func (in *intake) pairUp(id encoding.BlobID, hs []held) (pairs []store.ShardPair
 		p := byPair[pair]
 		switch {
 		case p.primary != nil && p.secondary != nil:
-			sp := store.ShardPair{Shard: uint16(id.ShardForPair(pair, nn)),
-				Pair: encoding.SliverPair{Primary: p.primary.Sliver, Secondary: p.secondary.Sliver}}
-			if p.primary.summed && p.secondary.summed {
-				sp.Sums = &[2]uint32{p.primary.sum, p.secondary.sum}
-			}
-			pairs = append(pairs, sp)
+			pairs = append(pairs, store.ShardPair{Shard: uint16(id.ShardForPair(pair, nn)),
+				Pair: encoding.SliverPair{Primary: p.primary.Sliver, Secondary: p.secondary.Sliver},
+				Sums: &[2]uint32{p.primary.sum, p.secondary.sum}})
 			complete = append(complete, *p.primary, *p.secondary)
 		case p.primary != nil:
 			rest = append(rest, *p.primary)

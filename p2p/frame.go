@@ -58,17 +58,6 @@ type frameReader struct {
 	scope memoryScope // nil: no accounting
 	held  int         // bytes reserved in scope for the current buffer
 	buf   []byte      // reused by next when reuse is set
-	// lend is nextOwnedAligned's buffer for its last frame (see lendData).
-	lend []byte
-}
-
-// lendData records that data, part of the last frame nextOwnedAligned
-// read, may be handed back with RecycleSliver.
-func (f *frameReader) lendData(data []byte) {
-	if f.lend != nil {
-		lendFrame(f.lend, data)
-		f.lend = nil
-	}
 }
 
 func newFrameReader(r io.Reader, scope memoryScope) *frameReader {
@@ -130,10 +119,10 @@ const ownedAlign = 4096
 // nextOwnedAligned is nextOwned, with the buffer placed so that byte
 // at(n) of an n-byte frame (if at is not nil and returns an offset in the
 // frame) lies at a multiple of ownedAlign in memory: the store writes a
-// sliver's data from there to disk with direct I/O, without a copy.
+// sliver's data from there to disk with direct I/O, without a copy. The
+// buffer is lent from the frame pool for that part (see RecycleSliver).
 func (f *frameReader) nextOwnedAligned(max int, at func(n int) int) ([]byte, error) {
 	f.release()
-	f.lend = nil
 	n, err := readFrameLen(f.r, max)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -150,7 +139,9 @@ func (f *frameReader) nextOwnedAligned(max int, at func(n int) int) ([]byte, err
 			buf := frameBuffer(n + ownedAlign)
 			shift := (ownedAlign - int((addr(buf)+uintptr(off))%ownedAlign)) % ownedAlign
 			b = buf[shift : shift+n : shift+n]
-			f.lend = buf
+			// The caller may hand the part back (RecycleSliver); a frame
+			// that does not decode leaves an entry until buf is collected.
+			lendFrame(buf, b[off:])
 		}
 	}
 	if b == nil {

@@ -216,6 +216,15 @@ func TestNextOwnedAligned(t *testing.T) {
 		if sc.reserved != wantRes {
 			t.Errorf("data of %d bytes: %d reserved, want %d", dataLen, sc.reserved, wantRes)
 		}
+		// A pooled buffer is lent for the sliver's data, as decoded.
+		_, isLent := lent.Load(addr(got.Data))
+		if pooled := frameBufferSize(len(b)+ownedAlign) >= minPooledFrame; isLent != pooled {
+			t.Errorf("data of %d bytes: lent %v, want %v", dataLen, isLent, pooled)
+		}
+		RecycleSliver(got.Data)
+		if _, ok := lent.Load(addr(got.Data)); ok {
+			t.Errorf("data of %d bytes: still lent after RecycleSliver", dataLen)
+		}
 		fr.release()
 	}
 }

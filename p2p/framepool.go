@@ -57,10 +57,10 @@ func poolClass(n int) int {
 // frameBuffer returns a buffer of at least n bytes (its capacity is what it
 // holds): recycled if one of its class is free, else new.
 func frameBuffer(n int) []byte {
-	c := frameBufferSize(n)
-	if c == n && (n < minPooledFrame || n > maxPooledFrame) {
+	if n < minPooledFrame || n > maxPooledFrame {
 		return make([]byte, n)
 	}
+	c := poolClass(n)
 	if p, ok := framePools.Load(c); ok {
 		if b, ok := p.(*sync.Pool).Get().(*[]byte); ok {
 			return (*b)[:c]

@@ -570,9 +570,6 @@ func (s *Server) serveSliverPut(ctx context.Context, st *serverStream) error {
 		if err == nil {
 			sl, err = decodeSliverPutFrame(b)
 		}
-		if err == nil {
-			st.frames.lendData(sl.Data) // the sink may hand it back: RecycleSliver
-		}
 		if err != nil {
 			if refusable(err) {
 				return st.respondErr(fmt.Errorf("sliver frame %d of %d: %w", i+1, count, err))

@@ -443,7 +443,7 @@ func (l *sliverLog) read(ref sliverRef) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: read segment %d: %v", ErrIO, ref.seg, err)
 	}
-	if got := crc32.Checksum(buf, castagnoli); got != ref.crc {
+	if got := SliverSum(buf); got != ref.crc {
 		return nil, fmt.Errorf("%w: segment %d offset %d: stored %08x, computed %08x", errChecksum, ref.seg, ref.off, ref.crc, got)
 	}
 	return buf, nil
