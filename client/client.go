@@ -86,6 +86,11 @@ type Config struct {
 	// (plus their transfer time at 16 MiB/s) before it also rebuilds them
 	// from the other nodes. Default DefaultHedgeDelay.
 	HedgeDelay time.Duration
+	// SymbolReadMinRow is the row size from which a range read fetches,
+	// of a row it covers at most half of, only the symbols that hold the
+	// range, with their Merkle proofs (Blob.StreamRange). Default
+	// DefaultSymbolReadMinRow; negative: always whole rows.
+	SymbolReadMinRow int
 	// MaxBlobSize caps the blobs Store accepts below the codec's maximum
 	// for the network's shard count. 0 means the codec's maximum.
 	MaxBlobSize uint64
@@ -122,6 +127,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.HedgeDelay == 0 {
 		c.HedgeDelay = DefaultHedgeDelay
+	}
+	if c.SymbolReadMinRow == 0 {
+		c.SymbolReadMinRow = DefaultSymbolReadMinRow
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = p2p.DefaultRequestTimeout

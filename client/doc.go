@@ -38,12 +38,21 @@
 // holding them, at most Config.ReadWindow bytes at a time, and writes each
 // row, in order, once it verified against its hash in the metadata. The
 // first byte of a large blob thus leaves after one row, and a read holds
-// its window, not the blob.
+// its window, not the blob. A row of 1 MiB or more that the range covers at
+// most half of is read as the symbols that hold the range (p2p symbols/get),
+// each with its Merkle proof against the row's hash: a 1 MB range of a
+// 140 MB blob moves about 1 MB.
 //
 // Consistency: every row written has been verified against the metadata's
 // primary sliver hash, which is what Walrus's default consistency check
 // (encoding.CheckDefault) establishes for a decoded blob: every reader that
-// passes it gets the bytes the systematic slivers commit to. It cannot
+// passes it gets the bytes the systematic slivers commit to. A symbol read
+// writes symbols proven to be leaves of the row's Merkle tree, the same
+// bytes, with one difference: a whole-row read also checks that the row
+// re-expands to its hash, so for a row the writer encoded inconsistently
+// (which no honest node stores, and an inconsistency proof then marks
+// invalid on chain) it fails where a symbol read returns the committed
+// leaves. Two readers never get different bytes for the same range. It cannot
 // re-encode the whole blob before sending its first byte, so the strict
 // check (encoding.CheckStrict: the blob re-encodes to every sliver hash,
 // and so to its ID) is not streamed: ReadOptions.Strict reads rows verified

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/p2p"
 )
@@ -47,6 +49,13 @@ const (
 	// encoder). Started with the metadata, it runs while the first rows are
 	// fetched instead of after they arrive.
 	warmBlobSize = 4 << 20
+	// DefaultSymbolReadMinRow is the row size from which a range read asks the
+	// node holding a row it covers only in part for the symbols that hold
+	// the range, with their Merkle proofs (symbols/get), instead of the
+	// whole row, when those symbols are at most half of it: a 1 MB range of
+	// a 140 MB blob then moves about 1 MB instead of one or two 4.1 MB rows,
+	// and the reader hashes those bytes instead of expanding the rows.
+	DefaultSymbolReadMinRow = 1 << 20
 )
 
 // ErrRangeNotSatisfiable is returned by Blob.StreamRange for a range that
@@ -161,8 +170,11 @@ func (b *Blob) Stream(ctx context.Context, w io.Writer) (int64, error) {
 // range, from the nodes holding them (one request per row for large blobs,
 // one per node for small ones), with at most Config.ReadWindow bytes asked
 // for or waiting to be written (two rows at first, doubling with each row
-// written, so that the first row arrives early). Each row is verified against its hash in
-// the metadata before a byte of it is written; a node that fails or lies
+// written, so that the first row arrives early). A row of
+// Config.SymbolReadMinRow bytes or more that the range covers at most half of is read as the
+// symbols that hold the range, each verified by its Merkle proof against the
+// row's hash (see the package doc on consistency). Each row is verified
+// against its hash in the metadata before a byte of it is written; a node that fails or lies
 // (logged with its peer ID, not asked again during this Blob's reads) or
 // stays silent for Config.HedgeDelay has its rows rebuilt from the other
 // nodes' recovery symbols, which are verified against their slivers'
@@ -190,21 +202,34 @@ func (b *Blob) StreamRange(ctx context.Context, w io.Writer, start, length int64
 // rowSlot is one row of a streamed range.
 type rowSlot struct {
 	data       []byte // verified, until written
+	off        int64  // of data in the row: a symbol read's first symbol
 	done       bool
-	reserved   bool // counted in the window
-	fetching   bool // asked of its node, no answer yet
-	recovering bool // queued for or in a recovery
+	reserved   int64 // bytes counted in the window: a row, or a symbol read's symbols
+	fetching   bool  // asked of its node, no answer yet
+	recovering bool  // queued for or in a recovery
 }
 
 // fetchTask is one GetSlivers request of a streamed read: member's
 // primary slivers of rows (blob rows, ascending).
 type fetchTask struct {
-	member  int
-	rows    []int
-	started time.Time
-	allow   time.Duration // before it is hedged, given what was in flight
-	hedged  bool
-	running bool // asked, not answered
+	member int
+	rows   []int
+	// first and count, if count > 0, make the task a symbol read: symbols
+	// [first, first+count) of its one row (symbols/get).
+	first, count int
+	started      time.Time
+	allow        time.Duration // before it is hedged, given what was in flight
+	hedged       bool
+	running      bool // asked, not answered
+}
+
+// cost is the bytes t asks for: its rows of rowLen bytes, or its symbols
+// of s bytes.
+func (t *fetchTask) cost(rowLen, s int64) int64 {
+	if t.count > 0 {
+		return int64(t.count) * s
+	}
+	return int64(len(t.rows)) * rowLen
 }
 
 // streamEvent is what a fetch or a recovery goroutine reports.
@@ -215,6 +240,7 @@ type streamEvent struct {
 	arrived bool
 	rows    []int
 	data    [][]byte // data[k] is row rows[k], verified; nil if it failed
+	off     int64    // of data[k] in its row (a symbol read's)
 	// errs[k] is why row rows[k] failed (fetches); err fails a recovery.
 	errs []error
 	err  error
@@ -225,7 +251,7 @@ type streamer struct {
 	r0   int
 	rows []rowSlot
 
-	held     int64 // bytes of reserved rows
+	held     int64 // bytes reserved by rows
 	arrived  int   // rows whose fetch answered
 	failed   map[int]error
 	slow     map[int]bool // members with a hedged request
@@ -237,7 +263,7 @@ func (st *streamer) slot(r int) *rowSlot { return &st.rows[r-st.r0] }
 // tasks groups the rows by the member holding them, in row order, at
 // most readBatchBytes (and MaxSliversPerRequest) per request, ordered by
 // first row.
-func (st *streamer) tasks() []*fetchTask {
+func (st *streamer) tasks(start, length int64) []*fetchTask {
 	b := st.b
 	n := b.v.codec.Params().N
 	owner := b.v.committee.ShardOwners()
@@ -248,6 +274,10 @@ func (st *streamer) tasks() []*fetchTask {
 	for k := range st.rows {
 		r := st.r0 + k
 		m := owner[b.id.ShardForPair(r, n)]
+		if first, count, ok := st.symbolRead(r, start, length); ok {
+			out = append(out, &fetchTask{member: m, rows: []int{r}, first: first, count: count})
+			continue
+		}
 		t := open[m]
 		if t == nil || len(t.rows) >= per {
 			t = &fetchTask{member: m}
@@ -264,7 +294,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 	c := b.c
 	window := c.cfg.ReadWindow
 	rowLen := int64(b.rowLen)
-	tasks := st.tasks()
+	tasks := st.tasks(start, length)
 	st.failed = make(map[int]error)
 	st.slow = make(map[int]bool)
 	st.failed[-1] = errors.New("client: no committee member holds the shard")
@@ -288,10 +318,12 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 		}
 	}
 
-	reserve := func(r int) {
-		if s := st.slot(r); !s.reserved {
-			s.reserved = true
-			st.held += rowLen
+	// reserve counts bytes of row r in the window: the whole row unless
+	// it is read as symbols (those, until it goes to a recovery).
+	reserve := func(r int, bytes int64) {
+		if s := st.slot(r); s.reserved < bytes {
+			st.held += bytes - s.reserved
+			s.reserved = bytes
 		}
 	}
 	toRecovery := func(r int) {
@@ -299,7 +331,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 		if s.done || s.recovering {
 			return
 		}
-		reserve(r)
+		reserve(r, rowLen)
 		s.recovering = true
 		st.recQueue = append(st.recQueue, r)
 	}
@@ -308,8 +340,12 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 		return 0, fmt.Errorf("client: blob %s: %w", b.id, err)
 	}
 	startFetch := func(t *fetchTask) {
+		if t.count > 0 {
+			st.startSymbolRead(sctx, t, &wg, send, reserve)
+			return
+		}
 		for _, r := range t.rows {
-			reserve(r)
+			reserve(r, rowLen)
 			st.slot(r).fetching = true
 		}
 		t.started, t.running = time.Now(), true
@@ -389,9 +425,9 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 			s := st.slot(cursor)
 			lo, hi := int64(cursor)*rowLen, int64(cursor+1)*rowLen
 			lo, hi = max(lo, start), min(hi, start+length)
-			data := s.data[lo-int64(cursor)*rowLen : hi-int64(cursor)*rowLen]
+			data := s.data[lo-int64(cursor)*rowLen-s.off : hi-int64(cursor)*rowLen-s.off]
 			s.data = nil
-			st.held -= rowLen
+			st.held -= s.reserved
 			n, err := w.Write(data)
 			written += int64(n)
 			if err != nil {
@@ -407,7 +443,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 		// task holding the cursor's row).
 		for next < len(tasks) {
 			t := tasks[next]
-			cost := int64(len(t.rows)) * rowLen
+			cost := t.cost(rowLen, int64(b.s))
 			// Slow start: two rows' worth at first, doubling with each
 			// row that arrives, so the first rows get the links and
 			// cores to themselves and the first byte leaves early, and
@@ -515,7 +551,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 					if s := st.slot(r); !s.done {
 						s.done, s.data = true, blob[int64(r)*rowLen:min(int64(r+1)*rowLen, int64(len(blob)))]
 						s.recovering = false
-						reserve(r)
+						reserve(r, rowLen)
 					}
 				}
 				st.recQueue = st.recQueue[:0]
@@ -535,7 +571,7 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 			st.slot(r).fetching = false
 			if ev.data[k] != nil {
 				if s := st.slot(r); !s.done {
-					s.done, s.data = true, ev.data[k]
+					s.done, s.data, s.off = true, ev.data[k], ev.off
 				}
 				continue
 			}
@@ -563,6 +599,105 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 		}
 	}
 	return written, nil
+}
+
+// symbolRead reports whether row r of a range [start, start+length) is read
+// as symbols [first, first+count) of its primary sliver: the range covers
+// at most half of a row of Config.SymbolReadMinRow bytes or more.
+func (st *streamer) symbolRead(r int, start, length int64) (first, count int, ok bool) {
+	b := st.b
+	rowLen := int64(b.rowLen)
+	if m := b.c.cfg.SymbolReadMinRow; m < 0 || rowLen < int64(m) {
+		return 0, 0, false
+	}
+	lo, hi := max(int64(r)*rowLen, start), min(int64(r+1)*rowLen, start+length)
+	first = int((lo - int64(r)*rowLen) / int64(b.s))
+	last := int((hi - 1 - int64(r)*rowLen) / int64(b.s))
+	count = last - first + 1
+	if int64(count*b.s)*2 > rowLen {
+		return 0, 0, false
+	}
+	return first, count, true
+}
+
+// startSymbolRead starts symbol read t: its row's symbols from the node
+// holding it, each verified against the row's hash in the metadata by its
+// Merkle proof, so every byte written is one the row's hash commits to
+// (leaf j of the row's tree). A node that does not serve symbols/get is
+// asked for the whole row instead.
+func (st *streamer) startSymbolRead(ctx context.Context, t *fetchTask, wg *sync.WaitGroup, send func(streamEvent), reserve func(int, int64)) {
+	b := st.b
+	c := b.c
+	r := t.rows[0]
+	reserve(r, t.cost(int64(b.rowLen), int64(b.s)))
+	st.slot(r).fetching = true
+	t.started, t.running = time.Now(), true
+	t.allow = c.cfg.HedgeDelay + time.Duration(st.held*int64(time.Second)/hedgeRate)
+	positions := make([]uint16, t.count)
+	for k := range positions {
+		positions[k] = uint16(t.first + k)
+	}
+	p := b.v.peers[t.member]
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ev := streamEvent{task: t, rows: t.rows, data: make([][]byte, 1), errs: make([]error, 1), off: int64(t.first * b.s)}
+		syms, err := c.p2p.GetSymbols(ctx, p, b.id, encoding.Primary, uint16(r), positions, b.s)
+		if errors.Is(err, p2p.ErrNotSupported) {
+			st.wholeRow(ctx, t, p, send)
+			return
+		}
+		send(streamEvent{task: t, arrived: true, err: err})
+		ev.err = err
+		if err == nil {
+			data := make([]byte, t.count*b.s)
+			for k := range syms {
+				b.fetched.Add(int64(len(syms[k].Data)))
+				if verr := b.v.codec.VerifyRecoverySymbol(b.md, &syms[k]); verr != nil {
+					ev.errs[0] = fmt.Errorf("%w: symbol %d of primary sliver %d: %w", errUnverified, syms[k].TargetIndex, r, verr)
+					break
+				}
+				copy(data[k*b.s:], syms[k].Data)
+			}
+			if ev.errs[0] == nil {
+				ev.data[0] = data
+			}
+		}
+		send(ev)
+	}()
+}
+
+// wholeRow reads t's one row as a whole primary sliver from p, for a symbol
+// read that p does not serve.
+func (st *streamer) wholeRow(ctx context.Context, t *fetchTask, p peer.ID, send func(streamEvent)) {
+	b := st.b
+	r := t.rows[0]
+	size := b.rowLen
+	out, err := b.c.p2p.GetSlivers(ctx, p, b.id, encoding.Primary, []uint16{uint16(r)}, size)
+	send(streamEvent{task: t, arrived: true, err: err})
+	ev := streamEvent{task: t, rows: t.rows, data: make([][]byte, 1), errs: make([]error, 1), err: err}
+	if err == nil && len(out) > 0 {
+		if sr := out[0]; sr.Err != nil {
+			ev.errs[0] = sr.Err
+		} else {
+			sl := sr.Sliver
+			sl.Axis = encoding.Primary
+			b.fetched.Add(int64(len(sl.Data)))
+			if b.warm != nil {
+				select {
+				case <-b.warm:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if err := b.c.verifySliver(ctx, b.v, b.md, &sl); err != nil {
+				ev.errs[0] = fmt.Errorf("%w: primary sliver %d: %w", errUnverified, sl.Index, err)
+			} else {
+				ev.data[0] = sl.Data
+			}
+		}
+	}
+	send(ev)
 }
 
 // verifySliver verifies sl against md, at most GOMAXPROCS at once in the

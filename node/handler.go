@@ -101,6 +101,54 @@ func (h *handler) GetSliver(ctx context.Context, id encoding.BlobID, axis encodi
 	return sl, nil
 }
 
+// GetSymbols implements p2p.SymbolHandler: the symbols at positions of the
+// expansion of the stored sliver (axis, index), with their proofs. The
+// sliver is expanded and hashed as a whole (its proofs need every leaf), so
+// a request costs the node one sliver's verification; the read it serves
+// moves only the symbols.
+func (h *handler) GetSymbols(ctx context.Context, id encoding.BlobID, axis encoding.Axis, index uint16, positions []uint16) ([]encoding.RecoverySymbol, error) {
+	v := h.views.load()
+	n := v.n()
+	if int(index) >= n {
+		return nil, fmt.Errorf("%w: sliver index %d, n = %d", p2p.ErrInvalid, index, n)
+	}
+	targets := make([]int, len(positions))
+	for i, x := range positions {
+		if int(x) >= n {
+			return nil, fmt.Errorf("%w: symbol position %d, n = %d", p2p.ErrInvalid, x, n)
+		}
+		targets[i] = int(x)
+	}
+	if err := h.notServable(ctx, id); err != nil {
+		return nil, err
+	}
+	shard := shardOf(id, axis, int(index), n)
+	if !v.serves(shard) {
+		return nil, fmt.Errorf("%w: %s sliver %d of blob %s is on shard %d", p2p.ErrNotAssigned, axis, index, id, shard)
+	}
+	md, err := h.store.Metadata(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: no metadata for blob %s", p2p.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sl, err := h.store.Sliver(ctx, shard, id, axis)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s sliver %d of blob %s", p2p.ErrNotFound, axis, index, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out, err := h.codec.RecoverySymbols(md, &sl, targets)
+	if err != nil {
+		h.log.Error("stored sliver does not match its metadata", "blob_id", id, "shard", shard, "axis", axis, "err", err)
+		return nil, fmt.Errorf("%w: %s sliver %d of blob %s is damaged", p2p.ErrNotFound, axis, index, id)
+	}
+	h.metrics.symbolsServed.Add(float64(len(out)))
+	return out, nil
+}
+
 // missingShards returns the shards the node holds in v that lack a pair of
 // the blob.
 func missingShards(ctx context.Context, st *store.Store, id encoding.BlobID, v *view) ([]uint16, error) {
@@ -312,3 +360,5 @@ func (h *handler) GetStatus(ctx context.Context, id encoding.BlobID) (p2p.BlobSt
 	st.StoredSlivers = uint32(2 * n)
 	return st, nil
 }
+
+var _ p2p.SymbolHandler = (*handler)(nil)

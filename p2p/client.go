@@ -3,6 +3,7 @@ package p2p
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	msmux "github.com/multiformats/go-multistream"
 
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/encoding/bcs"
@@ -125,6 +127,8 @@ func (c *Client) exchange(ctx context.Context, p peer.ID, proto protocol.ID,
 			return err // the caller's context: classify reports it
 		case sctx.Err() != nil:
 			return fmt.Errorf("%w: opening stream: %v", ErrTimeout, err)
+		case errors.Is(err, msmux.ErrNotSupported[protocol.ID]{}):
+			return fmt.Errorf("%w: %w: %s: %v", ErrUnavailable, ErrNotSupported, proto, err)
 		default:
 			// Whatever libp2p says (a dial's own timeouts included), the
 			// peer could not be reached within our deadline.

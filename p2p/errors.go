@@ -48,8 +48,12 @@ var (
 // Errors of the transport, seen by a Client's callers.
 var (
 	// ErrUnavailable means the peer could not be reached or dropped the
-	// stream: no address, dial failure, protocol not supported, reset.
+	// stream: no address, dial failure, reset.
 	ErrUnavailable = errors.New("p2p: peer unavailable")
+	// ErrNotSupported means the peer was reached but does not serve the
+	// protocol (an optional one, such as symbols/get, or a newer version).
+	// It comes with ErrUnavailable: the peer cannot answer the request.
+	ErrNotSupported = errors.New("p2p: protocol not supported by peer")
 	// ErrTimeout means the exchange did not finish before its deadline (the
 	// Client's timeout or the context's deadline, whichever came first).
 	// When the context's deadline expired, the error also matches

@@ -160,6 +160,10 @@ func FuzzRecoveryRequest(f *testing.F) {
 	fuzzStruct(f, &recoveryRequest{BlobID: blobID1, Axis: 0, Indices: bcsVec[uint16]{4}})
 }
 
+func FuzzSymbolsRequest(f *testing.F) {
+	fuzzStruct(f, &symbolsRequest{BlobID: blobID1, Axis: 0, Index: 17, Positions: bcsVec[uint16]{4, 5, 6}})
+}
+
 func FuzzAckResponse(f *testing.F) { fuzzResult(f, &unit{}) }
 
 func FuzzMetadataResponse(f *testing.F) { fuzzResult(f, &bcsMetadata{seedMetadata(f)}) }

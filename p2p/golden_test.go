@@ -162,6 +162,14 @@ func goldenCases(tb testing.TB) []goldenCase {
 		{"recovery-get-request", one("recovery/get request: blob_id ‖ axis u8 ‖ vector<u16> indices (targets)",
 			encodeBCS(&recoveryRequest{BlobID: blobID1, Axis: 0, Indices: bcsVec[uint16]{7}}),
 			func(d *bcstest.Dump) { dissectBlobID(d); dissectAxis(d, "axis"); dissectIndices(d) }, roundTrip[recoveryRequest])},
+		{"symbols-get-request", one("symbols/get request: blob_id ‖ axis u8 ‖ index u16 ‖ vector<u16> positions",
+			encodeBCS(&symbolsRequest{BlobID: blobID1, Axis: 0, Index: 17, Positions: bcsVec[uint16]{4, 5}}),
+			func(d *bcstest.Dump) {
+				dissectBlobID(d)
+				dissectAxis(d, "axis")
+				d.U16("index")
+				dissectIndices(d)
+			}, roundTrip[symbolsRequest])},
 		{"recovery-get-response", one("recovery/get response: Result<vector<RecoverySymbol>>, Ok",
 			encodeOK(&recoveryResponse{Symbols: bcsVec[bcsRecoverySymbol]{sym(2, 7), sym(5, 7)}}),
 			func(d *bcstest.Dump) {

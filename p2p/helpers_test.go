@@ -347,6 +347,24 @@ func (m *memHandler) GetRecoverySymbols(ctx context.Context, id encoding.BlobID,
 	return out, nil
 }
 
+func (m *memHandler) GetSymbols(ctx context.Context, id encoding.BlobID, axis encoding.Axis, index uint16, positions []uint16) ([]encoding.RecoverySymbol, error) {
+	if err := m.enter(ctx, "GetSymbols"); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	md := m.metadata[id]
+	sl, ok := m.slivers[sliverKey{id, axis, index}]
+	if md == nil || m.codec == nil || !ok {
+		return nil, fmt.Errorf("%w: %s sliver %d of blob %s", ErrNotFound, axis, index, id)
+	}
+	targets := make([]int, len(positions))
+	for i, t := range positions {
+		targets[i] = int(t)
+	}
+	return m.codec.RecoverySymbols(md, &sl, targets)
+}
+
 func (m *memHandler) GetStatus(ctx context.Context, id encoding.BlobID) (BlobStatus, error) {
 	if err := m.enter(ctx, "GetStatus"); err != nil {
 		return BlobStatus{}, err

@@ -225,7 +225,7 @@ func (l Limits) resourceLimits() rcmgr.ConcreteLimitConfig {
 	}
 	ours := map[protocol.ID]rcmgr.ResourceLimits{}
 	for _, p := range []protocol.ID{ProtocolMetadataPut, ProtocolMetadataGet, ProtocolSliverPut, ProtocolSliverGet,
-		ProtocolConfirmationGet, ProtocolRecoveryGet, ProtocolStatusGet, ProtocolChallengeGet, ProtocolShardSyncGet} {
+		ProtocolConfirmationGet, ProtocolRecoveryGet, ProtocolStatusGet, ProtocolChallengeGet, ProtocolShardSyncGet, ProtocolSymbolsGet} {
 		ours[p] = unlimited
 	}
 	partial := rcmgr.PartialLimitConfig{

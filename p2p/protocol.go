@@ -27,6 +27,10 @@ const (
 	// an epoch change (DESIGN.md §5, step 7; shardsync.go). A Server serves
 	// it when its Handler is a ShardSyncHandler.
 	ProtocolShardSyncGet protocol.ID = "/walrus/shard-sync/get/1.0.0"
+	// ProtocolSymbolsGet carries a sliver's symbols with their proofs, for
+	// reads of part of a row (symbols.go). A Server serves it when its
+	// Handler is a SymbolHandler.
+	ProtocolSymbolsGet protocol.ID = "/walrus/symbols/get/1.0.0"
 )
 
 // ServiceName is the resource-manager service that owns the streams of

@@ -211,6 +211,9 @@ func (s *Server) protocols() map[protocol.ID]serveFunc {
 	if _, ok := s.handler.(InconsistencyHandler); ok {
 		m[ProtocolInconsistencyPut] = s.serveInconsistency
 	}
+	if _, ok := s.handler.(SymbolHandler); ok {
+		m[ProtocolSymbolsGet] = s.serveSymbols
+	}
 	return m
 }
 
@@ -720,6 +723,12 @@ func (s *Server) serveRecovery(ctx context.Context, st *serverStream) error {
 	if err != nil {
 		return st.respondErr(handlerErr(st.log, err))
 	}
+	return st.respondSymbols(syms)
+}
+
+// respondSymbols answers with syms (recovery/get's and symbols/get's
+// response), or with ErrTooLarge for more than MaxRecoveryFrameSize.
+func (st *serverStream) respondSymbols(syms []encoding.RecoverySymbol) error {
 	resp := recoveryResponse{Symbols: make(bcsVec[bcsRecoverySymbol], len(syms))}
 	size := 8
 	for i := range syms {
@@ -727,7 +736,7 @@ func (s *Server) serveRecovery(ctx context.Context, st *serverStream) error {
 		size += 5 + 5 + len(syms[i].Data) + 5 + 32*len(syms[i].Proof)
 	}
 	if size > MaxRecoveryFrameSize {
-		return st.respondErr(fmt.Errorf("%w: %d recovery symbols (about %d bytes) over MaxRecoveryFrameSize; ask for fewer targets",
+		return st.respondErr(fmt.Errorf("%w: %d symbols (about %d bytes) over MaxRecoveryFrameSize; ask for fewer",
 			ErrTooLarge, len(syms), size))
 	}
 	return st.respond(encodeOK(&resp))

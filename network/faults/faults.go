@@ -112,9 +112,13 @@ type Handler struct {
 	only     map[encoding.BlobID]bool // nil: the behavior applies to every blob
 	forgery  *chain.BLSPrivateKey
 	own      *chain.BLSPrivateKey
+	// noSymbols hides GetSymbols from the node's Server (ServeSymbols).
+	noSymbols bool
 
 	// Counters of requests that reached the handler, by kind.
 	MetadataPuts, MetadataGets, SliverPuts, SliversServed, Confirmations, RecoveryRequests, StatusRequests atomic.Int64
+	// SymbolRequests counts symbols/get requests.
+	SymbolRequests atomic.Int64
 	// ShardSyncRequests counts shard-sync requests, ShardSyncPairs the
 	// pairs they served.
 	ShardSyncRequests, ShardSyncPairs atomic.Int64
@@ -138,7 +142,11 @@ func New(own *chain.BLSPrivateKey) *Handler { return &Handler{own: own} }
 func (h *Handler) Middleware(inner p2p.Handler) p2p.Handler {
 	h.mu.Lock()
 	h.inner = inner
+	hide := h.noSymbols
 	h.mu.Unlock()
+	if hide {
+		return withoutSymbols{h, h, h, h}
+	}
 	return h
 }
 
