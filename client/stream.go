@@ -360,35 +360,9 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 			defer wg.Done()
 			out, err := c.p2p.GetSlivers(sctx, p, b.id, encoding.Primary, idx, size)
 			send(streamEvent{task: t, arrived: true, err: err})
-			// Verify with the codec's tables: while they are built
-			// (once per process), encoding's table-free encoder would
-			// take the cores from them and from the fetches.
-			if b.warm != nil {
-				select {
-				case <-b.warm:
-				case <-sctx.Done():
-					return
-				}
+			if ev, ok := st.verified(sctx, t, out, err); ok {
+				send(ev)
 			}
-			ev := streamEvent{task: t, rows: t.rows, data: make([][]byte, len(t.rows)), errs: make([]error, len(t.rows)), err: err}
-			for k, sr := range out {
-				if k >= len(t.rows) {
-					break
-				}
-				if sr.Err != nil {
-					ev.errs[k] = sr.Err
-					continue
-				}
-				sl := sr.Sliver
-				sl.Axis = encoding.Primary
-				b.fetched.Add(int64(len(sl.Data)))
-				if err := c.verifySliver(sctx, b.v, b.md, &sl); err != nil {
-					ev.errs[k] = fmt.Errorf("%w: primary sliver %d: %w", errUnverified, sl.Index, err)
-					continue
-				}
-				ev.data[k] = sl.Data
-			}
-			send(ev)
 		}()
 	}
 	recovering := false
@@ -671,33 +645,46 @@ func (st *streamer) startSymbolRead(ctx context.Context, t *fetchTask, wg *sync.
 // read that p does not serve.
 func (st *streamer) wholeRow(ctx context.Context, t *fetchTask, p peer.ID, send func(streamEvent)) {
 	b := st.b
-	r := t.rows[0]
-	size := b.rowLen
-	out, err := b.c.p2p.GetSlivers(ctx, p, b.id, encoding.Primary, []uint16{uint16(r)}, size)
+	out, err := b.c.p2p.GetSlivers(ctx, p, b.id, encoding.Primary, []uint16{uint16(t.rows[0])}, b.rowLen)
 	send(streamEvent{task: t, arrived: true, err: err})
-	ev := streamEvent{task: t, rows: t.rows, data: make([][]byte, 1), errs: make([]error, 1), err: err}
-	if err == nil && len(out) > 0 {
-		if sr := out[0]; sr.Err != nil {
-			ev.errs[0] = sr.Err
-		} else {
-			sl := sr.Sliver
-			sl.Axis = encoding.Primary
-			b.fetched.Add(int64(len(sl.Data)))
-			if b.warm != nil {
-				select {
-				case <-b.warm:
-				case <-ctx.Done():
-					return
-				}
-			}
-			if err := b.c.verifySliver(ctx, b.v, b.md, &sl); err != nil {
-				ev.errs[0] = fmt.Errorf("%w: primary sliver %d: %w", errUnverified, sl.Index, err)
-			} else {
-				ev.data[0] = sl.Data
-			}
+	if ev, ok := st.verified(ctx, t, out, err); ok {
+		send(ev)
+	}
+}
+
+// verified verifies the slivers of t's rows that a GetSlivers answered (err
+// its error) and returns the event that reports them; false if ctx ended
+// first. It verifies with the codec's tables: while they are built (once
+// per process), encoding's table-free encoder would take the cores from
+// them and from the fetches.
+func (st *streamer) verified(ctx context.Context, t *fetchTask, out []p2p.SliverResult, err error) (streamEvent, bool) {
+	b := st.b
+	if b.warm != nil {
+		select {
+		case <-b.warm:
+		case <-ctx.Done():
+			return streamEvent{}, false
 		}
 	}
-	send(ev)
+	ev := streamEvent{task: t, rows: t.rows, data: make([][]byte, len(t.rows)), errs: make([]error, len(t.rows)), err: err}
+	for k, sr := range out {
+		if k >= len(t.rows) {
+			break
+		}
+		if sr.Err != nil {
+			ev.errs[k] = sr.Err
+			continue
+		}
+		sl := sr.Sliver
+		sl.Axis = encoding.Primary
+		b.fetched.Add(int64(len(sl.Data)))
+		if err := b.c.verifySliver(ctx, b.v, b.md, &sl); err != nil {
+			ev.errs[k] = fmt.Errorf("%w: primary sliver %d: %w", errUnverified, sl.Index, err)
+			continue
+		}
+		ev.data[k] = sl.Data
+	}
+	return ev, true
 }
 
 // verifySliver verifies sl against md, at most GOMAXPROCS at once in the
