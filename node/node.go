@@ -216,6 +216,8 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	recov.invalid.start(ctx)
 	n.start(recov.invalid.wait)
 	n.started = time.Now()
+	// Status reads the scrubber, so it exists before the admin server answers.
+	n.scrub = n.newScrubber(codec, recov, atStart)
 	if cfg.AdminAddr != "off" {
 		adm := &admin{addr: cfg.AdminAddr, status: n.Status, metrics: m, log: log}
 		addr, stop, err := adm.start()
@@ -226,7 +228,6 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		closers = append(closers, stop)
 	}
 	n.start(func() { recov.scan(ctx) })
-	n.scrub = n.newScrubber(codec, recov, atStart)
 	n.start(func() { n.scrub.run(ctx) })
 	log.Info("storage node ready", "node_id", n.nodeID, "peer", n.keys.PeerID, "addrs", n.host.Addrs(), "shards", len(v.shards))
 	close(n.ready)
