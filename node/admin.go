@@ -44,6 +44,11 @@ type Status struct {
 	NShards     int    `json:"nShards"`
 	StartedAt   string `json:"startedAt"`
 	EventCursor string `json:"eventCursor"`
+	// EventReplays counts the replays of the chain's events from the start
+	// that rebuilt the records an excision lost (store.Excised.LostRecords);
+	// Replaying is true while one runs.
+	EventReplays uint64 `json:"eventReplays"`
+	Replaying    bool   `json:"replayingEvents"`
 	// UptimeSeconds is how long the node has run.
 	UptimeSeconds int64 `json:"uptimeSeconds"`
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/walrus-go/walrus/chain"
@@ -37,6 +38,61 @@ type follower struct {
 	log      *slog.Logger
 	// start runs fn in a goroutine the node waits for at shutdown.
 	start func(fn func())
+	// replayReq asks for a replay (requestReplay); replayUntil is the cursor
+	// the running one rebuilds the records up to, zero when none runs.
+	replayReq   chan struct{}
+	replayUntil chain.Cursor
+	// replays counts the replays done; replayingNow is set while one runs
+	// (both for Status).
+	replays      atomic.Uint64
+	replayingNow atomic.Bool
+}
+
+// requestReplay asks the follower to rebuild the records it writes from the
+// chain's events: an excision lost some of them (store.Excised.LostRecords).
+// Between two batches, the follower drops them all (store.ForgetRecords) and
+// reads the events again from the start. Up to where it was, it applies only
+// the blob events: the epoch changes it replays are done, and their effects
+// (views, shard states, garbage collection, syncs) stand. It is safe for
+// concurrent use; requests while one waits are one.
+func (f *follower) requestReplay() {
+	select {
+	case f.replayReq <- struct{}{}:
+	default:
+	}
+}
+
+// replay starts the rebuild of requestReplay from cursor, where the follower
+// is; it returns the cursor to read on from.
+func (f *follower) replay(ctx context.Context, cursor chain.Cursor) (chain.Cursor, error) {
+	if err := f.store.ForgetRecords(ctx); err != nil {
+		return cursor, err
+	}
+	f.log.Warn("records derived from the chain's events were lost; replaying the events from the start", "until", cursor)
+	f.metrics.replays.Inc()
+	f.replayUntil = cursor
+	f.replayingNow.Store(true)
+	f.replayed(ctx, chain.Cursor{}) // nothing to replay: the node had applied no event
+	return chain.Cursor{}, nil
+}
+
+// replaying reports whether ev is before the end of the running replay, where
+// the follower re-applies only the records.
+func (f *follower) replaying(ev chain.Event) bool {
+	return !f.replayUntil.IsZero() && !f.replayUntil.Less(ev.Cursor)
+}
+
+// replayed ends the running replay once the follower is back at its cursor.
+// The records of blobs that expired meanwhile came back with the replay (it
+// skips the epoch changes that collected them): they go now.
+func (f *follower) replayed(ctx context.Context, cursor chain.Cursor) {
+	if f.replayingNow.Load() && !cursor.Less(f.replayUntil) {
+		f.log.Info("records rebuilt from the chain's events", "until", f.replayUntil)
+		f.replayUntil = chain.Cursor{}
+		f.gc.expired(ctx)
+		f.replays.Add(1)
+		f.replayingNow.Store(false)
+	}
 }
 
 // run applies events until ctx ends. Each event's effect on the store and
@@ -76,6 +132,16 @@ func (f *follower) run(ctx context.Context) error {
 		}
 	}
 	for ctx.Err() == nil {
+		select {
+		case <-f.replayReq:
+			if cursor, err = f.replay(ctx, cursor); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("node: replaying the chain's events: %w", err)
+			}
+		default:
+		}
 		evs, err := f.chain.Events(ctx, cursor, eventBatch, f.pollWait)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -97,6 +163,7 @@ func (f *follower) run(ctx context.Context) error {
 			}
 			cursor = ev.Cursor
 			f.metrics.eventSeq.Set(float64(cursor.Seq))
+			f.replayed(ctx, cursor)
 		}
 	}
 	return nil
@@ -123,6 +190,12 @@ func (f *follower) apply(ctx context.Context, ev chain.Event) error {
 			f.recov.check(ctx, ev.BlobID)
 		}
 		return nil
+	}
+	if f.replaying(ev) {
+		// Done before: the replay only moves the cursor over it.
+		return f.store.SetEventCursor(ctx, cur)
+	}
+	switch ev.Kind {
 	case chain.EventEpochChangeStart:
 		return f.epochChange(ctx, ev, cur)
 	case chain.EventEpochChangeDone:

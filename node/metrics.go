@@ -14,7 +14,7 @@ type metrics struct {
 
 	pairsStored, bytesStored, rejected, sliversServed, symbolsServed,
 	confirmations, pairsRecovered, recoveryQueued, recoveryFailed,
-	gcDeleted, shardsDropped, chainErrors, liarsCaught prometheus.Counter
+	gcDeleted, shardsDropped, chainErrors, liarsCaught, replays prometheus.Counter
 
 	// Shard sync (shardsync.go) and the bytes recovery receives.
 	syncPairs, syncBytes, syncFallbacks, syncRecovered, syncServedPairs, syncServedBytes,
@@ -49,6 +49,7 @@ func newMetrics() *metrics {
 	m.gcDeleted = c("gc_blobs_deleted_total", "Expired blobs deleted.")
 	m.shardsDropped = c("shards_dropped_total", "Shards whose slivers were deleted after the node stopped holding them.")
 	m.chainErrors = c("chain_errors_total", "Failed reads of the chain's event stream.")
+	m.replays = c("event_replays_total", "Replays of the chain's events from the start, after an excision lost records written from them.")
 	m.liarsCaught = c("liars_caught_total", "Peers caught serving metadata or recovery symbols that do not verify, by recovery (each dropped for the rest of that blob's recovery).")
 	m.syncPairs = c("shard_sync_pairs_total", "Sliver pairs stored from a shard's previous holder (shard sync).")
 	m.syncBytes = c("shard_sync_bytes_total", "Sliver and metadata bytes received over shard sync.")

@@ -64,6 +64,7 @@ type Node struct {
 	sync      *shardSyncer
 	chal      *challenger
 	scrub     *scrubber
+	follow    *follower
 	metrics   *metrics
 	adminAddr string
 	started   time.Time
@@ -191,7 +192,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		metrics: newChallengeMetrics(m.reg), log: log.With("part", "challenges"), window: cfg.ChallengeWindow,
 		backoff: cfg.ChallengeBackoff, workers: cfg.ChallengeWorkers, start: n.start}
 	follow := &follower{chain: n.deps.Chain, store: n.store, views: n.views, intake: n.intake, recov: recov, gc: gc, sync: syncer,
-		chal: n.chal, account: n.keys.Account, nodeID: n.nodeID, pollWait: cfg.EventPollWait, metrics: m, log: log, start: n.start}
+		chal: n.chal, account: n.keys.Account, nodeID: n.nodeID, pollWait: cfg.EventPollWait, metrics: m, log: log, start: n.start,
+		replayReq: make(chan struct{}, 1)}
+	n.follow = follow
 	var h p2p.Handler = &handler{store: n.store, codec: codec, views: n.views, intake: n.intake, stored: stored,
 		signer: n.keys.Protocol, metrics: m, log: log, confirmationWait: cfg.ConfirmationWait, challenges: n.chal}
 	if n.deps.Middleware != nil {
@@ -218,6 +221,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	n.started = time.Now()
 	// Status reads the scrubber, so it exists before the admin server answers.
 	n.scrub = n.newScrubber(codec, recov, atStart)
+	n.scrub.replay = follow.requestReplay
 	if cfg.AdminAddr != "off" {
 		adm := &admin{addr: cfg.AdminAddr, status: n.Status, metrics: m, log: log}
 		addr, stop, err := adm.start()
@@ -298,6 +302,7 @@ func (n *Node) Status(ctx context.Context) Status {
 		BufferedB: n.intake.mem.used(), NShards: v.n(), StartedAt: n.started.UTC().Format(time.RFC3339),
 		SyncingShards: n.sync.claimed(), Scrub: n.scrub.status(),
 	}
+	st.EventReplays, st.Replaying = n.follow.replays.Load(), n.follow.replayingNow.Load()
 	st.Challenges, st.LastChallenges = n.chal.status()
 	st.DiskUsageB, _ = n.store.DiskUsage()
 	if c, err := n.store.EventCursor(ctx); err == nil {

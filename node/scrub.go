@@ -198,6 +198,9 @@ type scrubber struct {
 	exciseErr time.Time // last failed excision
 	followed  time.Time // last followPending
 	atStart   []store.Excised
+	// replay asks the follower to rebuild the records an excision lost
+	// (follower.requestReplay).
+	replay func()
 }
 
 // pendingPair is a dropped pair waiting for its rebuild.
@@ -521,6 +524,9 @@ func (sc *scrubber) excised(ctx context.Context, res store.Excised, took time.Du
 		}
 	}
 	sc.dropped(ctx, res.Pairs, 0)
+	if res.LostRecords && sc.replay != nil {
+		sc.replay()
+	}
 	if len(res.Lost) > 0 {
 		sc.log.Error("an excised table lost node state; the scan for missing pairs runs again", "lost", res.Lost)
 		sc.recov.scan(ctx)

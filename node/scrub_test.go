@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walrus-go/walrus/chain"
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/network"
 	"github.com/walrus-go/walrus/network/nettest"
@@ -358,4 +359,107 @@ func TestScrubRateBounded(t *testing.T) {
 		t.Errorf("verified %d bytes in %s at %d B/s, more than %d", st.BytesVerified, elapsed, node.MinScrubRate, limit)
 	}
 	t.Logf("verified %d bytes in %s at a rate of %d B/s", st.BytesVerified, elapsed.Round(time.Millisecond), node.MinScrubRate)
+}
+
+// TestScrubReplaysLostRecords flips a byte among a node's object records (the
+// records it writes from the chain's events). The excision that takes the
+// table out loses records; the node drops them all, replays the chain's
+// events from the start and ends with each blob's record exactly as before:
+// one registration each (none counted twice), every object record back, its
+// pairs kept, and a later deletion on chain still drops the deletable blob.
+func TestScrubReplaysLostRecords(t *testing.T) {
+	e := newEnv(t, nettest.Options{NodeConfig: scrubFast})
+	type stored struct {
+		enc *encoding.EncodedBlob
+		obj chain.BlobObject
+	}
+	var blobs []stored
+	for i := range 3 {
+		enc, obj := e.storeBlob(randomBytes(20_000, uint64(80+i)), 5, i == 2)
+		blobs = append(blobs, stored{enc, obj})
+	}
+	const victim = 1
+	for _, b := range blobs {
+		if err := e.nw.WaitHeld(e.ctx, b.enc.BlobID, victim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(e.nw.Nodes[victim].Config.DataDir, "db")
+	if err := e.nw.RestartNode(e.ctx, victim); err != nil { // into tables
+		t.Fatal(err)
+	}
+	cursor := e.nw.Nodes[victim].Running().Status(e.ctx).EventCursor
+	if err := e.nw.StopNode(victim); err != nil {
+		t.Fatal(err)
+	}
+	if flipInFiles(t, dir, blobs[1].obj.ID[:]) == 0 {
+		t.Fatalf("the object record is in no table of %s", dir)
+	}
+	if err := e.nw.StartNode(e.ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	var st node.Status
+	err := waitUntil(func() error {
+		st = e.nw.Nodes[victim].Running().Status(e.ctx)
+		if st.EventReplays == 0 || st.Replaying {
+			return fmt.Errorf("%w: %d replays, replaying %v, scrub %+v", errNotYet, st.EventReplays, st.Replaying, st.Scrub)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Scrub.ExcisedTables == 0 || len(st.Scrub.Lost) == 0 {
+		t.Errorf("scrub status %+v: want an excision that lost records", st.Scrub)
+	}
+	if st.EventCursor < cursor {
+		t.Errorf("event cursor %s after the replay, %s before", st.EventCursor, cursor)
+	}
+	if err := e.nw.StopNode(victim); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(dir, store.Options{Logger: nettest.Logger(t, false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range blobs {
+		rec, err := s.BlobRecord(e.ctx, b.enc.BlobID)
+		if err != nil {
+			t.Fatalf("blob %d record after the replay: %v", i, err)
+		}
+		if regs := rec.PermanentRegistered + rec.DeletableRegistered; regs != 1 || !rec.Certified || rec.EndEpoch != b.obj.EndEpoch() {
+			t.Errorf("blob %d record after the replay: %+v, want one certified registration to epoch %d", i, rec, b.obj.EndEpoch())
+		}
+		if orec, err := s.ObjectRecord(e.ctx, b.enc.BlobID, store.ObjectID(b.obj.ID)); err != nil || orec.Deletable != (i == 2) {
+			t.Errorf("blob %d object record after the replay: %+v, %v", i, orec, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.nw.StartNode(e.ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range blobs[:2] {
+		if err := e.nw.WaitHeld(e.ctx, b.enc.BlobID, victim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.nw.Chain.DeleteBlob(e.ctx, e.nw.Wallet, blobs[2].obj.ID); err != nil {
+		t.Fatal(err)
+	}
+	gone := blobs[2].enc.BlobID
+	err = waitUntil(func() error {
+		missing, err := e.nw.Nodes[victim].Running().MissingShards(e.ctx, gone)
+		if err != nil {
+			return err
+		}
+		if len(missing) < len(e.shards(e.committee(), victim)) {
+			return fmt.Errorf("%w: the deleted blob still has pairs on node %d", errNotYet, victim)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -71,6 +71,27 @@ type Excised struct {
 	// Lost names the key ranges of other tables (blob records, the event
 	// cursor, ...) that could not be read past a corrupt block and are gone.
 	Lost []string
+	// LostRecords reports that some of what Lost names is what the node
+	// derives from the chain's events (eventTables: blob records, their
+	// expiry entries, object records, the event cursor). Those depend on
+	// one another (an object record tells a replayed event from a new one),
+	// so the caller drops them all (ForgetRecords) and replays the events.
+	LostRecords bool
+}
+
+// eventTables are the tables the node writes from the chain's events.
+var eventTables = []byte{tagBlobRecord, tagExpiry, tagEventCursor, tagObject}
+
+// overlapsEventTables reports whether [a, b) (b nil: to the end) holds keys
+// of an event table.
+func overlapsEventTables(a, b []byte) bool {
+	for _, tag := range eventTables {
+		lo := prefix(tag)
+		if bytes.Compare(a, prefixEnd(lo)) < 0 && (b == nil || bytes.Compare(lo, b) < 0) {
+			return true
+		}
+	}
+	return false
 }
 
 // damageSet is the damage heard of and not yet excised. It is safe for
@@ -378,6 +399,7 @@ func (sv *salvager) lost(a, b []byte, err error) error {
 		return sv.s.translate("excise read", a, err)
 	}
 	sv.res.Lost = append(sv.res.Lost, describeKey(a)+" to "+describeKey(b)+": "+pebbleMessage(err))
+	sv.res.LostRecords = sv.res.LostRecords || overlapsEventTables(a, b)
 	return nil
 }
 

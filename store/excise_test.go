@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -41,14 +42,21 @@ func damagedStore(t *testing.T) (string, []*encoding.EncodedBlob) {
 			t.Fatal(err)
 		}
 	}
+	flushAndFlip(t, s, dir, shardPairs(blobs[0], 2)[0].Pair.Primary.Data[1000:1064])
+	return dir, blobs
+}
+
+// flushAndFlip flushes s into a table, closes it and flips a byte of needle
+// in the table.
+func flushAndFlip(t *testing.T, s *Store, dir string, needle []byte) {
+	t.Helper()
 	if err := s.db.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	flipInSST(t, dir, shardPairs(blobs[0], 2)[0].Pair.Primary.Data[1000:1064], 0x40)
-	return dir, blobs
+	flipInSST(t, dir, needle, 0x40)
 }
 
 // TestExciseDamagedTable flips a byte of a flushed table and checks the whole
@@ -125,7 +133,7 @@ func TestExciseDamagedTable(t *testing.T) {
 	if !dropped[PairRef{2, blobs[0].BlobID}] {
 		t.Errorf("Excise dropped %v, not the flipped pair", res.Pairs)
 	}
-	if len(res.Pairs) != 1 || len(res.Lost) != 0 || len(res.Metadata) != 0 {
+	if len(res.Pairs) != 1 || len(res.Lost) != 0 || len(res.Metadata) != 0 || res.LostRecords {
 		t.Errorf("Excise dropped %d of 30 pairs, lost %v, metadata %v: want the damaged block's pair only", len(res.Pairs), res.Lost, res.Metadata)
 	}
 	// Every kept pair is whole and byte-identical; every dropped one is gone,
@@ -206,5 +214,116 @@ func TestExciseInvalid(t *testing.T) {
 	s := newTestStore(t)
 	if _, err := s.Excise(bg, Damage{Start: []byte{1, 2}, End: []byte{1, 2}}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Excise of an empty range = %v, want ErrInvalid", err)
+	}
+}
+
+// TestExciseLostRecords flips a byte among a table's object records: the
+// excision reports the records it lost (LostRecords), and ForgetRecords then
+// drops every record written from the chain's events, the event cursor with
+// them, and keeps the metadata and the slivers, for a replay to rebuild the
+// records exactly.
+func TestExciseLostRecords(t *testing.T) {
+	s, dir := openTest(t, Options{KeepValuesInTables: true})
+	enc := encodeBlob(t, 10, 10_000, 51)
+	if err := s.PutMetadata(bg, enc.BlobID, enc.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPairs(bg, enc.BlobID, shardPairs(enc, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	var objs []ObjectID
+	rng := rand.New(rand.NewPCG(51, 52))
+	err := s.Update(bg, func(tx *Tx) error {
+		for i := range 400 {
+			var id encoding.BlobID
+			id[0], id[1], id[31] = byte(i>>8), byte(i), 0x5a
+			var obj ObjectID // random, so that the table's compression keeps it whole
+			for k := range obj {
+				obj[k] = byte(rng.Uint32())
+			}
+			objs = append(objs, obj)
+			if err := tx.PutBlobRecord(id, BlobRecord{EndEpoch: 9, RegisteredEpoch: 1, PermanentRegistered: 1}); err != nil {
+				return err
+			}
+			if err := tx.PutObjectRecord(id, obj, ObjectRecord{EndEpoch: 9}); err != nil {
+				return err
+			}
+		}
+		return tx.SetEventCursor([]byte("cursor-7"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flushAndFlip(t, s, dir, objs[200][:])
+
+	s, err = Open(dir, Options{Logger: testLogger(t), KeepValuesInTables: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tables, err := s.Tables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables {
+		if err := s.VerifyTable(bg, tb, nil); err != nil && !errors.Is(err, ErrCorrupt) {
+			t.Fatal(err)
+		}
+	}
+	dmg := s.Damaged()
+	if len(dmg) != 1 {
+		t.Fatalf("Damaged = %v, want one table", dmg)
+	}
+	res, err := s.Excise(bg, dmg[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.LostRecords || len(res.Lost) == 0 || len(res.Pairs) != 0 {
+		t.Fatalf("Excise: LostRecords %v, lost %v, pairs %v: want object records lost, no pair", res.LostRecords, res.Lost, res.Pairs)
+	}
+	if err := s.ForgetRecords(bg); err != nil {
+		t.Fatal(err)
+	}
+	if page, err := s.ExpiredAt(bg, 1<<31, nil, 0); err != nil || len(page) != 0 {
+		t.Errorf("expiry entries after ForgetRecords: %d, %v", len(page), err)
+	}
+	var id0 encoding.BlobID
+	id0[31] = 0x5a
+	if _, err := s.BlobRecord(bg, id0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a blob record after ForgetRecords: %v, want ErrNotFound", err)
+	}
+	if _, err := s.EventCursor(bg); !errors.Is(err, ErrNotFound) {
+		t.Errorf("event cursor after ForgetRecords: %v, want ErrNotFound", err)
+	}
+	if md, err := s.Metadata(bg, enc.BlobID); err != nil || md.BlobID() != enc.BlobID {
+		t.Errorf("metadata after ForgetRecords: %v", err)
+	}
+	for _, sp := range shardPairs(enc, 0, 1) {
+		if sl, err := s.Sliver(bg, sp.Shard, enc.BlobID, encoding.Primary); err != nil || !sliverEqual(sl, sp.Pair.Primary) {
+			t.Errorf("shard %d sliver after ForgetRecords: %v", sp.Shard, err)
+		}
+	}
+}
+
+// TestOverlapsEventTables: a lost range counts as lost records exactly when
+// it holds keys of an event table.
+func TestOverlapsEventTables(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b []byte
+		want bool
+	}{
+		{"slivers only", prefix(tagSliver), prefixEnd(prefix(tagSliver)), false},
+		{"markers to blob records", prefix(tagShardPair), prefix(tagBlobRecord), false},
+		{"into blob records", prefix(tagShardPair), append(prefix(tagBlobRecord), 1), true},
+		{"event cursor", eventCursorKey(), prefixEnd(eventCursorKey()), true},
+		{"objects to the end", prefix(tagObject), nil, true},
+		{"shard status only", prefix(tagShardStatus), prefixEnd(prefix(tagShardStatus)), false},
+		{"past objects", prefix(tagSyncCursor), nil, false},
+		{"metadata", prefix(tagMetadata), prefix(tagSliver), false},
+	} {
+		if got := overlapsEventTables(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: overlapsEventTables = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

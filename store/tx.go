@@ -220,6 +220,27 @@ func (tx *Tx) SetEventCursor(cursor []byte) error {
 	return tx.s.translate("batch", k, setValue(tx.b, k, cursor))
 }
 
+// ForgetRecords deletes, in one synced step, everything the node writes from
+// the chain's events (eventTables): every blob record, expiry entry and object
+// record, and the event cursor. Metadata, slivers and their markers stay. A
+// node calls it when an excision lost some of those records (Excised.
+// LostRecords): the rest no longer agree with them, and a replay of the events
+// from the start writes them all again, exactly.
+func (s *Store) ForgetRecords(ctx context.Context) error {
+	return s.Update(ctx, func(tx *Tx) error {
+		if err := tx.check(); err != nil {
+			return err
+		}
+		for _, tag := range eventTables {
+			p := prefix(tag)
+			if err := tx.b.DeleteRange(p, prefixEnd(p), nil); err != nil {
+				return tx.s.translate("batch", p, err)
+			}
+		}
+		return nil
+	})
+}
+
 // CurrentEpoch returns the node's current epoch, or ErrNotFound if none was
 // set.
 func (tx *Tx) CurrentEpoch() (uint32, error) {
