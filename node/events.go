@@ -43,7 +43,7 @@ type follower struct {
 	replayReq   chan struct{}
 	replayUntil chain.Cursor
 	// replays counts the replays done; replayingNow is set while one runs
-	// (both for Status).
+	// (Status reads both from other goroutines).
 	replays      atomic.Uint64
 	replayingNow atomic.Bool
 }
@@ -70,9 +70,13 @@ func (f *follower) replay(ctx context.Context, cursor chain.Cursor) (chain.Curso
 	}
 	f.log.Warn("records derived from the chain's events were lost; replaying the events from the start", "until", cursor)
 	f.metrics.replays.Inc()
+	if cursor.IsZero() {
+		// No event applied yet: reading from the start is the whole rebuild.
+		f.replays.Add(1)
+		return cursor, nil
+	}
 	f.replayUntil = cursor
 	f.replayingNow.Store(true)
-	f.replayed(ctx, chain.Cursor{}) // nothing to replay: the node had applied no event
 	return chain.Cursor{}, nil
 }
 
@@ -86,13 +90,14 @@ func (f *follower) replaying(ev chain.Event) bool {
 // The records of blobs that expired meanwhile came back with the replay (it
 // skips the epoch changes that collected them): they go now.
 func (f *follower) replayed(ctx context.Context, cursor chain.Cursor) {
-	if f.replayingNow.Load() && !cursor.Less(f.replayUntil) {
-		f.log.Info("records rebuilt from the chain's events", "until", f.replayUntil)
-		f.replayUntil = chain.Cursor{}
-		f.gc.expired(ctx)
-		f.replays.Add(1)
-		f.replayingNow.Store(false)
+	if f.replayUntil.IsZero() || cursor.Less(f.replayUntil) {
+		return
 	}
+	f.log.Info("records rebuilt from the chain's events", "until", f.replayUntil)
+	f.replayUntil = chain.Cursor{}
+	f.gc.expired(ctx)
+	f.replays.Add(1)
+	f.replayingNow.Store(false)
 }
 
 // run applies events until ctx ends. Each event's effect on the store and
