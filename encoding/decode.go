@@ -339,6 +339,26 @@ func (c *Codec) VerifySliver(md *Metadata, sl *Sliver) error {
 	return nil
 }
 
+// VerifySliverLeaves checks a sliver as VerifySliver does and returns the
+// leaf hashes of its expansion (n of them, in a new slice): what a holder
+// keeps to serve some of the sliver's symbols with their proofs without
+// expanding it again (SymbolsFromLeaves).
+func (c *Codec) VerifySliverLeaves(md *Metadata, sl *Sliver) ([]Hash, error) {
+	if err := sl.CheckShape(c.p, md); err != nil {
+		return nil, err
+	}
+	ws := getScratch()
+	defer putScratch(ws)
+	leaves, _, err := c.sliverLeaves(ws, sl)
+	if err != nil {
+		return nil, err
+	}
+	if root := ws.nodes.root(leaves, ws.hasher.zt); root != md.SliverHash(sl.Axis, int(sl.Index)) {
+		return nil, fmt.Errorf("%w: %s sliver %d does not match its hash", ErrInvalidSliver, sl.Axis, sl.Index)
+	}
+	return append([]Hash(nil), leaves...), nil
+}
+
 // scratchPool holds workerScratch for the one-sliver operations (a node
 // verifies every sliver it is sent), so that each does not allocate its
 // shards anew.

@@ -140,6 +140,64 @@ func (c *Codec) RecoverySymbols(md *Metadata, held *Sliver, targets []int) ([]Re
 	return out, nil
 }
 
+// SymbolsFromLeaves returns the recovery symbols at targets of the
+// expansion of sliver (axis, index), given that sliver's leaf hashes (as
+// VerifySliverLeaves returned them, kept by its holder) and data[i], the
+// symbol at targets[i], each a source symbol (targets[i] < the sliver's
+// symbol count). The leaves must form md's hash of the sliver and each symbol
+// must hash to its leaf, or the result is ErrInvalidSliver and no symbols: as
+// with RecoverySymbols, a holder never serves unprovable data, and it reads
+// and hashes only the symbols asked for. The symbols' Data alias data.
+func (c *Codec) SymbolsFromLeaves(md *Metadata, axis Axis, index int, leaves []Hash, targets []int, data [][]byte) ([]RecoverySymbol, error) {
+	p := c.p
+	s, err := c.checkSize(md.UnencodedLength)
+	if err != nil {
+		return nil, err
+	}
+	src := p.Cols
+	if axis == Secondary {
+		src = p.Rows
+	}
+	switch {
+	case len(md.Hashes) != p.N:
+		return nil, fmt.Errorf("%w: metadata for %d shards, codec for %d", ErrMetadataMismatch, len(md.Hashes), p.N)
+	case axis > Secondary || index < 0 || index >= p.N:
+		return nil, fmt.Errorf("%w: %s sliver %d of n = %d", ErrInvalidSliver, axis, index, p.N)
+	case len(leaves) != p.N:
+		return nil, fmt.Errorf("%w: %d leaf hashes, want %d", ErrInvalidSliver, len(leaves), p.N)
+	case len(data) != len(targets):
+		return nil, fmt.Errorf("%w: %d symbols for %d targets", ErrInvalidSliver, len(data), len(targets))
+	}
+	tree := NewMerkleTree(append([]Hash(nil), leaves...))
+	if tree.Root() != md.SliverHash(axis, index) {
+		return nil, fmt.Errorf("%w: the leaf hashes of %s sliver %d do not match its hash", ErrInvalidSliver, axis, index)
+	}
+	ws := getScratch()
+	defer putScratch(ws)
+	got := ws.hashes(len(targets))
+	lh := ws.leafHasher(s)
+	for i, t := range targets {
+		if t < 0 || t >= src || len(data[i]) != s {
+			lh.flush()
+			return nil, fmt.Errorf("%w: symbol %d (%d bytes) is not a source symbol of %d bytes", ErrInvalidSliver, t, len(data[i]), s)
+		}
+		lh.add(&got[i], data[i])
+	}
+	lh.flush()
+	out := make([]RecoverySymbol, len(targets))
+	for i, t := range targets {
+		if got[i] != leaves[t] {
+			return nil, fmt.Errorf("%w: symbol %d of %s sliver %d does not match its leaf hash", ErrInvalidSliver, t, axis, index)
+		}
+		proof, err := tree.Proof(t)
+		if err != nil {
+			return nil, fmt.Errorf("%w: target %d out of range", ErrInvalidSliver, t)
+		}
+		out[i] = RecoverySymbol{SourceAxis: axis, SourceIndex: uint16(index), TargetIndex: uint16(t), Data: data[i], Proof: proof}
+	}
+	return out, nil
+}
+
 // VerifyRecoverySymbol checks a symbol's size, indices and Merkle proof
 // against md.
 func (c *Codec) VerifyRecoverySymbol(md *Metadata, sym *RecoverySymbol) error {
