@@ -145,7 +145,7 @@ func (s *Store) PutSyncedPairs(ctx context.Context, shard uint16, pairs []Synced
 	return s.writePairs(ctx, size, k, func(b *pebble.Batch, w *logWriter) error {
 		for i := range pairs {
 			sp := &pairs[i]
-			if err := s.setPair(b, w, shard, sp.BlobID, &sp.Pair, nil); err != nil {
+			if err := s.setPair(b, w, shard, sp.BlobID, &sp.Pair, nil, nil); err != nil {
 				return err
 			}
 			if mds[i] != nil {

@@ -422,6 +422,14 @@ type ShardPair struct {
 	// GB/s against 25 here (hash/crc32, 2 MiB against 256 MiB). The store
 	// trusts them: a wrong one makes its sliver read back as corrupt.
 	Sums *[2]uint32
+	// Leaves, where not nil, are the leaf hashes of the expansion of
+	// Pair.Primary and of Pair.Secondary (n each, as
+	// encoding.Codec.VerifySliverLeaves returns them), which the store
+	// keeps with a logged sliver for SliverSymbols; those of an inline
+	// sliver are not kept (reading it whole is cheap). The store does not
+	// check them against the sliver: SliverSymbols' caller does, against
+	// the metadata, on every read.
+	Leaves [2][]encoding.Hash
 }
 
 // checkPair checks that sp is a sliver pair of blob id that belongs on sp.Shard:
@@ -450,6 +458,11 @@ func checkPair(id encoding.BlobID, sp ShardPair) error {
 		return fmt.Errorf("shard %d: slivers of %d and %d bytes, want %d and %d (n = %d, symbol size %d)",
 			sp.Shard, len(p.Data), len(q.Data), params.Cols*sz, params.Rows*sz, n, sz)
 	}
+	for i, l := range sp.Leaves {
+		if l != nil && len(l) != n {
+			return fmt.Errorf("shard %d: %d leaf hashes of the %s sliver, want none or %d", sp.Shard, len(l), encoding.Axis(i), n)
+		}
+	}
 	return nil
 }
 
@@ -460,7 +473,7 @@ const batchOpOverhead = 1 + 2*5
 // pairBatchSize bounds the batch bytes of one pair with its markers: a
 // logged sliver takes its reference's bytes, an inline one its own.
 func (s *Store) pairBatchSize(sp *ShardPair) int {
-	return 2*(batchOpOverhead+sliverKeyLen+checksumLen) + s.sliverBatchSize(&sp.Pair.Primary) + s.sliverBatchSize(&sp.Pair.Secondary) +
+	return 2*(batchOpOverhead+sliverKeyLen+checksumLen) + s.sliverBatchSize(&sp.Pair.Primary, sp.Leaves[0]) + s.sliverBatchSize(&sp.Pair.Secondary, sp.Leaves[1]) +
 		2*(batchOpOverhead+shardPairKeyLen+checksumLen)
 }
 
@@ -469,9 +482,9 @@ func (s *Store) logged(sl *encoding.Sliver) bool {
 	return !s.opts.KeepValuesInTables && len(sl.Data) >= s.opts.MinLoggedSliver
 }
 
-func (s *Store) sliverBatchSize(sl *encoding.Sliver) int {
+func (s *Store) sliverBatchSize(sl *encoding.Sliver, leaves []encoding.Hash) int {
 	if s.logged(sl) {
-		return refPayloadLen
+		return refPayloadLen + leafLen*len(leaves)
 	}
 	return sl.BCSSize()
 }
@@ -511,7 +524,7 @@ func (s *Store) PutPairs(ctx context.Context, id encoding.BlobID, pairs []ShardP
 	}
 	return s.writePairs(ctx, size, sliverKey(pairs[0].Shard, encoding.Primary, id), func(b *pebble.Batch, w *logWriter) error {
 		for i := range pairs {
-			if err := s.setPair(b, w, pairs[i].Shard, id, &pairs[i].Pair, pairs[i].Sums); err != nil {
+			if err := s.setPair(b, w, pairs[i].Shard, id, &pairs[i].Pair, pairs[i].Sums, &pairs[i].Leaves); err != nil {
 				return err
 			}
 		}
@@ -591,8 +604,8 @@ func newPairBatch(db *pebble.DB, size int) (*pebble.Batch, *[]byte) {
 }
 
 // setPair adds a pair of blob id on shard, with its two markers, to b; its
-// large slivers go to w.
-func (s *Store) setPair(b *pebble.Batch, w *logWriter, shard uint16, id encoding.BlobID, p *encoding.SliverPair, sums *[2]uint32) error {
+// large slivers go to w, their references with leaves (if not nil).
+func (s *Store) setPair(b *pebble.Batch, w *logWriter, shard uint16, id encoding.BlobID, p *encoding.SliverPair, sums *[2]uint32, leaves *[2][]encoding.Hash) error {
 	for i, sl := range []*encoding.Sliver{&p.Primary, &p.Secondary} {
 		key := sliverKey(shard, sl.Axis, id)
 		if !s.logged(sl) {
@@ -603,7 +616,14 @@ func (s *Store) setPair(b *pebble.Batch, w *logWriter, shard uint16, id encoding
 		if sums != nil {
 			sum = &sums[i]
 		}
-		ref, err := w.write(sl, sum)
+		var lb []byte
+		if leaves != nil && len(leaves[i]) > 0 {
+			lb = make([]byte, 0, len(leaves[i])*leafLen)
+			for _, h := range leaves[i] {
+				lb = append(lb, h[:]...)
+			}
+		}
+		ref, err := w.write(sl, sum, lb)
 		if err != nil {
 			return err
 		}
@@ -632,11 +652,11 @@ func setSliver(b *pebble.Batch, key []byte, sl *encoding.Sliver) {
 // setRef adds a logged sliver's reference to b, encoding it straight into the
 // batch's buffer.
 func setRef(b *pebble.Batch, key []byte, ref *sliverRef) {
-	op := b.SetDeferred(len(key), checksumLen+refPayloadLen)
+	op := b.SetDeferred(len(key), checksumLen+ref.payloadLen())
 	copy(op.Key, key)
 	payload := ref.appendPayload(op.Value[checksumLen:checksumLen:len(op.Value)])
-	if len(payload) != refPayloadLen || &payload[0] != &op.Value[checksumLen] {
-		panic("store: reference payload is not refPayloadLen bytes")
+	if len(payload) != ref.payloadLen() || &payload[0] != &op.Value[checksumLen] {
+		panic("store: reference payload is not payloadLen bytes")
 	}
 	putChecksum(op.Value, key, payload)
 	_ = op.Finish() // only fails for batches of an indexed kind, which this is not
@@ -667,6 +687,83 @@ func (s *Store) Sliver(ctx context.Context, shard uint16, id encoding.BlobID, ax
 		return encoding.Sliver{}, err
 	}
 	return s.openSliver(axis, key, p, false)
+}
+
+// SliverSymbols is part of a stored sliver, as SliverSymbols reads it.
+type SliverSymbols struct {
+	SymbolSize uint16
+	Index      uint16
+	// Symbols holds the symbol at each position asked for, in order.
+	Symbols [][]byte
+	// Leaves are the leaf hashes the store keeps with the sliver
+	// (ShardPair.Leaves), unchecked: the caller checks them against the
+	// blob's metadata and each symbol against its leaf
+	// (encoding.Codec.SymbolsFromLeaves).
+	Leaves []encoding.Hash
+}
+
+// SliverSymbols reads the symbols at positions (increasing, each below the
+// sliver's symbol count) of the sliver of the given axis of blob id on
+// shard, and the leaf hashes kept with it: a read of those symbols alone.
+// It returns ErrNotFound if the sliver is not stored, and ok false, reading
+// nothing, if the store keeps no leaf hashes for it (an inline sliver, or one
+// stored without them): the caller reads it whole (Sliver). Symbols are not
+// checked against the sliver's CRC, which covers all of it: the caller checks
+// them against the leaves, and a mismatch means the sliver is damaged (a
+// Sliver read reports it).
+func (s *Store) SliverSymbols(ctx context.Context, shard uint16, id encoding.BlobID, axis encoding.Axis, positions []int) (part SliverSymbols, ok bool, err error) {
+	if axis != encoding.Primary && axis != encoding.Secondary {
+		return SliverSymbols{}, false, fmt.Errorf("%w: axis %d", ErrInvalid, axis)
+	}
+	if len(positions) == 0 {
+		return SliverSymbols{}, false, fmt.Errorf("%w: no symbol positions", ErrInvalid)
+	}
+	for i := 1; i < len(positions); i++ {
+		if positions[i] <= positions[i-1] {
+			return SliverSymbols{}, false, fmt.Errorf("%w: symbol positions %v are not increasing", ErrInvalid, positions)
+		}
+	}
+	if err := s.enter(ctx); err != nil {
+		return SliverSymbols{}, false, err
+	}
+	defer s.exit()
+	key := sliverKey(shard, axis, id)
+	p, err := s.get(s.db, key)
+	for attempt := 0; err == nil; attempt++ {
+		if !isRef(p) {
+			return SliverSymbols{}, false, nil
+		}
+		ref, perr := parseRef(p)
+		if perr != nil {
+			return SliverSymbols{}, false, s.corrupt(key, perr)
+		}
+		if ref.leaves == nil {
+			return SliverSymbols{}, false, nil
+		}
+		syms, rerr := s.vlog.readSymbols(ref, positions)
+		if rerr == nil {
+			leaves := make([]encoding.Hash, len(ref.leaves)/leafLen)
+			for i := range leaves {
+				copy(leaves[i][:], ref.leaves[i*leafLen:])
+			}
+			return SliverSymbols{SymbolSize: ref.symbolSize, Index: ref.index, Symbols: syms, Leaves: leaves}, true, nil
+		}
+		switch {
+		case errors.Is(rerr, ErrInvalid):
+			return SliverSymbols{}, false, rerr
+		case errors.Is(rerr, ErrIO):
+			return SliverSymbols{}, false, fmt.Errorf("%s: %w", describeKey(key), rerr)
+		case !errors.Is(rerr, errSegmentGone) || attempt == maxRefRetries:
+			return SliverSymbols{}, false, s.corrupt(key, rerr)
+		}
+		// A collection moved the sliver meanwhile: its reference anew.
+		cur, gerr := s.get(s.db, key)
+		if gerr == nil && bytes.Equal(cur, p) {
+			return SliverSymbols{}, false, s.corrupt(key, rerr) // the segment is lost
+		}
+		p, err = cur, gerr
+	}
+	return SliverSymbols{}, false, err
 }
 
 // DeletePair deletes the sliver pair of blob id on shard with its markers, in

@@ -50,6 +50,16 @@ import (
 //
 //	0x00 ‖ segment u32 ‖ offset u64 ‖ length u32 ‖ CRC-32C(data) u32 ‖
 //	symbol size u16 ‖ sliver index u16          (all little-endian, 25 bytes)
+//	[‖ leaf hash ‖ leaf hash ‖ …]               (32 bytes each, optional)
+//
+// A reference may go on with the leaf hashes of the sliver's expansion
+// (ShardPair.Leaves, as encoding.Codec.VerifySliverLeaves returns them): with
+// them, a holder serves some of a large sliver's symbols with their proofs
+// from a read of those symbols alone (SliverSymbols), where it would read,
+// expand and hash the whole sliver. They sit in the reference, not the
+// segment, so that every path that deletes or moves a reference takes them
+// along, and the value envelope's checksum covers them. A reference without
+// them (25 bytes, as every store wrote before them) reads as before.
 //
 // An inline sliver's payload is its BCS form, which starts with the ULEB128
 // length of its data: never 0x00, since a stored sliver has data. So the first
@@ -79,6 +89,10 @@ const (
 	refPayloadLen = 1 + 4 + 8 + 4 + 4 + 2 + 2
 	// refMarker is the first byte of a reference's payload.
 	refMarker = 0x00
+	// leafLen is the length of one leaf hash a reference may carry, and
+	// maxRefLeaves the most it may carry: one per shard.
+	leafLen      = 32
+	maxRefLeaves = encoding.MaxShards
 
 	// maxSegments bounds the segments of a store: one per SliverSegmentSize
 	// of sliver data (16 TiB at the default size), each in memory.
@@ -111,7 +125,13 @@ type sliverRef struct {
 	crc        uint32
 	symbolSize uint16
 	index      uint16
+	// leaves are the leaf hashes the reference carries (leafLen bytes
+	// each), or nil; parseRef's alias its payload.
+	leaves []byte
 }
+
+// payloadLen is the length of the reference's payload.
+func (r *sliverRef) payloadLen() int { return refPayloadLen + len(r.leaves) }
 
 func (r *sliverRef) appendPayload(b []byte) []byte {
 	b = append(b, refMarker)
@@ -120,16 +140,18 @@ func (r *sliverRef) appendPayload(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, r.n)
 	b = binary.LittleEndian.AppendUint32(b, r.crc)
 	b = binary.LittleEndian.AppendUint16(b, r.symbolSize)
-	return binary.LittleEndian.AppendUint16(b, r.index)
+	b = binary.LittleEndian.AppendUint16(b, r.index)
+	return append(b, r.leaves...)
 }
 
 // isRef reports whether a sliver payload is a reference.
 func isRef(payload []byte) bool { return len(payload) > 0 && payload[0] == refMarker }
 
-// parseRef decodes a reference payload.
+// parseRef decodes a reference payload; the leaves of the result alias p.
 func parseRef(p []byte) (sliverRef, error) {
-	if len(p) != refPayloadLen || p[0] != refMarker {
-		return sliverRef{}, fmt.Errorf("sliver reference of %d bytes, want %d", len(p), refPayloadLen)
+	extra := len(p) - refPayloadLen
+	if extra < 0 || extra%leafLen != 0 || extra/leafLen > maxRefLeaves || p[0] != refMarker {
+		return sliverRef{}, fmt.Errorf("sliver reference of %d bytes, want %d and up to %d leaf hashes of %d", len(p), refPayloadLen, maxRefLeaves, leafLen)
 	}
 	r := sliverRef{
 		seg:        binary.LittleEndian.Uint32(p[1:]),
@@ -138,6 +160,9 @@ func parseRef(p []byte) (sliverRef, error) {
 		crc:        binary.LittleEndian.Uint32(p[17:]),
 		symbolSize: binary.LittleEndian.Uint16(p[21:]),
 		index:      binary.LittleEndian.Uint16(p[23:]),
+	}
+	if extra > 0 {
+		r.leaves = p[refPayloadLen:]
 	}
 	if r.seg == 0 || r.off < uint64(len(segmentHeader)) || r.n == 0 || r.symbolSize == 0 || r.symbolSize%2 != 0 || r.n%uint32(r.symbolSize) != 0 {
 		return sliverRef{}, fmt.Errorf("bad sliver reference (segment %d, offset %d, %d bytes, symbol size %d)", r.seg, r.off, r.n, r.symbolSize)
@@ -449,6 +474,48 @@ func (l *sliverLog) read(ref sliverRef) ([]byte, error) {
 	return buf, nil
 }
 
+// readSymbols reads the symbols at positions of the data ref names, one
+// buffer per position (in one allocation): a read of those bytes alone, so
+// the CRC of the whole data is not checked; the caller checks each symbol
+// against the leaf hashes ref carries.
+func (l *sliverLog) readSymbols(ref sliverRef, positions []int) ([][]byte, error) {
+	sg, size, err := l.acquire(ref.seg)
+	if err != nil {
+		return nil, err
+	}
+	defer sg.release()
+	if ref.off > uint64(size) || uint64(ref.n) > uint64(size)-ref.off {
+		return nil, fmt.Errorf("segment %d of %d bytes ends before offset %d + %d", ref.seg, size, ref.off, ref.n)
+	}
+	s := int(ref.symbolSize)
+	count := int(ref.n) / s
+	buf := make([]byte, len(positions)*s)
+	out := make([][]byte, len(positions))
+	for i := 0; i < len(positions); {
+		// Adjacent positions are one read.
+		j := i + 1
+		for j < len(positions) && positions[j] == positions[j-1]+1 {
+			j++
+		}
+		x := positions[i]
+		if x < 0 || positions[j-1] >= count {
+			return nil, fmt.Errorf("%w: symbols %d to %d of a sliver of %d", ErrInvalid, x, positions[j-1], count)
+		}
+		chunk := buf[i*s : j*s]
+		if _, err := sg.f.ReadAt(chunk, int64(ref.off)+int64(x*s)); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, fmt.Errorf("%w: segment %d ends before offset %d + %d", errChecksum, ref.seg, ref.off, ref.n)
+			}
+			return nil, fmt.Errorf("%w: read segment %d: %v", ErrIO, ref.seg, err)
+		}
+		for k := i; k < j; k++ {
+			out[k] = buf[k*s : (k+1)*s : (k+1)*s]
+		}
+		i = j
+	}
+	return out, nil
+}
+
 // createSegment creates, with its header synced, a new segment; l.mu held.
 func (l *sliverLog) createSegment() (*segment, error) {
 	if len(l.segs) >= maxSegments {
@@ -625,9 +692,10 @@ type logWriter struct {
 	segs []*segment
 }
 
-// write writes data to the log and returns its reference; sum, if not nil,
-// is SliverSum of its data, computed by the caller.
-func (w *logWriter) write(sl *encoding.Sliver, sum *uint32) (sliverRef, error) {
+// write writes data to the log and returns its reference, which carries
+// leaves (nil: none); sum, if not nil, is SliverSum of its data, computed by
+// the caller.
+func (w *logWriter) write(sl *encoding.Sliver, sum *uint32, leaves []byte) (sliverRef, error) {
 	sg, off, direct, err := w.l.reserve(len(sl.Data))
 	if err != nil {
 		return sliverRef{}, err
@@ -661,7 +729,7 @@ func (w *logWriter) write(sl *encoding.Sliver, sum *uint32) (sliverRef, error) {
 	}
 	return sliverRef{
 		seg: sg.id, off: uint64(off), n: uint32(len(sl.Data)),
-		crc: crc, symbolSize: sl.SymbolSize, index: sl.Index,
+		crc: crc, symbolSize: sl.SymbolSize, index: sl.Index, leaves: leaves,
 	}, nil
 }
 

@@ -108,7 +108,11 @@ func (s *Store) collectSlivers(ctx context.Context) (SliverGC, error) {
 	var moves []sliverMove
 	err = s.eachRef(ctx, func(key, payload []byte, ref sliverRef) bool {
 		if sparse[ref.seg] != nil {
-			moves = append(moves, sliverMove{slices.Clone(key), slices.Clone(payload), ref})
+			m := sliverMove{slices.Clone(key), slices.Clone(payload), ref}
+			if ref.leaves != nil {
+				m.ref.leaves = m.payload[refPayloadLen:] // not payload's, which is the scan's
+			}
+			moves = append(moves, m)
 		}
 		return true
 	})
@@ -205,7 +209,7 @@ func (s *Store) moveSlivers(moves []sliverMove, keep map[uint32]bool) (int, uint
 				continue
 			}
 			// read checked data against the reference's CRC: it is the sum.
-			nref, err := w.write(&encoding.Sliver{Data: data, SymbolSize: m.ref.symbolSize, Index: m.ref.index}, &m.ref.crc)
+			nref, err := w.write(&encoding.Sliver{Data: data, SymbolSize: m.ref.symbolSize, Index: m.ref.index}, &m.ref.crc, m.ref.leaves)
 			if err != nil {
 				return err
 			}

@@ -1304,6 +1304,9 @@ func TestParseRefRejects(t *testing.T) {
 		{"empty", nil, "of 0 bytes, want 25"},
 		{"short", enc(func(*sliverRef) {})[:refPayloadLen-1], "of 24 bytes, want 25"},
 		{"long", append(enc(func(*sliverRef) {}), 0), "of 26 bytes, want 25"},
+		{"with leaves", append(enc(func(*sliverRef) {}), make([]byte, 2*leafLen)...), ""},
+		{"partial leaf", append(enc(func(*sliverRef) {}), make([]byte, leafLen+1)...), "of 58 bytes, want 25"},
+		{"too many leaves", append(enc(func(*sliverRef) {}), make([]byte, (maxRefLeaves+1)*leafLen)...), "want 25 and up to"},
 		{"inline marker", append([]byte{0x01}, enc(func(*sliverRef) {})[1:]...), "sliver reference of 25 bytes"},
 		{"segment 0", enc(func(r *sliverRef) { r.seg = 0 }), "segment 0"},
 		{"offset in the header", enc(func(r *sliverRef) { r.off = uint64(len(segmentHeader)) - 1 }), "offset 15"},
@@ -1325,7 +1328,7 @@ func TestParseRefRejects(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) || r != (sliverRef{}) {
+			if err == nil || !strings.Contains(err.Error(), tc.want) || r.seg != 0 || r.leaves != nil {
 				t.Errorf("parseRef(%x) = %+v, %v; want an error with %q", tc.p, r, err, tc.want)
 			}
 		})
@@ -1347,6 +1350,7 @@ func FuzzParseRef(f *testing.F) {
 	f.Add([]byte{0})
 	f.Add([]byte{})
 	f.Add(bytes.Repeat([]byte{0xff}, refPayloadLen))
+	f.Add(append((&sliverRef{seg: 1, off: 16, n: 4288, symbolSize: 64}).appendPayload(nil), make([]byte, 3*leafLen)...))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		r, err := parseRef(p)
 		if err != nil {
@@ -1881,11 +1885,11 @@ func TestSliverLogSyncFailureSticky(t *testing.T) {
 	_, pairs := vlogPairs(1200, 64, 0)
 	// Two batches write to the active segment; the first one's sync fails.
 	w1, w2 := &logWriter{l: s.vlog}, &logWriter{l: s.vlog}
-	r1, err := w1.write(&pairs[0].Pair.Primary, nil)
+	r1, err := w1.write(&pairs[0].Pair.Primary, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := w2.write(&pairs[0].Pair.Secondary, nil)
+	r2, err := w2.write(&pairs[0].Pair.Secondary, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
