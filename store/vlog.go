@@ -448,25 +448,44 @@ func (l *sliverLog) closeIdle() {
 	}
 }
 
-// read reads the data ref names, checked against its CRC, into a new slice.
-func (l *sliverLog) read(ref sliverRef) ([]byte, error) {
+// acquireRef acquires the segment ref names (release it), checking that
+// ref's data lies within it.
+func (l *sliverLog) acquireRef(ref sliverRef) (*segment, error) {
 	sg, size, err := l.acquire(ref.seg)
 	if err != nil {
 		return nil, err
 	}
-	defer sg.release()
 	// A reference past the segment's end (a bug's, or a truncated file's)
 	// is corrupt: not an offset for ReadAt to refuse as an I/O error, nor a
 	// length to allocate.
 	if ref.off > uint64(size) || uint64(ref.n) > uint64(size)-ref.off {
+		sg.release()
 		return nil, fmt.Errorf("segment %d of %d bytes ends before offset %d + %d", ref.seg, size, ref.off, ref.n)
 	}
-	buf := make([]byte, ref.n)
-	if _, err := sg.f.ReadAt(buf, int64(ref.off)); err != nil {
+	return sg, nil
+}
+
+// readAt reads buf at off in sg, the segment of ref.
+func readAt(sg *segment, ref sliverRef, buf []byte, off int64) error {
+	if _, err := sg.f.ReadAt(buf, off); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: segment %d ends before offset %d + %d", errChecksum, ref.seg, ref.off, ref.n)
+			return fmt.Errorf("%w: segment %d ends before offset %d + %d", errChecksum, ref.seg, ref.off, ref.n)
 		}
-		return nil, fmt.Errorf("%w: read segment %d: %v", ErrIO, ref.seg, err)
+		return fmt.Errorf("%w: read segment %d: %v", ErrIO, ref.seg, err)
+	}
+	return nil
+}
+
+// read reads the data ref names, checked against its CRC, into a new slice.
+func (l *sliverLog) read(ref sliverRef) ([]byte, error) {
+	sg, err := l.acquireRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	defer sg.release()
+	buf := make([]byte, ref.n)
+	if err := readAt(sg, ref, buf, int64(ref.off)); err != nil {
+		return nil, err
 	}
 	if got := SliverSum(buf); got != ref.crc {
 		return nil, fmt.Errorf("%w: segment %d offset %d: stored %08x, computed %08x", errChecksum, ref.seg, ref.off, ref.crc, got)
@@ -479,14 +498,11 @@ func (l *sliverLog) read(ref sliverRef) ([]byte, error) {
 // the CRC of the whole data is not checked; the caller checks each symbol
 // against the leaf hashes ref carries.
 func (l *sliverLog) readSymbols(ref sliverRef, positions []int) ([][]byte, error) {
-	sg, size, err := l.acquire(ref.seg)
+	sg, err := l.acquireRef(ref)
 	if err != nil {
 		return nil, err
 	}
 	defer sg.release()
-	if ref.off > uint64(size) || uint64(ref.n) > uint64(size)-ref.off {
-		return nil, fmt.Errorf("segment %d of %d bytes ends before offset %d + %d", ref.seg, size, ref.off, ref.n)
-	}
 	s := int(ref.symbolSize)
 	count := int(ref.n) / s
 	buf := make([]byte, len(positions)*s)
@@ -501,12 +517,8 @@ func (l *sliverLog) readSymbols(ref sliverRef, positions []int) ([][]byte, error
 		if x < 0 || positions[j-1] >= count {
 			return nil, fmt.Errorf("%w: symbols %d to %d of a sliver of %d", ErrInvalid, x, positions[j-1], count)
 		}
-		chunk := buf[i*s : j*s]
-		if _, err := sg.f.ReadAt(chunk, int64(ref.off)+int64(x*s)); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil, fmt.Errorf("%w: segment %d ends before offset %d + %d", errChecksum, ref.seg, ref.off, ref.n)
-			}
-			return nil, fmt.Errorf("%w: read segment %d: %v", ErrIO, ref.seg, err)
+		if err := readAt(sg, ref, buf[i*s:j*s], int64(ref.off)+int64(x*s)); err != nil {
+			return nil, err
 		}
 		for k := i; k < j; k++ {
 			out[k] = buf[k*s : (k+1)*s : (k+1)*s]
