@@ -102,10 +102,11 @@ func (h *handler) GetSliver(ctx context.Context, id encoding.BlobID, axis encodi
 }
 
 // GetSymbols implements p2p.SymbolHandler: the symbols at positions of the
-// expansion of the stored sliver (axis, index), with their proofs. The
-// sliver is expanded and hashed as a whole (its proofs need every leaf), so
-// a request costs the node one sliver's verification; the read it serves
-// moves only the symbols.
+// expansion of the stored sliver (axis, index), with their proofs. Where
+// the store keeps the sliver's leaf hashes and the positions are source
+// symbols, only those symbols are read and hashed (symbolsFromLeaves);
+// otherwise the sliver is read, expanded and hashed as a whole (its proofs
+// need every leaf), which also reports a damaged sliver.
 func (h *handler) GetSymbols(ctx context.Context, id encoding.BlobID, axis encoding.Axis, index uint16, positions []uint16) ([]encoding.RecoverySymbol, error) {
 	v := h.views.load()
 	n := v.n()
@@ -133,6 +134,10 @@ func (h *handler) GetSymbols(ctx context.Context, id encoding.BlobID, axis encod
 	if err != nil {
 		return nil, err
 	}
+	if out, ok := h.symbolsFromLeaves(ctx, md, shard, id, axis, index, targets); ok {
+		h.metrics.symbolsServed.Add(float64(len(out)))
+		return out, nil
+	}
 	sl, err := h.store.Sliver(ctx, shard, id, axis)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s sliver %d of blob %s", p2p.ErrNotFound, axis, index, id)
@@ -147,6 +152,29 @@ func (h *handler) GetSymbols(ctx context.Context, id encoding.BlobID, axis encod
 	}
 	h.metrics.symbolsServed.Add(float64(len(out)))
 	return out, nil
+}
+
+// symbolsFromLeaves serves GetSymbols from the sliver's kept leaf hashes,
+// reading only the symbols at targets, and reports whether it could: it
+// cannot when the targets are not increasing source positions, the store
+// keeps no leaves for the sliver, or anything fails (a symbol that does not
+// match its leaf, a read error), and GetSymbols then reads the sliver whole,
+// which reports what is wrong.
+func (h *handler) symbolsFromLeaves(ctx context.Context, md *encoding.Metadata, shard uint16, id encoding.BlobID, axis encoding.Axis, index uint16, targets []int) ([]encoding.RecoverySymbol, bool) {
+	for i := 1; i < len(targets); i++ {
+		if targets[i] <= targets[i-1] {
+			return nil, false
+		}
+	}
+	part, ok, err := h.store.SliverSymbols(ctx, shard, id, axis, targets)
+	if err != nil || !ok || part.Index != index {
+		return nil, false
+	}
+	out, err := h.codec.SymbolsFromLeaves(md, axis, int(index), part.Leaves, targets, part.Symbols)
+	if err != nil {
+		return nil, false
+	}
+	return out, true
 }
 
 // missingShards returns the shards the node holds in v that lack a pair of

@@ -31,7 +31,23 @@ type held struct {
 	// sum is store.SliverSum of Data, taken right after the sliver's
 	// verification, while its bytes are in the caches.
 	sum uint32
+	// leaves are the leaf hashes of the sliver's expansion, which its
+	// verification computes anyway, kept (store.ShardPair.Leaves) where the
+	// sliver is large enough (keepLeaves) so that a range read's
+	// symbols are served without expanding it again.
+	leaves []encoding.Hash
 }
+
+// leafKeepFactor bounds the leaf hashes the node keeps with a sliver to a
+// fraction of it: they are kept when the sliver is at least leafKeepFactor
+// times their size (n hashes of 32 bytes), so they add at most 1/64 to the
+// bytes stored and held in memory. Smaller slivers are expanded whole to
+// serve symbols, which costs little at their size.
+const leafKeepFactor = 64
+
+// keepLeaves reports whether the leaves of a sliver of size bytes are kept
+// (leafKeepFactor), n the shard count.
+func keepLeaves(size, n int) bool { return size >= leafKeepFactor*n*len(encoding.Hash{}) }
 
 func (h *held) size() int64 { return int64(len(h.Data)) }
 
@@ -370,7 +386,14 @@ func (s *sink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 		return fmt.Errorf("%w: %s sliver %d sent twice in one request", p2p.ErrInvalid, sl.Axis, sl.Index)
 	}
 	s.seen[k] = true
-	if err := s.in.codec.VerifySliver(s.md, &sl); err != nil {
+	var leaves []encoding.Hash
+	var err error
+	if keepLeaves(len(sl.Data), n) {
+		leaves, err = s.in.codec.VerifySliverLeaves(s.md, &sl)
+	} else {
+		err = s.in.codec.VerifySliver(s.md, &sl)
+	}
+	if err != nil {
 		s.in.metrics.rejected.Inc()
 		return fmt.Errorf("%w: %v", p2p.ErrInvalid, err)
 	}
@@ -379,7 +402,7 @@ func (s *sink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 	if s.bytes+size > stageFlushBytes {
 		s.flush(ctx)
 	}
-	err := s.in.mem.reserve(s.owner, size)
+	err = s.in.mem.reserve(s.owner, size)
 	if err != nil {
 		// What this request holds may be what fills the budget: write what
 		// can be written, wait for it, and try again.
@@ -397,7 +420,7 @@ func (s *sink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 	}
 	// sl.Data is the sink's (p2p.SliverSink): it is kept, not copied, and
 	// now reserved in the budget.
-	s.staged = append(s.staged, held{Sliver: sl, owner: s.owner, sum: sum})
+	s.staged = append(s.staged, held{Sliver: sl, owner: s.owner, sum: sum, leaves: leaves})
 	s.bytes += size
 	return nil
 }
@@ -533,8 +556,9 @@ func (in *intake) pairUp(id encoding.BlobID, hs []held) (pairs []store.ShardPair
 		switch {
 		case p.primary != nil && p.secondary != nil:
 			pairs = append(pairs, store.ShardPair{Shard: uint16(id.ShardForPair(pair, nn)),
-				Pair: encoding.SliverPair{Primary: p.primary.Sliver, Secondary: p.secondary.Sliver},
-				Sums: &[2]uint32{p.primary.sum, p.secondary.sum}})
+				Pair:   encoding.SliverPair{Primary: p.primary.Sliver, Secondary: p.secondary.Sliver},
+				Sums:   &[2]uint32{p.primary.sum, p.secondary.sum},
+				Leaves: [2][]encoding.Hash{p.primary.leaves, p.secondary.leaves}})
 			complete = append(complete, *p.primary, *p.secondary)
 		case p.primary != nil:
 			rest = append(rest, *p.primary)

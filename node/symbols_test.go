@@ -3,11 +3,13 @@ package node_test
 import (
 	"bytes"
 	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/walrus-go/walrus/encoding"
 	"github.com/walrus-go/walrus/network/nettest"
 	"github.com/walrus-go/walrus/p2p"
+	"github.com/walrus-go/walrus/store"
 )
 
 // TestGetSymbols: a node serves symbols of the slivers it stores, each
@@ -53,5 +55,50 @@ func TestGetSymbols(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestGetSymbolsFromLeaves: a sliver large enough has its leaf hashes kept
+// when it is stored, and symbols of it, asked in increasing order or not
+// (served from the leaves, or by expanding the sliver), are its own bytes
+// with proofs that verify.
+func TestGetSymbolsFromLeaves(t *testing.T) {
+	e := newEnv(t, nettest.Options{})
+	com := e.committee()
+	n := com.NShards
+	enc, _ := e.register(randomBytes(64*n*32*n, 6), 2, false)
+	e.send(enc, 0)
+	own := e.slivers(com, enc, 0)[0]
+	if own.Axis != encoding.Primary || len(own.Data) < 64*n*32 {
+		t.Fatalf("test blob gives a %s sliver of %d bytes, want a primary one of at least %d", own.Axis, len(own.Data), 64*n*32)
+	}
+	s := int(own.SymbolSize)
+	last := uint16(own.NumSymbols() - 1)
+	for _, positions := range [][]uint16{{0, 1, 2, last}, {last, 0}, {1, uint16(n - 1)}} {
+		syms, err := e.p2p.GetSymbols(e.ctx, e.pid(0), enc.BlobID, own.Axis, own.Index, positions, s)
+		if err != nil {
+			t.Fatalf("positions %v: %v", positions, err)
+		}
+		for k := range syms {
+			if err := e.codec.VerifyRecoverySymbol(enc.Metadata, &syms[k]); err != nil {
+				t.Fatalf("positions %v, symbol at %d: %v", positions, positions[k], err)
+			}
+			if p := int(positions[k]); p < own.NumSymbols() && !bytes.Equal(syms[k].Data, own.Symbol(p)) {
+				t.Fatalf("positions %v: symbol at %d is not the sliver's", positions, p)
+			}
+		}
+	}
+	if err := e.nw.StopNode(0); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(e.nw.Nodes[0].Config.DataDir, "db"), store.Options{Logger: nettest.Logger(t, false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	shard := uint16(enc.BlobID.ShardForPair(int(own.Index), n))
+	part, ok, err := st.SliverSymbols(e.ctx, shard, enc.BlobID, encoding.Primary, []int{0})
+	if err != nil || !ok || len(part.Leaves) != n || !bytes.Equal(part.Symbols[0], own.Symbol(0)) {
+		t.Fatalf("stored sliver: ok %v, %d leaves, %v; want its leaves kept", ok, len(part.Leaves), err)
 	}
 }
