@@ -729,41 +729,29 @@ func (s *Store) SliverSymbols(ctx context.Context, shard uint16, id encoding.Blo
 	defer s.exit()
 	key := sliverKey(shard, axis, id)
 	p, err := s.get(s.db, key)
-	for attempt := 0; err == nil; attempt++ {
-		if !isRef(p) {
-			return SliverSymbols{}, false, nil
-		}
-		ref, perr := parseRef(p)
-		if perr != nil {
-			return SliverSymbols{}, false, s.corrupt(key, perr)
-		}
-		if ref.leaves == nil {
-			return SliverSymbols{}, false, nil
-		}
-		syms, rerr := s.vlog.readSymbols(ref, positions)
-		if rerr == nil {
-			leaves := make([]encoding.Hash, len(ref.leaves)/leafLen)
-			for i := range leaves {
-				copy(leaves[i][:], ref.leaves[i*leafLen:])
-			}
-			return SliverSymbols{SymbolSize: ref.symbolSize, Index: ref.index, Symbols: syms, Leaves: leaves}, true, nil
-		}
-		switch {
-		case errors.Is(rerr, ErrInvalid):
-			return SliverSymbols{}, false, rerr
-		case errors.Is(rerr, ErrIO):
-			return SliverSymbols{}, false, fmt.Errorf("%s: %w", describeKey(key), rerr)
-		case !errors.Is(rerr, errSegmentGone) || attempt == maxRefRetries:
-			return SliverSymbols{}, false, s.corrupt(key, rerr)
-		}
-		// A collection moved the sliver meanwhile: its reference anew.
-		cur, gerr := s.get(s.db, key)
-		if gerr == nil && bytes.Equal(cur, p) {
-			return SliverSymbols{}, false, s.corrupt(key, rerr) // the segment is lost
-		}
-		p, err = cur, gerr
+	if err != nil {
+		return SliverSymbols{}, false, err
 	}
-	return SliverSymbols{}, false, err
+	_, _, err = s.followRef(key, p, func(ref sliverRef) error {
+		if ref.leaves == nil {
+			ok = false
+			return nil
+		}
+		syms, err := s.vlog.readSymbols(ref, positions)
+		if err != nil {
+			return err
+		}
+		part = SliverSymbols{SymbolSize: ref.symbolSize, Index: ref.index, Symbols: syms, Leaves: make([]encoding.Hash, len(ref.leaves)/leafLen)}
+		for i := range part.Leaves {
+			copy(part.Leaves[i][:], ref.leaves[i*leafLen:])
+		}
+		ok = true
+		return nil
+	})
+	if err != nil || !ok {
+		return SliverSymbols{}, false, err
+	}
+	return part, true, nil
 }
 
 // DeletePair deletes the sliver pair of blob id on shard with its markers, in

@@ -275,42 +275,61 @@ func (s *Store) removeSegment(sg *segment) {
 
 // openSliver decodes the sliver payload p read under key: an inline sliver
 // (copied when alias says p is the database's memory) or a logged one, read
-// from the log and checked. A reference whose segment a collection removed
-// meanwhile is looked up again: the sliver moved, or was deleted.
+// from the log and checked (followRef).
 func (s *Store) openSliver(axis encoding.Axis, key, p []byte, alias bool) (encoding.Sliver, error) {
+	var sl encoding.Sliver
+	inline, fresh, err := s.followRef(key, p, func(ref sliverRef) error {
+		data, err := s.vlog.read(ref)
+		sl = encoding.Sliver{Axis: axis, Data: data, SymbolSize: ref.symbolSize, Index: ref.index}
+		return err
+	})
+	if err != nil || inline == nil {
+		return sl, err
+	}
+	if alias && !fresh {
+		inline = slices.Clone(inline)
+	}
+	if sl, err = encoding.UnmarshalSliver(axis, inline); err != nil {
+		return encoding.Sliver{}, s.corrupt(key, err)
+	}
+	return sl, nil
+}
+
+// followRef calls read with the reference in the payload p read under key.
+// A reference whose segment a collection removed meanwhile is looked up
+// again (the sliver moved, or was deleted: ErrNotFound), up to
+// maxRefRetries times. If the payload holds an inline sliver, read is not
+// called and followRef returns it, fresh if it is not p but a payload looked
+// up anew. read's ErrIO and ErrInvalid are returned as such; its other errors
+// mean the sliver is corrupt.
+func (s *Store) followRef(key, p []byte, read func(sliverRef) error) (inline []byte, fresh bool, err error) {
 	for attempt := 0; ; attempt++ {
 		if !isRef(p) {
-			if alias {
-				p = slices.Clone(p)
-			}
-			sl, err := encoding.UnmarshalSliver(axis, p)
-			if err != nil {
-				return encoding.Sliver{}, s.corrupt(key, err)
-			}
-			return sl, nil
+			return p, attempt > 0, nil
 		}
 		ref, err := parseRef(p)
 		if err != nil {
-			return encoding.Sliver{}, s.corrupt(key, err)
+			return nil, false, s.corrupt(key, err)
 		}
-		data, err := s.vlog.read(ref)
-		if err == nil {
-			return encoding.Sliver{Axis: axis, Data: data, SymbolSize: ref.symbolSize, Index: ref.index}, nil
-		}
-		if errors.Is(err, ErrIO) {
-			return encoding.Sliver{}, fmt.Errorf("%s: %w", describeKey(key), err)
-		}
-		if !errors.Is(err, errSegmentGone) || attempt == maxRefRetries {
-			return encoding.Sliver{}, s.corrupt(key, err)
+		err = read(ref)
+		switch {
+		case err == nil:
+			return nil, false, nil
+		case errors.Is(err, ErrInvalid):
+			return nil, false, err
+		case errors.Is(err, ErrIO):
+			return nil, false, fmt.Errorf("%s: %w", describeKey(key), err)
+		case !errors.Is(err, errSegmentGone) || attempt == maxRefRetries:
+			return nil, false, s.corrupt(key, err)
 		}
 		cur, gerr := s.get(s.db, key)
 		if gerr != nil {
-			return encoding.Sliver{}, gerr // ErrNotFound: deleted meanwhile
+			return nil, false, gerr // ErrNotFound: deleted meanwhile
 		}
 		if bytes.Equal(cur, p) {
-			return encoding.Sliver{}, s.corrupt(key, err) // the segment is lost
+			return nil, false, s.corrupt(key, err) // the segment is lost
 		}
-		p, alias = cur, false
+		p = cur
 	}
 }
 
