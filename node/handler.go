@@ -136,6 +136,7 @@ func (h *handler) GetSymbols(ctx context.Context, id encoding.BlobID, axis encod
 	}
 	if out, ok := h.symbolsFromLeaves(ctx, md, shard, id, axis, index, targets); ok {
 		h.metrics.symbolsServed.Add(float64(len(out)))
+		h.metrics.symbolsFromLeaves.Add(float64(len(out)))
 		return out, nil
 	}
 	sl, err := h.store.Sliver(ctx, shard, id, axis)

@@ -12,7 +12,7 @@ type metrics struct {
 
 	epoch, shards, buffered, eventSeq prometheus.Gauge
 
-	pairsStored, bytesStored, rejected, sliversServed, symbolsServed,
+	pairsStored, bytesStored, rejected, sliversServed, symbolsServed, symbolsFromLeaves,
 	confirmations, pairsRecovered, recoveryQueued, recoveryFailed,
 	gcDeleted, shardsDropped, chainErrors, liarsCaught, replays prometheus.Counter
 
@@ -42,6 +42,7 @@ func newMetrics() *metrics {
 	m.rejected = c("slivers_rejected_total", "Slivers rejected because they fail verification.")
 	m.sliversServed = c("slivers_served_total", "Slivers served.")
 	m.symbolsServed = c("recovery_symbols_served_total", "Recovery symbols served.")
+	m.symbolsFromLeaves = c("recovery_symbols_from_leaves_total", "Recovery symbols served from kept leaf hashes, their sliver not expanded.")
 	m.confirmations = c("confirmations_signed_total", "Storage confirmations signed.")
 	m.pairsRecovered = c("sliver_pairs_recovered_total", "Sliver pairs rebuilt from peers' recovery symbols.")
 	m.recoveryQueued = c("recoveries_queued_total", "Blobs queued for recovery.")

@@ -74,7 +74,14 @@ func TestGetSymbolsFromLeaves(t *testing.T) {
 	}
 	s := int(own.SymbolSize)
 	last := uint16(own.NumSymbols() - 1)
-	for _, positions := range [][]uint16{{0, 1, 2, last}, {last, 0}, {1, uint16(n - 1)}} {
+	// Increasing source positions come from the leaves; the others (out of
+	// order, or past the sliver's symbols) from the expanded sliver.
+	for _, tc := range []struct {
+		positions  []uint16
+		fromLeaves float64
+	}{{[]uint16{0, 1, 2, last}, 4}, {[]uint16{last, 0}, 0}, {[]uint16{1, uint16(n - 1)}, 0}} {
+		positions := tc.positions
+		before := e.metric(0, "recovery_symbols_from_leaves_total")
 		syms, err := e.p2p.GetSymbols(e.ctx, e.pid(0), enc.BlobID, own.Axis, own.Index, positions, s)
 		if err != nil {
 			t.Fatalf("positions %v: %v", positions, err)
@@ -86,6 +93,9 @@ func TestGetSymbolsFromLeaves(t *testing.T) {
 			if p := int(positions[k]); p < own.NumSymbols() && !bytes.Equal(syms[k].Data, own.Symbol(p)) {
 				t.Fatalf("positions %v: symbol at %d is not the sliver's", positions, p)
 			}
+		}
+		if got := e.metric(0, "recovery_symbols_from_leaves_total") - before; got != tc.fromLeaves {
+			t.Errorf("positions %v: %v symbols served from leaves, want %v", positions, got, tc.fromLeaves)
 		}
 	}
 	if err := e.nw.StopNode(0); err != nil {
