@@ -3,8 +3,10 @@
 package encoding
 
 import (
+	"math/bits"
+	"runtime"
 	"sync"
-	_ "unsafe" // go:linkname
+	"unsafe" // go:linkname, and the tables' memory
 
 	"github.com/klauspost/cpuid/v2"
 	_ "github.com/klauspost/reedsolomon" // the tables below are its own
@@ -56,11 +58,38 @@ func klauspostLeanInit() {
 	klauspostInitOnce.Do(func() {
 		klauspostInitLUTs()
 		klauspostInitFFTSkew()
-		buildMultiply256LUT()
-		if cpuid.CPU.Has(cpuid.GFNI) {
-			buildGFNIMatrices()
+		t256, gfni := klauspostTableMemory()
+		if !cpuid.CPU.Has(cpuid.GFNI) {
+			gfni = nil
+		}
+		buildKlauspostTables(t256, gfni)
+		klauspostMultiply256LUT = t256
+		if gfni != nil {
+			klauspostGFNIMatrices = gfni
 		}
 	})
+}
+
+// klauspostTableParts is how many goroutines build the tables at most:
+// they are needed at a process's first encode or verification, and the
+// cores are otherwise idle then.
+const klauspostTableParts = 4
+
+// buildKlauspostTables fills multiply256LUT t256 and, unless nil, the GFNI
+// matrices gfni, a range of logarithms per core.
+func buildKlauspostTables(t256 *[1 << 16][8 * 16]byte, gfni *[1 << 16][4]uint64) {
+	parts := max(1, min(runtime.GOMAXPROCS(0), klauspostTableParts))
+	var wg sync.WaitGroup
+	for part := range parts {
+		lo, hi := part*len(t256)/parts, (part+1)*len(t256)/parts
+		wg.Go(func() {
+			buildMultiply256LUT(t256, lo, hi)
+			if gfni != nil {
+				buildGFNIMatrices(gfni, lo, hi)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // capL3 lowers the L3 size klauspost reads (cpuid) to 2×L2 where it
@@ -94,50 +123,80 @@ func gfMulLog(a, logB uint16) uint16 {
 	return klauspostExpLUT[uint16(sum+sum>>16)]
 }
 
-// buildMultiply256LUT is the SSSE3/AVX2 part of klauspost's initMul16LUT.
-func buildMultiply256LUT() {
-	t := &[1 << 16][8 * 16]byte{}
-	for logM := range t {
-		shift := 0
-		for i := range 4 {
-			prodLo := t[logM][i*16 : i*16+16]
-			prodHi := t[logM][4*16+i*16 : 4*16+i*16+16]
-			for x := range prodLo {
-				prod := gfMulLog(uint16(x<<shift), uint16(logM))
-				prodLo[x] = byte(prod)
-				prodHi[x] = byte(prod >> 8)
-			}
-			shift += 4
-		}
-	}
-	klauspostMultiply256LUT = t
+// klauspostTableMemory returns fresh memory for the two tables, 10 MiB
+// backed by huge pages where the kernel gives them (MakeBuffer): filling
+// 4 KiB pages was most of their cost, one fault per 4 KiB.
+func klauspostTableMemory() (*[1 << 16][8 * 16]byte, *[1 << 16][4]uint64) {
+	const n256, nGFNI = 1 << 16 * 8 * 16, 1 << 16 * 4 * 8
+	buf := MakeBuffer(n256 + nGFNI)
+	return (*[1 << 16][8 * 16]byte)(unsafe.Pointer(&buf[0])), (*[1 << 16][4]uint64)(unsafe.Pointer(&buf[n256]))
 }
 
-// buildGFNIMatrices is the GFNI part of klauspost's initMul16LUT.
-func buildGFNIMatrices() {
-	t := &[1 << 16][4]uint64{}
-	for logM := range t {
-		var a, b, c, d uint64
-		for inputBit := range 8 {
-			lo := gfMulLog(uint16(1)<<inputBit, uint16(logM))
-			hi := gfMulLog(uint16(1)<<(inputBit+8), uint16(logM))
-			for outputBit := range 8 {
-				pos := uint64(1) << ((7-outputBit)*8 + inputBit)
-				if (byte(lo)>>outputBit)&1 == 1 {
-					a |= pos
-				}
-				if (byte(lo>>8)>>outputBit)&1 == 1 {
-					c |= pos
-				}
-				if (byte(hi)>>outputBit)&1 == 1 {
-					b |= pos
-				}
-				if (byte(hi>>8)>>outputBit)&1 == 1 {
-					d |= pos
+// klauspostBasis returns the products of the 16 unit elements 1<<b by the
+// element whose logarithm is logM. Multiplication by a constant is linear
+// over GF(2), so they determine both tables below: building each entry from
+// them by XOR, rather than by a gfMulLog per table byte as klauspost does,
+// took the two tables from 20 ms of one core to 10 (BenchmarkKlauspostTables),
+// a cost every CLI process that encodes or verifies pays.
+func klauspostBasis(logM uint16) (p [16]uint16) {
+	for b := range p {
+		p[b] = gfMulLog(uint16(1)<<b, logM)
+	}
+	return p
+}
+
+// buildMultiply256LUT is the SSSE3/AVX2 part of klauspost's initMul16LUT:
+// for each nibble position i (shift 4i) and nibble x, the product of
+// x<<4i, low bytes then high bytes.
+func buildMultiply256LUT(t *[1 << 16][8 * 16]byte, lo, hi int) {
+	for logM := lo; logM < hi; logM++ {
+		p := klauspostBasis(uint16(logM))
+		row := &t[logM]
+		for i := range 4 {
+			// prod[x] for x < 2^j is set before bit j doubles them.
+			var prod [16]uint16
+			prod[1] = p[4*i]
+			for j, half := 1, 2; j < 4; j, half = j+1, half*2 {
+				for x := range half {
+					prod[half+x] = prod[x] ^ p[4*i+j]
 				}
 			}
+			low, high := (*[16]byte)(row[i*16:]), (*[16]byte)(row[4*16+i*16:])
+			for x, v := range prod {
+				low[x], high[x] = byte(v), byte(v>>8)
+			}
 		}
-		t[logM] = [4]uint64{a, b, c, d}
 	}
-	klauspostGFNIMatrices = t
+}
+
+// buildGFNIMatrices is the GFNI part of klauspost's initMul16LUT: four 8×8
+// bit matrices (GF2P8AFFINEQB's layout) mapping the low and high input
+// bytes to the low and high output bytes.
+func buildGFNIMatrices(t *[1 << 16][4]uint64, lo, hi int) {
+	for logM := lo; logM < hi; logM++ {
+		p := klauspostBasis(uint16(logM))
+		// in[h][o]: byte b is output byte o of the image of input bit 8h+b.
+		var in [2][2]uint64
+		for b := range 8 {
+			for h := range 2 {
+				in[h][0] |= uint64(byte(p[8*h+b])) << (8 * b)
+				in[h][1] |= uint64(byte(p[8*h+b]>>8)) << (8 * b)
+			}
+		}
+		t[logM] = [4]uint64{gfniMatrix(in[0][0]), gfniMatrix(in[1][0]), gfniMatrix(in[0][1]), gfniMatrix(in[1][1])}
+	}
+}
+
+// gfniMatrix turns x, whose byte i is the image of input bit i, into the
+// matrix GF2P8AFFINEQB reads: byte 7−o holds output bit o of each input
+// bit's image, input bit i at bit i. That is the 8×8 bit transpose of x
+// (Hacker's Delight's transpose8) with its bytes reversed.
+func gfniMatrix(x uint64) uint64 {
+	t := (x ^ x>>7) & 0x00AA00AA00AA00AA
+	x ^= t ^ t<<7
+	t = (x ^ x>>14) & 0x0000CCCC0000CCCC
+	x ^= t ^ t<<14
+	t = (x ^ x>>28) & 0x00000000F0F0F0F0
+	x ^= t ^ t<<28
+	return bits.ReverseBytes64(x)
 }

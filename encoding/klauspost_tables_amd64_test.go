@@ -46,3 +46,12 @@ func TestCapL3(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkKlauspostTables is the lean initialisation's two tables, built
+// again: part of the start of every process that encodes or verifies.
+func BenchmarkKlauspostTables(b *testing.B) {
+	klauspostLeanInit()
+	for b.Loop() {
+		buildKlauspostTables(klauspostTableMemory())
+	}
+}
