@@ -177,3 +177,55 @@ func TestColCodeMatchesDoubling(t *testing.T) {
 		t.Fatal("no shape has values past 2K")
 	}
 }
+
+// TestRowTailMatchesLeopard checks the row code's encode with a tail
+// multiplied in directly (rowTail) against klauspost's Leopard (cols, f)
+// code, for shapes with tails of 1 to 10 shards, over shards shorter and
+// longer than tailChunk.
+func TestRowTailMatchesLeopard(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{7, 14, 17, 30, 56, 100, 106, 203, 782} {
+		p, err := NewParams(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := newRowCode(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.tail == 0 {
+			t.Fatalf("n = %d: no tail; the test wants shapes with one", n)
+		}
+		for _, size := range []int{64, 192, tailChunk + 128} {
+			t.Run(fmt.Sprintf("n=%d/tail=%d/size=%d", n, c.tail, size), func(t *testing.T) {
+				enc, err := reedsolomon.New(p.Cols, p.F, reedsolomon.WithLeopardGF16(true))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := make([][]byte, n)
+				got := make([][]byte, n)
+				for i := range want {
+					want[i] = make([]byte, size)
+					got[i] = make([]byte, size)
+					for j := range got[i] {
+						got[i][j] = byte(rng.Uint32()) // parity must not depend on it
+					}
+					if i < p.Cols {
+						copy(want[i], got[i])
+					}
+				}
+				if err := enc.Encode(want); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.encode(got, nil); err != nil {
+					t.Fatal(err)
+				}
+				for i := range want {
+					if !bytes.Equal(got[i], want[i]) {
+						t.Fatalf("shard %d of %d differs", i, n)
+					}
+				}
+			})
+		}
+	}
+}
