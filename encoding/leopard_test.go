@@ -122,7 +122,7 @@ func doubling(t *testing.T, c *colCode, data [][]byte) [][]byte {
 // for shards longer than klauspost's chunk.
 func TestColCodeMatchesDoubling(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	tops := 0
+	tops, direct := 0, 0
 	for _, n := range []int{4, 7, 10, 13, 19, 25, 40, 100, 127, 301, 1000} {
 		p, err := NewParams(n)
 		if err != nil {
@@ -134,6 +134,9 @@ func TestColCodeMatchesDoubling(t *testing.T) {
 		}
 		if c.top > 0 {
 			tops++
+		}
+		if c.directTop {
+			direct++
 		}
 		sizes := []int{64, 192}
 		if n == 100 {
@@ -173,8 +176,8 @@ func TestColCodeMatchesDoubling(t *testing.T) {
 			}
 		}
 	}
-	if tops == 0 {
-		t.Fatal("no shape has values past 2K")
+	if tops == 0 || direct == 0 || direct == tops {
+		t.Fatalf("%d shapes have values past 2K, %d of them computed directly: want some of each", tops, direct)
 	}
 }
 

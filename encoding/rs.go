@@ -257,6 +257,11 @@ type colCode struct {
 	span int
 	// heads pools encode's shard lists.
 	heads sync.Pool
+	// directTop is set where encode computes the top values as topCoef
+	// times the data (see directTop).
+	directTop bool
+	topOnce   sync.Once
+	topCoef   [][]uint16
 }
 
 func newColCode(p Params) (*colCode, error) {
@@ -265,6 +270,7 @@ func newColCode(p Params) (*colCode, error) {
 	if e := p.N - p.Rows - k; e > 0 {
 		c.top = e
 	}
+	c.directTop = directTop(c.rows, k, c.top)
 	c.span = c.n + c.scratchShards()
 	c.heads.New = func() any { s := make([][]byte, p.Rows+2*k); return &s }
 	return c, nil
@@ -296,14 +302,29 @@ func (c *colCode) point(r int) uint16 { return uint16(c.knownIndex(r) ^ c.k) }
 // encode all 2K known values with a (2K, K+1) code for those few values,
 // more than twice the work of the first; TestColCodeMatchesDoubling checks
 // the two agree.)
+//
+// Where the top values are few (n = 100: 2, from 34 data values), encode
+// computes them directly, topCoef times the data, rather than copying the K
+// coefficients for their FFT (directTop).
 func (c *colCode) encode(data, parity [][]byte, scratch [][]byte, small *leoScratch) error {
 	var kern leoKernel = pureKernel{}
+	var topCoef [][]uint16
 	if small == nil {
 		var err error
 		if kern, err = klauspostKernels(c.first); err != nil {
 			return err
 		}
+		if c.directTop {
+			topCoef = c.topCoefs(kern)
+		}
 	}
+	c.run(data, parity, scratch, kern, topCoef)
+	return nil
+}
+
+// run is encode on kernel kern, with the top values as topCoef times the
+// data if it is not nil, else by their FFT.
+func (c *colCode) run(data, parity [][]byte, scratch [][]byte, kern leoKernel, topCoef [][]uint16) {
 	k, f2 := c.k, c.n-c.rows
 	hp := c.heads.Get().(*[][]byte)
 	h := *hp
@@ -311,6 +332,7 @@ func (c *colCode) encode(data, parity [][]byte, scratch [][]byte, small *leoScra
 	d, w, w2 := h[:c.rows], h[c.rows:c.rows+k], h[c.rows+k:c.rows+2*k]
 	size := len(data[0])
 	step := min(size, kern.chunk())
+	var ll reedsolomon.LowLevel
 	for off := 0; off < size; off += step {
 		end := min(off+step, size)
 		for i := range d {
@@ -326,7 +348,16 @@ func (c *colCode) encode(data, parity [][]byte, scratch [][]byte, small *leoScra
 			}
 		}
 		kern.ifft(d, c.rows, w, k, k)
-		if c.top > 0 {
+		switch {
+		case c.top > 0 && topCoef != nil:
+			for t, coef := range topCoef {
+				out := parity[k+t][off:end]
+				clear(out)
+				for i, in := range d {
+					ll.GF16MulSliceXor(coef[i], in, out)
+				}
+			}
+		case c.top > 0:
 			for i := range w2 {
 				if i < c.top {
 					w2[i] = parity[k+i][off:end]
@@ -339,7 +370,41 @@ func (c *colCode) encode(data, parity [][]byte, scratch [][]byte, small *leoScra
 		}
 		kern.fft(w, min(k, f2), k, 0)
 	}
-	return nil
+}
+
+// directTop reports whether computing the top values of a column code
+// directly, top·rows multiply-adds of a shard into another, costs less
+// than their FFT: a copy of the K coefficients, and K/4 + K/16 + … radix-4
+// butterflies of four shards each.
+func directTop(rows, k, top int) bool { return top > 0 && top*rows <= 2*k }
+
+// topCoefs returns topCoef, computed on first use with kern: the top values
+// of each unit vector of data, one element per shard.
+func (c *colCode) topCoefs(kern leoKernel) [][]uint16 {
+	c.topOnce.Do(func() {
+		coef := make([][]uint16, c.top)
+		for t := range coef {
+			coef[t] = make([]uint16, c.rows)
+		}
+		shards := func(count int) [][]byte {
+			sh := make([][]byte, count)
+			for i := range sh {
+				sh[i] = make([]byte, 64)
+			}
+			return sh
+		}
+		for i := range c.rows {
+			data, parity, scratch := shards(c.rows), shards(c.n-c.rows), shards(c.scratchShards())
+			data[i][0] = 1 // element 0 = 1: its low byte
+			c.run(data, parity, scratch, kern, nil)
+			for t := range c.top {
+				v := parity[c.k+t]
+				coef[t][i] = uint16(v[0]) | uint16(v[32])<<8
+			}
+		}
+		c.topCoef = coef
+	})
+	return c.topCoef
 }
 
 // cost is leoCost of one encode over shards of size bytes: the (K, K) code,
