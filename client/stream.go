@@ -399,7 +399,8 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 			s := st.slot(cursor)
 			lo, hi := int64(cursor)*rowLen, int64(cursor+1)*rowLen
 			lo, hi = max(lo, start), min(hi, start+length)
-			data := s.data[lo-int64(cursor)*rowLen-s.off : hi-int64(cursor)*rowLen-s.off]
+			row := s.data
+			data := row[lo-int64(cursor)*rowLen-s.off : hi-int64(cursor)*rowLen-s.off]
 			s.data = nil
 			st.held -= s.reserved
 			n, err := w.Write(data)
@@ -407,6 +408,10 @@ func (st *streamer) run(ctx context.Context, w io.Writer, start, length int64) (
 			if err != nil {
 				return written, err
 			}
+			// Write keeps no reference (io.Writer), and nothing else
+			// holds the row: its buffer serves the next rows' frames (a
+			// row GetSlivers did not read is ignored).
+			p2p.RecycleSliver(row)
 			cursor++
 			report(b.progress, "read", int64(cursor-st.r0), int64(len(st.rows)))
 		}

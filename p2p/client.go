@@ -370,7 +370,8 @@ type SliverResult struct {
 // make the caller hold more than the slivers it asked for. Results are in
 // the order of indices, one each; a sliver p cannot serve has its own error
 // and does not fail the others. If the exchange fails part-way, the slivers
-// that arrived are returned with the error, and the others carry it.
+// that arrived are returned with the error, and the others carry it. A
+// caller done with a sliver's Data may hand it back with RecycleSliver.
 func (c *Client) GetSlivers(ctx context.Context, p peer.ID, id encoding.BlobID, axis encoding.Axis, indices []uint16, size int) ([]SliverResult, error) {
 	if err := checkIndices(indices, MaxSliversPerRequest); err != nil {
 		return nil, &RequestError{Peer: p, Protocol: ProtocolSliverGet, Err: err}
@@ -388,23 +389,27 @@ func (c *Client) GetSlivers(ctx context.Context, p peer.ID, id encoding.BlobID, 
 	got := 0
 	err := c.exchange(ctx, p, ProtocolSliverGet, writeRequest(req), func(f *frameReader) error {
 		for ; got < len(indices); got++ {
-			b, err := f.next(frameCap, false)
+			b, buf, err := f.nextPooled(frameCap)
 			if err != nil {
 				return err
 			}
 			sl, rerr, err := decodeSliverGetFrame(axis, b)
+			idx := indices[got]
+			switch {
+			case err != nil:
+			case rerr != nil:
+				results[got].Err = &SliverError{Axis: axis, Index: idx, Err: rerr}
+			case sl.Index != idx:
+				err = fmt.Errorf("%w: asked for %s sliver %d, got %d", ErrProtocol, axis, idx, sl.Index)
+			default:
+				lendFrame(buf, sl.Data)
+				results[got].Sliver = sl
+				continue
+			}
+			putFrameBuffer(buf)
 			if err != nil {
 				return err
 			}
-			idx := indices[got]
-			if rerr != nil {
-				results[got].Err = &SliverError{Axis: axis, Index: idx, Err: rerr}
-				continue
-			}
-			if sl.Index != idx {
-				return fmt.Errorf("%w: asked for %s sliver %d, got %d", ErrProtocol, axis, idx, sl.Index)
-			}
-			results[got].Sliver = sl
 		}
 		return nil
 	})

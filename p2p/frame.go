@@ -73,22 +73,35 @@ func newFrameReader(r io.Reader, scope memoryScope) *frameReader {
 // soon as it is read: the reservation bounds what is in flight on the
 // stream, and the caller accounts for what it keeps.
 func (f *frameReader) next(max int, reuse bool) ([]byte, error) {
+	b, _, err := f.read(max, reuse, false)
+	return b, err
+}
+
+// nextPooled is next without reuse, the payload in a buffer from the frame
+// pool: buf is that whole buffer, for lendFrame (or putFrameBuffer).
+func (f *frameReader) nextPooled(max int) (b, buf []byte, err error) { return f.read(max, false, true) }
+
+func (f *frameReader) read(max int, reuse, pooled bool) (b, buf []byte, err error) {
 	n, err := readFrameLen(f.r, max)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: stream ended before a frame", ErrTruncated)
+			return nil, nil, fmt.Errorf("%w: stream ended before a frame", ErrTruncated)
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	var b []byte
 	if reuse && cap(f.buf) >= n {
 		b = f.buf[:n]
 	} else {
 		f.release()
 		if err := f.reserve(n); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		b = make([]byte, n)
+		if pooled {
+			buf = frameBuffer(n)
+			b = buf[:n]
+		} else {
+			b = make([]byte, n)
+		}
 		if reuse {
 			f.buf = b
 		}
@@ -97,12 +110,13 @@ func (f *frameReader) next(max int, reuse bool) ([]byte, error) {
 		defer f.release()
 	}
 	if _, err := io.ReadFull(f.r, b); err != nil {
+		putFrameBuffer(buf)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%w: stream ended inside a frame of %d bytes", ErrTruncated, n)
+			return nil, nil, fmt.Errorf("%w: stream ended inside a frame of %d bytes", ErrTruncated, n)
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return b, nil
+	return b, buf, nil
 }
 
 // nextOwned reads one frame of at most max bytes into a buffer of its own,

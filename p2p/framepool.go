@@ -8,12 +8,14 @@ import (
 	"weak"
 )
 
-// Buffers of large sliver/put frames are recycled: a node receives each
-// sliver into a fresh buffer and keeps it until its pair is written, and the
-// Go runtime zeroes every such allocation that reuses heap memory (7% of a
-// devnet node's CPU in a 64 MiB store: 2 MB frames, 75 MB per node). A
-// sink that is done with a sliver's bytes hands them back with
-// RecycleSliver; a buffer never handed back is collected as usual.
+// Buffers of large sliver/put and sliver/get frames are recycled: a node
+// receives each sliver into a fresh buffer and keeps it until its pair is
+// written, and the Go runtime zeroes every such allocation that reuses heap
+// memory (7% of a devnet node's CPU in a 64 MiB store: 2 MB frames, 75 MB
+// per node); a reader's fresh buffers cost a page fault per 4 KiB instead.
+// A sink that is done with a sliver's bytes, or a reader with those of a
+// sliver GetSlivers returned, hands them back with RecycleSliver; a buffer
+// never handed back is collected as usual.
 
 const (
 	// minPooledFrame and maxPooledFrame bound the buffers recycled: below,
@@ -90,9 +92,10 @@ func lendFrame(buf, data []byte) {
 
 // RecycleSliver hands back the buffer that a sliver/put sink received
 // data in (the Data of an encoding.Sliver passed to SliverSink.PutSliver),
-// for the frames after it: the caller must hold no reference to data, nor
-// to anything of the same buffer, after the call. Data of any other origin
-// is ignored, and so is a second call.
+// or that Client.GetSlivers read a sliver's Data into, for the frames after
+// it: the caller must hold no reference to data, nor to anything of the
+// same buffer, after the call. Data of any other origin is ignored, and so
+// is a second call.
 func RecycleSliver(data []byte) {
 	if len(data) == 0 {
 		return
@@ -106,7 +109,18 @@ func RecycleSliver(data []byte) {
 	if p == nil {
 		return
 	}
-	buf := unsafe.Slice(p, lb.size)
-	pool, _ := framePools.LoadOrStore(lb.size, &sync.Pool{})
+	putFrameBuffer(unsafe.Slice(p, lb.size))
+}
+
+// putFrameBuffer returns buf, from frameBuffer and referenced no more, to
+// its pool; other buffers (nil, or not of a pooled class) are left to the
+// collector.
+func putFrameBuffer(buf []byte) {
+	c := cap(buf)
+	if c < minPooledFrame || c > maxPooledFrame || c != poolClass(c) {
+		return
+	}
+	buf = buf[:c]
+	pool, _ := framePools.LoadOrStore(c, &sync.Pool{})
 	pool.(*sync.Pool).Put(&buf)
 }

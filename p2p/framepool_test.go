@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/walrus-go/walrus/encoding"
 )
 
 func TestPoolClass(t *testing.T) {
@@ -71,5 +73,35 @@ func TestRecycleSliver(t *testing.T) {
 			t.Fatal("the entry of a buffer dropped without being handed back stays")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestGetSliversLent checks that the slivers GetSlivers returns (of the
+// sizes pooled) sit in lent frame buffers, which RecycleSliver hands back,
+// and that their bytes are the slivers sent.
+func TestGetSliversLent(t *testing.T) {
+	n := newTestNet(t, nil, nil)
+	_, eb := storeTestBlob(t, n, 10, 1500<<10, 3)
+	ctx, p, c := t.Context(), n.node.ID(), n.client
+	size := len(eb.Primary[0].Data)
+	if size < minPooledFrame {
+		t.Fatalf("slivers of %d bytes are not pooled (from %d): the test wants larger ones", size, minPooledFrame)
+	}
+	res, err := c.GetSlivers(ctx, p, eb.BlobID, encoding.Primary, []uint16{4, 1}, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, idx := range []uint16{4, 1} {
+		data := res[i].Sliver.Data
+		if res[i].Err != nil || !sameSliver(res[i].Sliver, eb.Primary[idx]) {
+			t.Fatalf("result %d is not primary sliver %d (err %v)", i, idx, res[i].Err)
+		}
+		if _, ok := lent.Load(addr(data)); !ok {
+			t.Fatalf("primary sliver %d is not in a lent buffer", idx)
+		}
+		RecycleSliver(data)
+		if _, ok := lent.Load(addr(data)); ok {
+			t.Fatalf("primary sliver %d is still lent after RecycleSliver", idx)
+		}
 	}
 }

@@ -97,6 +97,23 @@ func testBlob(tb testing.TB, n, size int, seed uint64) (*encoding.Codec, *encodi
 	return c, eb
 }
 
+// storeTestBlob stores a blob of size random bytes (seed) for n shards on
+// tn's node, its metadata and every sliver, and returns it and its codec.
+func storeTestBlob(t *testing.T, tn *testNet, n, size int, seed uint64) (*encoding.Codec, *encoding.EncodedBlob) {
+	t.Helper()
+	codec, eb := testBlob(t, n, size, seed)
+	tn.handler.set(func(m *memHandler) { m.codec = codec })
+	tn.handler.register(eb.BlobID)
+	ctx, p, c := t.Context(), tn.node.ID(), tn.client
+	if err := c.PutMetadata(ctx, p, eb.BlobID, eb.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	if rejected, err := c.PutSlivers(ctx, p, eb.BlobID, allSlivers(eb)); err != nil || len(rejected) != 0 {
+		t.Fatalf("PutSlivers: rejected %v, err %v", rejected, err)
+	}
+	return codec, eb
+}
+
 type sliverKey struct {
 	blob  encoding.BlobID
 	axis  encoding.Axis

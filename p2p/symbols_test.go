@@ -17,16 +17,8 @@ import (
 // requests and handlers are refused with a typed error.
 func TestGetSymbols(t *testing.T) {
 	n := newTestNet(t, nil, nil)
-	codec, eb := testBlob(t, 10, 10000, 21)
-	n.handler.set(func(m *memHandler) { m.codec = codec })
-	n.handler.register(eb.BlobID)
+	codec, eb := storeTestBlob(t, n, 10, 10000, 21)
 	ctx, p, c := t.Context(), n.node.ID(), n.client
-	if err := c.PutMetadata(ctx, p, eb.BlobID, eb.Metadata); err != nil {
-		t.Fatal(err)
-	}
-	if rejected, err := c.PutSlivers(ctx, p, eb.BlobID, allSlivers(eb)); err != nil || len(rejected) != 0 {
-		t.Fatalf("PutSlivers: rejected %v, err %v", rejected, err)
-	}
 	sl := eb.Primary[3]
 	s := int(sl.SymbolSize)
 	positions := []uint16{5, 1, 9, 2} // 9 is past cols: a parity symbol
