@@ -226,3 +226,40 @@ func FuzzSliverGetFrame(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeSymbols holds decodeSymbols, the direct parse of a
+// recovery/get or symbols/get answer, to go-bcs's strict decodeResult: the
+// same symbols, the same peer error, or both refuse (as ErrMalformed).
+func FuzzDecodeSymbols(f *testing.F) {
+	two := []encoding.RecoverySymbol{encoding.RecoverySymbol(seedSymbol()), encoding.RecoverySymbol(seedSymbol())}
+	f.Add(encodeSymbolsOK(nil, symbolsOKSize(nil)))
+	f.Add(encodeSymbolsOK(two, symbolsOKSize(two)))
+	f.Add(encodeErr(wireError{Code: uint8(CodeNotFound), Message: "no such blob"}))
+	f.Add([]byte{0, 0x80, 0x00}) // a non-minimal length
+	f.Add([]byte{2})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, gotErr := decodeSymbols(in)
+		v, rerr, err := decodeResult[recoveryResponse](in)
+		switch {
+		case err != nil:
+			if gotErr == nil || !errors.Is(gotErr, ErrMalformed) {
+				t.Fatalf("go-bcs refuses (%v), decodeSymbols gives %d symbols, %v", err, len(got), gotErr)
+			}
+		case rerr != nil:
+			var re *RemoteError
+			if !errors.As(gotErr, &re) || *re != *rerr {
+				t.Fatalf("go-bcs: peer error %v; decodeSymbols: %v", rerr, gotErr)
+			}
+		default:
+			if gotErr != nil || len(got) != len(v.Symbols) {
+				t.Fatalf("go-bcs: %d symbols; decodeSymbols: %d, %v", len(v.Symbols), len(got), gotErr)
+			}
+			for i := range got {
+				a, b := got[i], encoding.RecoverySymbol(v.Symbols[i])
+				if !bytes.Equal(a.MarshalBCS(), b.MarshalBCS()) {
+					t.Fatalf("symbol %d differs", i)
+				}
+			}
+		}
+	})
+}

@@ -336,3 +336,30 @@ func TestFitFailures(t *testing.T) {
 		t.Errorf("a single failure's message was cut")
 	}
 }
+
+// TestEncodeSymbolsOK checks the hand-built symbols answer against go-bcs's
+// encoding of the same recoveryResponse, and its size against
+// symbolsOKSize, for no symbols, one, and many real ones (long data and
+// proofs, lengths past one ULEB128 byte).
+func TestEncodeSymbolsOK(t *testing.T) {
+	codec, eb := testBlob(t, 10, 50000, 5)
+	many, err := codec.RecoverySymbols(eb.Metadata, &eb.Primary[2], []int{0, 3, 5, 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, syms := range [][]encoding.RecoverySymbol{nil, many[:1], many} {
+		resp := recoveryResponse{Symbols: make(bcsVec[bcsRecoverySymbol], len(syms))}
+		for i := range syms {
+			resp.Symbols[i] = bcsRecoverySymbol(syms[i])
+		}
+		want := encodeOK(&resp)
+		size := symbolsOKSize(syms)
+		got := encodeSymbolsOK(syms, size)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d symbols: %d bytes, go-bcs's %d; first bytes %x, want %x", len(syms), len(got), len(want), got[:min(16, len(got))], want[:min(16, len(want))])
+		}
+		if size != len(want) {
+			t.Fatalf("%d symbols: symbolsOKSize %d, encoding %d bytes", len(syms), size, len(want))
+		}
+	}
+}

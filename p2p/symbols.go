@@ -126,14 +126,11 @@ func (c *Client) GetSymbols(ctx context.Context, p peer.ID, id encoding.BlobID, 
 	req := encodeBCS(&symbolsRequest{BlobID: id, Axis: uint8(axis), Index: index, Positions: slices.Clone(positions)})
 	var out []encoding.RecoverySymbol
 	err := c.exchange(ctx, p, ProtocolSymbolsGet, writeRequest(req), func(f *frameReader) error {
-		v, err := readResult[recoveryResponse](f, min(MaxRecoveryFrameSize, max(recoveryResponseLen(len(positions), symbolSize), maxErrorFrameLen)))
+		syms, err := readSymbols(f, min(MaxRecoveryFrameSize, max(recoveryResponseLen(len(positions), symbolSize), maxErrorFrameLen)))
 		if err != nil {
 			return err
 		}
-		out = make([]encoding.RecoverySymbol, len(v.Symbols))
-		for i := range v.Symbols {
-			out[i] = encoding.RecoverySymbol(v.Symbols[i])
-		}
+		out = syms
 		if err := checkSliverSymbols(out, axis, index, positions, symbolSize); err != nil {
 			return fmt.Errorf("%w: %v", ErrProtocol, err)
 		}
