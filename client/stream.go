@@ -629,21 +629,30 @@ func (st *streamer) startSymbolRead(ctx context.Context, t *fetchTask, wg *sync.
 		send(streamEvent{task: t, arrived: true, err: err})
 		ev.err = err
 		if err == nil {
-			data := make([]byte, t.count*b.s)
 			for k := range syms {
 				b.fetched.Add(int64(len(syms[k].Data)))
-				if verr := b.v.codec.VerifyRecoverySymbol(b.md, &syms[k]); verr != nil {
-					ev.errs[0] = fmt.Errorf("%w: symbol %d of primary sliver %d: %w", errUnverified, syms[k].TargetIndex, r, verr)
-					break
-				}
-				copy(data[k*b.s:], syms[k].Data)
 			}
-			if ev.errs[0] == nil {
+			if k, verr := b.v.codec.VerifyRecoverySymbols(b.md, syms); verr != nil {
+				ev.errs[0] = fmt.Errorf("%w: primary sliver %d: %s: %w", errUnverified, r, symbolName(syms, k), verr)
+			} else {
+				data := make([]byte, t.count*b.s)
+				for k := range syms {
+					copy(data[k*b.s:], syms[k].Data)
+				}
 				ev.data[0] = data
 			}
 		}
 		send(ev)
 	}()
+}
+
+// symbolName names syms[k] in an error of VerifyRecoverySymbols (k < 0:
+// no one symbol).
+func symbolName(syms []encoding.RecoverySymbol, k int) string {
+	if k < 0 || k >= len(syms) {
+		return "symbols"
+	}
+	return fmt.Sprintf("symbol (%s %d, target %d)", syms[k].SourceAxis, syms[k].SourceIndex, syms[k].TargetIndex)
 }
 
 // wholeRow reads t's one row as a whole primary sliver from p, for a symbol
@@ -775,10 +784,10 @@ func (st *streamer) recover(ctx context.Context, rows []int, members []int) stre
 			syms, err := c.p2p.GetRecoverySymbols(rctx, p, b.id, encoding.Primary, idx, b.s, params.N)
 			for i := range syms {
 				b.fetched.Add(int64(len(syms[i].Data)))
-				if err == nil {
-					if verr := b.v.codec.VerifyRecoverySymbol(b.md, &syms[i]); verr != nil {
-						err = fmt.Errorf("%w: recovery symbol (secondary %d, target %d): %w", errUnverified, syms[i].SourceIndex, syms[i].TargetIndex, verr)
-					}
+			}
+			if err == nil {
+				if i, verr := b.v.codec.VerifyRecoverySymbols(b.md, syms); verr != nil {
+					err = fmt.Errorf("%w: recovery %s: %w", errUnverified, symbolName(syms, i), verr)
 				}
 			}
 			if err != nil {

@@ -98,3 +98,55 @@ func TestSymbolsFromLeaves(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyRecoverySymbols checks the batched verification against
+// VerifyRecoverySymbol: 20 symbols of a primary sliver (more than a batch's
+// lanes) all verify, and a flipped byte, a short symbol or an index out of
+// range at position k is reported at k, with VerifyRecoverySymbol's error
+// class.
+func TestVerifyRecoverySymbols(t *testing.T) {
+	c, enc, _ := encodeRandom(t, 100, 1<<20, 4)
+	targets := make([]int, 20)
+	for i := range targets {
+		targets[i] = 3 * i
+	}
+	good, err := c.RecoverySymbols(enc.Metadata, &enc.Primary[7], targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := c.VerifyRecoverySymbols(enc.Metadata, good); k != -1 || err != nil {
+		t.Fatalf("good symbols: %d, %v", k, err)
+	}
+	if k, err := c.VerifyRecoverySymbols(enc.Metadata, nil); k != -1 || err != nil {
+		t.Fatalf("no symbols: %d, %v", k, err)
+	}
+	for _, tc := range []struct {
+		name  string
+		k     int
+		spoil func(*RecoverySymbol)
+	}{
+		{"flipped byte", 0, func(s *RecoverySymbol) { s.Data[5] ^= 1 }},
+		{"flipped byte, last lane", 7, func(s *RecoverySymbol) { s.Data[len(s.Data)-1] ^= 1 }},
+		{"flipped byte, second batch", 13, func(s *RecoverySymbol) { s.Data[0] ^= 0x80 }},
+		{"short", 19, func(s *RecoverySymbol) { s.Data = s.Data[:len(s.Data)-2] }},
+		{"target out of range", 9, func(s *RecoverySymbol) { s.TargetIndex = 100 }},
+		{"another target", 4, func(s *RecoverySymbol) { s.TargetIndex++ }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			syms := make([]RecoverySymbol, len(good))
+			for i := range good {
+				syms[i] = good[i]
+				syms[i].Data = append([]byte(nil), good[i].Data...)
+			}
+			tc.spoil(&syms[tc.k])
+			want := c.VerifyRecoverySymbol(enc.Metadata, &syms[tc.k])
+			if want == nil {
+				t.Fatal("VerifyRecoverySymbol accepts the spoiled symbol")
+			}
+			k, err := c.VerifyRecoverySymbols(enc.Metadata, syms)
+			if k != tc.k || err == nil || err.Error() != want.Error() {
+				t.Fatalf("got %d, %v; want %d, %v", k, err, tc.k, want)
+			}
+		})
+	}
+}
