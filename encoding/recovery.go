@@ -281,13 +281,25 @@ func (c *Codec) checkSymbolShape(sym *RecoverySymbol, s int) error {
 // many were rejected. The rebuilt sliver is checked against md; a mismatch is
 // ErrInconsistentBlob.
 func (c *Codec) RecoverSliver(md *Metadata, axis Axis, index int, symbols []RecoverySymbol) (*Sliver, error) {
+	sl, _, err := c.recoverSliver(md, axis, index, symbols, false)
+	return sl, err
+}
+
+// RecoverSliverLeaves is RecoverSliver that also returns the leaf hashes of
+// the rebuilt sliver's expansion, n of them, as VerifySliverLeaves does:
+// its check against md computes them anyway.
+func (c *Codec) RecoverSliverLeaves(md *Metadata, axis Axis, index int, symbols []RecoverySymbol) (*Sliver, []Hash, error) {
+	return c.recoverSliver(md, axis, index, symbols, true)
+}
+
+func (c *Codec) recoverSliver(md *Metadata, axis Axis, index int, symbols []RecoverySymbol, withLeaves bool) (*Sliver, []Hash, error) {
 	p := c.p
 	if axis > Secondary || index < 0 || index >= p.N {
-		return nil, fmt.Errorf("%w: %s sliver %d out of range", ErrInvalidSliver, axis, index)
+		return nil, nil, fmt.Errorf("%w: %s sliver %d out of range", ErrInvalidSliver, axis, index)
 	}
 	s, err := c.checkSize(md.UnencodedLength)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	byPos := make([][]byte, p.N)
 	valid, rejected := 0, 0
@@ -315,7 +327,7 @@ func (c *Codec) RecoverSliver(md *Metadata, axis Axis, index int, symbols []Reco
 		need = p.Rows
 	}
 	if valid < need {
-		return nil, fmt.Errorf("%w: %d valid recovery symbols for %s sliver %d, need %d (%d rejected, first: %v)",
+		return nil, nil, fmt.Errorf("%w: %d valid recovery symbols for %s sliver %d, need %d (%d rejected, first: %v)",
 			ErrTooFewSymbols, valid, axis, index, need, rejected, firstErr)
 	}
 	l := newLayout(s, 1)
@@ -334,7 +346,7 @@ func (c *Codec) RecoverSliver(md *Metadata, axis Axis, index int, symbols []Reco
 			}
 		}
 		if err := c.row.reconstruct(shards, false); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else {
 		present := make([]bool, p.N)
@@ -343,10 +355,10 @@ func (c *Codec) RecoverSliver(md *Metadata, axis Axis, index int, symbols []Reco
 		}
 		pl, err := c.col.plan(present)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := c.applyColPlan(pl, shards, size); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	sl := &Sliver{Axis: axis, Index: uint16(index), SymbolSize: uint16(s), Data: make([]byte, need*s)}
@@ -355,12 +367,15 @@ func (c *Codec) RecoverSliver(md *Metadata, axis Axis, index int, symbols []Reco
 	}
 	ws := getScratch()
 	defer putScratch(ws)
-	root, err := c.sliverRoot(ws, sl)
+	leaves, _, err := c.sliverLeaves(ws, sl)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if root != md.SliverHash(axis, index) {
-		return nil, fmt.Errorf("%w: %s sliver %d rebuilt from verified symbols does not match its hash", ErrInconsistentBlob, axis, index)
+	if ws.nodes.root(leaves, ws.hasher.zt) != md.SliverHash(axis, index) {
+		return nil, nil, fmt.Errorf("%w: %s sliver %d rebuilt from verified symbols does not match its hash", ErrInconsistentBlob, axis, index)
 	}
-	return sl, nil
+	if !withLeaves {
+		return sl, nil, nil
+	}
+	return sl, append([]Hash(nil), leaves...), nil
 }

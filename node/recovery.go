@@ -252,8 +252,8 @@ func (r *recoverer) recoverPairs(ctx context.Context, id encoding.BlobID, missin
 		var pairs []store.ShardPair
 		var firstErr error
 		for i, s := range batch {
-			p, perr := r.codec.RecoverSliver(md, encoding.Primary, int(prim[i]), primSyms[prim[i]])
-			q, qerr := r.codec.RecoverSliver(md, encoding.Secondary, int(sec[i]), secSyms[sec[i]])
+			p, pl, perr := r.codec.RecoverSliverLeaves(md, encoding.Primary, int(prim[i]), primSyms[prim[i]])
+			q, ql, qerr := r.codec.RecoverSliverLeaves(md, encoding.Secondary, int(sec[i]), secSyms[sec[i]])
 			// A secondary proof carries rows symbols, fewer than a primary
 			// one's cols: prefer it.
 			switch {
@@ -266,7 +266,14 @@ func (r *recoverer) recoverPairs(ctx context.Context, id encoding.BlobID, missin
 				firstErr = cmpErr(firstErr, fmt.Errorf("shard %d: %w", s, err))
 				continue
 			}
-			pairs = append(pairs, store.ShardPair{Shard: s, Pair: encoding.SliverPair{Primary: *p, Secondary: *q}})
+			// Leaves kept as intake keeps them, for range reads.
+			sp := store.ShardPair{Shard: s, Pair: encoding.SliverPair{Primary: *p, Secondary: *q}}
+			for k, l := range [][]encoding.Hash{pl, ql} {
+				if keepLeaves(len([]*encoding.Sliver{p, q}[k].Data), nn) {
+					sp.Leaves[k] = l
+				}
+			}
+			pairs = append(pairs, sp)
 		}
 		if len(pairs) > 0 {
 			if err := r.store.PutPairs(ctx, id, pairs); err != nil {

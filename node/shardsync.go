@@ -588,11 +588,11 @@ func (b *syncBatch) take(ctx context.Context, p *p2p.ShardSyncPair) error {
 		size += 66 * p.Metadata.N()
 	}
 	s.metrics.syncBytes.Add(float64(size))
-	err := b.verify(ctx, p)
+	leaves, err := b.verify(ctx, p)
 	if errors.Is(err, errSkip) {
 		err = nil
 	} else if err == nil {
-		b.pending = append(b.pending, store.SyncedPair{BlobID: p.BlobID, Metadata: p.Metadata, Pair: p.Pair})
+		b.pending = append(b.pending, store.SyncedPair{BlobID: p.BlobID, Metadata: p.Metadata, Pair: p.Pair, Leaves: leaves})
 		b.bytes += size
 	}
 	if err != nil {
@@ -615,36 +615,42 @@ var errSkip = errors.New("skip")
 
 // verify checks a pair against the blob's record and metadata; it leaves
 // p.Metadata set only when the store lacks it.
-func (b *syncBatch) verify(ctx context.Context, p *p2p.ShardSyncPair) error {
+func (b *syncBatch) verify(ctx context.Context, p *p2p.ShardSyncPair) (leaves [2][]encoding.Hash, err error) {
 	s, id := b.s, p.BlobID
 	nn := s.codec.Params().N
 	if n := int(p.Pair.Primary.Index) + int(p.Pair.Secondary.Index) + 1; n != nn {
-		return fmt.Errorf("%w: blob %s: a pair for n = %d, the network has %d", errLie, id, n, nn)
+		return leaves, fmt.Errorf("%w: blob %s: a pair for n = %d, the network has %d", errLie, id, n, nn)
 	}
 	if p.Metadata != nil {
 		if err := p.Metadata.Verify(id, nn); err != nil {
-			return fmt.Errorf("%w: blob %s: %v", errLie, id, err)
+			return leaves, fmt.Errorf("%w: blob %s: %v", errLie, id, err)
 		}
 	}
 	if has, err := s.store.HasPair(ctx, b.shard, id); err != nil || has {
-		return cmpErr(err, errSkip)
+		return leaves, cmpErr(err, errSkip)
 	}
 	rec, found, err := blobRecord(ctx, s.store, id)
 	if err != nil {
-		return err
+		return leaves, err
 	}
 	if !found || !live(rec, b.v.epoch) {
 		// Not (yet) known to this node's follower: recovery takes it once
 		// its record arrives, if it is certified.
-		return errSkip
+		return leaves, errSkip
 	}
 	md, have, err := b.metadata(ctx, p)
 	if err != nil {
-		return err
+		return leaves, err
 	}
-	for _, sl := range []*encoding.Sliver{&p.Pair.Primary, &p.Pair.Secondary} {
-		if err := s.codec.VerifySliver(md, sl); err != nil {
-			return fmt.Errorf("%w: blob %s: %v", errLie, id, err)
+	for k, sl := range []*encoding.Sliver{&p.Pair.Primary, &p.Pair.Secondary} {
+		// Leaves kept as intake keeps them, for range reads.
+		if keepLeaves(len(sl.Data), nn) {
+			leaves[k], err = s.codec.VerifySliverLeaves(md, sl)
+		} else {
+			err = s.codec.VerifySliver(md, sl)
+		}
+		if err != nil {
+			return leaves, fmt.Errorf("%w: blob %s: %v", errLie, id, err)
 		}
 	}
 	if have {
@@ -652,7 +658,7 @@ func (b *syncBatch) verify(ctx context.Context, p *p2p.ShardSyncPair) error {
 	} else {
 		p.Metadata = md
 	}
-	return nil
+	return leaves, nil
 }
 
 // metadata returns the blob's metadata, verified, and whether the store has

@@ -112,3 +112,42 @@ func TestGetSymbolsFromLeaves(t *testing.T) {
 		t.Fatalf("stored sliver: ok %v, %d leaves, %v; want its leaves kept", ok, len(part.Leaves), err)
 	}
 }
+
+// TestRecoveredSliversKeepLeaves: a wiped node rebuilds its slivers from
+// its peers' recovery symbols and keeps their leaf hashes, as intake does,
+// so its range reads take symbols from them.
+func TestRecoveredSliversKeepLeaves(t *testing.T) {
+	e := newEnv(t, nettest.Options{})
+	n := e.committee().NShards
+	// Large enough that both slivers go to the sliver log (an inline one keeps
+	// no leaves).
+	enc, _ := e.storeBlob(randomBytes(4*64*n*32*n, 7), 2, false)
+	const wiped = 1
+	if err := e.nw.WipeNode(e.ctx, wiped); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.nw.WaitHeld(e.ctx, enc.BlobID, wiped); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.nw.StopNode(wiped); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(e.nw.Nodes[wiped].Config.DataDir, "db"), store.Options{Logger: nettest.Logger(t, false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	shards, err := st.StoredShards(e.ctx, enc.BlobID)
+	if err != nil || len(shards) == 0 {
+		t.Fatalf("node %d holds shards %v of the blob (%v)", wiped, shards, err)
+	}
+	for _, shard := range shards {
+		pair := enc.Pair(enc.BlobID.PairForShard(int(shard), n))
+		for _, want := range []encoding.Sliver{pair.Primary, pair.Secondary} {
+			part, ok, err := st.SliverSymbols(e.ctx, shard, enc.BlobID, want.Axis, []int{0})
+			if err != nil || !ok || len(part.Leaves) != n || !bytes.Equal(part.Symbols[0], want.Symbol(0)) {
+				t.Fatalf("shard %d, recovered %s sliver of %d bytes (n = %d): ok %v, %d leaves, %v; want its leaves kept", shard, want.Axis, len(want.Data), n, ok, len(part.Leaves), err)
+			}
+		}
+	}
+}

@@ -100,6 +100,8 @@ type SyncedPair struct {
 	// copy); nil writes none.
 	Metadata *encoding.Metadata
 	Pair     encoding.SliverPair
+	// Leaves are kept with the slivers as ShardPair.Leaves are.
+	Leaves [2][]encoding.Hash
 }
 
 // PutSyncedPairs stores pairs of shard that a shard sync received, the
@@ -118,14 +120,14 @@ func (s *Store) PutSyncedPairs(ctx context.Context, shard uint16, pairs []Synced
 	mds := make([][]byte, len(pairs))
 	for i := range pairs {
 		sp := &pairs[i]
-		if err := checkPair(sp.BlobID, ShardPair{Shard: shard, Pair: sp.Pair}); err != nil {
+		if err := checkPair(sp.BlobID, ShardPair{Shard: shard, Pair: sp.Pair, Leaves: sp.Leaves}); err != nil {
 			return fmt.Errorf("%w: blob %s: %v", ErrInvalid, sp.BlobID, err)
 		}
 		if seen[sp.BlobID] {
 			return fmt.Errorf("%w: blob %s given twice", ErrInvalid, sp.BlobID)
 		}
 		seen[sp.BlobID] = true
-		size += s.pairBatchSize(&ShardPair{Shard: shard, Pair: sp.Pair})
+		size += s.pairBatchSize(&ShardPair{Shard: shard, Pair: sp.Pair, Leaves: sp.Leaves})
 		if sp.Metadata != nil {
 			b := sp.Metadata.MarshalBCS()
 			if _, err := encoding.UnmarshalMetadata(b); err != nil {
@@ -145,7 +147,7 @@ func (s *Store) PutSyncedPairs(ctx context.Context, shard uint16, pairs []Synced
 	return s.writePairs(ctx, size, k, func(b *pebble.Batch, w *logWriter) error {
 		for i := range pairs {
 			sp := &pairs[i]
-			if err := s.setPair(b, w, shard, sp.BlobID, &sp.Pair, nil, nil); err != nil {
+			if err := s.setPair(b, w, shard, sp.BlobID, &sp.Pair, nil, &sp.Leaves); err != nil {
 				return err
 			}
 			if mds[i] != nil {

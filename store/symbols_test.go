@@ -96,3 +96,34 @@ func TestSliverSymbols(t *testing.T) {
 		t.Errorf("inline sliver: ok %v, %v; want false, nil", ok, err)
 	}
 }
+
+// TestPutSyncedPairsKeepsLeaves: a shard sync's pairs keep their leaf
+// hashes as PutPairs' do, and a wrong count of them is refused.
+func TestPutSyncedPairsKeepsLeaves(t *testing.T) {
+	const sz = 512
+	s := vlogOpen(t, t.TempDir(), Options{DisableSync: true, MinLoggedSliver: MinMinLoggedSliver})
+	id, pairs := vlogPairs(8, sz, 1)
+	leaves := make([]encoding.Hash, vlogN)
+	for i := range leaves {
+		leaves[i][0], leaves[i][31] = byte(i), 0x5a
+	}
+	sp := SyncedPair{BlobID: id, Pair: pairs[0].Pair, Leaves: [2][]encoding.Hash{nil, leaves}}
+	cur := SyncCursor{Epoch: 2, After: id}
+	bad := sp
+	bad.Leaves[0] = leaves[:5]
+	if err := s.PutSyncedPairs(bg, pairs[0].Shard, []SyncedPair{bad}, cur); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("PutSyncedPairs took 5 leaf hashes for a sliver of %d: %v", vlogN, err)
+	}
+	if err := s.PutSyncedPairs(bg, pairs[0].Shard, []SyncedPair{sp}, cur); err != nil {
+		t.Fatal(err)
+	}
+	part, ok, err := s.SliverSymbols(bg, pairs[0].Shard, id, encoding.Secondary, []int{0, 2})
+	want := pairs[0].Pair.Secondary.Data
+	if err != nil || !ok || len(part.Leaves) != vlogN || part.Leaves[7] != leaves[7] ||
+		!bytes.Equal(part.Symbols[1], want[2*sz:3*sz]) {
+		t.Fatalf("synced secondary sliver: ok %v, %d leaves, %v; want its leaves and symbols", ok, len(part.Leaves), err)
+	}
+	if _, ok, err := s.SliverSymbols(bg, pairs[0].Shard, id, encoding.Primary, []int{0}); ok || err != nil {
+		t.Fatalf("synced primary sliver without leaves: ok %v, %v; want false, nil", ok, err)
+	}
+}
