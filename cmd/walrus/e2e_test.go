@@ -79,14 +79,38 @@ type procNetwork struct {
 	mu        sync.Mutex
 }
 
+// freeAddr returns a loopback address free now, for a process started
+// later. Its port lies below the kernel's ephemeral range: a port from
+// that range, freed again, was taken by an outgoing connection of the
+// tests running beside this one before the node bound it ("address already
+// in use", TestE2EShardSync under make test).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	lo, hi := freePortRange()
+	for range 1000 {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", lo+mrand.IntN(hi-lo)))
+		if err != nil {
+			continue // taken
+		}
+		defer ln.Close()
+		return ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatalf("no free port in [%d, %d)", lo, hi)
+	return ""
+}
+
+// freePortRange is where freeAddr looks: from 10000 to the start of the
+// ephemeral range (/proc/sys/net/ipv4/ip_local_port_range; 32768 if it
+// cannot be read or leaves too little room).
+func freePortRange() (lo, hi int) {
+	lo, hi = 10000, 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var start, end int
+		if _, err := fmt.Sscan(string(b), &start, &end); err == nil && start > lo+5000 {
+			hi = start
+		}
+	}
+	return lo, hi
 }
 
 // startNetwork creates and starts a network of nodes storage nodes and
