@@ -224,8 +224,7 @@ func (l Limits) resourceLimits() rcmgr.ConcreteLimitConfig {
 		FD: rcmgr.Unlimited, Memory: rcmgr.Unlimited64,
 	}
 	ours := map[protocol.ID]rcmgr.ResourceLimits{}
-	for _, p := range []protocol.ID{ProtocolMetadataPut, ProtocolMetadataGet, ProtocolSliverPut, ProtocolSliverGet,
-		ProtocolConfirmationGet, ProtocolRecoveryGet, ProtocolStatusGet, ProtocolChallengeGet, ProtocolShardSyncGet, ProtocolSymbolsGet} {
+	for _, p := range protocols {
 		ours[p] = unlimited
 	}
 	partial := rcmgr.PartialLimitConfig{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -286,3 +287,29 @@ func TestAddPeer(t *testing.T) {
 }
 
 func protocolID(s string) protocol.ID { return protocol.ID(s) }
+
+// TestServerProtocolsListed: every protocol a Server serves, with handlers
+// of each optional kind, is in protocols, which the resource manager's
+// limits cover.
+func TestServerProtocolsListed(t *testing.T) {
+	served := map[protocol.ID]bool{}
+	for _, h := range []Handler{newMemHandler(), &challengeNode{memHandler: newMemHandler()},
+		&syncHandler{memHandler: newMemHandler()}, &proofHandler{memHandler: newMemHandler()}} {
+		s := &Server{handler: h}
+		for p := range s.protocols() {
+			served[p] = true
+		}
+	}
+	if len(served) != len(protocols) {
+		t.Errorf("%d protocols served, %d listed", len(served), len(protocols))
+	}
+	cfg := DefaultLimits.resourceLimits().ToPartialLimitConfig()
+	for p := range served {
+		if !slices.Contains(protocols, p) {
+			t.Errorf("%s is served but not in protocols", p)
+		}
+		if l := cfg.ProtocolPeer[p]; l.Memory != rcmgr.Unlimited64 {
+			t.Errorf("%s: per-peer memory limit %v, want only the peer and system limits", p, l.Memory)
+		}
+	}
+}

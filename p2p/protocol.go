@@ -33,6 +33,14 @@ const (
 	ProtocolSymbolsGet protocol.ID = "/walrus/symbols/get/1.0.0"
 )
 
+// protocols is every protocol of this package (ProtocolInconsistencyPut is
+// in inconsistency.go): a Server serves some of them, and the resource
+// manager leaves them to the peer and system limits (resourceLimits).
+// TestServerProtocolsListed keeps it complete.
+var protocols = []protocol.ID{ProtocolMetadataPut, ProtocolMetadataGet, ProtocolSliverPut, ProtocolSliverGet,
+	ProtocolConfirmationGet, ProtocolRecoveryGet, ProtocolStatusGet, ProtocolChallengeGet, ProtocolShardSyncGet,
+	ProtocolSymbolsGet, ProtocolInconsistencyPut}
+
 // ServiceName is the resource-manager service that owns the streams of
 // these protocols, on both sides.
 const ServiceName = "walrus.p2p"
