@@ -379,3 +379,39 @@ func TestBlobIDSquatting(t *testing.T) {
 		t.Fatal("the blob reads back different")
 	}
 }
+
+// TestIntakeBudgetCountsLeaves: the intake's budget pays for the leaf
+// hashes it keeps with a large sliver as well as for its bytes: a peer's
+// buffered slivers of an unregistered blob cost exactly their bytes, their
+// kept leaves' and the metadata's.
+func TestIntakeBudgetCountsLeaves(t *testing.T) {
+	e := newEnv(t, nettest.Options{})
+	com := e.committee()
+	n := com.NShards
+	enc, err := e.codec.Encode(randomBytes(4*64*n*32*n, 63))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := e.slivers(com, enc, 0)
+	if err := e.p2p.PutMetadata(e.ctx, e.pid(0), enc.BlobID, enc.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	if rejected, err := e.p2p.PutSlivers(e.ctx, e.pid(0), enc.BlobID, own); err != nil || len(rejected) != 0 {
+		t.Fatalf("PutSlivers: rejected %v, err %v", rejected, err)
+	}
+	want := int64(len(enc.Metadata.Hashes))*64 + 64 // metadataSize
+	kept := 0
+	for _, s := range own {
+		want += int64(len(s.Data))
+		if len(s.Data) >= 64*n*32 { // keepLeaves
+			want += int64(n * 32)
+			kept++
+		}
+	}
+	if kept == 0 {
+		t.Fatal("no sliver is large enough to keep its leaves: the test needs one")
+	}
+	if got := e.nw.Nodes[0].Running().Status(e.ctx).BufferedB; got != want {
+		t.Fatalf("buffered %d bytes, want %d: the slivers, %d sets of leaves and the metadata", got, want, kept)
+	}
+}

@@ -22,9 +22,10 @@ type sliverKey struct {
 }
 
 // held is a verified sliver the intake holds in memory, with the peer whose
-// reservation in the intake's budget pays for it (len(Data) bytes). Whoever
-// holds a held either hands it on (to the pending buffer, which then owns
-// the reservation) or releases its reservation when it lets go of it.
+// reservation in the intake's budget pays for it (size: len(Data) bytes and
+// its leaves'). Whoever holds a held either hands it on (to the pending
+// buffer, which then owns the reservation) or releases its reservation when
+// it lets go of it.
 type held struct {
 	encoding.Sliver
 	owner peer.ID
@@ -49,7 +50,11 @@ const leafKeepFactor = 64
 // (leafKeepFactor), n the shard count.
 func keepLeaves(size, n int) bool { return size >= leafKeepFactor*n*len(encoding.Hash{}) }
 
-func (h *held) size() int64 { return int64(len(h.Data)) }
+func (h *held) size() int64 { return heldSize(len(h.Data), len(h.leaves)) }
+
+// heldSize is what a held sliver of n bytes with leaves leaf hashes costs
+// the intake's budget: its bytes and its leaves'.
+func heldSize(n, leaves int) int64 { return int64(n + leaves*len(encoding.Hash{})) }
 
 // pendingBlob is what the node holds in memory for one blob: its metadata
 // and verified slivers while its registration has not been seen, and halves
@@ -398,7 +403,7 @@ func (s *sink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 		return fmt.Errorf("%w: %v", p2p.ErrInvalid, err)
 	}
 	sum := store.SliverSum(sl.Data)
-	size := int64(len(sl.Data))
+	size := heldSize(len(sl.Data), len(leaves))
 	if s.bytes+size > stageFlushBytes {
 		s.flush(ctx)
 	}
