@@ -349,11 +349,11 @@ func (c *Codec) VerifySliverLeaves(md *Metadata, sl *Sliver) ([]Hash, error) {
 	}
 	ws := getScratch()
 	defer putScratch(ws)
-	leaves, _, err := c.sliverLeaves(ws, sl)
+	leaves, root, err := c.sliverLeavesRoot(ws, sl)
 	if err != nil {
 		return nil, err
 	}
-	if root := ws.nodes.root(leaves, ws.hasher.zt); root != md.SliverHash(sl.Axis, int(sl.Index)) {
+	if root != md.SliverHash(sl.Axis, int(sl.Index)) {
 		return nil, fmt.Errorf("%w: %s sliver %d does not match its hash", ErrInvalidSliver, sl.Axis, sl.Index)
 	}
 	return append([]Hash(nil), leaves...), nil
@@ -427,9 +427,16 @@ func (c *Codec) sliverLeaves(ws *workerScratch, sl *Sliver) ([]Hash, []byte, err
 
 // sliverRoot returns the Merkle root over a sliver's expansion: its hash.
 func (c *Codec) sliverRoot(ws *workerScratch, sl *Sliver) (Hash, error) {
+	_, root, err := c.sliverLeavesRoot(ws, sl)
+	return root, err
+}
+
+// sliverLeavesRoot returns the leaf hashes of a sliver's expansion (in ws's
+// scratch, valid until its next use) and their Merkle root.
+func (c *Codec) sliverLeavesRoot(ws *workerScratch, sl *Sliver) ([]Hash, Hash, error) {
 	leaves, _, err := c.sliverLeaves(ws, sl)
 	if err != nil {
-		return Hash{}, err
+		return nil, Hash{}, err
 	}
-	return ws.nodes.root(leaves, ws.hasher.zt), nil
+	return leaves, ws.nodes.root(leaves, ws.hasher.zt), nil
 }

@@ -367,11 +367,11 @@ func (c *Codec) recoverSliver(md *Metadata, axis Axis, index int, symbols []Reco
 	}
 	ws := getScratch()
 	defer putScratch(ws)
-	leaves, _, err := c.sliverLeaves(ws, sl)
+	leaves, root, err := c.sliverLeavesRoot(ws, sl)
 	if err != nil {
 		return nil, nil, err
 	}
-	if ws.nodes.root(leaves, ws.hasher.zt) != md.SliverHash(axis, index) {
+	if root != md.SliverHash(axis, index) {
 		return nil, nil, fmt.Errorf("%w: %s sliver %d rebuilt from verified symbols does not match its hash", ErrInconsistentBlob, axis, index)
 	}
 	if !withLeaves {

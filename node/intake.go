@@ -50,6 +50,16 @@ const leafKeepFactor = 64
 // (leafKeepFactor), n the shard count.
 func keepLeaves(size, n int) bool { return size >= leafKeepFactor*n*len(encoding.Hash{}) }
 
+// verifyKeepingLeaves verifies sl against md and returns the leaf hashes of
+// its expansion where keepLeaves keeps them (nil otherwise): intake and
+// shard sync verify every sliver they store this way.
+func verifyKeepingLeaves(codec *encoding.Codec, md *encoding.Metadata, sl *encoding.Sliver) ([]encoding.Hash, error) {
+	if keepLeaves(len(sl.Data), codec.Params().N) {
+		return codec.VerifySliverLeaves(md, sl)
+	}
+	return nil, codec.VerifySliver(md, sl)
+}
+
 func (h *held) size() int64 { return heldSize(len(h.Data), len(h.leaves)) }
 
 // heldSize is what a held sliver of n bytes with leaves leaf hashes costs
@@ -391,13 +401,7 @@ func (s *sink) PutSliver(ctx context.Context, sl encoding.Sliver) error {
 		return fmt.Errorf("%w: %s sliver %d sent twice in one request", p2p.ErrInvalid, sl.Axis, sl.Index)
 	}
 	s.seen[k] = true
-	var leaves []encoding.Hash
-	var err error
-	if keepLeaves(len(sl.Data), n) {
-		leaves, err = s.in.codec.VerifySliverLeaves(s.md, &sl)
-	} else {
-		err = s.in.codec.VerifySliver(s.md, &sl)
-	}
+	leaves, err := verifyKeepingLeaves(s.in.codec, s.md, &sl)
 	if err != nil {
 		s.in.metrics.rejected.Inc()
 		return fmt.Errorf("%w: %v", p2p.ErrInvalid, err)

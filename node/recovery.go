@@ -268,10 +268,11 @@ func (r *recoverer) recoverPairs(ctx context.Context, id encoding.BlobID, missin
 			}
 			// Leaves kept as intake keeps them, for range reads.
 			sp := store.ShardPair{Shard: s, Pair: encoding.SliverPair{Primary: *p, Secondary: *q}}
-			for k, l := range [][]encoding.Hash{pl, ql} {
-				if keepLeaves(len([]*encoding.Sliver{p, q}[k].Data), nn) {
-					sp.Leaves[k] = l
-				}
+			if keepLeaves(len(p.Data), nn) {
+				sp.Leaves[0] = pl
+			}
+			if keepLeaves(len(q.Data), nn) {
+				sp.Leaves[1] = ql
 			}
 			pairs = append(pairs, sp)
 		}

@@ -643,13 +643,7 @@ func (b *syncBatch) verify(ctx context.Context, p *p2p.ShardSyncPair) (leaves [2
 		return leaves, err
 	}
 	for k, sl := range []*encoding.Sliver{&p.Pair.Primary, &p.Pair.Secondary} {
-		// Leaves kept as intake keeps them, for range reads.
-		if keepLeaves(len(sl.Data), nn) {
-			leaves[k], err = s.codec.VerifySliverLeaves(md, sl)
-		} else {
-			err = s.codec.VerifySliver(md, sl)
-		}
-		if err != nil {
+		if leaves[k], err = verifyKeepingLeaves(s.codec, md, sl); err != nil {
 			return leaves, fmt.Errorf("%w: blob %s: %v", errLie, id, err)
 		}
 	}
